@@ -1,0 +1,66 @@
+/*
+ * hyporank/encoder.h: sentence embeddings from a loaded model, on the CPU or
+ * (when built with CUDA and a GPU is present) on the GPU.
+ *
+ * The CPU encoder is the specification: BERT in float32 (embeddings +
+ * LayerNorm, masked self-attention, exact erf GELU, residual + LayerNorm),
+ * then the model's pooling and L2 normalisation. Texts are tokenised, sorted
+ * by length and packed into batches by token count, so no work goes to
+ * padding; batches run on n_threads worker threads.
+ *
+ *     hr_encoder *enc;
+ *     hr_encoder_create(model, HR_DEVICE_AUTO, 0, &enc, err, sizeof err);
+ *     float *emb = malloc(n * hr_encoder_dim(enc) * sizeof *emb);
+ *     hr_encoder_embed(enc, texts, lens, n, emb, NULL, NULL, err, sizeof err);
+ *     hr_encoder_destroy(enc);
+ *
+ * The encoder borrows the model: keep the model alive until the encoder is
+ * destroyed. One encoder must not be used from two threads at once.
+ */
+#ifndef HYPORANK_ENCODER_H
+#define HYPORANK_ENCODER_H
+
+#include "hyporank/model.h"
+#include "hyporank/status.h"
+
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum hr_device { HR_DEVICE_AUTO = 0, HR_DEVICE_CPU, HR_DEVICE_CUDA } hr_device;
+
+/* Parses "cpu", "cuda" or "auto"; returns 0 on success, -1 otherwise. */
+int hr_device_parse(const char *s, hr_device *out);
+const char *hr_device_str(hr_device d);
+
+/* Called now and then during long work with the number of texts done so far
+ * out of total. Must be cheap; runs on the calling thread. */
+typedef void (*hr_progress_fn)(size_t done, size_t total, void *user);
+
+typedef struct hr_encoder hr_encoder;
+
+/* device: HR_DEVICE_CPU, HR_DEVICE_CUDA (HR_ERR_NO_DEVICE or HR_ERR_UNSUPPORTED
+ * when it cannot be had) or HR_DEVICE_AUTO (the GPU when usable, else the CPU).
+ * n_threads <= 0 means one worker per online core. */
+hr_status hr_encoder_create(const hr_model *model, hr_device device, int n_threads,
+                            hr_encoder **out, char *err, size_t errlen);
+void hr_encoder_destroy(hr_encoder *enc); /* accepts NULL */
+
+int hr_encoder_dim(const hr_encoder *enc);
+/* The device the encoder actually runs on (never HR_DEVICE_AUTO). */
+hr_device hr_encoder_device(const hr_encoder *enc);
+
+/* Embeds n texts. texts[i] is UTF-8 of lens[i] bytes (lens may be NULL for
+ * NUL-terminated texts). Writes out: (n, dim) row-major float32. Texts longer
+ * than the model's limit are truncated. progress may be NULL. */
+hr_status hr_encoder_embed(hr_encoder *enc, const char *const *texts, const size_t *lens,
+                           size_t n, float *out, hr_progress_fn progress, void *user,
+                           char *err, size_t errlen);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

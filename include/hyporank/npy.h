@@ -1,0 +1,38 @@
+/*
+ * hyporank/npy.h: NumPy .npy files of float32 matrices.
+ *
+ * Writes format version 1.0, little-endian float32 ('<f4'), C order, shape
+ * (rows, cols). The file is written to a temporary name beside the target
+ * and renamed into place, so a failed or killed run never leaves a partial
+ * file under the final name.
+ *
+ *     hr_npy_write_f32("x.npy", emb, n, 384, err, sizeof err);
+ *     float *m; size_t r, c;
+ *     hr_npy_read_f32("x.npy", &m, &r, &c, err, sizeof err);  free(m);
+ */
+#ifndef HYPORANK_NPY_H
+#define HYPORANK_NPY_H
+
+#include "hyporank/status.h"
+
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* data: (rows, cols) row-major. */
+hr_status hr_npy_write_f32(const char *path, const float *data, size_t rows, size_t cols,
+                           char *err, size_t errlen);
+
+/* Reads a 2-D '<f4' C-order .npy (version 1.0, 2.0 or 3.0). Anything else (other
+ * dtype, Fortran order, other rank, truncated data) is HR_ERR_INPUT with the
+ * reason. On success *data is malloc'ed (rows, cols) row-major; free() it. */
+hr_status hr_npy_read_f32(const char *path, float **data, size_t *rows, size_t *cols,
+                          char *err, size_t errlen);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
