@@ -59,6 +59,23 @@ hr_status hr_encoder_embed(hr_encoder *enc, const char *const *texts, const size
                            size_t n, float *out, hr_progress_fn progress, void *user,
                            char *err, size_t errlen);
 
+/* What hr_encoder_embed_cached did. */
+typedef struct hr_embed_stats {
+    size_t from_cache; /* texts whose embedding came from the cache */
+    size_t computed;   /* texts the encoder embedded (and stored) */
+} hr_embed_stats;
+
+struct hr_cache;
+
+/* As hr_encoder_embed, through a cache (include/hyporank/cache.h; NULL means
+ * no cache): texts already cached for this model are not computed again, and
+ * new embeddings are stored batch by batch as they are computed, so a run that
+ * is killed keeps what it finished. stats may be NULL. */
+hr_status hr_encoder_embed_cached(hr_encoder *enc, struct hr_cache *cache,
+                                  const char *const *texts, const size_t *lens, size_t n,
+                                  float *out, hr_progress_fn progress, void *user,
+                                  hr_embed_stats *stats, char *err, size_t errlen);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,0 +1,415 @@
+/*
+ * host/encoder_cpu.c: BERT sentence encoder in float32 on the CPU.
+ *
+ * Texts are tokenised, ordered by length and packed end to end into batches
+ * of at most HR_CPU_BATCH_TOKENS tokens, so that the linear layers run as a
+ * few large matrix products (OpenBLAS sgemm) and no work goes to padding.
+ * Attention runs per sequence and head. Worker threads take whole batches;
+ * each calls a single-threaded BLAS, so the cores never wait on each other.
+ */
+#include "encoder_cpu.h"
+#include "util.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Tokens per packed batch. Large enough that sgemm runs near its peak,
+ * small enough that the (tokens, intermediate) activations stay in L2/L3. */
+#define HR_CPU_BATCH_TOKENS 2048
+/* Texts tokenised and scheduled together; also the progress granularity. */
+#define HR_CPU_CHUNK_TEXTS 8192
+
+/* OpenBLAS entry point (cblas.h from OpenBLAS declares it; repeated here so
+ * that a reference cblas.h also compiles). */
+void openblas_set_num_threads(int num_threads);
+
+struct hr_cpu_workspace {
+    int max_tokens, max_len;
+    float *x;      /* (max_tokens, H) hidden states */
+    float *qkv;    /* (max_tokens, 3H) query | key | value */
+    float *ctx;    /* (max_tokens, H) attention context, then scratch */
+    float *inter;  /* (max_tokens, I) feed-forward activations */
+    float *scores; /* (max_len, max_len) attention scores of one head */
+};
+
+hr_cpu_workspace *hr_cpu_workspace_create(const hr_model *m, int max_tokens, int max_len)
+{
+    hr_cpu_workspace *ws = calloc(1, sizeof *ws);
+    if (!ws) return NULL;
+    size_t t = (size_t)max_tokens, h = (size_t)m->hidden;
+    ws->max_tokens = max_tokens;
+    ws->max_len = max_len;
+    ws->x = malloc(t * h * sizeof(float));
+    ws->qkv = malloc(t * 3 * h * sizeof(float));
+    ws->ctx = malloc(t * h * sizeof(float));
+    ws->inter = malloc(t * (size_t)m->intermediate * sizeof(float));
+    ws->scores = malloc((size_t)max_len * (size_t)max_len * sizeof(float));
+    if (!ws->x || !ws->qkv || !ws->ctx || !ws->inter || !ws->scores) {
+        hr_cpu_workspace_destroy(ws);
+        return NULL;
+    }
+    return ws;
+}
+
+void hr_cpu_workspace_destroy(hr_cpu_workspace *ws)
+{
+    if (!ws) return;
+    free(ws->x);
+    free(ws->qkv);
+    free(ws->ctx);
+    free(ws->inter);
+    free(ws->scores);
+    free(ws);
+}
+
+void hr_cpu_layernorm_rows(float *x, int rows, int cols, const float *gamma, const float *beta,
+                           float eps)
+{
+    for (int r = 0; r < rows; r++) {
+        float *v = x + (size_t)r * cols;
+        float mean = 0.f;
+        for (int c = 0; c < cols; c++) mean += v[c];
+        mean /= (float)cols;
+        float var = 0.f;
+        for (int c = 0; c < cols; c++) {
+            float d = v[c] - mean;
+            var += d * d;
+        }
+        var /= (float)cols;
+        float inv = 1.f / sqrtf(var + eps);
+        for (int c = 0; c < cols; c++) v[c] = (v[c] - mean) * inv * gamma[c] + beta[c];
+    }
+}
+
+void hr_cpu_l2_normalize_rows(float *x, int rows, int cols)
+{
+    for (int r = 0; r < rows; r++) {
+        float *v = x + (size_t)r * cols;
+        float ss = 0.f;
+        for (int c = 0; c < cols; c++) ss += v[c] * v[c];
+        /* As torch.nn.functional.normalize: divide by max(norm, 1e-12). */
+        float norm = sqrtf(ss);
+        float inv = 1.f / (norm > 1e-12f ? norm : 1e-12f);
+        for (int c = 0; c < cols; c++) v[c] *= inv;
+    }
+}
+
+/* y = x W^T + b.  x: (rows, in), w: (out, in), b: (out), y: (rows, out). */
+static void linear(const float *x, int rows, int in, const float *w, const float *b, int out,
+                   float *y)
+{
+    for (int r = 0; r < rows; r++) memcpy(y + (size_t)r * out, b, (size_t)out * sizeof(float));
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, out, in, 1.f, x, in, w, in, 1.f,
+                y, out);
+}
+
+/* Exact GELU, as BERT's "gelu": 0.5 x (1 + erf(x / sqrt 2)). */
+static void gelu_inplace(float *x, size_t n)
+{
+    for (size_t i = 0; i < n; i++) x[i] = 0.5f * x[i] * (1.f + erff(x[i] * 0.70710678118654752f));
+}
+
+/* x += y, element-wise over n values. */
+static void add_inplace(float *x, const float *y, size_t n)
+{
+    for (size_t i = 0; i < n; i++) x[i] += y[i];
+}
+
+/*
+ * Multi-head self-attention over packed sequences; every token of a sequence
+ * attends to every token of the same sequence (no padding, so no mask).
+ *   qkv: (T, 3H), ctx: (T, H) output, scores: (max_len, max_len) scratch.
+ */
+static void attention(const hr_model *m, const float *qkv, const int *offsets, int n_seq,
+                      float *ctx, float *scores)
+{
+    const int h = m->hidden, heads = m->n_heads, dh = h / heads, ld = 3 * h;
+    const float scale = 1.f / sqrtf((float)dh);
+    for (int s = 0; s < n_seq; s++) {
+        const int start = offsets[s], len = offsets[s + 1] - offsets[s];
+        for (int head = 0; head < heads; head++) {
+            const float *q = qkv + (size_t)start * ld + head * dh;
+            const float *k = q + h;
+            const float *v = q + 2 * h;
+            /* scores (len, len) = scale * Q K^T */
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, len, len, dh, scale, q, ld, k,
+                        ld, 0.f, scores, len);
+            for (int i = 0; i < len; i++) {
+                float *row = scores + (size_t)i * len;
+                float mx = row[0];
+                for (int j = 1; j < len; j++) mx = row[j] > mx ? row[j] : mx;
+                float sum = 0.f;
+                for (int j = 0; j < len; j++) {
+                    row[j] = expf(row[j] - mx);
+                    sum += row[j];
+                }
+                float inv = 1.f / sum;
+                for (int j = 0; j < len; j++) row[j] *= inv;
+            }
+            /* ctx rows of this head (len, dh) = P V */
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, len, dh, len, 1.f, scores, len,
+                        v, ld, 0.f, ctx + (size_t)start * h + head * dh, h);
+        }
+    }
+}
+
+/* Pools each sequence's token states x: (T, H) into out: (n_seq, H). */
+static void pool(const hr_model *m, const float *x, const int *offsets, int n_seq, float *out)
+{
+    const int h = m->hidden;
+    for (int s = 0; s < n_seq; s++) {
+        const int start = offsets[s], len = offsets[s + 1] - offsets[s];
+        float *o = out + (size_t)s * h;
+        const float *first = x + (size_t)start * h;
+        switch (m->pooling) {
+        case HR_POOL_CLS:
+            memcpy(o, first, (size_t)h * sizeof(float));
+            break;
+        case HR_POOL_MAX:
+            memcpy(o, first, (size_t)h * sizeof(float));
+            for (int t = 1; t < len; t++)
+                for (int c = 0; c < h; c++) {
+                    float v = first[(size_t)t * h + c];
+                    o[c] = v > o[c] ? v : o[c];
+                }
+            break;
+        case HR_POOL_MEAN:
+        case HR_POOL_MEAN_SQRT_LEN: {
+            memset(o, 0, (size_t)h * sizeof(float));
+            for (int t = 0; t < len; t++) add_inplace(o, first + (size_t)t * h, (size_t)h);
+            float div = m->pooling == HR_POOL_MEAN ? (float)len : sqrtf((float)len);
+            for (int c = 0; c < h; c++) o[c] /= div;
+            break;
+        }
+        }
+    }
+}
+
+void hr_cpu_forward(const hr_model *m, const int32_t *ids, const int *offsets, int n_seq,
+                    float *out, hr_cpu_workspace *ws)
+{
+    const int h = m->hidden, inter = m->intermediate;
+    const int tokens = offsets[n_seq];
+    float *x = ws->x;
+
+    /* Embeddings: word + position + token type 0, then LayerNorm. */
+    for (int s = 0; s < n_seq; s++) {
+        for (int t = offsets[s]; t < offsets[s + 1]; t++) {
+            const int pos = t - offsets[s];
+            float *xt = x + (size_t)t * h;
+            const float *we = m->word_emb + (size_t)ids[t] * h;
+            const float *pe = m->pos_emb + (size_t)pos * h;
+            for (int c = 0; c < h; c++) xt[c] = we[c] + pe[c] + m->type_emb[c];
+        }
+    }
+    hr_cpu_layernorm_rows(x, tokens, h, m->emb_ln_g, m->emb_ln_b, m->ln_eps);
+
+    for (int l = 0; l < m->n_layers; l++) {
+        const hr_layer_weights *w = &m->layers[l];
+        linear(x, tokens, h, w->qkv_w, w->qkv_b, 3 * h, ws->qkv);
+        attention(m, ws->qkv, offsets, n_seq, ws->ctx, ws->scores);
+        /* attention output projection, residual, LayerNorm; qkv is free now */
+        float *proj = ws->qkv;
+        linear(ws->ctx, tokens, h, w->ao_w, w->ao_b, h, proj);
+        add_inplace(x, proj, (size_t)tokens * h);
+        hr_cpu_layernorm_rows(x, tokens, h, w->ln1_g, w->ln1_b, m->ln_eps);
+        /* feed-forward, residual, LayerNorm */
+        linear(x, tokens, h, w->in_w, w->in_b, inter, ws->inter);
+        gelu_inplace(ws->inter, (size_t)tokens * inter);
+        linear(ws->inter, tokens, inter, w->out_w, w->out_b, h, proj);
+        add_inplace(x, proj, (size_t)tokens * h);
+        hr_cpu_layernorm_rows(x, tokens, h, w->ln2_g, w->ln2_b, m->ln_eps);
+    }
+
+    pool(m, x, offsets, n_seq, out);
+    if (m->normalize) hr_cpu_l2_normalize_rows(out, n_seq, h);
+}
+
+/* ---- scheduling: tokenise, sort by length, pack, run on worker threads ---- */
+
+typedef struct chunk_job {
+    const hr_model *m;
+    const char *const *texts;
+    const size_t *lens;
+    size_t first, count;   /* the texts [first, first + count) of the call */
+    int max_len;
+    int32_t *ids;          /* (count, max_len) token ids, row i for text first+i */
+    int *n_ids;            /* (count) tokens of each text */
+    size_t *order;         /* (count) text rows sorted by length */
+    size_t *batch_start;   /* (n_batches + 1) positions in order[] */
+    size_t n_batches;
+    atomic_size_t next_text;   /* tokenising: next text row to take */
+    atomic_size_t next_batch;  /* encoding: next batch to take */
+    float *out;            /* (n, H) output of the whole call */
+    int alloc_failed;
+    pthread_mutex_t lock;
+} chunk_job;
+
+#define TOKENIZE_GRAIN 256
+
+static void tokenize_some(chunk_job *job)
+{
+    const hr_tokenizer *tok = job->m->tokenizer;
+    for (;;) {
+        size_t i0 = atomic_fetch_add(&job->next_text, TOKENIZE_GRAIN);
+        if (i0 >= job->count) return;
+        size_t i1 = i0 + TOKENIZE_GRAIN < job->count ? i0 + TOKENIZE_GRAIN : job->count;
+        for (size_t i = i0; i < i1; i++) {
+            const char *t = job->texts[job->first + i];
+            size_t len = job->lens ? job->lens[job->first + i] : strlen(t);
+            job->n_ids[i] = (int)hr_tokenizer_encode(tok, t, len, job->ids + i * job->max_len,
+                                                     (size_t)job->max_len);
+        }
+    }
+}
+
+static void encode_some(chunk_job *job)
+{
+    const hr_model *m = job->m;
+    const int h = m->hidden;
+    int budget = HR_CPU_BATCH_TOKENS > job->max_len ? HR_CPU_BATCH_TOKENS : job->max_len;
+    hr_cpu_workspace *ws = hr_cpu_workspace_create(m, budget, job->max_len);
+    int32_t *packed = malloc((size_t)budget * sizeof *packed);         /* (budget) */
+    int *offsets = malloc(((size_t)budget + 1) * sizeof *offsets);     /* (n_seq + 1) */
+    float *pooled = malloc((size_t)budget * (size_t)h * sizeof *pooled); /* (n_seq, H) */
+    if (!ws || !packed || !offsets || !pooled) {
+        pthread_mutex_lock(&job->lock);
+        job->alloc_failed = 1;
+        pthread_mutex_unlock(&job->lock);
+        goto done;
+    }
+    for (;;) {
+        size_t b = atomic_fetch_add(&job->next_batch, 1);
+        if (b >= job->n_batches) break;
+        int n_seq = 0;
+        offsets[0] = 0;
+        for (size_t k = job->batch_start[b]; k < job->batch_start[b + 1]; k++) {
+            size_t row = job->order[k];
+            int n = job->n_ids[row];
+            memcpy(packed + offsets[n_seq], job->ids + row * job->max_len, (size_t)n * sizeof *packed);
+            offsets[n_seq + 1] = offsets[n_seq] + n;
+            n_seq++;
+        }
+        hr_cpu_forward(m, packed, offsets, n_seq, pooled, ws);
+        for (int s = 0; s < n_seq; s++) {
+            size_t row = job->order[job->batch_start[b] + (size_t)s];
+            memcpy(job->out + (job->first + row) * (size_t)h, pooled + (size_t)s * h,
+                   (size_t)h * sizeof(float));
+        }
+    }
+done:
+    hr_cpu_workspace_destroy(ws);
+    free(packed);
+    free(offsets);
+    free(pooled);
+}
+
+static void *tokenize_worker(void *arg)
+{
+    tokenize_some(arg);
+    return NULL;
+}
+
+static void *encode_worker(void *arg)
+{
+    encode_some(arg);
+    return NULL;
+}
+
+/* Runs fn on n_threads threads (the caller being one of them). */
+static int run_parallel(void *(*fn)(void *), void *arg, int n_threads)
+{
+    pthread_t th[64];
+    int started = 0;
+    if (n_threads > 64) n_threads = 64;
+    for (int i = 1; i < n_threads; i++) {
+        if (pthread_create(&th[started], NULL, fn, arg) != 0) break;
+        started++;
+    }
+    fn(arg);
+    for (int i = 0; i < started; i++) pthread_join(th[i], NULL);
+    return started + 1;
+}
+
+/* Orders rows by token count (counting sort: lengths are <= max_len) and cuts
+ * the order into batches of at most `budget` tokens. */
+static void plan_batches(chunk_job *job, int budget)
+{
+    size_t *count = calloc((size_t)job->max_len + 2, sizeof *count);
+    if (!count) {
+        job->alloc_failed = 1;
+        return;
+    }
+    for (size_t i = 0; i < job->count; i++) count[job->n_ids[i] + 1]++;
+    for (int l = 1; l <= job->max_len + 1; l++) count[l] += count[l - 1];
+    for (size_t i = 0; i < job->count; i++) job->order[count[job->n_ids[i]]++] = i;
+    free(count);
+
+    size_t nb = 0, tokens = 0;
+    job->batch_start[0] = 0;
+    for (size_t k = 0; k < job->count; k++) {
+        int n = job->n_ids[job->order[k]];
+        if (tokens > 0 && tokens + (size_t)n > (size_t)budget) {
+            job->batch_start[++nb] = k;
+            tokens = 0;
+        }
+        tokens += (size_t)n;
+    }
+    job->batch_start[++nb] = job->count;
+    job->n_batches = nb;
+}
+
+hr_status hr_cpu_embed(const hr_model *m, int n_threads, const char *const *texts,
+                       const size_t *lens, size_t n, float *out, hr_progress_fn progress,
+                       void *user, char *err, size_t errlen)
+{
+    if (n == 0) return HR_OK;
+    if (!m || !texts || !out) return hr_fail(HR_ERR_INTERNAL, err, errlen, "hr_cpu_embed: NULL argument");
+    const int max_len = m->max_seq_length;
+    const int budget = HR_CPU_BATCH_TOKENS > max_len ? HR_CPU_BATCH_TOKENS : max_len;
+    const size_t chunk = n < HR_CPU_CHUNK_TEXTS ? n : HR_CPU_CHUNK_TEXTS;
+
+    chunk_job job;
+    memset(&job, 0, sizeof job);
+    job.m = m;
+    job.texts = texts;
+    job.lens = lens;
+    job.max_len = max_len;
+    job.out = out;
+    job.ids = malloc(chunk * (size_t)max_len * sizeof *job.ids);
+    job.n_ids = malloc(chunk * sizeof *job.n_ids);
+    job.order = malloc(chunk * sizeof *job.order);
+    job.batch_start = malloc((chunk + 1) * sizeof *job.batch_start);
+    hr_status st = HR_OK;
+    if (!job.ids || !job.n_ids || !job.order || !job.batch_start || pthread_mutex_init(&job.lock, NULL)) {
+        st = hr_fail(HR_ERR_NOMEM, err, errlen, "cannot allocate the CPU encoder's buffers");
+        goto out;
+    }
+    /* Our workers each call BLAS; BLAS itself stays on one thread. */
+    openblas_set_num_threads(1);
+
+    for (job.first = 0; job.first < n; job.first += chunk) {
+        job.count = n - job.first < chunk ? n - job.first : chunk;
+        atomic_store(&job.next_text, 0);
+        atomic_store(&job.next_batch, 0);
+        run_parallel(tokenize_worker, &job, n_threads);
+        plan_batches(&job, budget);
+        if (!job.alloc_failed) run_parallel(encode_worker, &job, n_threads);
+        if (job.alloc_failed) {
+            st = hr_fail(HR_ERR_NOMEM, err, errlen, "cannot allocate the CPU encoder's work buffers");
+            break;
+        }
+        if (progress) progress(job.first + job.count, n, user);
+    }
+    pthread_mutex_destroy(&job.lock);
+out:
+    free(job.ids);
+    free(job.n_ids);
+    free(job.order);
+    free(job.batch_start);
+    return st;
+}

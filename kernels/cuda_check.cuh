@@ -1,0 +1,28 @@
+/*
+ * kernels/cuda_check.cuh: checking every CUDA call and kernel launch.
+ *
+ *     HR_CUDA_TRY(cudaMalloc(&p, bytes));         // returns HR_ERR_CUDA on failure
+ *     my_kernel<<<grid, block>>>(...);
+ *     HR_CUDA_TRY(cudaGetLastError());            // after every launch
+ *
+ * HR_CUDA_TRY expects `err`, `errlen` in scope and a `cleanup:` label;
+ * it sets `st` and jumps there, so resources are released on every path.
+ */
+#ifndef HYPORANK_CUDA_CHECK_CUH
+#define HYPORANK_CUDA_CHECK_CUH
+
+#include "util.h"
+
+#include <cuda_runtime.h>
+
+#define HR_CUDA_TRY(call)                                                              \
+    do {                                                                               \
+        cudaError_t e_ = (call);                                                       \
+        if (e_ != cudaSuccess) {                                                       \
+            st = hr_fail(HR_ERR_CUDA, err, errlen, "%s:%d: %s: %s", __FILE__, __LINE__, \
+                         #call, cudaGetErrorString(e_));                               \
+            goto cleanup;                                                              \
+        }                                                                              \
+    } while (0)
+
+#endif
