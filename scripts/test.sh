@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# The test command: installs what is missing (Debian packages, the model),
+# builds, and runs every test. GPU tests skip where no GPU is present.
+set -euo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+"$here/scripts/install-deps.sh"
+"$here/scripts/fetch-model.sh"
+"$here/scripts/build.sh"
+cd "${HR_BUILD_DIR:-$here/build}"
+ctest --output-on-failure --timeout 1800 "$@"
