@@ -8,6 +8,10 @@
 
 #include <stddef.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #if defined(__GNUC__)
 #define HR_PRINTF(a, b) __attribute__((format(printf, a, b)))
 #else
@@ -18,5 +22,9 @@
  * so that error paths read: return hr_fail(HR_ERR_INPUT, err, errlen, "...");
  */
 hr_status hr_fail(hr_status st, char *err, size_t errlen, const char *fmt, ...) HR_PRINTF(4, 5);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif
