@@ -8,6 +8,7 @@
  * each calls a single-threaded BLAS, so the cores never wait on each other.
  */
 #include "encoder_cpu.h"
+#include "fastmath.h"
 #include "util.h"
 
 #include <cblas.h>
@@ -107,13 +108,39 @@ static void linear(const float *x, int rows, int in, const float *w, const float
                 y, out);
 }
 
-/* Exact GELU, as BERT's "gelu": 0.5 x (1 + erf(x / sqrt 2)). */
+/* Element-wise loops are compiled for several instruction sets and the best
+ * one the CPU has is picked at load time (GCC function multi-versioning). */
+#if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__)
+#define HR_VECTOR_CLONES __attribute__((target_clones("default", "avx2", "avx512f")))
+#else
+#define HR_VECTOR_CLONES
+#endif
+
+/* Exact (erf) GELU, as BERT's "gelu", to float precision (host/fastmath.h). */
+HR_VECTOR_CLONES
 static void gelu_inplace(float *x, size_t n)
 {
-    for (size_t i = 0; i < n; i++) x[i] = 0.5f * x[i] * (1.f + erff(x[i] * 0.70710678118654752f));
+    for (size_t i = 0; i < n; i++) x[i] = hr_gelu(x[i]);
+}
+
+/* Each row of p: (rows, cols) row-major becomes softmax(row). */
+HR_VECTOR_CLONES
+static void softmax_rows(float *p, int rows, int cols)
+{
+    for (int i = 0; i < rows; i++) {
+        float *row = p + (size_t)i * cols;
+        float mx = row[0];
+        for (int j = 1; j < cols; j++) mx = row[j] > mx ? row[j] : mx;
+        for (int j = 0; j < cols; j++) row[j] = hr_expf(row[j] - mx);
+        float sum = 0.f;
+        for (int j = 0; j < cols; j++) sum += row[j];
+        const float inv = 1.f / sum;
+        for (int j = 0; j < cols; j++) row[j] *= inv;
+    }
 }
 
 /* x += y, element-wise over n values. */
+HR_VECTOR_CLONES
 static void add_inplace(float *x, const float *y, size_t n)
 {
     for (size_t i = 0; i < n; i++) x[i] += y[i];
@@ -138,18 +165,7 @@ static void attention(const hr_model *m, const float *qkv, const int *offsets, i
             /* scores (len, len) = scale * Q K^T */
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, len, len, dh, scale, q, ld, k,
                         ld, 0.f, scores, len);
-            for (int i = 0; i < len; i++) {
-                float *row = scores + (size_t)i * len;
-                float mx = row[0];
-                for (int j = 1; j < len; j++) mx = row[j] > mx ? row[j] : mx;
-                float sum = 0.f;
-                for (int j = 0; j < len; j++) {
-                    row[j] = expf(row[j] - mx);
-                    sum += row[j];
-                }
-                float inv = 1.f / sum;
-                for (int j = 0; j < len; j++) row[j] *= inv;
-            }
+            softmax_rows(scores, len, len);
             /* ctx rows of this head (len, dh) = P V */
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, len, dh, len, 1.f, scores, len,
                         v, ld, 0.f, ctx + (size_t)start * h + head * dh, h);
