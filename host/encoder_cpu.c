@@ -28,6 +28,14 @@
  * that a reference cblas.h also compiles). */
 void openblas_set_num_threads(int num_threads);
 
+/* Element-wise loops are compiled for several instruction sets and the best
+ * one the CPU has is picked at load time (GCC function multi-versioning). */
+#if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__)
+#define HR_VECTOR_CLONES __attribute__((target_clones("default", "avx2", "avx512f")))
+#else
+#define HR_VECTOR_CLONES
+#endif
+
 struct hr_cpu_workspace {
     int max_tokens, max_len;
     float *x;      /* (max_tokens, H) hidden states */
@@ -67,31 +75,74 @@ void hr_cpu_workspace_destroy(hr_cpu_workspace *ws)
     free(ws);
 }
 
+/* Sum of v[0..n) in 16 interleaved partial sums (a fixed order, so results
+ * are reproducible, and one the compiler turns into vector adds). */
+static inline float sum16(const float *v, int n)
+{
+    float acc[16] = {0};
+    int c = 0;
+    for (; c + 16 <= n; c += 16)
+        for (int j = 0; j < 16; j++) acc[j] += v[c + j];
+    float s = 0.f;
+    for (int j = 0; j < 16; j++) s += acc[j];
+    for (; c < n; c++) s += v[c];
+    return s;
+}
+
+/* Sum of (v[i] - mean)^2 over v[0..n), in the same way as sum16. */
+static inline float sumsq16(const float *v, int n, float mean)
+{
+    float acc[16] = {0};
+    int c = 0;
+    for (; c + 16 <= n; c += 16)
+        for (int j = 0; j < 16; j++) {
+            float d = v[c + j] - mean;
+            acc[j] += d * d;
+        }
+    float s = 0.f;
+    for (int j = 0; j < 16; j++) s += acc[j];
+    for (; c < n; c++) s += (v[c] - mean) * (v[c] - mean);
+    return s;
+}
+
+/* LayerNorm of one row in place: two-pass mean and biased variance, as
+ * torch.nn.LayerNorm. */
+static inline void layernorm_row(float *v, int cols, const float *gamma, const float *beta,
+                                 float eps)
+{
+    const float mean = sum16(v, cols) / (float)cols;
+    const float inv = 1.f / sqrtf(sumsq16(v, cols, mean) / (float)cols + eps);
+    for (int c = 0; c < cols; c++) v[c] = (v[c] - mean) * inv * gamma[c] + beta[c];
+}
+
+HR_VECTOR_CLONES
 void hr_cpu_layernorm_rows(float *x, int rows, int cols, const float *gamma, const float *beta,
                            float eps)
 {
+    for (int r = 0; r < rows; r++) layernorm_row(x + (size_t)r * cols, cols, gamma, beta, eps);
+}
+
+/* x = LayerNorm(x + y + b) row by row: the residual connection, the bias of
+ * the layer that produced y, and the LayerNorm, in one pass over memory.
+ * x, y: (rows, cols) row-major; b, gamma, beta: (cols). */
+HR_VECTOR_CLONES
+static void residual_layernorm(float *x, const float *y, const float *b, int rows, int cols,
+                               const float *gamma, const float *beta, float eps)
+{
     for (int r = 0; r < rows; r++) {
         float *v = x + (size_t)r * cols;
-        float mean = 0.f;
-        for (int c = 0; c < cols; c++) mean += v[c];
-        mean /= (float)cols;
-        float var = 0.f;
-        for (int c = 0; c < cols; c++) {
-            float d = v[c] - mean;
-            var += d * d;
-        }
-        var /= (float)cols;
-        float inv = 1.f / sqrtf(var + eps);
-        for (int c = 0; c < cols; c++) v[c] = (v[c] - mean) * inv * gamma[c] + beta[c];
+        const float *u = y + (size_t)r * cols;
+        for (int c = 0; c < cols; c++) v[c] += u[c] + b[c];
+        layernorm_row(v, cols, gamma, beta, eps);
     }
 }
 
+HR_VECTOR_CLONES
 void hr_cpu_l2_normalize_rows(float *x, int rows, int cols)
 {
     for (int r = 0; r < rows; r++) {
         float *v = x + (size_t)r * cols;
-        float ss = 0.f;
-        for (int c = 0; c < cols; c++) ss += v[c] * v[c];
+        const float ss = sumsq16(v, cols, 0.f);
         /* As torch.nn.functional.normalize: divide by max(norm, 1e-12). */
         float norm = sqrtf(ss);
         float inv = 1.f / (norm > 1e-12f ? norm : 1e-12f);
@@ -99,28 +150,32 @@ void hr_cpu_l2_normalize_rows(float *x, int rows, int cols)
     }
 }
 
-/* y = x W^T + b.  x: (rows, in), w: (out, in), b: (out), y: (rows, out). */
-static void linear(const float *x, int rows, int in, const float *w, const float *b, int out,
-                   float *y)
+/* y = x W^T (the bias is added by the pass that reads y next).
+ * x: (rows, in), w: (out, in), y: (rows, out), all row-major. */
+static void matmul_wt(const float *x, int rows, int in, const float *w, int out, float *y)
 {
-    for (int r = 0; r < rows; r++) memcpy(y + (size_t)r * out, b, (size_t)out * sizeof(float));
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, out, in, 1.f, x, in, w, in, 1.f,
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, out, in, 1.f, x, in, w, in, 0.f,
                 y, out);
 }
 
-/* Element-wise loops are compiled for several instruction sets and the best
- * one the CPU has is picked at load time (GCC function multi-versioning). */
-#if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__)
-#define HR_VECTOR_CLONES __attribute__((target_clones("default", "avx2", "avx512f")))
-#else
-#define HR_VECTOR_CLONES
-#endif
-
-/* Exact (erf) GELU, as BERT's "gelu", to float precision (host/fastmath.h). */
+/* y += b on every row. y: (rows, cols), b: (cols). */
 HR_VECTOR_CLONES
-static void gelu_inplace(float *x, size_t n)
+static void add_bias_rows(float *y, int rows, int cols, const float *b)
 {
-    for (size_t i = 0; i < n; i++) x[i] = hr_gelu(x[i]);
+    for (int r = 0; r < rows; r++)
+        for (int c = 0; c < cols; c++) y[(size_t)r * cols + c] += b[c];
+}
+
+/* y = GELU(y + b) on every row, the exact (erf) GELU of BERT's "gelu", to
+ * float precision (host/fastmath.h). y: (rows, cols), b: (cols). */
+HR_VECTOR_CLONES
+static void bias_gelu_rows(float *y, int rows, int cols, const float *b)
+{
+    for (int r = 0; r < rows; r++)
+        for (int c = 0; c < cols; c++) {
+            float *v = y + (size_t)r * cols + c;
+            *v = hr_gelu(*v + b[c]);
+        }
 }
 
 /* Each row of p: (rows, cols) row-major becomes softmax(row). */
@@ -226,19 +281,18 @@ void hr_cpu_forward(const hr_model *m, const int32_t *ids, const int *offsets, i
 
     for (int l = 0; l < m->n_layers; l++) {
         const hr_layer_weights *w = &m->layers[l];
-        linear(x, tokens, h, w->qkv_w, w->qkv_b, 3 * h, ws->qkv);
+        matmul_wt(x, tokens, h, w->qkv_w, 3 * h, ws->qkv);
+        add_bias_rows(ws->qkv, tokens, 3 * h, w->qkv_b);
         attention(m, ws->qkv, offsets, n_seq, ws->ctx, ws->scores);
-        /* attention output projection, residual, LayerNorm; qkv is free now */
+        /* attention output projection + bias, residual, LayerNorm; qkv is free now */
         float *proj = ws->qkv;
-        linear(ws->ctx, tokens, h, w->ao_w, w->ao_b, h, proj);
-        add_inplace(x, proj, (size_t)tokens * h);
-        hr_cpu_layernorm_rows(x, tokens, h, w->ln1_g, w->ln1_b, m->ln_eps);
-        /* feed-forward, residual, LayerNorm */
-        linear(x, tokens, h, w->in_w, w->in_b, inter, ws->inter);
-        gelu_inplace(ws->inter, (size_t)tokens * inter);
-        linear(ws->inter, tokens, inter, w->out_w, w->out_b, h, proj);
-        add_inplace(x, proj, (size_t)tokens * h);
-        hr_cpu_layernorm_rows(x, tokens, h, w->ln2_g, w->ln2_b, m->ln_eps);
+        matmul_wt(ws->ctx, tokens, h, w->ao_w, h, proj);
+        residual_layernorm(x, proj, w->ao_b, tokens, h, w->ln1_g, w->ln1_b, m->ln_eps);
+        /* feed-forward: dense + bias + GELU, dense + bias, residual, LayerNorm */
+        matmul_wt(x, tokens, h, w->in_w, inter, ws->inter);
+        bias_gelu_rows(ws->inter, tokens, inter, w->in_b);
+        matmul_wt(ws->inter, tokens, inter, w->out_w, h, proj);
+        residual_layernorm(x, proj, w->out_b, tokens, h, w->ln2_g, w->ln2_b, m->ln_eps);
     }
 
     pool(m, x, offsets, n_seq, out);
