@@ -3,7 +3,7 @@
 # sudo otherwise). Installs nothing when everything is already there.
 set -euo pipefail
 
-packages=(build-essential cmake pkg-config libopenblas-dev libcjson-dev libsqlite3-dev
+packages=(build-essential cmake pkg-config libopenblas-dev libcjson-dev libsqlite3-dev libcurl4-openssl-dev
           python3 python3-pip ca-certificates)
 missing=()
 for p in "${packages[@]}"; do
