@@ -137,6 +137,33 @@ static void residual_layernorm(float *x, const float *y, const float *b, int row
     }
 }
 
+/* Largest of v[0..n), n >= 1, with 16 interleaved maxima (vectorisable). */
+static inline float max16(const float *v, int n)
+{
+    float acc[16];
+    for (int j = 0; j < 16; j++) acc[j] = v[0];
+    int c = 0;
+    for (; c + 16 <= n; c += 16)
+        for (int j = 0; j < 16; j++) acc[j] = v[c + j] > acc[j] ? v[c + j] : acc[j];
+    float m = acc[0];
+    for (int j = 1; j < 16; j++) m = acc[j] > m ? acc[j] : m;
+    for (; c < n; c++) m = v[c] > m ? v[c] : m;
+    return m;
+}
+
+/* Each row of p: (rows, cols) row-major becomes softmax(row). */
+HR_VECTOR_CLONES
+static void softmax_rows(float *p, int rows, int cols)
+{
+    for (int i = 0; i < rows; i++) {
+        float *row = p + (size_t)i * cols;
+        const float mx = max16(row, cols);
+        for (int j = 0; j < cols; j++) row[j] = hr_expf(row[j] - mx);
+        const float inv = 1.f / sum16(row, cols);
+        for (int j = 0; j < cols; j++) row[j] *= inv;
+    }
+}
+
 HR_VECTOR_CLONES
 void hr_cpu_l2_normalize_rows(float *x, int rows, int cols)
 {
@@ -176,22 +203,6 @@ static void bias_gelu_rows(float *y, int rows, int cols, const float *b)
             float *v = y + (size_t)r * cols + c;
             *v = hr_gelu(*v + b[c]);
         }
-}
-
-/* Each row of p: (rows, cols) row-major becomes softmax(row). */
-HR_VECTOR_CLONES
-static void softmax_rows(float *p, int rows, int cols)
-{
-    for (int i = 0; i < rows; i++) {
-        float *row = p + (size_t)i * cols;
-        float mx = row[0];
-        for (int j = 1; j < cols; j++) mx = row[j] > mx ? row[j] : mx;
-        for (int j = 0; j < cols; j++) row[j] = hr_expf(row[j] - mx);
-        float sum = 0.f;
-        for (int j = 0; j < cols; j++) sum += row[j];
-        const float inv = 1.f / sum;
-        for (int j = 0; j < cols; j++) row[j] *= inv;
-    }
 }
 
 /* x += y, element-wise over n values. */
