@@ -326,6 +326,11 @@ typedef struct chunk_job {
     atomic_size_t next_text;   /* tokenising: next text row to take */
     atomic_size_t next_batch;  /* encoding: next batch to take */
     float *out;            /* (n, H) output of the whole call */
+    size_t total;          /* n, texts of the whole call */
+    atomic_size_t done;    /* texts of the call embedded so far */
+    pthread_t caller;      /* the thread that reports progress */
+    hr_progress_fn progress;
+    void *user;
     int alloc_failed;
     pthread_mutex_t lock;
 } chunk_job;
@@ -381,6 +386,9 @@ static void encode_some(chunk_job *job)
             memcpy(job->out + (job->first + row) * (size_t)h, pooled + (size_t)s * h,
                    (size_t)h * sizeof(float));
         }
+        size_t done = atomic_fetch_add(&job->done, (size_t)n_seq) + (size_t)n_seq;
+        if (job->progress && pthread_equal(pthread_self(), job->caller))
+            job->progress(done, job->total, job->user);
     }
 done:
     hr_cpu_workspace_destroy(ws);
@@ -461,6 +469,11 @@ hr_status hr_cpu_embed(const hr_model *m, int n_threads, const char *const *text
     job.lens = lens;
     job.max_len = max_len;
     job.out = out;
+    job.total = n;
+    job.caller = pthread_self();
+    job.progress = progress;
+    job.user = user;
+    atomic_store(&job.done, 0);
     job.ids = malloc(chunk * (size_t)max_len * sizeof *job.ids);
     job.n_ids = malloc(chunk * sizeof *job.n_ids);
     job.order = malloc(chunk * sizeof *job.order);
@@ -484,7 +497,7 @@ hr_status hr_cpu_embed(const hr_model *m, int n_threads, const char *const *text
             st = hr_fail(HR_ERR_NOMEM, err, errlen, "cannot allocate the CPU encoder's work buffers");
             break;
         }
-        if (progress) progress(job.first + job.count, n, user);
+        if (progress) progress(atomic_load(&job.done), n, user);
     }
     pthread_mutex_destroy(&job.lock);
 out:
