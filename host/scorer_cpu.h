@@ -1,0 +1,41 @@
+/*
+ * host/scorer_cpu.h: the CPU scorer, the specification every other scorer
+ * backend must agree with (internal; the public API is hyporank/scorer.h).
+ */
+#ifndef HYPORANK_SCORER_CPU_H
+#define HYPORANK_SCORER_CPU_H
+
+#include "hyporank/scorer.h"
+#include "hyporank/stats.h"
+
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct hr_scorer_cpu hr_scorer_cpu;
+
+/* xa: (n_a, dim), xb: (n_b, dim) row-major, borrowed. memory_bytes is the
+ * budget for the (block, N) score slabs of all threads together. */
+hr_status hr_scorer_cpu_create(const float *xa, size_t n_a, const float *xb, size_t n_b, int dim,
+                               hr_score_method method, size_t memory_bytes, int n_threads,
+                               hr_scorer_cpu **out, char *err, size_t errlen);
+void hr_scorer_cpu_destroy(hr_scorer_cpu *s); /* accepts NULL */
+
+/* Hypotheses per block (at least 1). */
+size_t hr_scorer_cpu_block_rows(const hr_scorer_cpu *s);
+
+/* Fills everything but q_value for k hypotheses, h: (k, dim) row-major. */
+hr_status hr_scorer_cpu_score(hr_scorer_cpu *s, const float *h, size_t k,
+                              hr_hypothesis_score *out, char *err, size_t errlen);
+
+/* The score transform of a method, in place on one row of scores, (N).
+ * HR_SCORE_COSINE leaves the raw products h . x as they are. */
+void hr_score_transform_row(hr_score_method method, float *row, size_t n);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,371 @@
+/*
+ * tests/test_scorer.c: the CPU scorer against brute force, and its
+ * statistics under the null.
+ *
+ * Brute force materialises the whole score matrix in double and runs the
+ * sorting reference (hr_mw_sorted) on each row. The test embeddings are
+ * multiples of 1/256 in [-1, 1] with at most 64 dimensions, so every product
+ * h . x is a multiple of 2^-16 below 64 in magnitude: exact in float (24-bit
+ * mantissa) whatever order sgemm sums in. The scorer must then agree exactly,
+ * ties and all, however the work is split into blocks and threads.
+ */
+#include "hyporank/scorer.h"
+#include "hyporank/stats.h"
+#include "test_util.h"
+
+#include <float.h>
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+static uint64_t rng_state;
+
+static uint64_t rng_next(void) /* splitmix64 */
+{
+    uint64_t z = (rng_state += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+static double rng_uniform(void) { return ((double)(rng_next() >> 11) + 0.5) * 0x1.0p-53; }
+
+static double rng_normal(void)
+{
+    return sqrt(-2.0 * log(rng_uniform())) * cos(6.283185307179586 * rng_uniform());
+}
+
+/* (n, d) row-major of multiples of 1/256 in [-1, 1], with few levels when
+ * coarse (many tied scores). */
+static float *exact_matrix(size_t n, size_t d, int coarse)
+{
+    float *m = malloc(n * d * sizeof *m);
+    for (size_t i = 0; i < n * d; i++) {
+        int k = coarse ? (int)(rng_next() % 3) - 1 : (int)(rng_next() % 513) - 256;
+        m[i] = (float)k / 256.0f;
+    }
+    return m;
+}
+
+/* Brute force: S = H X^T whole, in double (exact here), then the sorting
+ * reference per row and BH. out: (k). */
+static void brute_force(const float *xa, size_t na, const float *xb, size_t nb, const float *h,
+                        size_t k, size_t d, hr_hypothesis_score *out)
+{
+    const size_t n = na + nb;
+    float *s = malloc(k * n * sizeof *s); /* (k, N) row-major: the whole matrix */
+    double *p = malloc(k * sizeof *p);
+    for (size_t r = 0; r < k; r++)
+        for (size_t j = 0; j < n; j++) {
+            const float *x = j < na ? xa + j * d : xb + (j - na) * d;
+            double acc = 0.0;
+            for (size_t c = 0; c < d; c++) acc += (double)h[r * d + c] * (double)x[c];
+            s[r * n + j] = (float)acc;
+        }
+    for (size_t r = 0; r < k; r++) {
+        hr_mw_result m;
+        hr_mw_sorted(s + r * n, na, nb, &m, NULL, 0);
+        out[r] = (hr_hypothesis_score){m.auroc, m.mean_a, m.mean_b, m.u, m.z, m.p_value, 0.0};
+        p[r] = m.p_value;
+    }
+    hr_bh_qvalues(p, k, p, NULL, 0);
+    for (size_t r = 0; r < k; r++) out[r].q_value = p[r];
+    free(s);
+    free(p);
+}
+
+typedef struct config {
+    size_t na, nb, k, d;
+    int threads;
+    size_t memory; /* bytes; 1 forces one hypothesis per block */
+    int coarse;
+} config;
+
+static void check_against_brute_force(const config *c)
+{
+    float *xa = exact_matrix(c->na, c->d, c->coarse), *xb = exact_matrix(c->nb, c->d, c->coarse);
+    float *h = exact_matrix(c->k, c->d, c->coarse);
+    hr_hypothesis_score *want = malloc(c->k * sizeof *want), *got = malloc(c->k * sizeof *got);
+    brute_force(xa, c->na, xb, c->nb, h, c->k, c->d, want);
+    hr_scorer_options o = hr_scorer_default_options();
+    o.device = HR_DEVICE_CPU;
+    o.n_threads = c->threads;
+    o.memory_bytes = c->memory;
+    hr_scorer *s = NULL;
+    char err[256] = "";
+    CHECKF(hr_scorer_create(xa, c->na, xb, c->nb, (int)c->d, &o, &s, err, sizeof err) == HR_OK, "%s", err);
+    if (s) {
+        CHECK(hr_scorer_device(s) == HR_DEVICE_CPU);
+        if (c->memory == 1) CHECK(hr_scorer_block_rows(s) == 1);
+        /* Twice: slabs and workspaces are reused between calls. */
+        for (int rep = 0; rep < 2; rep++) {
+            CHECKF(hr_scorer_score(s, h, c->k, got, err, sizeof err) == HR_OK, "%s", err);
+            int bad = 0;
+            for (size_t r = 0; r < c->k && bad < 5; r++) {
+                const hr_hypothesis_score *g = &got[r], *w = &want[r];
+                /* Means: float scores summed in double in other orders; N
+                 * roundings of at most DBL_EPSILON times the magnitude (<= 64). */
+                const double mtol = (double)(c->na + c->nb) * DBL_EPSILON * 64.0;
+                int ok = g->auroc == w->auroc && g->u == w->u && g->z == w->z &&
+                         g->p_value == w->p_value && g->q_value == w->q_value &&
+                         fabs(g->mean_a - w->mean_a) <= mtol && fabs(g->mean_b - w->mean_b) <= mtol;
+                if (!ok) bad++;
+                CHECKF(ok,
+                       "%zu+%zu x %zu (d %zu, %d threads, %zu B) hypothesis %zu: auroc %.17g/%.17g "
+                       "p %.17g/%.17g q %.17g/%.17g means %.17g/%.17g %.17g/%.17g",
+                       c->na, c->nb, c->k, c->d, c->threads, c->memory, r, g->auroc, w->auroc,
+                       g->p_value, w->p_value, g->q_value, w->q_value, g->mean_a, w->mean_a,
+                       g->mean_b, w->mean_b);
+            }
+        }
+    }
+    hr_scorer_destroy(s);
+    free(xa);
+    free(xb);
+    free(h);
+    free(want);
+    free(got);
+}
+
+static void test_scorer_equals_brute_force_with_tiles_that_divide_nothing(void)
+{
+    rng_state = 1;
+    const config cs[] = {
+        {37, 29, 13, 7, 1, 1, 0},           /* a hypothesis per block */
+        {123, 77, 41, 19, 2, 3 * 200 * 4 * 2, 0}, /* 3 rows per block, 2 threads */
+        {1000, 1, 5, 64, 3, 0, 0},          /* default budget, more threads than blocks */
+        {1, 500, 64, 33, 2, 1, 0},
+        {1, 1, 3, 4, 1, 0, 0},              /* one sample a side */
+        {301, 299, 97, 16, 2, 5 * 600 * 4, 1}, /* coarse: heavy ties */
+        {2500, 2400, 130, 64, 2, 7 * 4900 * 4, 0},
+    };
+    for (size_t i = 0; i < sizeof cs / sizeof cs[0]; i++) check_against_brute_force(&cs[i]);
+}
+
+static void test_scorer_rejects_what_it_cannot_score(void)
+{
+    float x[8] = {0}, h[4] = {1, 0, 0, 0};
+    hr_scorer *s = NULL;
+    char err[256] = "";
+    CHECK(hr_scorer_create(x, 0, x, 2, 4, NULL, &s, err, sizeof err) == HR_ERR_INPUT);
+    CHECKF(strstr(err, "group A has no samples") != NULL, "%s", err);
+    CHECK(s == NULL);
+    hr_scorer_options o = hr_scorer_default_options();
+    o.device = HR_DEVICE_CUDA;
+    CHECK(hr_scorer_create(x, 1, x, 1, 4, &o, &s, err, sizeof err) == HR_ERR_UNSUPPORTED);
+    /* A NaN sample makes NaN scores: named by hypothesis and sample. */
+    float xa[8] = {1, 0, 0, 0, 0, 1, 0, 0}, xb[8] = {0, 0, 1, 0, 0, 0, 0, 1};
+    xb[4] = NAN;
+    CHECK(hr_scorer_create(xa, 2, xb, 2, 4, NULL, &s, err, sizeof err) == HR_OK);
+    hr_hypothesis_score r;
+    CHECK(hr_scorer_score(s, h, 1, &r, err, sizeof err) == HR_ERR_INPUT);
+    CHECKF(strstr(err, "hypothesis 0") && strstr(err, "B sample 1"), "%s", err);
+    CHECK(hr_scorer_score(s, h, 0, &r, err, sizeof err) == HR_OK); /* nothing to do */
+    hr_scorer_destroy(s);
+    hr_scorer_destroy(NULL);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Under the null                                                            */
+
+/* A corpus of n unit vectors in dimension d: a rank-r subspace (with decaying
+ * spread) plus isotropic noise, as sentence embeddings are: strongly
+ * correlated directions, not independent coordinates. (n, d) row-major. */
+static float *synthetic_corpus(size_t n, size_t d, size_t r, float *basis /* (r, d) */)
+{
+    for (size_t i = 0; i < r * d; i++) basis[i] = (float)(rng_normal() / sqrt((double)d));
+    float *x = malloc(n * d * sizeof *x);
+    for (size_t i = 0; i < n; i++) {
+        double norm = 0.0;
+        for (size_t c = 0; c < d; c++) {
+            double v = 0.3 * rng_normal() / sqrt((double)d);
+            x[i * d + c] = (float)v;
+        }
+        for (size_t k = 0; k < r; k++) {
+            const double z = rng_normal() / (1.0 + (double)k);
+            for (size_t c = 0; c < d; c++) x[i * d + c] += (float)(z * basis[k * d + c]);
+        }
+        for (size_t c = 0; c < d; c++) norm += (double)x[i * d + c] * x[i * d + c];
+        for (size_t c = 0; c < d; c++) x[i * d + c] = (float)(x[i * d + c] / sqrt(norm));
+    }
+    return x;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    const double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* Kolmogorov-Smirnov distance of the sample from Uniform(0, 1). */
+static double ks_uniform(double *p, size_t n)
+{
+    qsort(p, n, sizeof *p, cmp_double);
+    double dmax = 0.0;
+    for (size_t i = 0; i < n; i++) {
+        const double hi = (double)(i + 1) / (double)n - p[i], lo = p[i] - (double)i / (double)n;
+        dmax = hi > dmax ? hi : dmax;
+        dmax = lo > dmax ? lo : dmax;
+    }
+    return dmax;
+}
+
+static void test_null_p_values_are_uniform_and_bh_controls_false_discoveries(void)
+{
+    /* One corpus, split at random into halves A and B many times: every
+     * hypothesis is null. For each split the p-value of one hypothesis
+     * (a different one each time; splits are independent, so these p-values
+     * are i.i.d.) goes into a Kolmogorov-Smirnov test of uniformity at the
+     * 1% level: D_n < 1.628 / sqrt(n) (the asymptotic critical value; for
+     * n = 1000 the exact one is 0.0514, a hair above). And BH at q = 0.05
+     * over all K hypotheses of a split: every discovery is false, so the
+     * false discovery proportion is 1 when anything is discovered. Its mean
+     * over the splits estimates the FDR, which BH keeps at or under 5% for
+     * such positively dependent tests; the estimate may exceed 0.05 by
+     * chance, so the bound is checked as a one-sided binomial test at the
+     * 1% level too: mean <= 0.05 + 2.326 sqrt(0.05 * 0.95 / R). */
+    rng_state = 20240601;
+    const size_t n = 400, d = 64, rank = 8, k = 50, splits = 1000;
+    float *basis = malloc(rank * d * sizeof *basis);
+    float *pool = synthetic_corpus(n, d, rank, basis);
+    /* Hypotheses: in the corpus's subspace, plus noise, normalised; some
+     * near-duplicates, as real candidate pools have. (k, d) row-major. */
+    float *h = synthetic_corpus(k, d, rank, basis);
+    float *xa = malloc(n / 2 * d * sizeof *xa), *xb = malloc(n / 2 * d * sizeof *xb);
+    size_t *perm = malloc(n * sizeof *perm);
+    double *ps = malloc(splits * sizeof *ps);
+    double *all_p = malloc(splits * k * sizeof *all_p);
+    hr_hypothesis_score *r = malloc(k * sizeof *r);
+    double fdp_sum = 0.0;
+    for (size_t sp = 0; sp < splits; sp++) {
+        for (size_t i = 0; i < n; i++) perm[i] = i;
+        for (size_t i = n - 1; i > 0; i--) { /* Fisher-Yates */
+            size_t j = (size_t)(rng_next() % (i + 1)), t = perm[i];
+            perm[i] = perm[j];
+            perm[j] = t;
+        }
+        for (size_t i = 0; i < n / 2; i++) {
+            memcpy(xa + i * d, pool + perm[i] * d, d * sizeof *xa);
+            memcpy(xb + i * d, pool + perm[n / 2 + i] * d, d * sizeof *xb);
+        }
+        hr_scorer *s = NULL;
+        hr_scorer_options o = hr_scorer_default_options();
+        o.n_threads = 1 + (int)(sp % 2);
+        if (hr_scorer_create(xa, n / 2, xb, n / 2, (int)d, &o, &s, NULL, 0) != HR_OK ||
+            hr_scorer_score(s, h, k, r, NULL, 0) != HR_OK) {
+            CHECK(!"scoring failed");
+            hr_scorer_destroy(s);
+            break;
+        }
+        hr_scorer_destroy(s);
+        ps[sp] = r[sp % k].p_value;
+        size_t found = 0;
+        for (size_t i = 0; i < k; i++) {
+            found += r[i].q_value <= 0.05;
+            all_p[sp * k + i] = r[i].p_value;
+        }
+        fdp_sum += found ? 1.0 : 0.0;
+    }
+    const double ks = ks_uniform(ps, splits), crit = 1.628 / sqrt((double)splits);
+    CHECKF(ks < crit, "KS distance %.4f, 1%% critical value %.4f", ks, crit);
+    const double fdr = fdp_sum / (double)splits;
+    const double bound = 0.05 + 2.326 * sqrt(0.05 * 0.95 / (double)splits);
+    CHECKF(fdr <= bound, "mean false discovery proportion %.4f over %zu splits (bound %.4f)", fdr,
+           splits, bound);
+    /* Pooled over hypotheses (dependent within a split, so no formal test):
+     * the fraction of p-values below 0.05 and 0.01 near their levels. */
+    size_t below5 = 0, below1 = 0;
+    for (size_t i = 0; i < splits * k; i++) {
+        below5 += all_p[i] < 0.05;
+        below1 += all_p[i] < 0.01;
+    }
+    fprintf(stderr, "null: KS %.4f (critical %.4f), FDR %.4f (bound %.4f), P(p<.05) %.4f, "
+                    "P(p<.01) %.4f\n",
+            ks, crit, fdr, bound, (double)below5 / (double)(splits * k),
+            (double)below1 / (double)(splits * k));
+    free(basis);
+    free(pool);
+    free(h);
+    free(xa);
+    free(xb);
+    free(perm);
+    free(ps);
+    free(all_p);
+    free(r);
+}
+
+static void test_bh_keeps_fdr_with_real_differences_and_finds_them(void)
+{
+    /* A differs from B along one direction u only: x = L z + noise (+ delta u
+     * in A), with L orthogonal to u and isotropic noise, so a hypothesis
+     * orthogonal to u scores A and B alike (a true null) and one along u
+     * does not. 20 of 60 hypotheses lean on u. Over many draws, the mean of
+     * false discoveries / discoveries stays at or under 5% (same binomial
+     * allowance as above), and most true differences are found. */
+    rng_state = 77;
+    const size_t d = 48, rank = 6, k = 60, k_true = 20, na = 150, nb = 170, draws = 300;
+    float *u = malloc(d * sizeof *u), *basis = malloc(rank * d * sizeof *basis);
+    float *h = malloc(k * d * sizeof *h), *xa = malloc(na * d * sizeof *xa),
+          *xb = malloc(nb * d * sizeof *xb);
+    hr_hypothesis_score *r = malloc(k * sizeof *r);
+    /* u = e_0; the subspace and the null hypotheses live in coordinates >= 1. */
+    memset(u, 0, d * sizeof *u);
+    u[0] = 1.0f;
+    for (size_t i = 0; i < rank * d; i++) basis[i] = i % d == 0 ? 0.0f : (float)rng_normal();
+    double fdp_sum = 0.0, power_sum = 0.0;
+    for (size_t t = 0; t < draws; t++) {
+        for (size_t i = 0; i < k; i++)
+            for (size_t c = 0; c < d; c++)
+                h[i * d + c] = c == 0 ? (i < k_true ? (float)(2.0 + rng_uniform()) : 0.0f)
+                                      : (float)(0.15 * rng_normal());
+        for (size_t side = 0; side < 2; side++) {
+            float *x = side ? xb : xa;
+            const size_t m = side ? nb : na;
+            for (size_t i = 0; i < m; i++) {
+                for (size_t c = 0; c < d; c++) x[i * d + c] = (float)rng_normal();
+                for (size_t q = 0; q < rank; q++) {
+                    const double z = rng_normal();
+                    for (size_t c = 0; c < d; c++) x[i * d + c] += (float)(z * basis[q * d + c]);
+                }
+                if (!side) x[i * d] += 1.5f;
+            }
+        }
+        hr_scorer *s = NULL;
+        if (hr_scorer_create(xa, na, xb, nb, (int)d, NULL, &s, NULL, 0) != HR_OK ||
+            hr_scorer_score(s, h, k, r, NULL, 0) != HR_OK) {
+            CHECK(!"scoring failed");
+            hr_scorer_destroy(s);
+            break;
+        }
+        hr_scorer_destroy(s);
+        size_t found = 0, false_found = 0, true_found = 0;
+        for (size_t i = 0; i < k; i++)
+            if (r[i].q_value <= 0.05) {
+                found++;
+                if (i < k_true) true_found++;
+                else false_found++;
+            }
+        fdp_sum += found ? (double)false_found / (double)found : 0.0;
+        power_sum += (double)true_found / (double)k_true;
+    }
+    const double fdr = fdp_sum / (double)draws, power = power_sum / (double)draws;
+    const double bound = 0.05 + 2.326 * sqrt(0.05 * 0.95 / (double)draws);
+    CHECKF(fdr <= bound, "FDR %.4f over %zu draws (bound %.4f)", fdr, draws, bound);
+    CHECKF(power >= 0.5, "found only %.2f of the true differences", power);
+    fprintf(stderr, "mixture: FDR %.4f (bound %.4f), power %.3f\n", fdr, bound, power);
+    free(u);
+    free(basis);
+    free(h);
+    free(xa);
+    free(xb);
+    free(r);
+}
+
+int main(void)
+{
+    RUN(test_scorer_equals_brute_force_with_tiles_that_divide_nothing);
+    RUN(test_scorer_rejects_what_it_cannot_score);
+    RUN(test_null_p_values_are_uniform_and_bh_controls_false_discoveries);
+    RUN(test_bh_keeps_fdr_with_real_differences_and_finds_them);
+    return test_summary();
+}
