@@ -66,4 +66,39 @@ void cli_progress_finish(cli_progress *p);
 
 double cli_now(void); /* monotonic seconds */
 
+struct hr_cache;
+struct hr_corpus;
+struct cJSON;
+
+/* Parses a whole number in [lo, hi] given to option opt; on error prints a
+ * usage error and sets *ok = 0. */
+long cli_parse_long(const char *cmd, const char *opt, const char *v, long lo, long hi, int *ok);
+
+/* Opens the cache the options name (--cache, else the default), or sets
+ * *cache = NULL with --no-cache. */
+hr_status cli_open_cache(const cli_common *opt, struct hr_cache **cache, char *err, size_t errlen);
+
+/* Embeds every text of corpus through the cache, with a progress bar labelled
+ * label. *emb receives a malloc'ed (corpus->n, dim) row-major matrix. */
+hr_status cli_embed_corpus(hr_encoder *enc, struct hr_cache *cache, const struct hr_corpus *corpus,
+                           const char *label, int quiet, float **emb, char *err, size_t errlen);
+
+/* Embeds n texts likewise (lens may be NULL). */
+hr_status cli_embed_texts(hr_encoder *enc, struct hr_cache *cache, const char *const *texts,
+                          const size_t *lens, size_t n, const char *label, int quiet, float **emb,
+                          char *err, size_t errlen);
+
+/* Writes text and a final newline to path through a temporary file and a
+ * rename: the file is there whole or not at all. */
+hr_status cli_write_atomic(const char *path, const char *text, char *err, size_t errlen);
+
+/* Adds a number to a JSON object so that it reads back as the same double
+ * (the shortest of 15, 16 or 17 significant digits that does); null for an
+ * infinity or NaN, which JSON cannot hold. */
+void cli_json_number(struct cJSON *o, const char *name, double v);
+
+/* Text for a table cell: control characters as spaces, cut at about width
+ * bytes on a UTF-8 boundary with "..." after. out holds width + 4 bytes. */
+void cli_table_text(const char *s, size_t len, char *out, size_t width);
+
 #endif

@@ -66,16 +66,7 @@ int cmd_embed(int argc, char **argv)
     if ((st = hr_model_load(opt.model_dir, &model, err, sizeof err)) != HR_OK) goto fail;
     if ((st = hr_encoder_create(model, opt.device, opt.threads, &enc, err, sizeof err)) != HR_OK)
         goto fail;
-    if (!opt.no_cache) {
-        char buf[4096];
-        const char *path = opt.cache_path ? opt.cache_path : hr_cache_default_path(buf, sizeof buf);
-        if (!path) {
-            st = HR_ERR_IO;
-            snprintf(err, sizeof err, "no cache location: set HOME or HYPORANK_CACHE, or pass --cache FILE or --no-cache");
-            goto fail;
-        }
-        if ((st = hr_cache_open(path, &cache, err, sizeof err)) != HR_OK) goto fail;
-    }
+    if ((st = cli_open_cache(&opt, &cache, err, sizeof err)) != HR_OK) goto fail;
     const int dim = hr_encoder_dim(enc);
     emb = malloc(corpus->n * (size_t)dim * sizeof *emb); /* (n, dim) */
     if (!emb) {

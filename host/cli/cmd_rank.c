@@ -78,20 +78,6 @@ typedef struct side {
     size_t dim;
 } side;
 
-static long parse_long(const char *cmd, const char *opt, const char *v, long lo, long hi, int *ok)
-{
-    char *end;
-    errno = 0;
-    long n = strtol(v, &end, 10);
-    if (errno || *end || end == v || n < lo || n > hi) {
-        cli_usage_error(cmd, "%s must be a whole number from %ld to %ld, not '%s'", opt, lo, hi, v);
-        *ok = 0;
-        return 0;
-    }
-    *ok = 1;
-    return n;
-}
-
 /* Every value finite: NaN or Inf names the file, row and column. */
 static hr_status check_finite(const side *s, const char *path, char *err, size_t errlen)
 {
@@ -178,23 +164,6 @@ static long *find_duplicates(const side *h, size_t *n_dup)
     return dup;
 }
 
-/* Adds a number that reads back as the same double: the shortest of 15, 16
- * or 17 significant digits that does (cJSON's own printing may drop the last
- * bit); null for an infinity. */
-static void add_number(cJSON *o, const char *name, double v)
-{
-    char buf[40];
-    if (!isfinite(v)) { /* JSON has no infinities (scores that overflowed float) */
-        cJSON_AddNullToObject(o, name);
-        return;
-    }
-    for (int digits = 15; digits <= 17; digits++) {
-        snprintf(buf, sizeof buf, "%.*g", digits, v);
-        if (strtod(buf, NULL) == v) break;
-    }
-    cJSON_AddRawToObject(o, name, buf);
-}
-
 typedef struct ranked {
     size_t index;
     const hr_hypothesis_score *s;
@@ -207,76 +176,14 @@ static int cmp_ranked(const void *x, const void *y)
     return (a->index > b->index) - (a->index < b->index);
 }
 
-/* Writes text to path through a temporary file and a rename. */
-static hr_status write_atomic(const char *path, const char *text, char *err, size_t errlen)
-{
-    size_t tlen = strlen(path) + 32;
-    char *tmp = malloc(tlen);
-    if (!tmp) {
-        snprintf(err, errlen, "out of memory");
-        return HR_ERR_NOMEM;
-    }
-    snprintf(tmp, tlen, "%s.tmp.%ld", path, (long)getpid());
-    FILE *f = fopen(tmp, "w");
-    if (!f) {
-        snprintf(err, errlen, "cannot create %s: %s", tmp, strerror(errno));
-        free(tmp);
-        return HR_ERR_IO;
-    }
-    size_t len = strlen(text);
-    int ok = fwrite(text, 1, len, f) == len && fputc('\n', f) != EOF && fflush(f) == 0 &&
-             fsync(fileno(f)) == 0;
-    int saved = errno;
-    if (fclose(f) != 0 && ok) {
-        ok = 0;
-        saved = errno;
-    }
-    if (!ok || rename(tmp, path) != 0) {
-        if (ok) saved = errno;
-        snprintf(err, errlen, "cannot write %s: %s", path, strerror(saved));
-        unlink(tmp);
-        free(tmp);
-        return HR_ERR_IO;
-    }
-    free(tmp);
-    return HR_OK;
-}
-
-/* The hypothesis text for the table: control characters as spaces, cut at
- * about width bytes on a UTF-8 boundary. */
-static void table_text(const char *s, size_t len, char *out, size_t width)
-{
-    size_t n = len < width ? len : width;
-    if (len > width)
-        while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80) n--; /* not inside a character */
-    for (size_t i = 0; i < n; i++) out[i] = (unsigned char)s[i] < 0x20 ? ' ' : s[i];
-    if (len > n) {
-        memcpy(out + n, "...", 3);
-        n += 3;
-    }
-    out[n] = '\0';
-}
-
 static hr_status embed_side(side *s, hr_encoder *enc, hr_cache *cache, int quiet, char *err,
                             size_t errlen)
 {
     s->n = s->corpus->n;
     s->dim = (size_t)hr_encoder_dim(enc);
-    s->emb = malloc(s->n * s->dim * sizeof *s->emb); /* (n, dim) row-major */
-    if (!s->emb) {
-        snprintf(err, errlen, "out of memory for %zu x %zu embeddings of %s", s->n, s->dim,
-                 s->text_path);
-        return HR_ERR_NOMEM;
-    }
     char label[64];
     snprintf(label, sizeof label, "embedding %s", s->name);
-    cli_progress bar;
-    cli_progress_init(&bar, label, quiet);
-    hr_status st = hr_encoder_embed_cached(enc, cache, (const char *const *)s->corpus->texts,
-                                           s->corpus->lens, s->n, s->emb, cli_progress_update,
-                                           &bar, NULL, err, errlen);
-    cli_progress_finish(&bar);
-    return st;
+    return cli_embed_corpus(enc, cache, s->corpus, label, quiet, &s->emb, err, errlen);
 }
 
 int cmd_rank(int argc, char **argv)
@@ -308,8 +215,8 @@ int cmd_rank(int argc, char **argv)
             const char *v = cli_take_value(cmd, argc, argv, &i);
             int ok;
             if (!v) return CLI_EXIT_USAGE;
-            if (strcmp(o, "--top") == 0) top = parse_long(cmd, o, v, 0, 1000000000L, &ok);
-            else memory_mb = parse_long(cmd, o, v, 1, 1L << 20, &ok);
+            if (strcmp(o, "--top") == 0) top = cli_parse_long(cmd, o, v, 0, 1000000000L, &ok);
+            else memory_mb = cli_parse_long(cmd, o, v, 1, 1L << 20, &ok);
             if (!ok) return CLI_EXIT_USAGE;
             continue;
         } else {
@@ -374,17 +281,7 @@ int cmd_rank(int argc, char **argv)
         if ((st = hr_model_load(opt.model_dir, &model, err, sizeof err)) != HR_OK) goto fail;
         if ((st = hr_encoder_create(model, opt.device, opt.threads, &enc, err, sizeof err)) != HR_OK)
             goto fail;
-        if (!opt.no_cache) {
-            char buf[4096];
-            const char *path = opt.cache_path ? opt.cache_path : hr_cache_default_path(buf, sizeof buf);
-            if (!path) {
-                st = HR_ERR_IO;
-                snprintf(err, sizeof err, "no cache location: set HOME or HYPORANK_CACHE, or pass "
-                                          "--cache FILE or --no-cache");
-                goto fail;
-            }
-            if ((st = hr_cache_open(path, &cache, err, sizeof err)) != HR_OK) goto fail;
-        }
+        if ((st = cli_open_cache(&opt, &cache, err, sizeof err)) != HR_OK) goto fail;
         for (int k = 0; k < 3; k++) {
             side *s = sides[k];
             if (s->npy_path) continue;
@@ -496,16 +393,16 @@ int cmd_rank(int argc, char **argv)
             }
             cJSON_AddStringToObject(o, "source", "user");
             cJSON_AddStringToObject(o, "direction", s->auroc > 0.5 ? "A" : "B");
-            add_number(o, "auroc", s->auroc);
-            add_number(o, "mean_a", s->mean_a);
-            add_number(o, "mean_b", s->mean_b);
-            add_number(o, "p_value", s->p_value);
-            add_number(o, "q_value", s->q_value);
-            add_number(o, "z", s->z);
+            cli_json_number(o, "auroc", s->auroc);
+            cli_json_number(o, "mean_a", s->mean_a);
+            cli_json_number(o, "mean_b", s->mean_b);
+            cli_json_number(o, "p_value", s->p_value);
+            cli_json_number(o, "q_value", s->q_value);
+            cli_json_number(o, "z", s->z);
             if (dup[i] >= 0) cJSON_AddNumberToObject(o, "duplicate_of", (double)dup[i]);
         }
         if (!(json_text = cJSON_Print(root))) goto nomem_json;
-        if ((st = write_atomic(json_path, json_text, err, sizeof err)) != HR_OK) goto fail;
+        if ((st = cli_write_atomic(json_path, json_text, err, sizeof err)) != HR_OK) goto fail;
     }
 
     /* The table. */
@@ -519,7 +416,7 @@ int cmd_rank(int argc, char **argv)
         const size_t i = order[r].index;
         const hr_hypothesis_score *s = &scores[i];
         char text[128];
-        if (h.corpus) table_text(h.corpus->texts[i], h.corpus->lens[i], text, 72);
+        if (h.corpus) cli_table_text(h.corpus->texts[i], h.corpus->lens[i], text, 72);
         else snprintf(text, sizeof text, "(row %zu of %s)", i, h.npy_path);
         printf("%5zu  %6.4f  %3s  %7.4f  %7.4f  %9.2e  %9.2e  %s%s\n", r + 1, s->auroc,
                s->auroc > 0.5 ? "A" : "B", s->mean_a, s->mean_b, s->p_value, s->q_value, text,

@@ -1,5 +1,10 @@
 /* host/cli/common.c: option parsing, errors and progress shared by commands. */
 #include "cli.h"
+#include "hyporank/cache.h"
+#include "hyporank/corpus.h"
+
+#include <cjson/cJSON.h>
+#include <math.h>
 
 #include <errno.h>
 #include <limits.h>
@@ -155,4 +160,118 @@ void cli_progress_update(size_t done, size_t total, void *arg)
 void cli_progress_finish(cli_progress *p)
 {
     if (p->enabled) fputc('\n', stderr);
+}
+
+long cli_parse_long(const char *cmd, const char *opt, const char *v, long lo, long hi, int *ok)
+{
+    char *end;
+    errno = 0;
+    long n = strtol(v, &end, 10);
+    if (errno || *end || end == v || n < lo || n > hi) {
+        cli_usage_error(cmd, "%s must be a whole number from %ld to %ld, not '%s'", opt, lo, hi, v);
+        *ok = 0;
+        return 0;
+    }
+    *ok = 1;
+    return n;
+}
+
+hr_status cli_open_cache(const cli_common *opt, hr_cache **cache, char *err, size_t errlen)
+{
+    *cache = NULL;
+    if (opt->no_cache) return HR_OK;
+    char buf[4096];
+    const char *path = opt->cache_path ? opt->cache_path : hr_cache_default_path(buf, sizeof buf);
+    if (!path) {
+        snprintf(err, errlen,
+                 "no cache location: set HOME or HYPORANK_CACHE, or pass --cache FILE or --no-cache");
+        return HR_ERR_IO;
+    }
+    return hr_cache_open(path, cache, err, errlen);
+}
+
+hr_status cli_embed_texts(hr_encoder *enc, hr_cache *cache, const char *const *texts,
+                          const size_t *lens, size_t n, const char *label, int quiet, float **emb,
+                          char *err, size_t errlen)
+{
+    const size_t dim = (size_t)hr_encoder_dim(enc);
+    *emb = malloc((n ? n : 1) * dim * sizeof **emb); /* (n, dim) row-major */
+    if (!*emb) {
+        snprintf(err, errlen, "out of memory for %zu x %zu embeddings (%s)", n, dim, label);
+        return HR_ERR_NOMEM;
+    }
+    cli_progress bar;
+    cli_progress_init(&bar, label, quiet);
+    hr_status st = hr_encoder_embed_cached(enc, cache, texts, lens, n, *emb, cli_progress_update,
+                                           &bar, NULL, err, errlen);
+    cli_progress_finish(&bar);
+    return st;
+}
+
+hr_status cli_embed_corpus(hr_encoder *enc, hr_cache *cache, const hr_corpus *corpus,
+                           const char *label, int quiet, float **emb, char *err, size_t errlen)
+{
+    return cli_embed_texts(enc, cache, (const char *const *)corpus->texts, corpus->lens,
+                           corpus->n, label, quiet, emb, err, errlen);
+}
+
+hr_status cli_write_atomic(const char *path, const char *text, char *err, size_t errlen)
+{
+    size_t tlen = strlen(path) + 32;
+    char *tmp = malloc(tlen);
+    if (!tmp) {
+        snprintf(err, errlen, "out of memory");
+        return HR_ERR_NOMEM;
+    }
+    snprintf(tmp, tlen, "%s.tmp.%ld", path, (long)getpid());
+    FILE *f = fopen(tmp, "w");
+    if (!f) {
+        snprintf(err, errlen, "cannot create %s: %s", tmp, strerror(errno));
+        free(tmp);
+        return HR_ERR_IO;
+    }
+    size_t len = strlen(text);
+    int ok = fwrite(text, 1, len, f) == len && fputc('\n', f) != EOF && fflush(f) == 0 &&
+             fsync(fileno(f)) == 0;
+    int saved = errno;
+    if (fclose(f) != 0 && ok) {
+        ok = 0;
+        saved = errno;
+    }
+    if (!ok || rename(tmp, path) != 0) {
+        if (ok) saved = errno;
+        snprintf(err, errlen, "cannot write %s: %s", path, strerror(saved));
+        unlink(tmp);
+        free(tmp);
+        return HR_ERR_IO;
+    }
+    free(tmp);
+    return HR_OK;
+}
+
+void cli_json_number(cJSON *o, const char *name, double v)
+{
+    char buf[40];
+    if (!isfinite(v)) {
+        cJSON_AddNullToObject(o, name);
+        return;
+    }
+    for (int digits = 15; digits <= 17; digits++) {
+        snprintf(buf, sizeof buf, "%.*g", digits, v);
+        if (strtod(buf, NULL) == v) break;
+    }
+    cJSON_AddRawToObject(o, name, buf);
+}
+
+void cli_table_text(const char *s, size_t len, char *out, size_t width)
+{
+    size_t n = len < width ? len : width;
+    if (len > width)
+        while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80) n--; /* not inside a character */
+    for (size_t i = 0; i < n; i++) out[i] = (unsigned char)s[i] < 0x20 ? ' ' : s[i];
+    if (len > n) {
+        memcpy(out + n, "...", 3);
+        n += 3;
+    }
+    out[n] = '\0';
 }
