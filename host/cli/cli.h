@@ -17,6 +17,7 @@
 #define CLI_EXIT_USAGE 2
 
 int cmd_embed(int argc, char **argv);
+int cmd_describe(int argc, char **argv);
 int cmd_rank(int argc, char **argv);
 
 /* The exit status for a library status (see above). */

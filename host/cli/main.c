@@ -13,8 +13,9 @@ static const char main_help[] =
     "hyporank tells, in plain sentences, how two collections of text differ.\n"
     "\n"
     "Commands:\n"
+    "  describe   how corpus A differs from corpus B, in sentences, both ways\n"
+    "  rank       rank your hypotheses by how well they separate A from B\n"
     "  embed      embed the texts of a file with the sentence encoder, to .npy\n"
-    "  rank       rank hypotheses by how well they separate corpus A from corpus B\n"
     "\n"
     "Input files are .jsonl (one {\"text\": ...} a line), .txt (one text a line)\n"
     "or .csv (a header row and a \"text\" column).\n"
@@ -47,6 +48,7 @@ int main(int argc, char **argv)
         printf("hyporank %s\n", HR_VERSION);
         return CLI_EXIT_OK;
     }
+    if (strcmp(argv[1], "describe") == 0) return cmd_describe(argc - 2, argv + 2);
     if (strcmp(argv[1], "embed") == 0) return cmd_embed(argc - 2, argv + 2);
     if (strcmp(argv[1], "rank") == 0) return cmd_rank(argc - 2, argv + 2);
     fprintf(stderr, "hyporank: unknown command '%s'\n\n%s", argv[1], main_help);

@@ -1,0 +1,554 @@
+/* host/cli/cmd_describe.c: hyporank describe: from two corpora to a ranked
+ * list of the ways they differ, in both directions. */
+#include "cli.h"
+#include "hyporank/cache.h"
+#include "hyporank/corpus.h"
+#include "hyporank/model.h"
+#include "hyporank/proposers.h"
+#include "hyporank/scorer.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* A research goal is a sentence or two; a page of text is a mistake. */
+#define MAX_GOAL_CHARS 4000
+
+static const char describe_help[] =
+    "usage: hyporank describe --a FILE --b FILE [--goal TEXT] [--json OUT] [options]\n"
+    "\n"
+    "Says, in short sentences, how the texts of corpus A differ from those of\n"
+    "corpus B, in both directions: what is more typical of A, and what is more\n"
+    "typical of B.\n"
+    "\n"
+    "How: candidate hypotheses (\"is about sport\", \"mentions \\\"coronavirus\\\"\")\n"
+    "come from a built-in bank of generic descriptions and from the words and\n"
+    "word pairs whose frequency differs most between A and B (log-odds with an\n"
+    "informative Dirichlet prior). Each candidate is scored on every text by the\n"
+    "similarity of their sentence embeddings, and ranked by how well that score\n"
+    "separates A from B (AUROC; 0.5 = no difference), with a Mann-Whitney\n"
+    "p-value and a Benjamini-Hochberg q-value. The word candidates are found on\n"
+    "one part of the texts (--holdout) and scored on the rest, so that their\n"
+    "p-values stay honest. Runs offline.\n"
+    "\n"
+    "Input:\n"
+    "  --a FILE            corpus A: .jsonl (field \"text\"), .txt (one text a line)\n"
+    "                      or .csv (column \"text\"); at least 2 texts\n"
+    "  --b FILE            corpus B, likewise\n"
+    "  --goal TEXT         what you want to learn (kept in the reports)\n"
+    "  --hypotheses FILE   your own candidates too, one a line (.txt or .jsonl)\n"
+    "Candidates:\n"
+    "  --no-bank           leave out the built-in bank\n"
+    "  --no-ngrams         leave out the word and word-pair candidates\n"
+    "  --ngrams N          word candidates per direction (default 25)\n"
+    "  --holdout F         share of each corpus the word candidates are found on\n"
+    "                      (default 0.5); the rest is what every candidate is\n"
+    "                      scored on (all of it with --no-ngrams)\n"
+    "  --seed N            the random split (default 1)\n"
+    "Output:\n"
+    "  --top N             differences shown each way (default 10)\n"
+    "  --examples N        example texts shown per difference (default 2)\n"
+    "  --alpha Q           significance: q-value at most Q (default 0.05)\n"
+    "  --json OUT          every candidate, strongest first: n_a, n_b, encoder,\n"
+    "                      hypotheses[rank, index, text, source, direction, auroc,\n"
+    "                      mean_a, mean_b, p_value, q_value, significant, ...]\n"
+    "  --markdown OUT      a report to read or share\n"
+    "\n"
+    "%s"
+    "\n"
+    "Example:\n"
+    "  hyporank describe --a headlines-2020.jsonl --b headlines-2019.jsonl \\\n"
+    "      --goal \"which news topics grew or shrank\" --json diff.json --markdown diff.md\n";
+
+typedef struct describe_opts {
+    const char *a_path, *b_path, *goal, *hyp_path, *json_path, *md_path;
+    int bank, ngrams;
+    long ngram_k, top, examples, seed;
+    double holdout, alpha;
+} describe_opts;
+
+/* splitmix64: a small, well-mixed generator for the reproducible split. */
+static uint64_t next_random(uint64_t *state)
+{
+    uint64_t z = (*state += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+/* Splits rows [0, n) at random into a proposal part of round(n * share)
+ * rows (at least 1) and a scoring part (at least 2; the rest).
+ * order: (n) the rows, proposal part first. Returns the proposal size. */
+static size_t split_rows(size_t n, double share, uint64_t *state, size_t *order)
+{
+    for (size_t i = 0; i < n; i++) order[i] = i;
+    for (size_t i = n - 1; i > 0; i--) { /* Fisher-Yates */
+        size_t j = (size_t)(next_random(state) % (i + 1));
+        size_t t = order[i];
+        order[i] = order[j];
+        order[j] = t;
+    }
+    size_t k = (size_t)llround((double)n * share);
+    if (k < 1) k = 1;
+    if (k > n - 2) k = n - 2;
+    return k;
+}
+
+/* The texts of rows order[0..k) of c, as pointer and length arrays. */
+static int gather(const hr_corpus *c, const size_t *order, size_t k, const char ***texts,
+                  size_t **lens)
+{
+    *texts = malloc((k ? k : 1) * sizeof **texts);
+    *lens = malloc((k ? k : 1) * sizeof **lens);
+    if (!*texts || !*lens) return -1;
+    for (size_t i = 0; i < k; i++) {
+        (*texts)[i] = c->texts[order[i]];
+        (*lens)[i] = c->lens[order[i]];
+    }
+    return 0;
+}
+
+typedef struct ranked {
+    size_t index; /* in the pool */
+    double strength;
+} ranked;
+
+static int cmp_strength(const void *x, const void *y)
+{
+    const ranked *a = x, *b = y;
+    if (a->strength != b->strength) return a->strength > b->strength ? -1 : 1;
+    return (a->index > b->index) - (a->index < b->index);
+}
+
+/* The example texts of hypothesis h (dim) on its own side: the rows of
+ * emb (n, dim) with the highest scores. best: (k) row indices, best first. */
+static size_t top_examples(const float *h, const float *emb, size_t n, size_t dim, size_t k,
+                           size_t *best, float *best_score)
+{
+    size_t have = 0;
+    for (size_t r = 0; r < n; r++) {
+        const float *x = emb + r * dim;
+        float s = 0.f;
+        for (size_t c = 0; c < dim; c++) s += h[c] * x[c];
+        if (have < k) have++;
+        else if (s <= best_score[have - 1]) continue;
+        size_t p = have - 1; /* insertion into the sorted list */
+        while (p > 0 && best_score[p - 1] < s) {
+            best_score[p] = best_score[p - 1];
+            best[p] = best[p - 1];
+            p--;
+        }
+        best_score[p] = s;
+        best[p] = r;
+    }
+    return have;
+}
+
+static void md_escape(FILE *f, const char *s)
+{
+    for (; *s; s++) {
+        if (*s == '|' || *s == '*' || *s == '_' || *s == '`' || *s == '[' || *s == ']' || *s == '\\')
+            fputc('\\', f);
+        fputc(*s == '\n' || *s == '\r' ? ' ' : *s, f);
+    }
+}
+
+int cmd_describe(int argc, char **argv)
+{
+    const char *cmd = "describe";
+    cli_common opt;
+    cli_common_init(&opt);
+    describe_opts d = {.bank = 1, .ngrams = 1, .ngram_k = 25, .top = 10, .examples = 2,
+                       .seed = 1, .holdout = 0.5, .alpha = 0.05};
+    for (int i = 0; i < argc; i++) {
+        int r = cli_common_parse(&opt, cmd, argc, argv, &i);
+        if (r < 0) return CLI_EXIT_USAGE;
+        if (r > 0) continue;
+        const char *o = argv[i], *v;
+        const char **dst = NULL;
+        long *num = NULL, lo = 0, hi = 0;
+        double *real = NULL, rlo = 0, rhi = 0;
+        if (strcmp(o, "--help") == 0 || strcmp(o, "-h") == 0) {
+            printf(describe_help, cli_common_help);
+            return CLI_EXIT_OK;
+        } else if (strcmp(o, "--a") == 0) dst = &d.a_path;
+        else if (strcmp(o, "--b") == 0) dst = &d.b_path;
+        else if (strcmp(o, "--goal") == 0) dst = &d.goal;
+        else if (strcmp(o, "--hypotheses") == 0) dst = &d.hyp_path;
+        else if (strcmp(o, "--json") == 0) dst = &d.json_path;
+        else if (strcmp(o, "--markdown") == 0) dst = &d.md_path;
+        else if (strcmp(o, "--no-bank") == 0) { d.bank = 0; continue; }
+        else if (strcmp(o, "--no-ngrams") == 0) { d.ngrams = 0; continue; }
+        else if (strcmp(o, "--ngrams") == 0) num = &d.ngram_k, lo = 1, hi = 10000;
+        else if (strcmp(o, "--top") == 0) num = &d.top, lo = 1, hi = 100000;
+        else if (strcmp(o, "--examples") == 0) num = &d.examples, lo = 0, hi = 100;
+        else if (strcmp(o, "--seed") == 0) num = &d.seed, lo = 0, hi = 2147483647L;
+        else if (strcmp(o, "--holdout") == 0) real = &d.holdout, rlo = 0.05, rhi = 0.95;
+        else if (strcmp(o, "--alpha") == 0) real = &d.alpha, rlo = 1e-12, rhi = 0.5;
+        else return cli_usage_error(cmd, "unknown option '%s'", o);
+        if (!(v = cli_take_value(cmd, argc, argv, &i))) return CLI_EXIT_USAGE;
+        if (dst) {
+            *dst = v;
+        } else if (num) {
+            int ok;
+            *num = cli_parse_long(cmd, o, v, lo, hi, &ok);
+            if (!ok) return CLI_EXIT_USAGE;
+        } else {
+            char *end;
+            double x = strtod(v, &end);
+            if (*end || end == v || !(x >= rlo && x <= rhi))
+                return cli_usage_error(cmd, "%s must be a number from %g to %g, not '%s'", o, rlo,
+                                       rhi, v);
+            *real = x;
+        }
+    }
+    if (!d.a_path || !d.b_path) return cli_usage_error(cmd, "--a FILE and --b FILE are required");
+    if (!d.bank && !d.ngrams && !d.hyp_path)
+        return cli_usage_error(cmd, "no candidates: --no-bank and --no-ngrams leave none; "
+                                    "give --hypotheses FILE or keep a source");
+    if (d.goal && strlen(d.goal) > MAX_GOAL_CHARS)
+        return cli_usage_error(cmd,
+                               "--goal is %zu characters; say it in a sentence or two (at most "
+                               "%d characters): what you want to learn about A against B",
+                               strlen(d.goal), MAX_GOAL_CHARS);
+
+    char err[1024] = "";
+    hr_status st = HR_OK;
+    int rc = CLI_EXIT_OK;
+    hr_corpus *ca = NULL, *cb = NULL, *ch = NULL;
+    hr_hypothesis_pool *pool = NULL;
+    hr_model *model = NULL;
+    hr_encoder *enc = NULL;
+    hr_cache *cache = NULL;
+    hr_scorer *scorer = NULL;
+    size_t *order_a = NULL, *order_b = NULL;
+    const char **prop_a = NULL, **prop_b = NULL;
+    size_t *prop_a_len = NULL, *prop_b_len = NULL;
+    float *emb_a = NULL, *emb_b = NULL, *emb_h = NULL, *score_a = NULL, *score_b = NULL;
+    hr_hypothesis_score *scores = NULL;
+    ranked *rank = NULL;
+    cJSON *root = NULL;
+    char *json_text = NULL;
+    FILE *md = NULL;
+    char *md_tmp = NULL;
+
+    /* Inputs, all read before any slow work. */
+    hr_corpus_options copt = {opt.text_field, HR_FORMAT_AUTO};
+    if ((st = hr_corpus_read(d.a_path, &copt, &ca, err, sizeof err)) != HR_OK) goto fail;
+    if ((st = hr_corpus_read(d.b_path, &copt, &cb, err, sizeof err)) != HR_OK) goto fail;
+    const hr_corpus *small = ca->n < 2 ? ca : (cb->n < 2 ? cb : NULL);
+    if (small) {
+        st = HR_ERR_INPUT;
+        snprintf(err, sizeof err,
+                 "%s: only %zu text; describing a difference needs at least 2 texts on each side "
+                 "(and a few hundred to find subtle ones)",
+                 small->path, small->n);
+        goto fail;
+    }
+    if ((st = hr_pool_create(&pool, err, sizeof err)) != HR_OK) goto fail;
+    if (d.hyp_path) {
+        if ((st = hr_corpus_read(d.hyp_path, NULL, &ch, err, sizeof err)) != HR_OK) goto fail;
+        for (size_t i = 0; i < ch->n; i++) {
+            st = hr_pool_add(pool, ch->texts[i], ch->lens[i], HR_SOURCE_USER, NULL, NULL, err,
+                             sizeof err);
+            if (st != HR_OK) {
+                char inner[512];
+                snprintf(inner, sizeof inner, "%s", err);
+                snprintf(err, sizeof err, "%.400s:%zu: %s", d.hyp_path, ch->lines[i], inner);
+                goto fail;
+            }
+        }
+    }
+    if (d.bank && (st = hr_pool_add_bank(pool, NULL, err, sizeof err)) != HR_OK) goto fail;
+
+    /* The split: word candidates are found on the proposal part and every
+     * candidate is scored on the rest, so that the choice of candidates does
+     * not see the texts that test them. */
+    order_a = malloc(ca->n * sizeof *order_a);
+    order_b = malloc(cb->n * sizeof *order_b);
+    if (!order_a || !order_b) goto nomem;
+    size_t prop_na = 0, prop_nb = 0;
+    if (d.ngrams) {
+        uint64_t state = (uint64_t)d.seed;
+        if (ca->n < 3 || cb->n < 3) {
+            fprintf(stderr, "hyporank: note: too few texts to hold some out; word candidates "
+                            "left out (--no-ngrams)\n");
+            d.ngrams = 0;
+        } else {
+            prop_na = split_rows(ca->n, d.holdout, &state, order_a);
+            prop_nb = split_rows(cb->n, d.holdout, &state, order_b);
+            if (gather(ca, order_a, prop_na, &prop_a, &prop_a_len) ||
+                gather(cb, order_b, prop_nb, &prop_b, &prop_b_len))
+                goto nomem;
+            hr_ngram_options no = hr_ngram_default_options();
+            no.top_k = (size_t)d.ngram_k;
+            no.min_count = prop_na + prop_nb < 2000 ? 3 : no.min_count;
+            st = hr_pool_add_ngrams(pool, prop_a, prop_a_len, prop_na, prop_b, prop_b_len, prop_nb,
+                                    &no, NULL, err, sizeof err);
+            if (st != HR_OK) goto fail;
+        }
+    }
+    if (!d.ngrams) {
+        for (size_t i = 0; i < ca->n; i++) order_a[i] = i;
+        for (size_t i = 0; i < cb->n; i++) order_b[i] = i;
+    }
+    const size_t k = hr_pool_size(pool);
+    if (k == 0) {
+        st = HR_ERR_INPUT;
+        snprintf(err, sizeof err, "no candidate hypotheses to score");
+        goto fail;
+    }
+
+    /* Embeddings: all texts (examples come from all of them), the candidates. */
+    if ((st = hr_model_load(opt.model_dir, &model, err, sizeof err)) != HR_OK) goto fail;
+    if ((st = hr_encoder_create(model, opt.device, opt.threads, &enc, err, sizeof err)) != HR_OK)
+        goto fail;
+    if ((st = cli_open_cache(&opt, &cache, err, sizeof err)) != HR_OK) goto fail;
+    if ((st = cli_embed_corpus(enc, cache, ca, "embedding A", opt.quiet, &emb_a, err, sizeof err)) ||
+        (st = cli_embed_corpus(enc, cache, cb, "embedding B", opt.quiet, &emb_b, err, sizeof err)) ||
+        (st = cli_embed_texts(enc, cache, hr_pool_texts(pool), hr_pool_lens(pool), k,
+                              "embedding hypotheses", opt.quiet, &emb_h, err, sizeof err)))
+        goto fail;
+    const size_t dim = (size_t)hr_encoder_dim(enc);
+
+    /* The scoring part of each side: (n, dim) row-major copies. */
+    const size_t na = ca->n - prop_na, nb = cb->n - prop_nb;
+    score_a = malloc(na * dim * sizeof *score_a);
+    score_b = malloc(nb * dim * sizeof *score_b);
+    scores = malloc(k * sizeof *scores);
+    rank = malloc(k * sizeof *rank);
+    if (!score_a || !score_b || !scores || !rank) goto nomem;
+    for (size_t i = 0; i < na; i++)
+        memcpy(score_a + i * dim, emb_a + order_a[prop_na + i] * dim, dim * sizeof(float));
+    for (size_t i = 0; i < nb; i++)
+        memcpy(score_b + i * dim, emb_b + order_b[prop_nb + i] * dim, dim * sizeof(float));
+
+    hr_scorer_options so = hr_scorer_default_options();
+    so.device = opt.device;
+    so.n_threads = opt.threads;
+    const double t0 = cli_now();
+    if ((st = hr_scorer_create(score_a, na, score_b, nb, (int)dim, &so, &scorer, err, sizeof err)) ||
+        (st = hr_scorer_score(scorer, emb_h, k, scores, err, sizeof err)))
+        goto fail;
+    const double secs = cli_now() - t0;
+    size_t n_sig[2] = {0, 0}; /* significant, direction A and B */
+    for (size_t i = 0; i < k; i++) {
+        rank[i] = (ranked){i, fabs(scores[i].auroc - 0.5)};
+        if (scores[i].q_value <= d.alpha && scores[i].auroc != 0.5) n_sig[scores[i].auroc > 0.5 ? 0 : 1]++;
+    }
+    qsort(rank, k, sizeof *rank, cmp_strength);
+
+    /* Examples: for the differences shown, the texts of their side that score highest. */
+    const size_t n_ex = (size_t)d.examples;
+    size_t *ex_rows = malloc((k * (n_ex ? n_ex : 1)) * sizeof *ex_rows); /* (k, n_ex) */
+    size_t *ex_count = calloc(k, sizeof *ex_count);                         /* (k) */
+    float *ex_score = malloc((n_ex ? n_ex : 1) * sizeof *ex_score);
+    if (!ex_rows || !ex_count || !ex_score) {
+        free(ex_rows), free(ex_count), free(ex_score);
+        goto nomem;
+    }
+    size_t shown[2] = {0, 0};
+    for (size_t r = 0; r < k; r++) {
+        const size_t i = rank[r].index;
+        const int dir = scores[i].auroc > 0.5 ? 0 : 1;
+        if (scores[i].auroc == 0.5 || shown[dir] >= (size_t)d.top) continue;
+        shown[dir]++;
+        ex_count[i] = top_examples(emb_h + i * dim, dir ? emb_b : emb_a, dir ? cb->n : ca->n, dim,
+                                   n_ex, ex_rows + i * n_ex, ex_score);
+    }
+    free(ex_score);
+
+    /* The table. */
+    printf("A: %s (%zu texts)   B: %s (%zu texts)\n", d.a_path, ca->n, d.b_path, cb->n);
+    printf("%zu candidates (%s), scored on %zu + %zu held-out texts in %.2f s; %s\n", k,
+           d.bank && d.ngrams ? "bank + words" : (d.bank ? "bank" : (d.ngrams ? "words" : "yours")),
+           na, nb, secs, hr_model_name(model));
+    if (d.goal) printf("Goal: %s\n", d.goal);
+    for (int dir = 0; dir < 2; dir++) {
+        printf("\nMore typical of %s than of %s (%zu significant at q <= %g):\n", dir ? "B" : "A",
+               dir ? "A" : "B", n_sig[dir], d.alpha);
+        printf("%5s  %6s  %9s  %-6s %s\n", "rank", "auroc", "q_value", "source", "hypothesis");
+        size_t printed = 0;
+        for (size_t r = 0; r < k && printed < (size_t)d.top; r++) {
+            const size_t i = rank[r].index;
+            const hr_hypothesis_score *s = &scores[i];
+            if ((dir == 0) != (s->auroc > 0.5) || s->auroc == 0.5) continue;
+            const hr_pool_entry *e = hr_pool_get(pool, i);
+            char text[160];
+            cli_table_text(e->text, e->len, text, 90);
+            printf("%5zu  %6.3f  %9.2e  %-6s %s%s\n", r + 1, s->auroc, s->q_value,
+                   hr_hyp_source_str(e->source), text, s->q_value <= d.alpha ? "" : "  (n.s.)");
+            const hr_corpus *c = dir ? cb : ca;
+            for (size_t x = 0; x < ex_count[i]; x++) {
+                size_t row = ex_rows[i * n_ex + x];
+                cli_table_text(c->texts[row], c->lens[row], text, 90);
+                printf("%5s  %6s  %9s  %-6s   e.g. \"%s\"\n", "", "", "", "", text);
+            }
+            printed++;
+        }
+        if (printed == 0) printf("  (none)\n");
+    }
+    if (n_sig[0] + n_sig[1] == 0)
+        printf("\nNo significant difference found: no candidate separates A from B at q <= %g.\n"
+               "The corpora may not differ, or differ in ways no candidate names (try\n"
+               "--hypotheses FILE with your own ideas, or more texts).\n",
+               d.alpha);
+
+    /* JSON. */
+    if (d.json_path) {
+        root = cJSON_CreateObject();
+        if (!root) goto nomem_ex;
+        cJSON_AddNumberToObject(root, "n_a", (double)ca->n);
+        cJSON_AddNumberToObject(root, "n_b", (double)cb->n);
+        cJSON *e = cJSON_AddObjectToObject(root, "encoder");
+        cJSON_AddStringToObject(e, "model", hr_model_name(model));
+        cJSON_AddNumberToObject(e, "dim", (double)dim);
+        cJSON_AddStringToObject(e, "device", hr_device_str(hr_encoder_device(enc)));
+        cJSON_AddStringToObject(e, "model_id", hr_model_id(model));
+        cJSON *sc = cJSON_AddObjectToObject(root, "scorer");
+        cJSON_AddStringToObject(sc, "device", hr_device_str(hr_scorer_device(scorer)));
+        cJSON_AddStringToObject(sc, "method", hr_score_method_str(so.method));
+        cJSON_AddNumberToObject(sc, "scored_a", (double)na);
+        cJSON_AddNumberToObject(sc, "scored_b", (double)nb);
+        cJSON_AddNumberToObject(sc, "proposal_a", (double)prop_na);
+        cJSON_AddNumberToObject(sc, "proposal_b", (double)prop_nb);
+        cJSON_AddNumberToObject(sc, "seed", (double)d.seed);
+        cJSON_AddStringToObject(root, "a", d.a_path);
+        cJSON_AddStringToObject(root, "b", d.b_path);
+        if (d.goal) cJSON_AddStringToObject(root, "goal", d.goal);
+        else cJSON_AddNullToObject(root, "goal");
+        cJSON_AddNumberToObject(root, "alpha", d.alpha);
+        cJSON_AddNumberToObject(root, "significant_a", (double)n_sig[0]);
+        cJSON_AddNumberToObject(root, "significant_b", (double)n_sig[1]);
+        cJSON *arr = cJSON_AddArrayToObject(root, "hypotheses");
+        if (!e || !sc || !arr) goto nomem_ex;
+        for (size_t r = 0; r < k; r++) {
+            const size_t i = rank[r].index;
+            const hr_hypothesis_score *s = &scores[i];
+            const hr_pool_entry *pe = hr_pool_get(pool, i);
+            cJSON *o = cJSON_CreateObject();
+            if (!o) goto nomem_ex;
+            cJSON_AddItemToArray(arr, o);
+            cJSON_AddNumberToObject(o, "rank", (double)(r + 1));
+            cJSON_AddNumberToObject(o, "index", (double)i);
+            cJSON_AddStringToObject(o, "text", pe->text);
+            cJSON_AddStringToObject(o, "source", hr_hyp_source_str(pe->source));
+            cJSON_AddStringToObject(o, "direction", s->auroc > 0.5 ? "A" : "B");
+            cli_json_number(o, "auroc", s->auroc);
+            cli_json_number(o, "mean_a", s->mean_a);
+            cli_json_number(o, "mean_b", s->mean_b);
+            cli_json_number(o, "p_value", s->p_value);
+            cli_json_number(o, "q_value", s->q_value);
+            cJSON_AddBoolToObject(o, "significant", s->q_value <= d.alpha && s->auroc != 0.5);
+            if (pe->note) cJSON_AddStringToObject(o, "note", pe->note);
+            if (ex_count[i]) {
+                cJSON *ex = cJSON_AddArrayToObject(o, "examples");
+                const hr_corpus *c = s->auroc > 0.5 ? ca : cb;
+                for (size_t x = 0; x < ex_count[i]; x++)
+                    cJSON_AddItemToArray(ex, cJSON_CreateString(c->texts[ex_rows[i * n_ex + x]]));
+            }
+        }
+        if (!(json_text = cJSON_Print(root))) goto nomem_ex;
+        if ((st = cli_write_atomic(d.json_path, json_text, err, sizeof err)) != HR_OK) {
+            free(ex_rows), free(ex_count);
+            goto fail;
+        }
+        if (!opt.quiet) fprintf(stderr, "hyporank: wrote %s\n", d.json_path);
+    }
+
+    /* Markdown. */
+    if (d.md_path) {
+        size_t tl = strlen(d.md_path) + 32;
+        md_tmp = malloc(tl);
+        if (!md_tmp) goto nomem_ex;
+        snprintf(md_tmp, tl, "%s.tmp.%ld", d.md_path, (long)getpid());
+        if (!(md = fopen(md_tmp, "w"))) {
+            st = HR_ERR_IO;
+            snprintf(err, sizeof err, "cannot create %s: %s", md_tmp, strerror(errno));
+            free(ex_rows), free(ex_count);
+            goto fail;
+        }
+        fprintf(md, "# How A differs from B\n\n");
+        fprintf(md, "- **A**: `%s` (%zu texts)\n- **B**: `%s` (%zu texts)\n", d.a_path, ca->n,
+                d.b_path, cb->n);
+        if (d.goal) {
+            fprintf(md, "- **Goal**: ");
+            md_escape(md, d.goal);
+            fprintf(md, "\n");
+        }
+        fprintf(md, "- %zu candidate hypotheses, scored on %zu + %zu held-out texts with %s "
+                    "(%s); significant: q-value at most %g (Benjamini-Hochberg)\n",
+                k, na, nb, hr_model_name(model), hr_score_method_str(so.method), d.alpha);
+        for (int dir = 0; dir < 2; dir++) {
+            fprintf(md, "\n## More typical of %s\n\n", dir ? "B" : "A");
+            fprintf(md, "| rank | hypothesis | AUROC | q-value | source | examples |\n"
+                        "|---:|---|---:|---:|---|---|\n");
+            size_t printed = 0;
+            for (size_t r = 0; r < k && printed < (size_t)d.top; r++) {
+                const size_t i = rank[r].index;
+                const hr_hypothesis_score *s = &scores[i];
+                if ((dir == 0) != (s->auroc > 0.5) || s->auroc == 0.5) continue;
+                const hr_pool_entry *pe = hr_pool_get(pool, i);
+                fprintf(md, "| %zu | ", r + 1);
+                md_escape(md, pe->text);
+                fprintf(md, "%s | %.3f | %.2g | %s | ", s->q_value <= d.alpha ? "" : " (n.s.)",
+                        s->auroc, s->q_value, hr_hyp_source_str(pe->source));
+                const hr_corpus *c = dir ? cb : ca;
+                for (size_t x = 0; x < ex_count[i]; x++) {
+                    fprintf(md, "%s\"", x ? "; " : "");
+                    md_escape(md, c->texts[ex_rows[i * n_ex + x]]);
+                    fprintf(md, "\"");
+                }
+                fprintf(md, " |\n");
+                printed++;
+            }
+        }
+        if (n_sig[0] + n_sig[1] == 0)
+            fprintf(md, "\nNo significant difference found at q <= %g.\n", d.alpha);
+        int ok = fflush(md) == 0 && fsync(fileno(md)) == 0;
+        ok = fclose(md) == 0 && ok;
+        md = NULL;
+        if (!ok || rename(md_tmp, d.md_path) != 0) {
+            st = HR_ERR_IO;
+            snprintf(err, sizeof err, "cannot write %s: %s", d.md_path, strerror(errno));
+            unlink(md_tmp);
+            free(ex_rows), free(ex_count);
+            goto fail;
+        }
+        if (!opt.quiet) fprintf(stderr, "hyporank: wrote %s\n", d.md_path);
+    }
+    free(ex_rows), free(ex_count);
+    goto done;
+nomem_ex:
+    free(ex_rows), free(ex_count);
+nomem:
+    st = HR_ERR_NOMEM;
+    snprintf(err, sizeof err, "out of memory");
+fail:
+    rc = cli_error(st, err);
+done:
+    if (md) {
+        fclose(md);
+        unlink(md_tmp);
+    }
+    free(md_tmp);
+    free(json_text);
+    cJSON_Delete(root);
+    free(rank);
+    free(scores);
+    free(score_a), free(score_b), free(emb_a), free(emb_b), free(emb_h);
+    free(prop_a), free(prop_b), free(prop_a_len), free(prop_b_len);
+    free(order_a), free(order_b);
+    hr_scorer_destroy(scorer);
+    hr_cache_close(cache);
+    hr_encoder_destroy(enc);
+    hr_model_destroy(model);
+    hr_pool_destroy(pool);
+    hr_corpus_destroy(ca), hr_corpus_destroy(cb), hr_corpus_destroy(ch);
+    return rc;
+}

@@ -1,0 +1,169 @@
+/*
+ * tests/test_cli_describe.c: `hyporank describe` as a user runs it ($HR_CLI):
+ * the offline demo finds the pandemic in the bundled 2020 headlines, identical
+ * corpora give "no significant difference", and bad input exits 2.
+ */
+#define _XOPEN_SOURCE 700 /* mkdtemp */
+
+#include "test_util.h"
+
+#include <cjson/cJSON.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static const char *cli;
+static char dir[256];
+
+static char *read_all(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return strdup("");
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *s = malloc((size_t)n + 1);
+    size_t got = fread(s, 1, (size_t)n, f);
+    s[got] = '\0';
+    fclose(f);
+    return s;
+}
+
+/* Runs the program with args (NULL-terminated); stdout and stderr are kept in
+ * *out and *err (may be NULL). Returns the exit status. */
+static int run(char **out, char **err, const char *const *args)
+{
+    char o[300], e[300];
+    snprintf(o, sizeof o, "%s/stdout.txt", dir);
+    snprintf(e, sizeof e, "%s/stderr.txt", dir);
+    pid_t pid = fork();
+    if (pid == 0) {
+        if (!freopen(o, "wb", stdout) || !freopen(e, "wb", stderr)) _exit(126);
+        char *argv[40];
+        int n = 0;
+        argv[n++] = (char *)cli;
+        for (; args[n - 1] && n < 39; n++) argv[n] = (char *)args[n - 1];
+        argv[n] = NULL;
+        execv(cli, argv);
+        _exit(127);
+    }
+    int status;
+    waitpid(pid, &status, 0);
+    if (out) *out = read_all(o);
+    if (err) *err = read_all(e);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+static char example[2][512], cache[300];
+
+static void test_demo_puts_the_pandemic_among_the_top_differences_of_2020(void)
+{
+    char json[300];
+    snprintf(json, sizeof json, "%s/demo.json", dir);
+    const char *args[] = {"describe", "--a", example[0], "--b", example[1], "--json", json,
+                          "--cache", cache, "--quiet", NULL};
+    char *out, *err;
+    int rc = run(&out, &err, args);
+    CHECKF(rc == 0, "exit %d: %s", rc, err);
+    char *text = read_all(json);
+    cJSON *root = cJSON_Parse(text);
+    CHECKF(root != NULL, "the JSON does not parse");
+    cJSON *hyps = cJSON_GetObjectItem(root, "hypotheses");
+    CHECK(cJSON_GetObjectItem(root, "n_a") && cJSON_GetObjectItem(root, "n_a")->valuedouble == 1000);
+    CHECK(cJSON_GetObjectItem(root, "encoder") != NULL);
+    int pandemic_rank = 0, seen_a = 0;
+    double last_strength = 1.0;
+    cJSON *h;
+    cJSON_ArrayForEach(h, hyps) {
+        const char *fields[] = {"rank", "index", "text", "source", "direction", "auroc",
+                                "mean_a", "mean_b", "p_value", "q_value"};
+        for (size_t f = 0; f < sizeof fields / sizeof fields[0]; f++)
+            CHECKF(cJSON_GetObjectItem(h, fields[f]) != NULL, "missing field %s", fields[f]);
+        double auroc = cJSON_GetObjectItem(h, "auroc")->valuedouble;
+        double strength = auroc > 0.5 ? auroc - 0.5 : 0.5 - auroc;
+        CHECK(strength <= last_strength + 1e-12); /* ordered by strength */
+        last_strength = strength;
+        if (auroc <= 0.5 || seen_a >= 5) continue;
+        seen_a++;
+        const char *t = cJSON_GetObjectItem(h, "text")->valuestring;
+        if (!pandemic_rank && (strstr(t, "covid") || strstr(t, "COVID") || strstr(t, "coronavirus") ||
+                               strstr(t, "pandemic")))
+            pandemic_rank = seen_a;
+    }
+    CHECKF(pandemic_rank >= 1, "no pandemic hypothesis among the top 5 of A:\n%s", out);
+    cJSON_Delete(root);
+    free(text), free(out), free(err);
+}
+
+static void test_identical_corpora_show_no_significant_difference(void)
+{
+    char json[300];
+    snprintf(json, sizeof json, "%s/same.json", dir);
+    const char *args[] = {"describe", "--a", example[0], "--b", example[0], "--json", json,
+                          "--cache", cache, "--quiet", NULL};
+    char *out, *err;
+    int rc = run(&out, &err, args);
+    CHECKF(rc == 0, "exit %d: %s", rc, err);
+    CHECKF(strstr(out, "No significant difference") != NULL, "output:\n%s", out);
+    char *text = read_all(json);
+    cJSON *root = cJSON_Parse(text);
+    CHECK(root && cJSON_GetObjectItem(root, "significant_a")->valuedouble == 0 &&
+          cJSON_GetObjectItem(root, "significant_b")->valuedouble == 0);
+    cJSON_Delete(root);
+    free(text), free(out), free(err);
+}
+
+static void expect_exit_2(const char *what, const char *const *args, const char *needle)
+{
+    char *err;
+    int rc = run(NULL, &err, args);
+    CHECKF(rc == 2, "%s: exit %d: %s", what, rc, err);
+    CHECKF(strstr(err, needle) != NULL, "%s: message lacks '%s': %s", what, needle, err);
+    free(err);
+}
+
+static void test_bad_input_exits_2_with_a_clear_word(void)
+{
+    char one[300];
+    snprintf(one, sizeof one, "%s/one.txt", dir);
+    FILE *f = fopen(one, "w");
+    fputs("a single text\n", f);
+    fclose(f);
+    const char *single[] = {"describe", "--a", one, "--b", example[1], "--no-cache", NULL};
+    expect_exit_2("one text", single, "at least 2 texts");
+
+    char *goal = malloc(10001);
+    memset(goal, 'g', 10000);
+    goal[10000] = '\0';
+    const char *long_goal[] = {"describe", "--a", example[0], "--b", example[1], "--goal", goal,
+                               "--no-cache", NULL};
+    expect_exit_2("long goal", long_goal, "--goal is 10000 characters");
+    free(goal);
+
+    const char *missing[] = {"describe", "--a", "/nonexistent/a.jsonl", "--b", example[1], NULL};
+    expect_exit_2("missing file", missing, "/nonexistent/a.jsonl");
+    const char *no_b[] = {"describe", "--a", example[0], NULL};
+    expect_exit_2("no --b", no_b, "--b");
+    const char *nothing[] = {"describe", "--a", example[0], "--b", example[1], "--no-bank",
+                             "--no-ngrams", NULL};
+    expect_exit_2("no candidates", nothing, "no candidates");
+}
+
+int main(void)
+{
+    cli = getenv("HR_CLI");
+    const char *src = getenv("HR_SOURCE_DIR");
+    if (!cli || !src) return test_skip("HR_CLI or HR_SOURCE_DIR is not set (run through ctest)");
+    snprintf(example[0], sizeof example[0], "%s/examples/headlines-2020.jsonl", src);
+    snprintf(example[1], sizeof example[1], "%s/examples/headlines-2019.jsonl", src);
+    snprintf(dir, sizeof dir, "%s/hyporank-describe-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+    if (!mkdtemp(dir)) return 1;
+    snprintf(cache, sizeof cache, "%s/cache.sqlite", dir);
+    RUN(test_demo_puts_the_pandemic_among_the_top_differences_of_2020);
+    RUN(test_identical_corpora_show_no_significant_difference);
+    RUN(test_bad_input_exits_2_with_a_clear_word);
+    int rc = test_summary();
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    if (rc == 0 && system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);
+    return rc;
+}
