@@ -99,7 +99,7 @@ static void test_identical_corpora_show_no_significant_difference(void)
     char json[300];
     snprintf(json, sizeof json, "%s/same.json", dir);
     const char *args[] = {"describe", "--a", example[0], "--b", example[0], "--json", json,
-                          "--cache", cache, "--quiet", NULL};
+                          "--cache", cache, "--quiet", "--examples", "0", NULL};
     char *out, *err;
     int rc = run(&out, &err, args);
     CHECKF(rc == 0, "exit %d: %s", rc, err);

@@ -40,6 +40,10 @@ typedef struct cli_common {
     int no_cache;
     int quiet;              /* --quiet: no progress */
     const char *text_field; /* --text-field */
+    const char *embed_url;  /* --embed-url: a remote OpenAI-compatible encoder */
+    const char *embed_model;/* --embed-model */
+    const char *llm_url;    /* --llm-url: an OpenAI-compatible chat endpoint */
+    const char *llm_model;  /* --llm-model */
 } cli_common;
 
 void cli_common_init(cli_common *c);
@@ -75,19 +79,32 @@ struct cJSON;
  * usage error and sets *ok = 0. */
 long cli_parse_long(const char *cmd, const char *opt, const char *v, long lo, long hi, int *ok);
 
-/* Opens the cache the options name (--cache, else the default), or sets
- * *cache = NULL with --no-cache. */
-hr_status cli_open_cache(const cli_common *opt, struct hr_cache **cache, char *err, size_t errlen);
+/* The sentence encoder the options name: the local model (--model, --device,
+ * through the embedding cache) or a remote OpenAI-compatible endpoint
+ * (--embed-url, --embed-model, cached likewise). */
+typedef struct cli_embedder {
+    const cli_common *opt;
+    struct hr_model *model;             /* local */
+    hr_encoder *enc;                    /* local */
+    struct hr_cache *cache;             /* local, NULL with --no-cache */
+    struct hr_remote_embedder *remote;  /* remote */
+    char cache_path[4096];              /* "" with --no-cache */
+    size_t dim;                         /* 0 until known (remote: after the first call) */
+    size_t last_computed, last_cached;  /* texts of the last call: embedded, from the cache */
+    cli_progress bar;                   /* of the call under way */
+} cli_embedder;
 
-/* Embeds every text of corpus through the cache, with a progress bar labelled
- * label. *emb receives a malloc'ed (corpus->n, dim) row-major matrix. */
-hr_status cli_embed_corpus(hr_encoder *enc, struct hr_cache *cache, const struct hr_corpus *corpus,
-                           const char *label, int quiet, float **emb, char *err, size_t errlen);
-
-/* Embeds n texts likewise (lens may be NULL). */
-hr_status cli_embed_texts(hr_encoder *enc, struct hr_cache *cache, const char *const *texts,
-                          const size_t *lens, size_t n, const char *label, int quiet, float **emb,
-                          char *err, size_t errlen);
+hr_status cli_embedder_open(cli_embedder *e, const cli_common *opt, char *err, size_t errlen);
+void cli_embedder_close(cli_embedder *e);
+/* Embeds n texts (lens may be NULL) with a progress bar labelled label;
+ * *emb receives a malloc'ed (n, e->dim) row-major matrix. */
+hr_status cli_embedder_embed(cli_embedder *e, const char *const *texts, const size_t *lens,
+                             size_t n, const char *label, float **emb, char *err, size_t errlen);
+hr_status cli_embedder_embed_corpus(cli_embedder *e, const struct hr_corpus *corpus,
+                                    const char *label, float **emb, char *err, size_t errlen);
+const char *cli_embedder_model(const cli_embedder *e);    /* for reports */
+const char *cli_embedder_model_id(const cli_embedder *e); /* NULL while unknown */
+const char *cli_embedder_device(const cli_embedder *e);   /* "cpu", "cuda" or "remote" */
 
 /* Writes text and a final newline to path through a temporary file and a
  * rename: the file is there whole or not at all. */

@@ -131,6 +131,7 @@ static size_t top_examples(const float *h, const float *emb, size_t n, size_t di
                            size_t *best, float *best_score)
 {
     size_t have = 0;
+    if (k == 0) return 0;
     for (size_t r = 0; r < n; r++) {
         const float *x = emb + r * dim;
         float s = 0.f;
@@ -222,9 +223,8 @@ int cmd_describe(int argc, char **argv)
     int rc = CLI_EXIT_OK;
     hr_corpus *ca = NULL, *cb = NULL, *ch = NULL;
     hr_hypothesis_pool *pool = NULL;
-    hr_model *model = NULL;
-    hr_encoder *enc = NULL;
-    hr_cache *cache = NULL;
+    cli_embedder emb_ctx;
+    memset(&emb_ctx, 0, sizeof emb_ctx);
     hr_scorer *scorer = NULL;
     size_t *order_a = NULL, *order_b = NULL;
     const char **prop_a = NULL, **prop_b = NULL;
@@ -305,16 +305,13 @@ int cmd_describe(int argc, char **argv)
     }
 
     /* Embeddings: all texts (examples come from all of them), the candidates. */
-    if ((st = hr_model_load(opt.model_dir, &model, err, sizeof err)) != HR_OK) goto fail;
-    if ((st = hr_encoder_create(model, opt.device, opt.threads, &enc, err, sizeof err)) != HR_OK)
+    if ((st = cli_embedder_open(&emb_ctx, &opt, err, sizeof err)) ||
+        (st = cli_embedder_embed_corpus(&emb_ctx, ca, "embedding A", &emb_a, err, sizeof err)) ||
+        (st = cli_embedder_embed_corpus(&emb_ctx, cb, "embedding B", &emb_b, err, sizeof err)) ||
+        (st = cli_embedder_embed(&emb_ctx, hr_pool_texts(pool), hr_pool_lens(pool), k,
+                                 "embedding hypotheses", &emb_h, err, sizeof err)))
         goto fail;
-    if ((st = cli_open_cache(&opt, &cache, err, sizeof err)) != HR_OK) goto fail;
-    if ((st = cli_embed_corpus(enc, cache, ca, "embedding A", opt.quiet, &emb_a, err, sizeof err)) ||
-        (st = cli_embed_corpus(enc, cache, cb, "embedding B", opt.quiet, &emb_b, err, sizeof err)) ||
-        (st = cli_embed_texts(enc, cache, hr_pool_texts(pool), hr_pool_lens(pool), k,
-                              "embedding hypotheses", opt.quiet, &emb_h, err, sizeof err)))
-        goto fail;
-    const size_t dim = (size_t)hr_encoder_dim(enc);
+    const size_t dim = emb_ctx.dim;
 
     /* The scoring part of each side: (n, dim) row-major copies. */
     const size_t na = ca->n - prop_na, nb = cb->n - prop_nb;
@@ -367,7 +364,7 @@ int cmd_describe(int argc, char **argv)
     printf("A: %s (%zu texts)   B: %s (%zu texts)\n", d.a_path, ca->n, d.b_path, cb->n);
     printf("%zu candidates (%s), scored on %zu + %zu held-out texts in %.2f s; %s\n", k,
            d.bank && d.ngrams ? "bank + words" : (d.bank ? "bank" : (d.ngrams ? "words" : "yours")),
-           na, nb, secs, hr_model_name(model));
+           na, nb, secs, cli_embedder_model(&emb_ctx));
     if (d.goal) printf("Goal: %s\n", d.goal);
     for (int dir = 0; dir < 2; dir++) {
         printf("\nMore typical of %s than of %s (%zu significant at q <= %g):\n", dir ? "B" : "A",
@@ -406,10 +403,11 @@ int cmd_describe(int argc, char **argv)
         cJSON_AddNumberToObject(root, "n_a", (double)ca->n);
         cJSON_AddNumberToObject(root, "n_b", (double)cb->n);
         cJSON *e = cJSON_AddObjectToObject(root, "encoder");
-        cJSON_AddStringToObject(e, "model", hr_model_name(model));
+        cJSON_AddStringToObject(e, "model", cli_embedder_model(&emb_ctx));
         cJSON_AddNumberToObject(e, "dim", (double)dim);
-        cJSON_AddStringToObject(e, "device", hr_device_str(hr_encoder_device(enc)));
-        cJSON_AddStringToObject(e, "model_id", hr_model_id(model));
+        cJSON_AddStringToObject(e, "device", cli_embedder_device(&emb_ctx));
+        if (cli_embedder_model_id(&emb_ctx))
+            cJSON_AddStringToObject(e, "model_id", cli_embedder_model_id(&emb_ctx));
         cJSON *sc = cJSON_AddObjectToObject(root, "scorer");
         cJSON_AddStringToObject(sc, "device", hr_device_str(hr_scorer_device(scorer)));
         cJSON_AddStringToObject(sc, "method", hr_score_method_str(so.method));
@@ -483,7 +481,7 @@ int cmd_describe(int argc, char **argv)
         }
         fprintf(md, "- %zu candidate hypotheses, scored on %zu + %zu held-out texts with %s "
                     "(%s); significant: q-value at most %g (Benjamini-Hochberg)\n",
-                k, na, nb, hr_model_name(model), hr_score_method_str(so.method), d.alpha);
+                k, na, nb, cli_embedder_model(&emb_ctx), hr_score_method_str(so.method), d.alpha);
         for (int dir = 0; dir < 2; dir++) {
             fprintf(md, "\n## More typical of %s\n\n", dir ? "B" : "A");
             fprintf(md, "| rank | hypothesis | AUROC | q-value | source | examples |\n"
@@ -545,9 +543,7 @@ done:
     free(prop_a), free(prop_b), free(prop_a_len), free(prop_b_len);
     free(order_a), free(order_b);
     hr_scorer_destroy(scorer);
-    hr_cache_close(cache);
-    hr_encoder_destroy(enc);
-    hr_model_destroy(model);
+    cli_embedder_close(&emb_ctx);
     hr_pool_destroy(pool);
     hr_corpus_destroy(ca), hr_corpus_destroy(cb), hr_corpus_destroy(ch);
     return rc;

@@ -54,50 +54,33 @@ int cmd_embed(int argc, char **argv)
 
     char err[1024] = "";
     hr_corpus *corpus = NULL;
-    hr_model *model = NULL;
-    hr_encoder *enc = NULL;
-    hr_cache *cache = NULL;
+    cli_embedder emb_ctx;
+    memset(&emb_ctx, 0, sizeof emb_ctx);
     float *emb = NULL;
     hr_status st;
     int rc = CLI_EXIT_OK;
 
     hr_corpus_options copt = {opt.text_field, HR_FORMAT_AUTO};
     if ((st = hr_corpus_read(in, &copt, &corpus, err, sizeof err)) != HR_OK) goto fail;
-    if ((st = hr_model_load(opt.model_dir, &model, err, sizeof err)) != HR_OK) goto fail;
-    if ((st = hr_encoder_create(model, opt.device, opt.threads, &enc, err, sizeof err)) != HR_OK)
+    if ((st = cli_embedder_open(&emb_ctx, &opt, err, sizeof err)) != HR_OK) goto fail;
+    const double t0 = cli_now();
+    if ((st = cli_embedder_embed_corpus(&emb_ctx, corpus, "embedding", &emb, err, sizeof err)) !=
+        HR_OK)
         goto fail;
-    if ((st = cli_open_cache(&opt, &cache, err, sizeof err)) != HR_OK) goto fail;
-    const int dim = hr_encoder_dim(enc);
-    emb = malloc(corpus->n * (size_t)dim * sizeof *emb); /* (n, dim) */
-    if (!emb) {
-        st = HR_ERR_NOMEM;
-        snprintf(err, sizeof err, "out of memory for %zu x %d embeddings", corpus->n, dim);
-        goto fail;
-    }
-    cli_progress bar;
-    cli_progress_init(&bar, "embedding", opt.quiet);
-    hr_embed_stats stats;
-    st = hr_encoder_embed_cached(enc, cache, (const char *const *)corpus->texts, corpus->lens,
-                                 corpus->n, emb, cli_progress_update, &bar, &stats, err,
-                                 sizeof err);
-    cli_progress_finish(&bar);
-    if (st != HR_OK) goto fail;
-    double secs = cli_now() - bar.start;
-    if ((st = hr_npy_write_f32(out, emb, corpus->n, (size_t)dim, err, sizeof err)) != HR_OK)
-        goto fail;
+    const double secs = cli_now() - t0;
+    const size_t dim = emb_ctx.dim;
+    if ((st = hr_npy_write_f32(out, emb, corpus->n, dim, err, sizeof err)) != HR_OK) goto fail;
     if (!opt.quiet)
         fprintf(stderr,
-                "hyporank: wrote %s: %zu x %d (%s, %s; %zu computed, %zu from cache; %.2f s)\n",
-                out, corpus->n, dim, hr_model_name(model), hr_device_str(hr_encoder_device(enc)),
-                stats.computed, stats.from_cache, secs);
+                "hyporank: wrote %s: %zu x %zu (%s, %s; %zu computed, %zu from cache; %.2f s)\n",
+                out, corpus->n, dim, cli_embedder_model(&emb_ctx), cli_embedder_device(&emb_ctx),
+                emb_ctx.last_computed, emb_ctx.last_cached, secs);
     goto done;
 fail:
     rc = cli_error(st, err);
 done:
     free(emb);
-    hr_cache_close(cache);
-    hr_encoder_destroy(enc);
-    hr_model_destroy(model);
+    cli_embedder_close(&emb_ctx);
     hr_corpus_destroy(corpus);
     return rc;
 }

@@ -176,14 +176,14 @@ static int cmp_ranked(const void *x, const void *y)
     return (a->index > b->index) - (a->index < b->index);
 }
 
-static hr_status embed_side(side *s, hr_encoder *enc, hr_cache *cache, int quiet, char *err,
-                            size_t errlen)
+static hr_status embed_side(side *s, cli_embedder *e, char *err, size_t errlen)
 {
-    s->n = s->corpus->n;
-    s->dim = (size_t)hr_encoder_dim(enc);
     char label[64];
     snprintf(label, sizeof label, "embedding %s", s->name);
-    return cli_embed_corpus(enc, cache, s->corpus, label, quiet, &s->emb, err, errlen);
+    s->n = s->corpus->n;
+    hr_status st = cli_embedder_embed_corpus(e, s->corpus, label, &s->emb, err, errlen);
+    s->dim = e->dim;
+    return st;
 }
 
 int cmd_rank(int argc, char **argv)
@@ -240,9 +240,8 @@ int cmd_rank(int argc, char **argv)
     char err[1024] = "";
     hr_status st = HR_OK;
     int rc = CLI_EXIT_OK;
-    hr_model *model = NULL;
-    hr_encoder *enc = NULL;
-    hr_cache *cache = NULL;
+    cli_embedder emb_ctx;
+    memset(&emb_ctx, 0, sizeof emb_ctx);
     hr_scorer *scorer = NULL;
     hr_hypothesis_score *scores = NULL;
     ranked *order = NULL;
@@ -278,14 +277,11 @@ int cmd_rank(int argc, char **argv)
     /* Embed what came as text. */
     const int need_model = (a.text_path != NULL) + (b.text_path != NULL) + (h.npy_path == NULL);
     if (need_model) {
-        if ((st = hr_model_load(opt.model_dir, &model, err, sizeof err)) != HR_OK) goto fail;
-        if ((st = hr_encoder_create(model, opt.device, opt.threads, &enc, err, sizeof err)) != HR_OK)
-            goto fail;
-        if ((st = cli_open_cache(&opt, &cache, err, sizeof err)) != HR_OK) goto fail;
+        if ((st = cli_embedder_open(&emb_ctx, &opt, err, sizeof err)) != HR_OK) goto fail;
         for (int k = 0; k < 3; k++) {
             side *s = sides[k];
             if (s->npy_path) continue;
-            if ((st = embed_side(s, enc, cache, opt.quiet, err, sizeof err)) != HR_OK) goto fail;
+            if ((st = embed_side(s, &emb_ctx, err, sizeof err)) != HR_OK) goto fail;
         }
     }
     /* One width for all: embeddings from one model. */
@@ -298,9 +294,9 @@ int cmd_rank(int argc, char **argv)
                      "hypotheses must be embedded by the same model",
                      s->npy_path ? s->npy_path : s->text_path, s->dim,
                      a.npy_path ? a.npy_path : a.text_path, a.dim);
-            if (model && (!s->npy_path || !a.npy_path))
-                snprintf(err + strlen(err), sizeof err - strlen(err), " (the model %s gives %d)",
-                         hr_model_name(model), hr_model_dim(model));
+            if (need_model && (!s->npy_path || !a.npy_path))
+                snprintf(err + strlen(err), sizeof err - strlen(err), " (the model %s gives %zu)",
+                         cli_embedder_model(&emb_ctx), emb_ctx.dim);
             goto fail;
         }
     }
@@ -357,10 +353,11 @@ int cmd_rank(int argc, char **argv)
         cJSON_AddNumberToObject(root, "n_b", (double)b.n);
         cJSON *e = cJSON_AddObjectToObject(root, "encoder");
         const int all_npy = !need_model;
-        cJSON_AddStringToObject(e, "model", all_npy ? "precomputed" : hr_model_name(model));
+        cJSON_AddStringToObject(e, "model", all_npy ? "precomputed" : cli_embedder_model(&emb_ctx));
         cJSON_AddNumberToObject(e, "dim", (double)a.dim);
-        cJSON_AddStringToObject(e, "device", all_npy ? "none" : hr_device_str(hr_encoder_device(enc)));
-        if (model) cJSON_AddStringToObject(e, "model_id", hr_model_id(model));
+        cJSON_AddStringToObject(e, "device", all_npy ? "none" : cli_embedder_device(&emb_ctx));
+        if (!all_npy && cli_embedder_model_id(&emb_ctx))
+            cJSON_AddStringToObject(e, "model_id", cli_embedder_model_id(&emb_ctx));
         cJSON *pre = cJSON_AddArrayToObject(e, "precomputed");
         for (int k = 0; k < 3; k++)
             if (sides[k]->npy_path) cJSON_AddItemToArray(pre, cJSON_CreateString(sides[k]->npy_path));
@@ -437,9 +434,7 @@ done:
     free(order);
     free(scores);
     hr_scorer_destroy(scorer);
-    hr_cache_close(cache);
-    hr_encoder_destroy(enc);
-    hr_model_destroy(model);
+    cli_embedder_close(&emb_ctx);
     for (int k = 0; k < 3; k++) {
         free(sides[k]->emb);
         hr_corpus_destroy(sides[k]->corpus);

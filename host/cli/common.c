@@ -21,6 +21,10 @@ const char cli_common_help[] =
     "                      default: the one scripts/fetch-model.sh lays out)\n"
     "  --device D          cpu, cuda or auto (default auto: the GPU when usable)\n"
     "  --threads N         CPU worker threads (default: one per core)\n"
+    "  --embed-url URL     embed with a remote OpenAI-compatible /v1/embeddings\n"
+    "                      endpoint instead (key from $HYPORANK_API_KEY or\n"
+    "                      $OPENAI_API_KEY)\n"
+    "  --embed-model NAME  the remote embedding model (with --embed-url)\n"
     "Cache:\n"
     "  --cache FILE        embedding cache (default $HYPORANK_CACHE, else\n"
     "                      ~/.cache/hyporank/cache.sqlite)\n"
@@ -104,6 +108,17 @@ int cli_common_parse(cli_common *c, const char *cmd, int argc, char **argv, int 
     } else if (strcmp(opt, "--cache") == 0) {
         if (!(v = cli_take_value(cmd, argc, argv, i))) return -1;
         c->cache_path = v;
+    } else if (strcmp(opt, "--embed-url") == 0 || strcmp(opt, "--embed-model") == 0 ||
+               strcmp(opt, "--llm-url") == 0 || strcmp(opt, "--llm-model") == 0) {
+        if (!(v = cli_take_value(cmd, argc, argv, i))) return -1;
+        if (!*v) {
+            cli_usage_error(cmd, "%s must not be empty", opt);
+            return -1;
+        }
+        if (strcmp(opt, "--embed-url") == 0) c->embed_url = v;
+        else if (strcmp(opt, "--embed-model") == 0) c->embed_model = v;
+        else if (strcmp(opt, "--llm-url") == 0) c->llm_url = v;
+        else c->llm_model = v;
     } else if (strcmp(opt, "--no-cache") == 0) {
         c->no_cache = 1;
     } else if (strcmp(opt, "--quiet") == 0 || strcmp(opt, "-q") == 0) {
@@ -174,45 +189,6 @@ long cli_parse_long(const char *cmd, const char *opt, const char *v, long lo, lo
     }
     *ok = 1;
     return n;
-}
-
-hr_status cli_open_cache(const cli_common *opt, hr_cache **cache, char *err, size_t errlen)
-{
-    *cache = NULL;
-    if (opt->no_cache) return HR_OK;
-    char buf[4096];
-    const char *path = opt->cache_path ? opt->cache_path : hr_cache_default_path(buf, sizeof buf);
-    if (!path) {
-        snprintf(err, errlen,
-                 "no cache location: set HOME or HYPORANK_CACHE, or pass --cache FILE or --no-cache");
-        return HR_ERR_IO;
-    }
-    return hr_cache_open(path, cache, err, errlen);
-}
-
-hr_status cli_embed_texts(hr_encoder *enc, hr_cache *cache, const char *const *texts,
-                          const size_t *lens, size_t n, const char *label, int quiet, float **emb,
-                          char *err, size_t errlen)
-{
-    const size_t dim = (size_t)hr_encoder_dim(enc);
-    *emb = malloc((n ? n : 1) * dim * sizeof **emb); /* (n, dim) row-major */
-    if (!*emb) {
-        snprintf(err, errlen, "out of memory for %zu x %zu embeddings (%s)", n, dim, label);
-        return HR_ERR_NOMEM;
-    }
-    cli_progress bar;
-    cli_progress_init(&bar, label, quiet);
-    hr_status st = hr_encoder_embed_cached(enc, cache, texts, lens, n, *emb, cli_progress_update,
-                                           &bar, NULL, err, errlen);
-    cli_progress_finish(&bar);
-    return st;
-}
-
-hr_status cli_embed_corpus(hr_encoder *enc, hr_cache *cache, const hr_corpus *corpus,
-                           const char *label, int quiet, float **emb, char *err, size_t errlen)
-{
-    return cli_embed_texts(enc, cache, (const char *const *)corpus->texts, corpus->lens,
-                           corpus->n, label, quiet, emb, err, errlen);
 }
 
 hr_status cli_write_atomic(const char *path, const char *text, char *err, size_t errlen)
