@@ -138,6 +138,7 @@ int main(int argc, char **argv)
 
     /* The whole scorer. */
     hr_scorer_options o = hr_scorer_default_options();
+    o.method = HR_SCORE_COSINE; /* the peer ranks by raw cosine: like for like */
     o.device = HR_DEVICE_CPU;
     o.n_threads = threads;
     o.memory_bytes = (size_t)memory_mb << 20;

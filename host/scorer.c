@@ -1,6 +1,7 @@
 /*
- * host/scorer.c: the public scorer (hyporank/scorer.h): picks the backend,
- * and applies Benjamini-Hochberg across all hypotheses of a call.
+ * host/scorer.c: the public scorer (hyporank/scorer.h): checks the options,
+ * picks the backend, and applies Benjamini-Hochberg across all hypotheses of
+ * a call.
  */
 #include "hyporank/scorer.h"
 #include "hyporank/stats.h"
@@ -8,6 +9,7 @@
 #include "util.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 /* Default budget for the score slabs: 256 MiB. */
 #define HR_SCORER_DEFAULT_MEMORY ((size_t)256 << 20)
@@ -23,13 +25,28 @@ const char *hr_score_method_str(hr_score_method m)
 {
     switch (m) {
     case HR_SCORE_COSINE: return "cosine";
+    case HR_SCORE_CENTERED: return "centered";
+    case HR_SCORE_CONTRAST: return "contrast";
     }
     return "unknown";
 }
 
+int hr_score_method_parse(const char *s, hr_score_method *out)
+{
+    static const hr_score_method all[] = {HR_SCORE_COSINE, HR_SCORE_CENTERED, HR_SCORE_CONTRAST};
+    if (!s) return -1;
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+        if (strcmp(s, hr_score_method_str(all[i])) == 0) {
+            *out = all[i];
+            return 0;
+        }
+    return -1;
+}
+
 hr_scorer_options hr_scorer_default_options(void)
 {
-    hr_scorer_options o = {HR_SCORE_COSINE, HR_DEVICE_AUTO, HR_SCORER_DEFAULT_MEMORY, 0};
+    hr_scorer_options o = {HR_SCORE_CONTRAST, HR_DEVICE_AUTO, HR_SCORER_DEFAULT_MEMORY, 0,
+                           HR_SCORER_DEFAULT_TEMPERATURE};
     return o;
 }
 
@@ -45,8 +62,15 @@ hr_status hr_scorer_create(const float *xa, size_t n_a, const float *xb, size_t 
         return hr_fail(HR_ERR_INPUT, err, errlen,
                        "group %s has no samples (n_a = %zu, n_b = %zu): ranking needs both groups",
                        n_a == 0 ? "A" : "B", n_a, n_b);
-    if (o.method != HR_SCORE_COSINE)
-        return hr_fail(HR_ERR_UNSUPPORTED, err, errlen, "unknown score method %d", (int)o.method);
+    if (o.method != HR_SCORE_COSINE && o.method != HR_SCORE_CENTERED &&
+        o.method != HR_SCORE_CONTRAST)
+        return hr_fail(HR_ERR_UNSUPPORTED, err, errlen,
+                       "unknown score method %d (cosine, centered or contrast)", (int)o.method);
+    if (o.temperature == 0.0) o.temperature = HR_SCORER_DEFAULT_TEMPERATURE;
+    if (!(o.temperature > 0.0 && o.temperature <= HR_SCORER_MAX_TEMPERATURE))
+        return hr_fail(HR_ERR_INPUT, err, errlen,
+                       "score temperature %g is out of range: it must be above 0 and at most %g",
+                       o.temperature, HR_SCORER_MAX_TEMPERATURE);
     if (o.device == HR_DEVICE_CUDA)
         return hr_fail(HR_ERR_UNSUPPORTED, err, errlen,
                        "--device cuda: the GPU scorer is not implemented yet; "
@@ -55,8 +79,8 @@ hr_status hr_scorer_create(const float *xa, size_t n_a, const float *xb, size_t 
     hr_scorer *s = calloc(1, sizeof *s);
     if (!s) return hr_fail(HR_ERR_NOMEM, err, errlen, "out of memory");
     s->device = HR_DEVICE_CPU;
-    hr_status st = hr_scorer_cpu_create(xa, n_a, xb, n_b, dim, o.method, o.memory_bytes,
-                                        o.n_threads, &s->cpu, err, errlen);
+    hr_status st = hr_scorer_cpu_create(xa, n_a, xb, n_b, dim, o.method, o.temperature,
+                                        o.memory_bytes, o.n_threads, &s->cpu, err, errlen);
     if (st != HR_OK) {
         free(s);
         return st;
