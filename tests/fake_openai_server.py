@@ -30,10 +30,34 @@ Chat answers, from the last user message U (and the system message S):
   - U has a line "Hypothesis: H" and a line "Text: T": "yes" when some word of
     H with 4 or more letters or digits occurs in T (case-insensitive), else
     "no"; with response_format json_object: {"answer": "yes"|"no"};
+  - U holds numbered texts <text id="N">...</text> and a line "Hypothesis: H"
+    (the verifier's prompt, host/verify.c): the verifier judge, below;
+  - U has a line "Group A:" and, after it, a line "Group B:" (the LLM
+    proposer's prompt): the texts are the "- " lines under each; the answer
+    is the JSON object {"A": [...], "B": [...]} (whether or not json_object
+    was asked for) with, for each text of the side in order, "is about W"
+    where W is the text's first word of 4 or more letters or digits (lower
+    case), each W once, at most 10 a side;
   - otherwise "echo: " + U; with json_object: {"echo": U}.
   usage: prompt_tokens = words in S and U, completion_tokens = words in the
   answer; with max_tokens below that, the answer is cut to max_tokens words
   and finish_reason is "length".
+
+Verifier judge (added for tests/test_verify.c). The texts are the blocks
+  <text id="N">\nT\n</text> of U. A text satisfies H when H holds a double-quoted
+  string ("mentions \"covid\"") that occurs in T (case-insensitive); else when
+  some word of H with 4 or more letters or digits is a word of T. The answer is
+  {"answers": [{"id": N, "satisfies": true|false}, ...]}, every id in order.
+  Faults, by markers in U (usually in H; *N as below):
+    vnotjson   the answer is prose, not JSON
+    vschema    a JSON object without "answers" ({"verdicts": [...]})
+    vempty     {"answers": []}
+    vpartial   no entry for the ids divisible by 3
+    vextra     also entries for ids 0, n + 1, 99, "seven", 1.5 (all true)
+    vloose     ids as strings ("N") for odd N; satisfies as "yes"/"no" (N % 4 == 0),
+               "True"/"False" (1), 1/0 (2), " 1 "/" 0 " (3)
+    vconflict  id 1 given again with the opposite verdict, id 2 again with the same
+    vnull      "satisfies": null for id 2, "maybe" for id 3
 
 Embeddings: for text t (UTF-8 bytes), d = SHA-256(t), the vector has
 --embed-dim numbers v[j] = (d[j % 32] - 127.5) / 127.5 + j // 32.
@@ -143,9 +167,79 @@ def words(s):
     return len((s or "").split())
 
 
+# ---- verifier judge (tests/test_verify.c) ---------------------------------------------
+VERIFY_TEXT = re.compile(r'<text id="(\d+)">\n(.*?)\n</text>', re.S)
+QUOTED = re.compile(r'"([^"]+)"')
+
+
+def verify_satisfies(hypothesis, text):
+    q = QUOTED.search(hypothesis)
+    if q:
+        return q.group(1).lower() in text.lower()
+    text_words = set(WORD.findall(text.lower()))
+    return any(k in text_words for k in WORD.findall(hypothesis.lower()) if len(k) >= 4)
+
+
+def verify_judge(hypothesis, items, faults):
+    if "vnotjson" in faults:
+        return "The first text satisfies the hypothesis; the others do not."
+    verdicts = [(int(i), verify_satisfies(hypothesis, t)) for i, t in items]
+    if "vschema" in faults:
+        return json.dumps({"verdicts": [v for _, v in verdicts]})
+    if "vempty" in faults:
+        return json.dumps({"answers": []})
+    answers = []
+    for i, v in verdicts:
+        if "vpartial" in faults and i % 3 == 0:
+            continue
+        entry = {"id": i, "satisfies": v}
+        if "vloose" in faults:
+            entry["id"] = str(i) if i % 2 else i
+            entry["satisfies"] = [("yes" if v else "no"), ("True" if v else "False"),
+                                  (1 if v else 0), (" 1 " if v else " 0 ")][i % 4]
+        if "vnull" in faults and i in (2, 3):
+            entry["satisfies"] = None if i == 2 else "maybe"
+        answers.append(entry)
+    if "vextra" in faults:
+        answers += [{"id": x, "satisfies": True} for x in (0, len(items) + 1, 99, "seven", 1.5)]
+    if "vconflict" in faults and len(verdicts) >= 2:
+        answers.append({"id": 1, "satisfies": not verdicts[0][1]})
+        answers.append({"id": 2, "satisfies": verdicts[1][1]})
+    return json.dumps({"answers": answers})
+# ---- end of verifier judge -------------------------------------------------------------
+
+
+def proposals(user):
+    """The proposer's answer to a prompt with Group A / Group B lists, or None."""
+    lines = user.split("\n")
+    try:
+        ia = lines.index("Group A:")
+        ib = lines.index("Group B:", ia + 1)
+    except ValueError:
+        return None
+    out = {}
+    for side, start in (("A", ia + 1), ("B", ib + 1)):
+        preds = []
+        for line in lines[start:]:
+            if not line.startswith("- "):
+                break
+            ws = [w for w in WORD.findall(line[2:].lower()) if len(w) >= 4]
+            if ws and "is about " + ws[0] not in preds and len(preds) < 10:
+                preds.append("is about " + ws[0])
+        out[side] = preds
+    return json.dumps(out)
+
+
 def judge(system, user, json_mode, faults):
     if "reply" in faults:
         return faults["reply"]
+    prop = proposals(user)
+    if prop is not None:
+        return prop
+    items = VERIFY_TEXT.findall(user)
+    vhyp = re.search(r"^Hypothesis:\s*(.*)$", user, re.M)
+    if items and vhyp:
+        return verify_judge(vhyp.group(1), items, faults)
     hyp = re.search(r"^Hypothesis:\s*(.*)$", user, re.M)
     txt = re.search(r"^Text:\s*(.*)$", user, re.M)
     if hyp and txt:

@@ -106,6 +106,13 @@ const char *cli_embedder_model(const cli_embedder *e);    /* for reports */
 const char *cli_embedder_model_id(const cli_embedder *e); /* NULL while unknown */
 const char *cli_embedder_device(const cli_embedder *e);   /* "cpu", "cuda" or "remote" */
 
+struct hr_scorer_options;
+/* If argv[*i] is a scorer option (--score-method, --score-temperature),
+ * consumes it into *so and returns 1; 0 when it is not one; -1 after a usage
+ * error. */
+int cli_scorer_parse(struct hr_scorer_options *so, const char *cmd, int argc, char **argv, int *i);
+extern const char cli_scorer_help[];
+
 /* Writes text and a final newline to path through a temporary file and a
  * rename: the file is there whole or not at all. */
 hr_status cli_write_atomic(const char *path, const char *text, char *err, size_t errlen);

@@ -60,6 +60,7 @@ static const char describe_help[] =
     "  --markdown OUT      a report to read or share\n"
     "\n"
     "%s"
+    "%s"
     "\n"
     "Example:\n"
     "  hyporank describe --a headlines-2020.jsonl --b headlines-2019.jsonl \\\n"
@@ -166,8 +167,10 @@ int cmd_describe(int argc, char **argv)
     cli_common_init(&opt);
     describe_opts d = {.bank = 1, .ngrams = 1, .ngram_k = 25, .top = 10, .examples = 2,
                        .seed = 1, .holdout = 0.5, .alpha = 0.05};
+    hr_scorer_options so = hr_scorer_default_options();
     for (int i = 0; i < argc; i++) {
         int r = cli_common_parse(&opt, cmd, argc, argv, &i);
+        if (r == 0) r = cli_scorer_parse(&so, cmd, argc, argv, &i);
         if (r < 0) return CLI_EXIT_USAGE;
         if (r > 0) continue;
         const char *o = argv[i], *v;
@@ -175,7 +178,7 @@ int cmd_describe(int argc, char **argv)
         long *num = NULL, lo = 0, hi = 0;
         double *real = NULL, rlo = 0, rhi = 0;
         if (strcmp(o, "--help") == 0 || strcmp(o, "-h") == 0) {
-            printf(describe_help, cli_common_help);
+            printf(describe_help, cli_scorer_help, cli_common_help);
             return CLI_EXIT_OK;
         } else if (strcmp(o, "--a") == 0) dst = &d.a_path;
         else if (strcmp(o, "--b") == 0) dst = &d.b_path;
@@ -325,7 +328,6 @@ int cmd_describe(int argc, char **argv)
     for (size_t i = 0; i < nb; i++)
         memcpy(score_b + i * dim, emb_b + order_b[prop_nb + i] * dim, dim * sizeof(float));
 
-    hr_scorer_options so = hr_scorer_default_options();
     so.device = opt.device;
     so.n_threads = opt.threads;
     const double t0 = cli_now();
@@ -411,6 +413,7 @@ int cmd_describe(int argc, char **argv)
         cJSON *sc = cJSON_AddObjectToObject(root, "scorer");
         cJSON_AddStringToObject(sc, "device", hr_device_str(hr_scorer_device(scorer)));
         cJSON_AddStringToObject(sc, "method", hr_score_method_str(so.method));
+        if (so.method == HR_SCORE_CONTRAST) cli_json_number(sc, "temperature", so.temperature);
         cJSON_AddNumberToObject(sc, "scored_a", (double)na);
         cJSON_AddNumberToObject(sc, "scored_b", (double)nb);
         cJSON_AddNumberToObject(sc, "proposal_a", (double)prop_na);

@@ -22,7 +22,8 @@ static const char rank_help[] =
     "Ranks hypotheses (short sentences such as \"is about sports\") by how well\n"
     "they separate the texts of corpus A from those of corpus B. Every text and\n"
     "every hypothesis is embedded with the sentence encoder (through the cache);\n"
-    "the score of a hypothesis on a text is the cosine of their embeddings. For\n"
+    "the score of a hypothesis on a text comes from the similarity of their\n"
+    "embeddings (see --score-method). For\n"
     "each hypothesis hyporank reports:\n"
     "\n"
     "  auroc    the chance that a random A text scores above a random B text (ties\n"
@@ -59,6 +60,7 @@ static const char rank_help[] =
     "Scoring:\n"
     "  --memory-mb N       memory for the score matrix tiles (default 256)\n"
     "\n"
+    "%s"
     "%s"
     "\n"
     "Examples:\n"
@@ -194,14 +196,16 @@ int cmd_rank(int argc, char **argv)
     side a = {.name = "A"}, b = {.name = "B"}, h = {.name = "hypotheses"};
     const char *json_path = NULL, *hyp_field = "text";
     long top = 20, memory_mb = 256;
+    hr_scorer_options so = hr_scorer_default_options();
     for (int i = 0; i < argc; i++) {
         int r = cli_common_parse(&opt, cmd, argc, argv, &i);
+        if (r == 0) r = cli_scorer_parse(&so, cmd, argc, argv, &i);
         if (r < 0) return CLI_EXIT_USAGE;
         if (r > 0) continue;
         const char *o = argv[i];
         const char **dst = NULL;
         if (strcmp(o, "--help") == 0 || strcmp(o, "-h") == 0) {
-            printf(rank_help, cli_common_help);
+            printf(rank_help, cli_scorer_help, cli_common_help);
             return CLI_EXIT_OK;
         } else if (strcmp(o, "--a") == 0) dst = &a.text_path;
         else if (strcmp(o, "--b") == 0) dst = &b.text_path;
@@ -326,7 +330,6 @@ int cmd_rank(int argc, char **argv)
     }
 
     /* Score. */
-    hr_scorer_options so = hr_scorer_default_options();
     so.device = opt.device;
     so.n_threads = opt.threads;
     so.memory_bytes = (size_t)memory_mb << 20;
@@ -364,6 +367,7 @@ int cmd_rank(int argc, char **argv)
         cJSON *sc = cJSON_AddObjectToObject(root, "scorer");
         cJSON_AddStringToObject(sc, "device", hr_device_str(hr_scorer_device(scorer)));
         cJSON_AddStringToObject(sc, "method", hr_score_method_str(so.method));
+        if (so.method == HR_SCORE_CONTRAST) cli_json_number(sc, "temperature", so.temperature);
         cJSON_AddStringToObject(sc, "p_value", "two-sided Mann-Whitney U, normal approximation, "
                                                "tie and continuity corrected");
         cJSON_AddStringToObject(sc, "q_value", "Benjamini-Hochberg over all hypotheses");

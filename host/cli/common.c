@@ -2,6 +2,7 @@
 #include "cli.h"
 #include "hyporank/cache.h"
 #include "hyporank/corpus.h"
+#include "hyporank/scorer.h"
 
 #include <cjson/cJSON.h>
 #include <math.h>
@@ -250,4 +251,43 @@ void cli_table_text(const char *s, size_t len, char *out, size_t width)
         n += 3;
     }
     out[n] = '\0';
+}
+
+const char cli_scorer_help[] =
+    "Score method:\n"
+    "  --score-method M    how a hypothesis scores a text (default contrast):\n"
+    "                      contrast  similarity to the hypothesis against the other\n"
+    "                                candidates (log-odds that the text is about this\n"
+    "                                one rather than another; scores are relative to\n"
+    "                                the pool, so a side dominated by one topic scores\n"
+    "                                lower on every other)\n"
+    "                      cosine    raw embedding similarity (as VisDiff)\n"
+    "                      centered  similarity minus the mean over the other candidates\n"
+    "  --score-temperature T   contrast's temperature (default 0.02)\n";
+
+int cli_scorer_parse(hr_scorer_options *so, const char *cmd, int argc, char **argv, int *i)
+{
+    const char *opt = argv[*i], *v;
+    if (strcmp(opt, "--score-method") == 0) {
+        if (!(v = cli_take_value(cmd, argc, argv, i))) return -1;
+        if (hr_score_method_parse(v, &so->method) != 0) {
+            cli_usage_error(cmd, "--score-method must be contrast, cosine or centered, not '%s'", v);
+            return -1;
+        }
+        return 1;
+    }
+    if (strcmp(opt, "--score-temperature") == 0) {
+        if (!(v = cli_take_value(cmd, argc, argv, i))) return -1;
+        char *end;
+        errno = 0;
+        double t = strtod(v, &end);
+        if (errno || *end || end == v || !(t > 0.0 && t <= HR_SCORER_MAX_TEMPERATURE)) {
+            cli_usage_error(cmd, "--score-temperature must be a number above 0 and at most %g, not '%s'",
+                            HR_SCORER_MAX_TEMPERATURE, v);
+            return -1;
+        }
+        so->temperature = t;
+        return 1;
+    }
+    return 0;
 }
