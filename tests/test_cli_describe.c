@@ -8,6 +8,7 @@
 #include "test_util.h"
 
 #include <cjson/cJSON.h>
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -148,6 +149,87 @@ static void test_bad_input_exits_2_with_a_clear_word(void)
     expect_exit_2("no candidates", nothing, "no candidates");
 }
 
+/* The fake OpenAI-compatible server (tests/fake_openai_server.py) on
+ * 127.0.0.1; its port goes to *port. Returns its pid, or -1. */
+static pid_t start_fake_server(const char *src, long *port)
+{
+    char script[600];
+    snprintf(script, sizeof script, "%s/tests/fake_openai_server.py", src);
+    int fd[2];
+    if (pipe(fd) != 0) return -1;
+    pid_t pid = fork();
+    if (pid == 0) {
+        dup2(fd[1], 1);
+        close(fd[0]);
+        close(fd[1]);
+        execlp("python3", "python3", script, "--api-key", "test-key", "--time-limit", "300",
+               (char *)NULL);
+        _exit(127);
+    }
+    close(fd[1]);
+    char line[32];
+    size_t got = 0;
+    while (got < sizeof line - 1 && read(fd[0], line + got, 1) == 1 && line[got] != '\n') got++;
+    line[got] = '\0';
+    close(fd[0]);
+    *port = strtol(line, NULL, 10);
+    if (*port <= 0) {
+        kill(pid, SIGTERM);
+        waitpid(pid, NULL, 0);
+        return -1;
+    }
+    return pid;
+}
+
+static void test_llm_judge_reports_v_and_a_rerun_comes_from_the_cache(void)
+{
+    long port;
+    pid_t server = start_fake_server(getenv("HR_SOURCE_DIR"), &port);
+    CHECKF(server > 0, "the fake server did not start");
+    if (server <= 0) return;
+    char url[64], json[300];
+    snprintf(url, sizeof url, "http://127.0.0.1:%ld", port);
+    snprintf(json, sizeof json, "%s/judged.json", dir);
+    const char *args[] = {"describe", "--a", example[0], "--b", example[1], "--json", json,
+                          "--cache", cache, "--llm-url", url, "--llm-model", "judge-1",
+                          "--verify-top", "3", "--verify-samples", "10", "--examples", "0", NULL};
+    char *out, *err;
+    int rc = run(&out, &err, args);
+    CHECKF(rc == 0, "exit %d: %s", rc, err);
+    CHECKF(strstr(out, "judge: true of") != NULL, "no verdicts in the table:\n%s", out);
+    CHECKF(strstr(out, "6 requests (0 from the cache)") != NULL, "output:\n%s", out);
+    char *text = read_all(json);
+    cJSON *root = cJSON_Parse(text);
+    int judged = 0;
+    cJSON *h;
+    cJSON_ArrayForEach(h, cJSON_GetObjectItem(root, "hypotheses")) {
+        cJSON *v = cJSON_GetObjectItem(h, "verification");
+        if (!v) continue;
+        judged++;
+        CHECK(cJSON_GetObjectItem(v, "v") && cJSON_GetObjectItem(v, "ci_low") &&
+              cJSON_GetObjectItem(v, "ci_high") && cJSON_GetObjectItem(v, "p_value"));
+        CHECK(cJSON_GetObjectItem(v, "n_a_answered")->valuedouble +
+                  cJSON_GetObjectItem(v, "n_a_missing")->valuedouble == 10);
+    }
+    CHECKF(judged == 3, "%d hypotheses judged", judged);
+    cJSON_Delete(root);
+    free(text), free(out), free(err);
+
+    /* Again: every answer from the cache. */
+    rc = run(&out, &err, args);
+    CHECKF(rc == 0 && strstr(out, "6 requests (6 from the cache)") != NULL, "rerun:\n%s%s", out, err);
+    free(out), free(err);
+
+    /* An unknown model: one clear message, exit 2. */
+    const char *bad[] = {"describe", "--a", example[0], "--b", example[1], "--cache", cache,
+                         "--llm-url", url, "--llm-model", "no-such-model", "--quiet", NULL};
+    rc = run(&out, &err, bad);
+    CHECKF(rc == 2 && strstr(err, "no-such-model") != NULL, "exit %d: %s", rc, err);
+    free(out), free(err);
+    kill(server, SIGTERM);
+    waitpid(server, NULL, 0);
+}
+
 int main(void)
 {
     cli = getenv("HR_CLI");
@@ -161,6 +243,8 @@ int main(void)
     RUN(test_demo_puts_the_pandemic_among_the_top_differences_of_2020);
     RUN(test_identical_corpora_show_no_significant_difference);
     RUN(test_bad_input_exits_2_with_a_clear_word);
+    setenv("HYPORANK_API_KEY", "test-key", 1);
+    RUN(test_llm_judge_reports_v_and_a_rerun_comes_from_the_cache);
     int rc = test_summary();
     char cmd[600];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);

@@ -3,9 +3,11 @@
 #include "cli.h"
 #include "hyporank/cache.h"
 #include "hyporank/corpus.h"
+#include "hyporank/llm.h"
 #include "hyporank/model.h"
 #include "hyporank/proposers.h"
 #include "hyporank/scorer.h"
+#include "hyporank/verify.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -50,6 +52,14 @@ static const char describe_help[] =
     "                      (default 0.5); the rest is what every candidate is\n"
     "                      scored on (all of it with --no-ngrams)\n"
     "  --seed N            the random split (default 1)\n"
+    "LLM (optional; any OpenAI-compatible /v1/chat/completions endpoint, key from\n"
+    "$HYPORANK_API_KEY or $OPENAI_API_KEY; every answer is cached):\n"
+    "  --llm-url URL       the endpoint, e.g. https://api.openai.com/v1\n"
+    "  --llm-model NAME    the model that judges\n"
+    "  --verify-top K      judge the K strongest differences (default 10; 0: none)\n"
+    "  --verify-samples M  texts judged per corpus (default 20): the report gives\n"
+    "                      V = P(true | A) - P(true | B) with a 95%% interval and a\n"
+    "                      Fisher p-value, and how well the ranking agrees\n"
     "Output:\n"
     "  --top N             differences shown each way (default 10)\n"
     "  --examples N        example texts shown per difference (default 2)\n"
@@ -69,7 +79,7 @@ static const char describe_help[] =
 typedef struct describe_opts {
     const char *a_path, *b_path, *goal, *hyp_path, *json_path, *md_path;
     int bank, ngrams;
-    long ngram_k, top, examples, seed;
+    long ngram_k, top, examples, seed, verify_top, verify_samples;
     double holdout, alpha;
 } describe_opts;
 
@@ -166,7 +176,8 @@ int cmd_describe(int argc, char **argv)
     cli_common opt;
     cli_common_init(&opt);
     describe_opts d = {.bank = 1, .ngrams = 1, .ngram_k = 25, .top = 10, .examples = 2,
-                       .seed = 1, .holdout = 0.5, .alpha = 0.05};
+                       .seed = 1, .verify_top = 10, .verify_samples = 20, .holdout = 0.5,
+                       .alpha = 0.05};
     hr_scorer_options so = hr_scorer_default_options();
     for (int i = 0; i < argc; i++) {
         int r = cli_common_parse(&opt, cmd, argc, argv, &i);
@@ -192,6 +203,8 @@ int cmd_describe(int argc, char **argv)
         else if (strcmp(o, "--top") == 0) num = &d.top, lo = 1, hi = 100000;
         else if (strcmp(o, "--examples") == 0) num = &d.examples, lo = 0, hi = 100;
         else if (strcmp(o, "--seed") == 0) num = &d.seed, lo = 0, hi = 2147483647L;
+        else if (strcmp(o, "--verify-top") == 0) num = &d.verify_top, lo = 0, hi = 1000;
+        else if (strcmp(o, "--verify-samples") == 0) num = &d.verify_samples, lo = 1, hi = 10000;
         else if (strcmp(o, "--holdout") == 0) real = &d.holdout, rlo = 0.05, rhi = 0.95;
         else if (strcmp(o, "--alpha") == 0) real = &d.alpha, rlo = 1e-12, rhi = 0.5;
         else return cli_usage_error(cmd, "unknown option '%s'", o);
@@ -215,6 +228,8 @@ int cmd_describe(int argc, char **argv)
     if (!d.bank && !d.ngrams && !d.hyp_path)
         return cli_usage_error(cmd, "no candidates: --no-bank and --no-ngrams leave none; "
                                     "give --hypotheses FILE or keep a source");
+    if (!!opt.llm_url != !!opt.llm_model)
+        return cli_usage_error(cmd, "--llm-url and --llm-model go together");
     if (d.goal && strlen(d.goal) > MAX_GOAL_CHARS)
         return cli_usage_error(cmd,
                                "--goal is %zu characters; say it in a sentence or two (at most "
@@ -239,6 +254,12 @@ int cmd_describe(int argc, char **argv)
     char *json_text = NULL;
     FILE *md = NULL;
     char *md_tmp = NULL;
+    hr_llm *llm = NULL;
+    size_t n_verify = 0;
+    size_t *verify_of = NULL;           /* (k) row in vres of each candidate, or SIZE_MAX */
+    hr_verify_result *vres = NULL;      /* (n_verify) */
+    hr_verify_stats vstats;
+    memset(&vstats, 0, sizeof vstats);
 
     /* Inputs, all read before any slow work. */
     hr_corpus_options copt = {opt.text_field, HR_FORMAT_AUTO};
@@ -342,6 +363,46 @@ int cmd_describe(int argc, char **argv)
     }
     qsort(rank, k, sizeof *rank, cmp_strength);
 
+    /* The judge: the strongest differences, on texts sampled from each side. */
+    if (opt.llm_url && d.verify_top > 0) {
+        hr_remote_options ro;
+        hr_remote_options_init(&ro);
+        ro.url = opt.llm_url;
+        ro.model = opt.llm_model;
+        ro.cache_path = emb_ctx.cache_path[0] ? emb_ctx.cache_path : NULL;
+        if ((st = hr_llm_create(&ro, &llm, err, sizeof err)) != HR_OK) goto fail;
+        n_verify = (size_t)d.verify_top < k ? (size_t)d.verify_top : k;
+        const char **vtexts = malloc(n_verify * sizeof *vtexts);
+        float *vh = malloc(n_verify * dim * sizeof *vh); /* (n_verify, dim) */
+        verify_of = malloc(k * sizeof *verify_of);
+        vres = calloc(n_verify, sizeof *vres);
+        if (!vtexts || !vh || !verify_of || !vres) {
+            free(vtexts), free(vh);
+            goto nomem;
+        }
+        for (size_t i = 0; i < k; i++) verify_of[i] = SIZE_MAX;
+        for (size_t r = 0; r < n_verify; r++) {
+            const size_t i = rank[r].index;
+            vtexts[r] = hr_pool_get(pool, i)->text;
+            memcpy(vh + r * dim, emb_h + i * dim, dim * sizeof *vh);
+            verify_of[i] = r;
+        }
+        /* Agreement is measured with the raw similarity h . x on the judged texts. */
+        hr_verify_dot_data dd = {emb_a, emb_b, vh, (int)dim};
+        hr_verify_options vo;
+        hr_verify_options_init(&vo);
+        vo.samples_per_side = (size_t)d.verify_samples;
+        vo.seed = (uint64_t)d.seed;
+        if (!opt.quiet)
+            fprintf(stderr, "hyporank: judging %zu hypotheses on %ld + %ld texts with %s\n",
+                    n_verify, d.verify_samples, d.verify_samples, opt.llm_model);
+        st = hr_verify_run(llm, vtexts, n_verify, (const char *const *)ca->texts, ca->lens, ca->n,
+                           (const char *const *)cb->texts, cb->lens, cb->n, hr_verify_dot_scores,
+                           &dd, &vo, vres, &vstats, err, sizeof err);
+        free(vtexts), free(vh);
+        if (st != HR_OK) goto fail;
+    }
+
     /* Examples: for the differences shown, the texts of their side that score highest. */
     const size_t n_ex = (size_t)d.examples;
     size_t *ex_rows = malloc((k * (n_ex ? n_ex : 1)) * sizeof *ex_rows); /* (k, n_ex) */
@@ -382,6 +443,16 @@ int cmd_describe(int argc, char **argv)
             cli_table_text(e->text, e->len, text, 90);
             printf("%5zu  %6.3f  %9.2e  %-6s %s%s\n", r + 1, s->auroc, s->q_value,
                    hr_hyp_source_str(e->source), text, s->q_value <= d.alpha ? "" : "  (n.s.)");
+            if (verify_of && verify_of[i] != SIZE_MAX) {
+                const hr_verify_result *v = &vres[verify_of[i]];
+                if (isnan(v->v))
+                    printf("%5s  %6s  %9s  %-6s   judge: no usable answers\n", "", "", "", "");
+                else
+                    printf("%5s  %6s  %9s  %-6s   judge: true of %zu/%zu A, %zu/%zu B texts; "
+                           "V = %+.2f [%+.2f, %+.2f], p = %.2g\n",
+                           "", "", "", "", v->n_a_true, v->n_a_answered, v->n_b_true,
+                           v->n_b_answered, v->v, v->ci_low, v->ci_high, v->p_value);
+            }
             const hr_corpus *c = dir ? cb : ca;
             for (size_t x = 0; x < ex_count[i]; x++) {
                 size_t row = ex_rows[i * n_ex + x];
@@ -391,6 +462,15 @@ int cmd_describe(int argc, char **argv)
             printed++;
         }
         if (printed == 0) printf("  (none)\n");
+    }
+    if (llm) {
+        hr_remote_stats t = hr_llm_totals(llm);
+        printf("\nJudge %s at %s: %zu requests (%zu from the cache), %lld prompt + %lld "
+               "completion tokens",
+               opt.llm_model, hr_llm_url(llm), t.items, t.cache_hits, t.prompt_tokens,
+               t.completion_tokens);
+        if (t.cost_usd > 0) printf(", about $%.4f", t.cost_usd);
+        printf("; %zu verdicts missing (never counted as no)\n", vstats.missing);
     }
     if (n_sig[0] + n_sig[1] == 0)
         printf("\nNo significant difference found: no candidate separates A from B at q <= %g.\n"
@@ -426,6 +506,19 @@ int cmd_describe(int argc, char **argv)
         cJSON_AddNumberToObject(root, "alpha", d.alpha);
         cJSON_AddNumberToObject(root, "significant_a", (double)n_sig[0]);
         cJSON_AddNumberToObject(root, "significant_b", (double)n_sig[1]);
+        if (llm) {
+            hr_remote_stats t = hr_llm_totals(llm);
+            cJSON *lj = cJSON_AddObjectToObject(root, "llm");
+            cJSON_AddStringToObject(lj, "model", opt.llm_model);
+            cJSON_AddStringToObject(lj, "url", hr_llm_url(llm));
+            cJSON_AddNumberToObject(lj, "requests", (double)t.items);
+            cJSON_AddNumberToObject(lj, "from_cache", (double)t.cache_hits);
+            cJSON_AddNumberToObject(lj, "prompt_tokens", (double)t.prompt_tokens);
+            cJSON_AddNumberToObject(lj, "completion_tokens", (double)t.completion_tokens);
+            cli_json_number(lj, "cost_usd", t.cost_usd);
+            cJSON_AddNumberToObject(lj, "verify_samples_per_side", (double)d.verify_samples);
+            cJSON_AddNumberToObject(lj, "verdicts_missing", (double)vstats.missing);
+        }
         cJSON *arr = cJSON_AddArrayToObject(root, "hypotheses");
         if (!e || !sc || !arr) goto nomem_ex;
         for (size_t r = 0; r < k; r++) {
@@ -447,6 +540,21 @@ int cmd_describe(int argc, char **argv)
             cli_json_number(o, "q_value", s->q_value);
             cJSON_AddBoolToObject(o, "significant", s->q_value <= d.alpha && s->auroc != 0.5);
             if (pe->note) cJSON_AddStringToObject(o, "note", pe->note);
+            if (verify_of && verify_of[i] != SIZE_MAX) {
+                const hr_verify_result *v = &vres[verify_of[i]];
+                cJSON *vj = cJSON_AddObjectToObject(o, "verification");
+                cJSON_AddNumberToObject(vj, "n_a_true", (double)v->n_a_true);
+                cJSON_AddNumberToObject(vj, "n_a_answered", (double)v->n_a_answered);
+                cJSON_AddNumberToObject(vj, "n_a_missing", (double)v->n_a_missing);
+                cJSON_AddNumberToObject(vj, "n_b_true", (double)v->n_b_true);
+                cJSON_AddNumberToObject(vj, "n_b_answered", (double)v->n_b_answered);
+                cJSON_AddNumberToObject(vj, "n_b_missing", (double)v->n_b_missing);
+                cli_json_number(vj, "v", v->v);
+                cli_json_number(vj, "ci_low", v->ci_low);
+                cli_json_number(vj, "ci_high", v->ci_high);
+                cli_json_number(vj, "p_value", v->p_value);
+                cli_json_number(vj, "agreement_auroc", v->agreement_auroc);
+            }
             if (ex_count[i]) {
                 cJSON *ex = cJSON_AddArrayToObject(o, "examples");
                 const hr_corpus *c = s->auroc > 0.5 ? ca : cb;
@@ -487,8 +595,8 @@ int cmd_describe(int argc, char **argv)
                 k, na, nb, cli_embedder_model(&emb_ctx), hr_score_method_str(so.method), d.alpha);
         for (int dir = 0; dir < 2; dir++) {
             fprintf(md, "\n## More typical of %s\n\n", dir ? "B" : "A");
-            fprintf(md, "| rank | hypothesis | AUROC | q-value | source | examples |\n"
-                        "|---:|---|---:|---:|---|---|\n");
+            fprintf(md, "| rank | hypothesis | AUROC | q-value | source | judge V [95%% CI] | "
+                        "examples |\n|---:|---|---:|---:|---|---|---|\n");
             size_t printed = 0;
             for (size_t r = 0; r < k && printed < (size_t)d.top; r++) {
                 const size_t i = rank[r].index;
@@ -499,6 +607,11 @@ int cmd_describe(int argc, char **argv)
                 md_escape(md, pe->text);
                 fprintf(md, "%s | %.3f | %.2g | %s | ", s->q_value <= d.alpha ? "" : " (n.s.)",
                         s->auroc, s->q_value, hr_hyp_source_str(pe->source));
+                if (verify_of && verify_of[i] != SIZE_MAX && !isnan(vres[verify_of[i]].v))
+                    fprintf(md, "%+.2f [%+.2f, %+.2f] | ", vres[verify_of[i]].v,
+                            vres[verify_of[i]].ci_low, vres[verify_of[i]].ci_high);
+                else
+                    fprintf(md, " | ");
                 const hr_corpus *c = dir ? cb : ca;
                 for (size_t x = 0; x < ex_count[i]; x++) {
                     fprintf(md, "%s\"", x ? "; " : "");
@@ -539,6 +652,10 @@ done:
     }
     free(md_tmp);
     free(json_text);
+    free(verify_of);
+    free(vres);
+    hr_verify_stats_free(&vstats);
+    hr_llm_destroy(llm);
     cJSON_Delete(root);
     free(rank);
     free(scores);
