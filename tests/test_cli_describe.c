@@ -197,7 +197,9 @@ static void test_llm_judge_reports_v_and_a_rerun_comes_from_the_cache(void)
     int rc = run(&out, &err, args);
     CHECKF(rc == 0, "exit %d: %s", rc, err);
     CHECKF(strstr(out, "judge: true of") != NULL, "no verdicts in the table:\n%s", out);
-    CHECKF(strstr(out, "6 requests (0 from the cache)") != NULL, "output:\n%s", out);
+    /* 3 proposal rounds (the default) and 3 hypotheses x 2 requests of 10 texts */
+    CHECKF(strstr(out, " llm ") != NULL, "no LLM candidate among those shown:\n%s", out);
+    CHECKF(strstr(out, "9 requests (0 from the cache)") != NULL, "output:\n%s", out);
     char *text = read_all(json);
     cJSON *root = cJSON_Parse(text);
     int judged = 0;
@@ -217,7 +219,7 @@ static void test_llm_judge_reports_v_and_a_rerun_comes_from_the_cache(void)
 
     /* Again: every answer from the cache. */
     rc = run(&out, &err, args);
-    CHECKF(rc == 0 && strstr(out, "6 requests (6 from the cache)") != NULL, "rerun:\n%s%s", out, err);
+    CHECKF(rc == 0 && strstr(out, "9 requests (9 from the cache)") != NULL, "rerun:\n%s%s", out, err);
     free(out), free(err);
 
     /* An unknown model: one clear message, exit 2. */

@@ -4,6 +4,8 @@
 #include "hyporank/cache.h"
 #include "hyporank/corpus.h"
 #include "hyporank/llm.h"
+#include "hyporank/llm_propose.h"
+#include "hyporank/probe.h"
 #include "hyporank/model.h"
 #include "hyporank/proposers.h"
 #include "hyporank/scorer.h"
@@ -55,7 +57,12 @@ static const char describe_help[] =
     "LLM (optional; any OpenAI-compatible /v1/chat/completions endpoint, key from\n"
     "$HYPORANK_API_KEY or $OPENAI_API_KEY; every answer is cached):\n"
     "  --llm-url URL       the endpoint, e.g. https://api.openai.com/v1\n"
-    "  --llm-model NAME    the model that judges\n"
+    "  --llm-model NAME    the model that proposes and judges\n"
+    "  --llm-rounds R      proposal rounds (default 3; 0: none): each shows the LLM\n"
+    "                      the texts a probe finds most typical of A and of B and\n"
+    "                      asks what sets them apart (D5's proposer)\n"
+    "  --llm-samples S     texts of each side shown per round (default 15)\n"
+    "  --description TEXT  what the data is, for the LLM\n"
     "  --verify-top K      judge the K strongest differences (default 10; 0: none)\n"
     "  --verify-samples M  texts judged per corpus (default 20): the report gives\n"
     "                      V = P(true | A) - P(true | B) with a 95%% interval and a\n"
@@ -79,7 +86,8 @@ static const char describe_help[] =
 typedef struct describe_opts {
     const char *a_path, *b_path, *goal, *hyp_path, *json_path, *md_path;
     int bank, ngrams;
-    long ngram_k, top, examples, seed, verify_top, verify_samples;
+    long ngram_k, top, examples, seed, verify_top, verify_samples, llm_rounds, llm_samples;
+    const char *description;
     double holdout, alpha;
 } describe_opts;
 
@@ -170,13 +178,87 @@ static void md_escape(FILE *f, const char *s)
     }
 }
 
+/* Candidates that embed this close to an earlier one are merged into it:
+ * wording variants ("is about the weather" / "is about weather", 0.98) go,
+ * opposites ("is in English" / "is not in English", 0.90) stay. */
+#define NEAR_DUPLICATE_COSINE 0.92
+
+/* Fits a probe on the proposal part (held-out decision values by k-fold),
+ * then asks the LLM for hypotheses about the texts it finds most typical of
+ * each side; adds them to the pool. Creates *llm. */
+static hr_status propose_with_llm(const describe_opts *d, const cli_common *opt,
+                                  const char *cache_path, const hr_corpus *ca,
+                                  const hr_corpus *cb, const float *emb_a, const float *emb_b,
+                                  size_t dim, const size_t *order_a, size_t prop_na,
+                                  const size_t *order_b, size_t prop_nb, const char **prop_a,
+                                  const size_t *prop_a_len, const char **prop_b,
+                                  const size_t *prop_b_len, hr_hypothesis_pool *pool,
+                                  hr_llm **llm, char *err, size_t errlen)
+{
+    (void)ca, (void)cb;
+    const size_t n = prop_na + prop_nb;
+    float *x = malloc(n * dim * sizeof *x); /* (n, dim): proposal part, A rows first */
+    uint8_t *y = malloc(n);                 /* (n) 1 for A */
+    double *dec = malloc(n * sizeof *dec);  /* (n) held-out decision values */
+    hr_status st = HR_OK;
+    if (!x || !y || !dec) {
+        st = HR_ERR_NOMEM;
+        snprintf(err, errlen, "out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < prop_na; i++) {
+        memcpy(x + i * dim, emb_a + order_a[i] * dim, dim * sizeof *x);
+        y[i] = 1;
+    }
+    for (size_t i = 0; i < prop_nb; i++) {
+        memcpy(x + (prop_na + i) * dim, emb_b + order_b[i] * dim, dim * sizeof *x);
+        y[prop_na + i] = 0;
+    }
+    const size_t smaller = prop_na < prop_nb ? prop_na : prop_nb;
+    const int folds = smaller >= 5 ? 5 : (int)smaller;
+    hr_probe_options po = hr_probe_default_options();
+    hr_probe_cv_result cv;
+    if (folds >= 2) {
+        st = hr_probe_cross_validate(x, n, (int)dim, y, NULL, &po, folds, (uint64_t)d->seed, dec,
+                                     &cv, err, errlen);
+        if (st != HR_OK) goto out;
+        if (!opt->quiet)
+            fprintf(stderr, "hyporank: probe on %zu + %zu texts: held-out AUROC %.3f\n", prop_na,
+                    prop_nb, cv.auroc);
+    } else {
+        for (size_t i = 0; i < n; i++) dec[i] = 0.0; /* too few to fit: input order */
+    }
+    hr_remote_options ro;
+    hr_remote_options_init(&ro);
+    ro.url = opt->llm_url;
+    ro.model = opt->llm_model;
+    ro.cache_path = cache_path && cache_path[0] ? cache_path : NULL;
+    if ((st = hr_llm_create(&ro, llm, err, errlen)) != HR_OK) goto out;
+    hr_llm_propose_input in = {d->goal, d->description, prop_a, prop_a_len, prop_na, dec,
+                               prop_b, prop_b_len, prop_nb, dec + prop_na};
+    hr_llm_propose_options lo = hr_llm_propose_default_options();
+    lo.rounds = (int)d->llm_rounds;
+    lo.samples_per_side = (int)d->llm_samples;
+    hr_llm_propose_report rep;
+    memset(&rep, 0, sizeof rep);
+    size_t before = hr_pool_size(pool);
+    st = hr_llm_propose(*llm, &in, &lo, pool, &rep, err, errlen);
+    if (st == HR_OK && !opt->quiet)
+        fprintf(stderr, "hyporank: the LLM proposed %zu new candidates in %ld rounds\n",
+                hr_pool_size(pool) - before, d->llm_rounds);
+out:
+    free(x), free(y), free(dec);
+    return st;
+}
+
 int cmd_describe(int argc, char **argv)
 {
     const char *cmd = "describe";
     cli_common opt;
     cli_common_init(&opt);
     describe_opts d = {.bank = 1, .ngrams = 1, .ngram_k = 25, .top = 10, .examples = 2,
-                       .seed = 1, .verify_top = 10, .verify_samples = 20, .holdout = 0.5,
+                       .seed = 1, .verify_top = 10, .verify_samples = 20, .llm_rounds = 3,
+                       .llm_samples = 15, .holdout = 0.5,
                        .alpha = 0.05};
     hr_scorer_options so = hr_scorer_default_options();
     for (int i = 0; i < argc; i++) {
@@ -203,6 +285,9 @@ int cmd_describe(int argc, char **argv)
         else if (strcmp(o, "--top") == 0) num = &d.top, lo = 1, hi = 100000;
         else if (strcmp(o, "--examples") == 0) num = &d.examples, lo = 0, hi = 100;
         else if (strcmp(o, "--seed") == 0) num = &d.seed, lo = 0, hi = 2147483647L;
+        else if (strcmp(o, "--description") == 0) dst = &d.description;
+        else if (strcmp(o, "--llm-rounds") == 0) num = &d.llm_rounds, lo = 0, hi = 100;
+        else if (strcmp(o, "--llm-samples") == 0) num = &d.llm_samples, lo = 1, hi = 200;
         else if (strcmp(o, "--verify-top") == 0) num = &d.verify_top, lo = 0, hi = 1000;
         else if (strcmp(o, "--verify-samples") == 0) num = &d.verify_samples, lo = 1, hi = 10000;
         else if (strcmp(o, "--holdout") == 0) real = &d.holdout, rlo = 0.05, rhi = 0.95;
@@ -255,6 +340,8 @@ int cmd_describe(int argc, char **argv)
     FILE *md = NULL;
     char *md_tmp = NULL;
     hr_llm *llm = NULL;
+    size_t *pidx = NULL;    /* (k) pool index of each candidate scored */
+    uint8_t *keep = NULL;   /* (pool size) 1: kept, 0: a near-duplicate */
     size_t n_verify = 0;
     size_t *verify_of = NULL;           /* (k) row in vres of each candidate, or SIZE_MAX */
     hr_verify_result *vres = NULL;      /* (n_verify) */
@@ -290,52 +377,82 @@ int cmd_describe(int argc, char **argv)
     }
     if (d.bank && (st = hr_pool_add_bank(pool, NULL, err, sizeof err)) != HR_OK) goto fail;
 
-    /* The split: word candidates are found on the proposal part and every
-     * candidate is scored on the rest, so that the choice of candidates does
-     * not see the texts that test them. */
+    /* The split: candidates from the data (words, the LLM) are found on the
+     * proposal part and every candidate is scored on the rest, so that the
+     * choice of candidates does not see the texts that test them. */
     order_a = malloc(ca->n * sizeof *order_a);
     order_b = malloc(cb->n * sizeof *order_b);
     if (!order_a || !order_b) goto nomem;
     size_t prop_na = 0, prop_nb = 0;
-    if (d.ngrams) {
-        uint64_t state = (uint64_t)d.seed;
-        if (ca->n < 3 || cb->n < 3) {
-            fprintf(stderr, "hyporank: note: too few texts to hold some out; word candidates "
-                            "left out (--no-ngrams)\n");
-            d.ngrams = 0;
-        } else {
-            prop_na = split_rows(ca->n, d.holdout, &state, order_a);
-            prop_nb = split_rows(cb->n, d.holdout, &state, order_b);
-            if (gather(ca, order_a, prop_na, &prop_a, &prop_a_len) ||
-                gather(cb, order_b, prop_nb, &prop_b, &prop_b_len))
-                goto nomem;
-            hr_ngram_options no = hr_ngram_default_options();
-            no.top_k = (size_t)d.ngram_k;
-            no.min_count = prop_na + prop_nb < 2000 ? 3 : no.min_count;
-            st = hr_pool_add_ngrams(pool, prop_a, prop_a_len, prop_na, prop_b, prop_b_len, prop_nb,
-                                    &no, NULL, err, sizeof err);
-            if (st != HR_OK) goto fail;
-        }
+    int llm_propose = opt.llm_url && d.llm_rounds > 0;
+    if ((d.ngrams || llm_propose) && (ca->n < 3 || cb->n < 3)) {
+        fprintf(stderr, "hyporank: note: too few texts to hold some out; candidates from the "
+                        "data (words, LLM) left out\n");
+        d.ngrams = llm_propose = 0;
     }
-    if (!d.ngrams) {
+    if (d.ngrams || llm_propose) {
+        uint64_t state = (uint64_t)d.seed;
+        prop_na = split_rows(ca->n, d.holdout, &state, order_a);
+        prop_nb = split_rows(cb->n, d.holdout, &state, order_b);
+        if (gather(ca, order_a, prop_na, &prop_a, &prop_a_len) ||
+            gather(cb, order_b, prop_nb, &prop_b, &prop_b_len))
+            goto nomem;
+    } else {
         for (size_t i = 0; i < ca->n; i++) order_a[i] = i;
         for (size_t i = 0; i < cb->n; i++) order_b[i] = i;
     }
-    const size_t k = hr_pool_size(pool);
-    if (k == 0) {
+    if (d.ngrams) {
+        hr_ngram_options no = hr_ngram_default_options();
+        no.top_k = (size_t)d.ngram_k;
+        no.min_count = prop_na + prop_nb < 2000 ? 3 : no.min_count;
+        st = hr_pool_add_ngrams(pool, prop_a, prop_a_len, prop_na, prop_b, prop_b_len, prop_nb,
+                                &no, NULL, err, sizeof err);
+        if (st != HR_OK) goto fail;
+    }
+
+    /* Embeddings of all texts (examples come from all of them). */
+    if ((st = cli_embedder_open(&emb_ctx, &opt, err, sizeof err)) ||
+        (st = cli_embedder_embed_corpus(&emb_ctx, ca, "embedding A", &emb_a, err, sizeof err)) ||
+        (st = cli_embedder_embed_corpus(&emb_ctx, cb, "embedding B", &emb_b, err, sizeof err)))
+        goto fail;
+    const size_t dim = emb_ctx.dim;
+
+    /* The LLM proposer, D5's way: a probe on the proposal part picks the texts
+     * most typical of each side, and the LLM says what sets them apart. */
+    if (llm_propose) {
+        if ((st = propose_with_llm(&d, &opt, emb_ctx.cache_path, ca, cb, emb_a, emb_b, dim,
+                                   order_a, prop_na, order_b, prop_nb, prop_a, prop_a_len, prop_b,
+                                   prop_b_len, pool, &llm, err, sizeof err)) != HR_OK)
+            goto fail;
+    }
+    if (hr_pool_size(pool) == 0) {
         st = HR_ERR_INPUT;
         snprintf(err, sizeof err, "no candidate hypotheses to score");
         goto fail;
     }
-
-    /* Embeddings: all texts (examples come from all of them), the candidates. */
-    if ((st = cli_embedder_open(&emb_ctx, &opt, err, sizeof err)) ||
-        (st = cli_embedder_embed_corpus(&emb_ctx, ca, "embedding A", &emb_a, err, sizeof err)) ||
-        (st = cli_embedder_embed_corpus(&emb_ctx, cb, "embedding B", &emb_b, err, sizeof err)) ||
-        (st = cli_embedder_embed(&emb_ctx, hr_pool_texts(pool), hr_pool_lens(pool), k,
-                                 "embedding hypotheses", &emb_h, err, sizeof err)))
+    if ((st = cli_embedder_embed(&emb_ctx, hr_pool_texts(pool), hr_pool_lens(pool),
+                                 hr_pool_size(pool), "embedding hypotheses", &emb_h, err,
+                                 sizeof err)))
         goto fail;
-    const size_t dim = emb_ctx.dim;
+
+    /* Candidates that say the same in other words (embeddings this close)
+     * count once: the first kept. pidx: (k) pool index of each kept one. */
+    size_t k = hr_pool_size(pool);
+    pidx = malloc(k * sizeof *pidx);
+    keep = malloc(k);
+    if (!pidx || !keep) goto nomem;
+    size_t n_kept = 0;
+    if ((st = hr_near_duplicates(emb_h, k, (int)dim, NEAR_DUPLICATE_COSINE, keep, &n_kept, err,
+                                 sizeof err)) != HR_OK)
+        goto fail;
+    for (size_t i = 0, w = 0; i < k; i++) {
+        if (!keep[i]) continue;
+        pidx[w] = i;
+        if (w != i) memmove(emb_h + w * dim, emb_h + i * dim, dim * sizeof *emb_h);
+        w++;
+    }
+    const size_t merged = k - n_kept;
+    k = n_kept;
 
     /* The scoring part of each side: (n, dim) row-major copies. */
     const size_t na = ca->n - prop_na, nb = cb->n - prop_nb;
@@ -370,7 +487,7 @@ int cmd_describe(int argc, char **argv)
         ro.url = opt.llm_url;
         ro.model = opt.llm_model;
         ro.cache_path = emb_ctx.cache_path[0] ? emb_ctx.cache_path : NULL;
-        if ((st = hr_llm_create(&ro, &llm, err, sizeof err)) != HR_OK) goto fail;
+        if (!llm && (st = hr_llm_create(&ro, &llm, err, sizeof err)) != HR_OK) goto fail;
         n_verify = (size_t)d.verify_top < k ? (size_t)d.verify_top : k;
         const char **vtexts = malloc(n_verify * sizeof *vtexts);
         float *vh = malloc(n_verify * dim * sizeof *vh); /* (n_verify, dim) */
@@ -383,7 +500,7 @@ int cmd_describe(int argc, char **argv)
         for (size_t i = 0; i < k; i++) verify_of[i] = SIZE_MAX;
         for (size_t r = 0; r < n_verify; r++) {
             const size_t i = rank[r].index;
-            vtexts[r] = hr_pool_get(pool, i)->text;
+            vtexts[r] = hr_pool_get(pool, pidx[i])->text;
             memcpy(vh + r * dim, emb_h + i * dim, dim * sizeof *vh);
             verify_of[i] = r;
         }
@@ -425,9 +542,16 @@ int cmd_describe(int argc, char **argv)
 
     /* The table. */
     printf("A: %s (%zu texts)   B: %s (%zu texts)\n", d.a_path, ca->n, d.b_path, cb->n);
-    printf("%zu candidates (%s), scored on %zu + %zu held-out texts in %.2f s; %s\n", k,
-           d.bank && d.ngrams ? "bank + words" : (d.bank ? "bank" : (d.ngrams ? "words" : "yours")),
-           na, nb, secs, cli_embedder_model(&emb_ctx));
+    char sources[64] = "";
+    const char *names[4] = {d.hyp_path ? "yours" : NULL, d.bank ? "bank" : NULL,
+                            d.ngrams ? "words" : NULL, llm_propose ? "LLM" : NULL};
+    for (int n = 0; n < 4; n++)
+        if (names[n])
+            snprintf(sources + strlen(sources), sizeof sources - strlen(sources), "%s%s",
+                     sources[0] ? " + " : "", names[n]);
+    printf("%zu candidates (%s; %zu near-duplicates merged), scored on %zu + %zu held-out texts "
+           "in %.2f s; %s\n",
+           k, sources, merged, na, nb, secs, cli_embedder_model(&emb_ctx));
     if (d.goal) printf("Goal: %s\n", d.goal);
     for (int dir = 0; dir < 2; dir++) {
         printf("\nMore typical of %s than of %s (%zu significant at q <= %g):\n", dir ? "B" : "A",
@@ -438,7 +562,7 @@ int cmd_describe(int argc, char **argv)
             const size_t i = rank[r].index;
             const hr_hypothesis_score *s = &scores[i];
             if ((dir == 0) != (s->auroc > 0.5) || s->auroc == 0.5) continue;
-            const hr_pool_entry *e = hr_pool_get(pool, i);
+            const hr_pool_entry *e = hr_pool_get(pool, pidx[i]);
             char text[160];
             cli_table_text(e->text, e->len, text, 90);
             printf("%5zu  %6.3f  %9.2e  %-6s %s%s\n", r + 1, s->auroc, s->q_value,
@@ -524,12 +648,12 @@ int cmd_describe(int argc, char **argv)
         for (size_t r = 0; r < k; r++) {
             const size_t i = rank[r].index;
             const hr_hypothesis_score *s = &scores[i];
-            const hr_pool_entry *pe = hr_pool_get(pool, i);
+            const hr_pool_entry *pe = hr_pool_get(pool, pidx[i]);
             cJSON *o = cJSON_CreateObject();
             if (!o) goto nomem_ex;
             cJSON_AddItemToArray(arr, o);
             cJSON_AddNumberToObject(o, "rank", (double)(r + 1));
-            cJSON_AddNumberToObject(o, "index", (double)i);
+            cJSON_AddNumberToObject(o, "index", (double)pidx[i]);
             cJSON_AddStringToObject(o, "text", pe->text);
             cJSON_AddStringToObject(o, "source", hr_hyp_source_str(pe->source));
             cJSON_AddStringToObject(o, "direction", s->auroc > 0.5 ? "A" : "B");
@@ -602,7 +726,7 @@ int cmd_describe(int argc, char **argv)
                 const size_t i = rank[r].index;
                 const hr_hypothesis_score *s = &scores[i];
                 if ((dir == 0) != (s->auroc > 0.5) || s->auroc == 0.5) continue;
-                const hr_pool_entry *pe = hr_pool_get(pool, i);
+                const hr_pool_entry *pe = hr_pool_get(pool, pidx[i]);
                 fprintf(md, "| %zu | ", r + 1);
                 md_escape(md, pe->text);
                 fprintf(md, "%s | %.3f | %.2g | %s | ", s->q_value <= d.alpha ? "" : " (n.s.)",
@@ -654,6 +778,8 @@ done:
     free(json_text);
     free(verify_of);
     free(vres);
+    free(pidx);
+    free(keep);
     hr_verify_stats_free(&vstats);
     hr_llm_destroy(llm);
     cJSON_Delete(root);
