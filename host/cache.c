@@ -47,6 +47,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 
@@ -375,7 +376,19 @@ hr_status hr_cache_open(const char *path, hr_cache **out, char *err, size_t errl
         s = fail_sqlite(c, err, errlen, "setting WAL mode");
         goto fail;
     }
-    if (sqlite3_step(st) != SQLITE_ROW) {
+    /* Switching a new file to WAL needs it to itself for a moment, and SQLite
+     * answers SQLITE_BUSY at once, without its busy handler, when another
+     * process is opening the same new file: wait and try again, as long as
+     * busy_timeout would have waited. */
+    int rc = sqlite3_step(st);
+    for (int waited_ms = 0; (rc & 0xff) == SQLITE_BUSY && waited_ms < BUSY_TIMEOUT_MS;
+         waited_ms += 10) {
+        sqlite3_reset(st);
+        struct timespec ts = {0, 10 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+        rc = sqlite3_step(st);
+    }
+    if (rc != SQLITE_ROW) {
         s = fail_sqlite(c, err, errlen, "setting WAL mode");
         sqlite3_finalize(st);
         goto fail;
