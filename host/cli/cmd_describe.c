@@ -719,8 +719,12 @@ int cmd_describe(int argc, char **argv)
                 k, na, nb, cli_embedder_model(&emb_ctx), hr_score_method_str(so.method), d.alpha);
         for (int dir = 0; dir < 2; dir++) {
             fprintf(md, "\n## More typical of %s\n\n", dir ? "B" : "A");
-            fprintf(md, "| rank | hypothesis | AUROC | q-value | source | judge V [95%% CI] | "
-                        "examples |\n|---:|---|---:|---:|---|---|---|\n");
+            if (verify_of)
+                fprintf(md, "| rank | hypothesis | AUROC | q-value | source | judge V [95%% CI] | "
+                            "examples |\n|---:|---|---:|---:|---|---|---|\n");
+            else
+                fprintf(md, "| rank | hypothesis | AUROC | q-value | source | examples |\n"
+                            "|---:|---|---:|---:|---|---|\n");
             size_t printed = 0;
             for (size_t r = 0; r < k && printed < (size_t)d.top; r++) {
                 const size_t i = rank[r].index;
@@ -734,7 +738,7 @@ int cmd_describe(int argc, char **argv)
                 if (verify_of && verify_of[i] != SIZE_MAX && !isnan(vres[verify_of[i]].v))
                     fprintf(md, "%+.2f [%+.2f, %+.2f] | ", vres[verify_of[i]].v,
                             vres[verify_of[i]].ci_low, vres[verify_of[i]].ci_high);
-                else
+                else if (verify_of)
                     fprintf(md, " | ");
                 const hr_corpus *c = dir ? cb : ca;
                 for (size_t x = 0; x < ex_count[i]; x++) {
