@@ -19,6 +19,7 @@
 int cmd_embed(int argc, char **argv);
 int cmd_describe(int argc, char **argv);
 int cmd_rank(int argc, char **argv);
+int cmd_explain(int argc, char **argv);
 
 /* The exit status for a library status (see above). */
 int cli_exit_code(hr_status st);

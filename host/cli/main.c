@@ -15,6 +15,7 @@ static const char main_help[] =
     "Commands:\n"
     "  describe   how corpus A differs from corpus B, in sentences, both ways\n"
     "  rank       rank your hypotheses by how well they separate A from B\n"
+    "  explain    how much of a classifier's performance a few hypotheses explain\n"
     "  embed      embed the texts of a file with the sentence encoder, to .npy\n"
     "\n"
     "Input files are .jsonl (one {\"text\": ...} a line), .txt (one text a line)\n"
@@ -51,6 +52,7 @@ int main(int argc, char **argv)
     if (strcmp(argv[1], "describe") == 0) return cmd_describe(argc - 2, argv + 2);
     if (strcmp(argv[1], "embed") == 0) return cmd_embed(argc - 2, argv + 2);
     if (strcmp(argv[1], "rank") == 0) return cmd_rank(argc - 2, argv + 2);
+    if (strcmp(argv[1], "explain") == 0) return cmd_explain(argc - 2, argv + 2);
     fprintf(stderr, "hyporank: unknown command '%s'\n\n%s", argv[1], main_help);
     return CLI_EXIT_USAGE;
 }

@@ -1,0 +1,881 @@
+/* host/cli/cmd_explain.c: hyporank explain: how much of a classifier's
+ * performance a few readable hypotheses explain. The statistics live in the
+ * library (include/hyporank/explain.h); this file reads the labelled texts,
+ * builds the candidate pool, embeds, and reports. */
+#include "cli.h"
+#include "hyporank/corpus.h"
+#include "hyporank/explain.h"
+#include "hyporank/probe.h"
+#include "hyporank/proposers.h"
+#include "hyporank/scorer.h"
+
+#include <cjson/cJSON.h>
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+/* X is undefined when the reference's AUROC is at most 0.5 + this. */
+#define EXPLAIN_EPSILON 0.01
+
+static const char explain_help[] =
+    "usage: hyporank explain --data FILE --label-field NAME [--score-field NAME] [options]\n"
+    "       hyporank explain --a FILE --b FILE [options]\n"
+    "\n"
+    "How much of a classifier's performance do a few readable hypotheses explain?\n"
+    "\n"
+    "Reference (the opaque model): without --score-field, an L2 logistic-regression\n"
+    "probe on the sentence embeddings, evaluated by stratified k-fold\n"
+    "cross-validation (its held-out AUROC); with --score-field, the classifier's own\n"
+    "score of each text (its AUROC against the labels).\n"
+    "\n"
+    "Readable model: a logistic regression on the scores of at most --top-k\n"
+    "hypotheses, chosen greedily (each step adds the candidate that most improves\n"
+    "the cross-validated AUROC) from the strongest single candidates of a pool: the\n"
+    "built-in bank, the words and word pairs whose frequency differs most between\n"
+    "the classes (found on a held-out share of the texts, --holdout, which is then\n"
+    "not evaluated) and your own (--hypotheses). A hypothesis's score on a text is\n"
+    "the cosine similarity of their embeddings (--score-method contrast or centered\n"
+    "measure it against the other candidates instead, so that a feature moves with\n"
+    "the rest of the pool; explain's default is cosine). The choosing is redone\n"
+    "inside every training part of the same folds as the reference, so every\n"
+    "AUROC reported is held-out.\n"
+    "\n"
+    "Explained: X = (AUROC_readable - 0.5) / (AUROC_reference - 0.5), with a 95%%\n"
+    "bootstrap interval (texts resampled, both AUROCs recomputed from the held-out\n"
+    "values). Undefined when the reference is no better than chance (AUROC at most\n"
+    "0.51); no interval when the reference is not reliably above chance.\n"
+    "Residual: texts the reference gets right and the hypotheses get wrong.\n"
+    "\n"
+    "Input:\n"
+    "  --data FILE         labelled texts: .jsonl or .csv (text in field \"text\" or\n"
+    "                      --text-field)\n"
+    "  --label-field NAME  the label: two distinct values, strings or numbers\n"
+    "  --positive VALUE    which label is the positive class (default: the larger\n"
+    "                      number, else the later string)\n"
+    "  --score-field NAME  a classifier's score per text (a number): it becomes the\n"
+    "                      reference, and the report adds how well the hypotheses\n"
+    "                      predict the classifier's own decisions (score > median)\n"
+    "  --a FILE --b FILE   instead of --data: two corpora, A the positive class\n"
+    "  --continuous        a numeric label with many values: not supported yet\n"
+    "Candidates:\n"
+    "  --hypotheses FILE   your own candidates too, one a line (.txt or .jsonl)\n"
+    "  --no-bank           leave out the built-in bank\n"
+    "  --no-ngrams         leave out the word candidates (then every text is evaluated)\n"
+    "  --ngrams N          word candidates per direction (default 25)\n"
+    "  --holdout F         share of the texts the word candidates are found on\n"
+    "                      (default 0.3)\n"
+    "Model:\n"
+    "  --top-k N           hypotheses chosen at most (default 5)\n"
+    "  --candidates M      each step chooses among the M strongest single\n"
+    "                      candidates (default 50)\n"
+    "  --folds K           cross-validation folds (default 5)\n"
+    "  --seed N            folds, split and bootstrap (default 1)\n"
+    "  --bootstrap B       resamples for the interval (default 1000)\n"
+    "Output:\n"
+    "  --examples N        residual texts shown (default 5)\n"
+    "  --json OUT          n, positive_label, folds, seed, reference_auroc,\n"
+    "                      selected[text, source, direction, auroc, explained],\n"
+    "                      explained, explained_ci, residual_examples, ...\n"
+    "\n"
+    "%s"
+    "%s"
+    "\n"
+    "Example:\n"
+    "  hyporank explain --data reviews.jsonl --label-field label --score-field prob \\\n"
+    "      --json explain.json\n";
+
+typedef struct explain_opts {
+    const char *a_path, *b_path, *data_path, *label_field, *positive, *score_field;
+    const char *hyp_path, *json_path;
+    int bank, ngrams, continuous;
+    long ngram_k, top_k, candidates, folds, seed, bootstrap, examples;
+    double holdout;
+} explain_opts;
+
+/* The labelled texts, whichever way they came. */
+typedef struct dataset {
+    size_t n;
+    const char **texts;   /* (n) borrowed from the corpora */
+    size_t *lens;         /* (n) */
+    const char **files;   /* (n) the file of each text */
+    size_t *lines;        /* (n) its line there */
+    uint8_t *y;           /* (n) 1: positive class */
+    double *score;        /* (n) --score-field, or NULL */
+    char label[2][256];   /* the labels of class 0 and class 1 */
+    int numeric;          /* both labels are numbers */
+} dataset;
+
+static void dataset_free(dataset *d)
+{
+    free(d->texts), free(d->lens), free(d->files), free(d->lines), free(d->y), free(d->score);
+    memset(d, 0, sizeof *d);
+}
+
+static int dataset_alloc(dataset *d, size_t n, int with_score)
+{
+    d->n = n;
+    d->texts = malloc(n * sizeof *d->texts);
+    d->lens = malloc(n * sizeof *d->lens);
+    d->files = malloc(n * sizeof *d->files);
+    d->lines = malloc(n * sizeof *d->lines);
+    d->y = malloc(n);
+    d->score = with_score ? malloc(n * sizeof *d->score) : NULL;
+    return d->texts && d->lens && d->files && d->lines && d->y && (!with_score || d->score) ? 0 : -1;
+}
+
+static int ends_with(const char *s, const char *suffix)
+{
+    size_t a = strlen(s), b = strlen(suffix);
+    return a >= b && strcasecmp(s + a - b, suffix) == 0;
+}
+
+/* A whole string as a finite number. */
+static int parse_number(const char *s, double *out)
+{
+    while (isspace((unsigned char)*s)) s++;
+    if (!*s) return -1;
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    while (isspace((unsigned char)*end)) end++;
+    if (*end || errno == ERANGE || !isfinite(v)) return -1;
+    *out = v;
+    return 0;
+}
+
+/* The canonical text of a numeric label: "1" for 1, 1.0 and "1.0". */
+static void number_label(double v, char *out, size_t len)
+{
+    if (v == floor(v) && fabs(v) < 1e15) snprintf(out, len, "%.0f", v);
+    else snprintf(out, len, "%.17g", v);
+}
+
+/* A label value as text: numbers canonical, other strings as they are. */
+static void canonical_label(const char *s, char *out, size_t len)
+{
+    double v;
+    if (parse_number(s, &v) == 0) number_label(v, out, len);
+    else snprintf(out, len, "%s", s);
+}
+
+/* Collects the labels: raw[i] is text i's label (canonical), at most two
+ * distinct values, else an error naming the third and its line. */
+static hr_status assign_labels(dataset *d, char (*raw)[256], const char *path,
+                               const char *field, const char *positive, char *err, size_t errlen)
+{
+    char seen[2][256];
+    int nseen = 0;
+    for (size_t i = 0; i < d->n; i++) {
+        int k = 0;
+        while (k < nseen && strcmp(seen[k], raw[i]) != 0) k++;
+        if (k < nseen) continue;
+        if (nseen == 2) {
+            snprintf(err, errlen,
+                     "%s:%zu: label field \"%s\" has a third value '%s' (after '%s' and '%s'); "
+                     "explain needs binary labels (two distinct values); continuous targets "
+                     "are not supported yet",
+                     path, d->lines[i], field, raw[i], seen[0], seen[1]);
+            return HR_ERR_INPUT;
+        }
+        snprintf(seen[nseen++], sizeof seen[0], "%s", raw[i]);
+    }
+    if (nseen < 2) {
+        snprintf(err, errlen,
+                 "%s: every text has label '%s' (field \"%s\"): a single class; explain needs "
+                 "two classes",
+                 path, nseen ? seen[0] : "", field);
+        return HR_ERR_INPUT;
+    }
+    double v0, v1;
+    d->numeric = parse_number(seen[0], &v0) == 0 && parse_number(seen[1], &v1) == 0;
+    int pos; /* index in seen[] of the positive label */
+    if (positive) {
+        char want[256];
+        canonical_label(positive, want, sizeof want);
+        if (strcmp(want, seen[0]) == 0) pos = 0;
+        else if (strcmp(want, seen[1]) == 0) pos = 1;
+        else {
+            snprintf(err, errlen, "--positive '%s' is not one of the labels of %s: '%s', '%s'",
+                     positive, path, seen[0], seen[1]);
+            return HR_ERR_INPUT;
+        }
+    } else if (d->numeric) {
+        pos = v1 > v0 ? 1 : 0;
+    } else {
+        pos = strcmp(seen[1], seen[0]) > 0 ? 1 : 0;
+    }
+    snprintf(d->label[1], sizeof d->label[1], "%s", seen[pos]);
+    snprintf(d->label[0], sizeof d->label[0], "%s", seen[1 - pos]);
+    for (size_t i = 0; i < d->n; i++) d->y[i] = strcmp(raw[i], d->label[1]) == 0;
+    return HR_OK;
+}
+
+static char *read_file(const char *path, size_t *len, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
+        return NULL;
+    }
+    size_t cap = 1 << 16, n = 0;
+    char *buf = malloc(cap);
+    while (buf) {
+        if (n == cap) {
+            char *b = realloc(buf, cap * 2);
+            if (!b) break;
+            buf = b;
+            cap *= 2;
+        }
+        size_t got = fread(buf + n, 1, cap - n, f);
+        n += got;
+        if (got == 0) {
+            fclose(f);
+            *len = n;
+            return buf;
+        }
+    }
+    free(buf);
+    fclose(f);
+    snprintf(err, errlen, "%s: out of memory", path);
+    return NULL;
+}
+
+/* JSONL: the label (and score) of each text, from the line the corpus reader
+ * found it on. raw: (n) canonical labels. */
+static hr_status jsonl_fields(dataset *d, const hr_corpus *c, const explain_opts *o,
+                              char (*raw)[256], char *err, size_t errlen)
+{
+    size_t len;
+    char *buf = read_file(o->data_path, &len, err, errlen);
+    if (!buf) return HR_ERR_IO;
+    hr_status st = HR_OK;
+    size_t line = 1, ti = 0, at = 0;
+    if (len >= 3 && memcmp(buf, "\xEF\xBB\xBF", 3) == 0) at = 3; /* a byte-order mark */
+    while (ti < c->n && at <= len) {
+        size_t end = at;
+        while (end < len && buf[end] != '\n') end++;
+        if (line == c->lines[ti]) {
+            cJSON *root = cJSON_ParseWithLength(buf + at, end - at);
+            const cJSON *v = root ? cJSON_GetObjectItemCaseSensitive(root, o->label_field) : NULL;
+            if (!v || cJSON_IsNull(v) || (cJSON_IsString(v) && !*v->valuestring)) {
+                snprintf(err, errlen, "%s:%zu: no label: field \"%s\" is %s", o->data_path, line,
+                         o->label_field, !v ? "missing" : (cJSON_IsNull(v) ? "null" : "empty"));
+                st = HR_ERR_INPUT;
+            } else if (cJSON_IsString(v)) {
+                canonical_label(v->valuestring, raw[ti], sizeof raw[ti]);
+            } else if (cJSON_IsNumber(v)) {
+                number_label(v->valuedouble, raw[ti], sizeof raw[ti]);
+            } else if (cJSON_IsBool(v)) {
+                snprintf(raw[ti], sizeof raw[ti], "%s", cJSON_IsTrue(v) ? "true" : "false");
+            } else {
+                snprintf(err, errlen, "%s:%zu: label field \"%s\" is %s, not a string or number",
+                         o->data_path, line, o->label_field,
+                         cJSON_IsArray(v) ? "an array" : "an object");
+                st = HR_ERR_INPUT;
+            }
+            if (st == HR_OK && o->score_field) {
+                const cJSON *s = cJSON_GetObjectItemCaseSensitive(root, o->score_field);
+                double x;
+                if (s && cJSON_IsNumber(s) && isfinite(s->valuedouble)) {
+                    d->score[ti] = s->valuedouble;
+                } else if (s && cJSON_IsString(s) && parse_number(s->valuestring, &x) == 0) {
+                    d->score[ti] = x;
+                } else {
+                    char shown[64] = "missing";
+                    if (s && cJSON_IsString(s)) cli_table_text(s->valuestring, strlen(s->valuestring), shown, 40);
+                    else if (s) snprintf(shown, sizeof shown, "%s",
+                                         cJSON_IsNull(s) ? "null" : (cJSON_IsBool(s) ? "a boolean" : "not a number"));
+                    snprintf(err, errlen, "%s:%zu: --score-field \"%s\" is '%s', not a number",
+                             o->data_path, line, o->score_field, shown);
+                    st = HR_ERR_INPUT;
+                }
+            }
+            cJSON_Delete(root);
+            if (st != HR_OK) break;
+            ti++;
+        }
+        at = end + 1;
+        line++;
+    }
+    if (st == HR_OK && ti < c->n) {
+        snprintf(err, errlen, "%s: the file changed while it was read", o->data_path);
+        st = HR_ERR_IO;
+    }
+    free(buf);
+    return st;
+}
+
+/* CSV: the label and score columns, read as texts of the same rows. */
+static hr_status csv_fields(dataset *d, const hr_corpus *c, const explain_opts *o,
+                            char (*raw)[256], char *err, size_t errlen)
+{
+    hr_corpus *lab = NULL, *sc = NULL;
+    hr_corpus_options lo = {o->label_field, HR_FORMAT_CSV};
+    hr_status st = hr_corpus_read(o->data_path, &lo, &lab, err, errlen);
+    if (st == HR_OK && o->score_field) {
+        hr_corpus_options so = {o->score_field, HR_FORMAT_CSV};
+        st = hr_corpus_read(o->data_path, &so, &sc, err, errlen);
+    }
+    if (st != HR_OK) goto done;
+    if (lab->n != c->n || (sc && sc->n != c->n)) {
+        snprintf(err, errlen, "%s: the file changed while it was read", o->data_path);
+        st = HR_ERR_IO;
+        goto done;
+    }
+    for (size_t i = 0; i < c->n; i++) {
+        if (lab->lens[i] == 0) {
+            snprintf(err, errlen, "%s:%zu: no label: column \"%s\" is empty", o->data_path,
+                     c->lines[i], o->label_field);
+            st = HR_ERR_INPUT;
+            goto done;
+        }
+        canonical_label(lab->texts[i], raw[i], sizeof raw[i]);
+        if (sc && parse_number(sc->texts[i], &d->score[i]) != 0) {
+            char shown[64];
+            cli_table_text(sc->texts[i], sc->lens[i], shown, 40);
+            snprintf(err, errlen, "%s:%zu: --score-field \"%s\" is '%s', not a number",
+                     o->data_path, c->lines[i], o->score_field, shown);
+            st = HR_ERR_INPUT;
+            goto done;
+        }
+    }
+done:
+    hr_corpus_destroy(lab);
+    hr_corpus_destroy(sc);
+    return st;
+}
+
+static hr_status read_labelled(dataset *d, hr_corpus *c, const explain_opts *o, char *err,
+                               size_t errlen)
+{
+    if (dataset_alloc(d, c->n, o->score_field != NULL) != 0) {
+        snprintf(err, errlen, "out of memory");
+        return HR_ERR_NOMEM;
+    }
+    for (size_t i = 0; i < c->n; i++) {
+        d->texts[i] = c->texts[i];
+        d->lens[i] = c->lens[i];
+        d->files[i] = o->data_path;
+        d->lines[i] = c->lines[i];
+    }
+    char (*raw)[256] = malloc(c->n * sizeof *raw); /* (n) canonical labels */
+    if (!raw) {
+        snprintf(err, errlen, "out of memory");
+        return HR_ERR_NOMEM;
+    }
+    hr_status st = ends_with(o->data_path, ".csv") ? csv_fields(d, c, o, raw, err, errlen)
+                                                   : jsonl_fields(d, c, o, raw, err, errlen);
+    if (st == HR_OK)
+        st = assign_labels(d, raw, o->data_path, o->label_field, o->positive, err, errlen);
+    free(raw);
+    return st;
+}
+
+/* splitmix64, for the reproducible split. */
+static uint64_t next_random(uint64_t *state)
+{
+    uint64_t z = (*state += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+/* Stratified split: is_prop[i] = 1 for round(share * n_c) random texts of
+ * each class c. */
+static void split_rows(const uint8_t *y, size_t n, double share, uint64_t seed, uint8_t *is_prop,
+                       size_t *scratch)
+{
+    uint64_t state = seed;
+    memset(is_prop, 0, n);
+    for (int c = 1; c >= 0; c--) {
+        size_t m = 0;
+        for (size_t i = 0; i < n; i++)
+            if (y[i] == c) scratch[m++] = i;
+        for (size_t i = m; i > 1; i--) { /* Fisher-Yates */
+            size_t j = (size_t)(next_random(&state) % i);
+            size_t t = scratch[i - 1];
+            scratch[i - 1] = scratch[j];
+            scratch[j] = t;
+        }
+        size_t k = (size_t)llround((double)m * share);
+        for (size_t i = 0; i < k; i++) is_prop[scratch[i]] = 1;
+    }
+}
+
+static int cmp_dbl(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static void json_ci(cJSON *o, const char *name, double lo, double hi)
+{
+    if (isnan(lo) || isnan(hi)) {
+        cJSON_AddNullToObject(o, name);
+        return;
+    }
+    cJSON *a = cJSON_AddArrayToObject(o, name);
+    cJSON_AddItemToArray(a, cJSON_CreateNumber(lo));
+    cJSON_AddItemToArray(a, cJSON_CreateNumber(hi));
+}
+
+/* The selected hypotheses as JSON: text, source, direction, held-out AUROC. */
+static cJSON *json_selected(const hr_explain_result *r, const hr_hypothesis_pool *pool,
+                            const dataset *d, double ref_auroc)
+{
+    cJSON *arr = cJSON_CreateArray();
+    for (size_t j = 0; arr && j < r->n_selected; j++) {
+        const size_t col = r->selected[j];
+        const hr_pool_entry *e = hr_pool_get(pool, col);
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddItemToArray(arr, o);
+        cJSON_AddNumberToObject(o, "step", (double)(j + 1));
+        cJSON_AddNumberToObject(o, "index", (double)col);
+        cJSON_AddStringToObject(o, "text", e->text);
+        cJSON_AddStringToObject(o, "source", hr_hyp_source_str(e->source));
+        cJSON_AddStringToObject(o, "direction", d->label[r->single_auroc[col] > 0.5]);
+        cli_json_number(o, "auroc", r->step_auroc[j]);
+        if (!isnan(ref_auroc)) {
+            if (ref_auroc - 0.5 > EXPLAIN_EPSILON)
+                cli_json_number(o, "explained", (r->step_auroc[j] - 0.5) / (ref_auroc - 0.5));
+            else
+                cJSON_AddNullToObject(o, "explained");
+        }
+        cli_json_number(o, "single_auroc", r->single_auroc[col]);
+        cli_json_number(o, "selection_auroc", r->select_auroc[j]);
+    }
+    return arr;
+}
+
+static void print_selected(const hr_explain_result *r, const hr_hypothesis_pool *pool,
+                           const dataset *d, double ref_auroc)
+{
+    printf("%4s  %7s  %9s  %-12s %-6s %s\n", "step", "auroc", "explained", "typical of", "source",
+           "hypothesis");
+    for (size_t j = 0; j < r->n_selected; j++) {
+        const size_t col = r->selected[j];
+        const hr_pool_entry *e = hr_pool_get(pool, col);
+        char text[100], lab[20], x[16] = "-";
+        cli_table_text(e->text, e->len, text, 70);
+        cli_table_text(d->label[r->single_auroc[col] > 0.5],
+                       strlen(d->label[r->single_auroc[col] > 0.5]), lab, 12);
+        if (!isnan(ref_auroc) && ref_auroc - 0.5 > EXPLAIN_EPSILON)
+            snprintf(x, sizeof x, "%.0f%%", 100 * (r->step_auroc[j] - 0.5) / (ref_auroc - 0.5));
+        printf("%4zu  %7.3f  %9s  %-12s %-6s %s\n", j + 1, r->step_auroc[j], x, lab,
+               hr_hyp_source_str(e->source), text);
+    }
+}
+
+int cmd_explain(int argc, char **argv)
+{
+    const char *cmd = "explain";
+    cli_common opt;
+    cli_common_init(&opt);
+    explain_opts d = {.bank = 1, .ngrams = 1, .ngram_k = 25, .top_k = 5, .candidates = 50,
+                      .folds = 5, .seed = 1, .bootstrap = 1000, .examples = 5, .holdout = 0.3};
+    hr_scorer_options so = hr_scorer_default_options();
+    /* explain scores by cosine unless told otherwise: a readable model's
+     * feature should stand on its own, not move with the rest of the pool. */
+    so.method = HR_SCORE_COSINE;
+    for (int i = 0; i < argc; i++) {
+        int r = cli_common_parse(&opt, cmd, argc, argv, &i);
+        if (r == 0) r = cli_scorer_parse(&so, cmd, argc, argv, &i);
+        if (r < 0) return CLI_EXIT_USAGE;
+        if (r > 0) continue;
+        const char *o = argv[i], *v;
+        const char **dst = NULL;
+        long *num = NULL, lo = 0, hi = 0;
+        if (strcmp(o, "--help") == 0 || strcmp(o, "-h") == 0) {
+            printf(explain_help, cli_scorer_help, cli_common_help);
+            return CLI_EXIT_OK;
+        } else if (strcmp(o, "--a") == 0) dst = &d.a_path;
+        else if (strcmp(o, "--b") == 0) dst = &d.b_path;
+        else if (strcmp(o, "--data") == 0) dst = &d.data_path;
+        else if (strcmp(o, "--label-field") == 0) dst = &d.label_field;
+        else if (strcmp(o, "--positive") == 0) dst = &d.positive;
+        else if (strcmp(o, "--score-field") == 0) dst = &d.score_field;
+        else if (strcmp(o, "--hypotheses") == 0) dst = &d.hyp_path;
+        else if (strcmp(o, "--json") == 0) dst = &d.json_path;
+        else if (strcmp(o, "--no-bank") == 0) { d.bank = 0; continue; }
+        else if (strcmp(o, "--no-ngrams") == 0) { d.ngrams = 0; continue; }
+        else if (strcmp(o, "--continuous") == 0) { d.continuous = 1; continue; }
+        else if (strcmp(o, "--ngrams") == 0) num = &d.ngram_k, lo = 1, hi = 10000;
+        else if (strcmp(o, "--top-k") == 0) num = &d.top_k, lo = 1, hi = 50;
+        else if (strcmp(o, "--candidates") == 0) num = &d.candidates, lo = 1, hi = 1000;
+        else if (strcmp(o, "--folds") == 0) num = &d.folds, lo = 2, hi = 20;
+        else if (strcmp(o, "--seed") == 0) num = &d.seed, lo = 0, hi = 2147483647L;
+        else if (strcmp(o, "--bootstrap") == 0) num = &d.bootstrap, lo = 100, hi = 100000;
+        else if (strcmp(o, "--examples") == 0) num = &d.examples, lo = 0, hi = 1000;
+        else if (strcmp(o, "--holdout") == 0) {
+            if (!(v = cli_take_value(cmd, argc, argv, &i))) return CLI_EXIT_USAGE;
+            char *end;
+            double x = strtod(v, &end);
+            if (*end || end == v || !(x >= 0.05 && x <= 0.9))
+                return cli_usage_error(cmd, "--holdout must be a number from 0.05 to 0.9, not '%s'",
+                                       v);
+            d.holdout = x;
+            continue;
+        } else return cli_usage_error(cmd, "unknown option '%s'", o);
+        if (!(v = cli_take_value(cmd, argc, argv, &i))) return CLI_EXIT_USAGE;
+        if (dst) {
+            *dst = v;
+        } else {
+            int ok;
+            *num = cli_parse_long(cmd, o, v, lo, hi, &ok);
+            if (!ok) return CLI_EXIT_USAGE;
+        }
+    }
+    if (d.continuous)
+        return cli_usage_error(cmd, "--continuous: continuous targets (Spearman correlation "
+                                    "against a ridge-regression reference) are not supported "
+                                    "yet; give a binary label");
+    const int two = d.a_path || d.b_path;
+    if (two && d.data_path)
+        return cli_usage_error(cmd, "give either --data FILE --label-field NAME or --a FILE "
+                                    "--b FILE, not both");
+    if (two && (!d.a_path || !d.b_path))
+        return cli_usage_error(cmd, "--a FILE and --b FILE go together");
+    if (!two && (!d.data_path || !d.label_field))
+        return cli_usage_error(cmd, "--data FILE --label-field NAME (or --a FILE --b FILE) "
+                                    "are required");
+    if (two && (d.label_field || d.positive || d.score_field))
+        return cli_usage_error(cmd, "--label-field, --positive and --score-field go with --data");
+    if (d.data_path && !ends_with(d.data_path, ".jsonl") && !ends_with(d.data_path, ".csv"))
+        return cli_usage_error(cmd, "--data %s: labelled texts must be .jsonl or .csv",
+                               d.data_path);
+    if (!d.bank && !d.ngrams && !d.hyp_path)
+        return cli_usage_error(cmd, "no candidates: --no-bank and --no-ngrams leave none; "
+                                    "give --hypotheses FILE or keep a source");
+
+    char err[1024] = "";
+    hr_status st = HR_OK;
+    int rc = CLI_EXIT_OK;
+    hr_corpus *ca = NULL, *cb = NULL, *cd = NULL, *ch = NULL;
+    dataset ds;
+    memset(&ds, 0, sizeof ds);
+    hr_hypothesis_pool *pool = NULL;
+    cli_embedder emb;
+    memset(&emb, 0, sizeof emb);
+    uint8_t *is_prop = NULL, *ye = NULL, *yd = NULL;
+    size_t *scratch = NULL, *eval = NULL, *resid = NULL;
+    const char **ptexts = NULL, **ntexts = NULL, **etexts = NULL;
+    size_t *plens = NULL, *nlens = NULL, *elens = NULL;
+    float *X = NULL, *H = NULL, *F = NULL;
+    double *ref = NULL, *sorted = NULL;
+    hr_explain_result res, dec;
+    memset(&res, 0, sizeof res);
+    memset(&dec, 0, sizeof dec);
+    cJSON *root = NULL;
+    char *json_text = NULL;
+
+    /* The labelled texts. */
+    hr_corpus_options copt = {opt.text_field, HR_FORMAT_AUTO};
+    if (two) {
+        if ((st = hr_corpus_read(d.a_path, &copt, &ca, err, sizeof err)) != HR_OK ||
+            (st = hr_corpus_read(d.b_path, &copt, &cb, err, sizeof err)) != HR_OK)
+            goto fail;
+        if (dataset_alloc(&ds, ca->n + cb->n, 0) != 0) goto nomem;
+        for (size_t i = 0; i < ds.n; i++) {
+            const hr_corpus *c = i < ca->n ? ca : cb;
+            const size_t r = i < ca->n ? i : i - ca->n;
+            ds.texts[i] = c->texts[r];
+            ds.lens[i] = c->lens[r];
+            ds.files[i] = c == ca ? d.a_path : d.b_path;
+            ds.lines[i] = c->lines[r];
+            ds.y[i] = c == ca;
+        }
+        snprintf(ds.label[1], sizeof ds.label[1], "A");
+        snprintf(ds.label[0], sizeof ds.label[0], "B");
+    } else {
+        if ((st = hr_corpus_read(d.data_path, &copt, &cd, err, sizeof err)) != HR_OK) goto fail;
+        if ((st = read_labelled(&ds, cd, &d, err, sizeof err)) != HR_OK) goto fail;
+    }
+    const size_t n = ds.n;
+    size_t n_pos = 0;
+    for (size_t i = 0; i < n; i++) n_pos += ds.y[i];
+
+    /* The split: word candidates from the proposal share, evaluation on the rest. */
+    is_prop = calloc(n, 1);
+    scratch = malloc(n * sizeof *scratch);
+    eval = malloc(n * sizeof *eval);
+    if (!is_prop || !scratch || !eval) goto nomem;
+    if (d.ngrams) split_rows(ds.y, n, d.holdout, (uint64_t)d.seed, is_prop, scratch);
+    size_t m = 0, m_pos = 0, np = 0, nn = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (is_prop[i]) {
+            if (ds.y[i]) np++;
+            else nn++;
+        } else {
+            eval[m++] = i;
+            m_pos += ds.y[i];
+        }
+    }
+    const size_t need = 2 * (size_t)d.folds;
+    if (m_pos < need || m - m_pos < need) {
+        st = HR_ERR_INPUT;
+        snprintf(err, sizeof err,
+                 "too few texts: %zu '%s' and %zu '%s' are left to evaluate%s; %ld folds need at "
+                 "least %zu of each (and a few hundred give a useful answer)",
+                 m_pos, ds.label[1], m - m_pos, ds.label[0],
+                 d.ngrams ? " after the word-candidate share (--holdout, --no-ngrams)" : "",
+                 d.folds, need);
+        goto fail;
+    }
+
+    /* The candidates. */
+    if ((st = hr_pool_create(&pool, err, sizeof err)) != HR_OK) goto fail;
+    if (d.hyp_path) {
+        if ((st = hr_corpus_read(d.hyp_path, NULL, &ch, err, sizeof err)) != HR_OK) goto fail;
+        for (size_t i = 0; i < ch->n; i++) {
+            st = hr_pool_add(pool, ch->texts[i], ch->lens[i], HR_SOURCE_USER, NULL, NULL, err,
+                             sizeof err);
+            if (st != HR_OK) {
+                char inner[sizeof err];
+                snprintf(inner, sizeof inner, "%s", err);
+                snprintf(err, sizeof err, "%.300s:%zu: %.600s", d.hyp_path, ch->lines[i], inner);
+                goto fail;
+            }
+        }
+    }
+    if (d.bank && (st = hr_pool_add_bank(pool, NULL, err, sizeof err)) != HR_OK) goto fail;
+    if (d.ngrams && np > 0 && nn > 0) {
+        ptexts = malloc(np * sizeof *ptexts), plens = malloc(np * sizeof *plens);
+        ntexts = malloc(nn * sizeof *ntexts), nlens = malloc(nn * sizeof *nlens);
+        if (!ptexts || !plens || !ntexts || !nlens) goto nomem;
+        size_t a = 0, b = 0;
+        for (size_t i = 0; i < n; i++) {
+            if (!is_prop[i]) continue;
+            if (ds.y[i]) ptexts[a] = ds.texts[i], plens[a++] = ds.lens[i];
+            else ntexts[b] = ds.texts[i], nlens[b++] = ds.lens[i];
+        }
+        hr_ngram_options no = hr_ngram_default_options();
+        no.top_k = (size_t)d.ngram_k;
+        no.min_count = np + nn < 2000 ? 3 : no.min_count;
+        st = hr_pool_add_ngrams(pool, ptexts, plens, np, ntexts, nlens, nn, &no, NULL, err,
+                                sizeof err);
+        if (st != HR_OK) goto fail;
+    }
+    const size_t K = hr_pool_size(pool);
+    if (K == 0) {
+        st = HR_ERR_INPUT;
+        snprintf(err, sizeof err, "no candidate hypotheses");
+        goto fail;
+    }
+
+    /* Embeddings of the evaluated texts and of the candidates. */
+    etexts = malloc(m * sizeof *etexts);
+    elens = malloc(m * sizeof *elens);
+    ye = malloc(m);
+    ref = malloc(m * sizeof *ref); /* (m) the reference's held-out values */
+    if (!etexts || !elens || !ye || !ref) goto nomem;
+    for (size_t r = 0; r < m; r++) {
+        etexts[r] = ds.texts[eval[r]];
+        elens[r] = ds.lens[eval[r]];
+        ye[r] = ds.y[eval[r]];
+    }
+    if ((st = cli_embedder_open(&emb, &opt, err, sizeof err)) ||
+        (st = cli_embedder_embed(&emb, etexts, elens, m, "embedding texts", &X, err, sizeof err)) ||
+        (st = cli_embedder_embed(&emb, hr_pool_texts(pool), hr_pool_lens(pool), K,
+                                 "embedding hypotheses", &H, err, sizeof err)))
+        goto fail;
+    const size_t dim = emb.dim;
+    const double t0 = cli_now();
+
+    /* The reference. */
+    hr_probe_cv_result cv;
+    memset(&cv, 0, sizeof cv);
+    if (d.score_field) {
+        for (size_t r = 0; r < m; r++) ref[r] = ds.score[eval[r]];
+    } else {
+        hr_probe_options po = hr_probe_default_options();
+        st = hr_probe_cross_validate(X, m, (int)dim, ye, NULL, &po, (int)d.folds,
+                                     (uint64_t)d.seed, ref, &cv, err, sizeof err);
+        if (st != HR_OK) goto fail;
+    }
+
+    /* The readable model. */
+    F = malloc(m * K * sizeof *F); /* (m, K) row-major: score of each candidate on each text */
+    if (!F) goto nomem;
+    if ((st = hr_explain_features(X, m, H, K, (int)dim, so.method, so.temperature, F, err,
+                                  sizeof err)) != HR_OK)
+        goto fail;
+    hr_explain_options eo = hr_explain_default_options();
+    eo.folds = (int)d.folds;
+    eo.seed = (uint64_t)d.seed;
+    eo.top_k = (int)d.top_k;
+    eo.max_candidates = (int)d.candidates;
+    if ((st = hr_explain_fit(F, m, K, ye, &eo, &res, err, sizeof err)) != HR_OK) goto fail;
+    const double *hyp = res.heldout + (res.n_selected - 1) * m; /* (m) the final model's */
+    hr_explain_ratio ratio;
+    if ((st = hr_explain_bootstrap(ref, hyp, ye, m, (int)d.bootstrap, (uint64_t)d.seed,
+                                   EXPLAIN_EPSILON, &ratio, err, sizeof err)) != HR_OK)
+        goto fail;
+    size_t n_resid = 0;
+    resid = malloc(m * sizeof *resid);
+    if (!resid) goto nomem;
+    if ((st = hr_explain_residual(ref, hyp, ye, m, resid, &n_resid, err, sizeof err)) != HR_OK)
+        goto fail;
+
+    /* With a classifier's score: how well the hypotheses predict its decisions. */
+    double median = NAN;
+    int have_dec = 0;
+    if (d.score_field) {
+        sorted = malloc(m * sizeof *sorted);
+        yd = malloc(m);
+        if (!sorted || !yd) goto nomem;
+        memcpy(sorted, ref, m * sizeof *sorted);
+        qsort(sorted, m, sizeof *sorted, cmp_dbl);
+        median = m % 2 ? sorted[m / 2] : 0.5 * (sorted[m / 2 - 1] + sorted[m / 2]);
+        size_t above = 0;
+        for (size_t r = 0; r < m; r++) above += yd[r] = ref[r] > median;
+        if (above >= need && m - above >= need) {
+            if ((st = hr_explain_fit(F, m, K, yd, &eo, &dec, err, sizeof err)) != HR_OK) goto fail;
+            have_dec = 1;
+        }
+    }
+    const double secs = cli_now() - t0;
+
+    /* The table. */
+    if (two)
+        printf("A: %s (%zu texts, positive)   B: %s (%zu texts)\n", d.a_path, ca->n, d.b_path,
+               cb->n);
+    else
+        printf("%s: %zu texts, %zu '%s' (positive%s), %zu '%s'\n", d.data_path, n, n_pos,
+               ds.label[1], d.positive ? "" : (ds.numeric ? ": the larger value; --positive to choose"
+                                                          : ": the later value; --positive to choose"),
+               n - n_pos, ds.label[0]);
+    printf("Evaluated: %zu texts in %ld folds (seed %ld)", m, d.folds, d.seed);
+    if (m < n) printf("; %zu more held out to find word candidates", n - m);
+    char sources[40] = "";
+    if (d.bank) strcat(sources, "bank");
+    if (d.ngrams) strcat(sources, *sources ? " + words" : "words");
+    if (d.hyp_path) strcat(sources, *sources ? " + yours" : "yours");
+    printf("\n%zu candidates (%s), scored by %s; %.2f s\n", K, sources,
+           hr_score_method_str(so.method), secs);
+    if (d.score_field)
+        printf("\nReference: the classifier's score \"%s\": AUROC %.3f [%.3f, %.3f]\n",
+               d.score_field, ratio.ref_auroc, ratio.ref_ci_low, ratio.ref_ci_high);
+    else
+        printf("\nReference: linear probe on the embeddings: held-out AUROC %.3f [%.3f, %.3f]\n",
+               ratio.ref_auroc, ratio.ref_ci_low, ratio.ref_ci_high);
+    printf("Readable: logistic regression on the hypotheses chosen step by step "
+           "(held-out AUROC):\n");
+    print_selected(&res, pool, &ds, ratio.ref_auroc);
+    printf("  (the first choice agreed in %d of %d training parts)\n", res.first_agree, res.folds);
+    if (ratio.status == HR_EXPLAINED_UNDEFINED)
+        printf("\nExplained: undefined: the reference is no better than chance (AUROC %.3f), so "
+               "there is nothing to explain.\n", ratio.ref_auroc);
+    else if (ratio.status == HR_EXPLAINED_UNSTABLE)
+        printf("\nExplained: %.0f%% of the reference's AUROC above chance, but not reliably: the "
+               "reference is not clearly above chance (%d of %ld resamples at or below %.2f), "
+               "so no interval.\n",
+               100 * ratio.explained, ratio.undefined, d.bootstrap, 0.5 + EXPLAIN_EPSILON);
+    else
+        printf("\nExplained: %.0f%% of the reference's AUROC above chance [95%% CI %.0f%%, "
+               "%.0f%%] with %zu hypotheses (readable AUROC %.3f vs %.3f; %ld resamples)\n",
+               100 * ratio.explained, 100 * ratio.ci_low, 100 * ratio.ci_high, res.n_selected,
+               ratio.hyp_auroc, ratio.ref_auroc, d.bootstrap);
+    if (have_dec) {
+        printf("\nThe classifier's decisions (score > median %.4g) from the hypotheses: "
+               "held-out AUROC %.3f\n", median, dec.step_auroc[dec.n_selected - 1]);
+        print_selected(&dec, pool, &(dataset){.label = {"below", "above"}}, NAN);
+    } else if (d.score_field) {
+        printf("\nThe classifier's decisions: too many scores tie at the median (%.4g) to split "
+               "them in two\n", median);
+    }
+    const size_t shown = n_resid < (size_t)d.examples ? n_resid : (size_t)d.examples;
+    printf("\nResidual: %zu texts the reference gets right and the hypotheses get wrong%s\n",
+           n_resid, shown ? ", most wrong first:" : ".");
+    for (size_t k = 0; k < shown; k++) {
+        const size_t i = eval[resid[k]];
+        char text[100], lab[20];
+        cli_table_text(ds.texts[i], ds.lens[i], text, 80);
+        cli_table_text(ds.label[ds.y[i]], strlen(ds.label[ds.y[i]]), lab, 12);
+        printf("  [%s] \"%s\"\n", lab, text);
+    }
+
+    /* JSON. */
+    if (d.json_path) {
+        root = cJSON_CreateObject();
+        if (!root) goto nomem;
+        cJSON_AddNumberToObject(root, "n", (double)n);
+        cJSON_AddNumberToObject(root, "evaluated", (double)m);
+        cJSON_AddNumberToObject(root, "proposal", (double)(n - m));
+        cJSON_AddStringToObject(root, "positive_label", ds.label[1]);
+        cJSON_AddStringToObject(root, "negative_label", ds.label[0]);
+        cJSON_AddNumberToObject(root, "n_positive", (double)n_pos);
+        cJSON_AddNumberToObject(root, "n_negative", (double)(n - n_pos));
+        cJSON_AddNumberToObject(root, "folds", (double)d.folds);
+        cJSON_AddNumberToObject(root, "seed", (double)d.seed);
+        cJSON_AddNumberToObject(root, "bootstrap", (double)d.bootstrap);
+        cJSON_AddNumberToObject(root, "candidates", (double)K);
+        cJSON *e = cJSON_AddObjectToObject(root, "encoder");
+        cJSON_AddStringToObject(e, "model", cli_embedder_model(&emb));
+        cJSON_AddNumberToObject(e, "dim", (double)dim);
+        cJSON_AddStringToObject(e, "device", cli_embedder_device(&emb));
+        cJSON *sc = cJSON_AddObjectToObject(root, "scorer");
+        cJSON_AddStringToObject(sc, "method", hr_score_method_str(so.method));
+        if (so.method == HR_SCORE_CONTRAST) cli_json_number(sc, "temperature", so.temperature);
+        cJSON_AddStringToObject(root, "reference", d.score_field ? "score" : "probe");
+        if (d.score_field) cJSON_AddStringToObject(root, "score_field", d.score_field);
+        cli_json_number(root, "reference_auroc", ratio.ref_auroc);
+        json_ci(root, "reference_ci", ratio.ref_ci_low, ratio.ref_ci_high);
+        if (!d.score_field) cli_json_number(root, "reference_p_value", cv.p_value);
+        cli_json_number(root, "readable_auroc", ratio.hyp_auroc);
+        json_ci(root, "readable_ci", ratio.hyp_ci_low, ratio.hyp_ci_high);
+        cJSON_AddItemToObject(root, "selected", json_selected(&res, pool, &ds, ratio.ref_auroc));
+        cli_json_number(root, "explained", ratio.explained); /* null when undefined */
+        json_ci(root, "explained_ci", ratio.ci_low, ratio.ci_high);
+        cJSON_AddStringToObject(root, "explained_status", hr_explained_status_str(ratio.status));
+        cJSON_AddNumberToObject(root, "undefined_resamples", (double)ratio.undefined);
+        cJSON_AddNumberToObject(root, "first_choice_agreement", (double)res.first_agree);
+        if (have_dec) {
+            cJSON *dj = cJSON_AddObjectToObject(root, "decisions");
+            cli_json_number(dj, "median", median);
+            cli_json_number(dj, "auroc", dec.step_auroc[dec.n_selected - 1]);
+            cJSON_AddItemToObject(dj, "selected",
+                                  json_selected(&dec, pool, &(dataset){.label = {"below", "above"}},
+                                                NAN));
+        }
+        cJSON_AddNumberToObject(root, "residual_count", (double)n_resid);
+        cJSON *rx = cJSON_AddArrayToObject(root, "residual_examples");
+        for (size_t k = 0; k < shown; k++) {
+            const size_t i = eval[resid[k]];
+            cJSON *o = cJSON_CreateObject();
+            cJSON_AddItemToArray(rx, o);
+            cJSON_AddStringToObject(o, "text", ds.texts[i]);
+            cJSON_AddStringToObject(o, "label", ds.label[ds.y[i]]);
+            cJSON_AddStringToObject(o, "file", ds.files[i]);
+            cJSON_AddNumberToObject(o, "line", (double)ds.lines[i]);
+            cli_json_number(o, "reference_value", ref[resid[k]]);
+            cli_json_number(o, "readable_value", hyp[resid[k]]);
+        }
+        if (!(json_text = cJSON_Print(root))) goto nomem;
+        if ((st = cli_write_atomic(d.json_path, json_text, err, sizeof err)) != HR_OK) goto fail;
+        if (!opt.quiet) fprintf(stderr, "hyporank: wrote %s\n", d.json_path);
+    }
+    goto done;
+nomem:
+    st = HR_ERR_NOMEM;
+    snprintf(err, sizeof err, "out of memory");
+fail:
+    rc = cli_error(st, err);
+done:
+    free(json_text);
+    cJSON_Delete(root);
+    hr_explain_result_free(&res);
+    hr_explain_result_free(&dec);
+    free(is_prop), free(ye), free(yd), free(scratch), free(eval), free(resid);
+    free(ptexts), free(ntexts), free(etexts), free(plens), free(nlens), free(elens);
+    free(X), free(H), free(F), free(ref), free(sorted);
+    cli_embedder_close(&emb);
+    hr_pool_destroy(pool);
+    dataset_free(&ds);
+    hr_corpus_destroy(ca), hr_corpus_destroy(cb), hr_corpus_destroy(cd), hr_corpus_destroy(ch);
+    return rc;
+}

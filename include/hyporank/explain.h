@@ -1,0 +1,189 @@
+/*
+ * hyporank/explain.h: how much of a classifier's performance a few readable
+ * hypotheses explain.
+ *
+ * The question. An opaque model (a linear probe on the embeddings, or a
+ * classifier's own scores) tells two classes apart with some AUROC. A
+ * readable model, a logistic regression on the scores of a handful of
+ * hypotheses ("is about sport", "mentions \"recipe\""), tells them apart with
+ * another. The fraction explained is
+ *
+ *     X = (AUROC_readable - 0.5) / (AUROC_reference - 0.5)
+ *
+ * with both AUROCs measured on held-out decision values of the same texts.
+ * X near 1: the hypotheses carry what the reference uses; near 0: they do
+ * not. X can exceed 1 (the readable model beats the reference).
+ *
+ * Features. The score of hypothesis k on text x is the scorer's score
+ * (hyporank/scorer.h: COSINE h_k . x, CENTERED, or CONTRAST, pool-relative
+ * over all K candidates), computed here per text into a feature matrix
+ * F (n, K) (hr_explain_features). Memory is O(n K) floats: 200,000 texts
+ * against the 1,150 candidates of the bank and the n-grams is about 0.9 GB.
+ *
+ * Selection (hr_explain_select). Candidates are ranked by the strength
+ * |AUROC - 0.5| of their single feature on the rows given (ties by column),
+ * and the readable model is grown greedily from the max_candidates strongest:
+ * at each step the candidate that gives the highest cross-validated AUROC
+ * (stratified folds, hr_probe_cross_validate) of an L2 logistic regression
+ * (hyporank/probe.h, lambda on standardised features) on the features chosen
+ * so far plus itself is added (ties: the stronger single candidate), until
+ * top_k are chosen. There is no early stop: the step AUROCs show where the
+ * gains end.
+ *
+ * Honest evaluation (hr_explain_fit). Choosing hypotheses and reading off
+ * the criterion that chose them overstates the readable model (the best of
+ * 50 chance AUROCs is well above 0.5). So the whole procedure (ranking,
+ * greedy selection, fit) is run inside each training part of an outer
+ * stratified k-fold split (hr_probe_folds with the same seed as the
+ * reference probe, so both models are scored on the same folds) and applied
+ * to the held-out fold: step j's held-out decision value of a text comes
+ * from the first j hypotheses that its training part chose. The hypotheses
+ * reported are those the same procedure chooses on all rows; the AUROC
+ * reported beside the j-th of them is the held-out AUROC of the procedure
+ * stopped at j (the outer folds may choose other, usually similar,
+ * hypotheses: first_agree counts the folds whose first choice is the
+ * reported first).
+ *
+ * Interval (hr_explain_bootstrap). The texts are resampled with replacement
+ * (resamples times, seeded) and both AUROCs recomputed from the same held-out
+ * decision values (the models are not refitted: the interval covers the
+ * sampling of the evaluation texts, not that of the training). The interval
+ * is the 2.5 and 97.5 percentiles (linear interpolation). X is undefined
+ * when AUROC_reference <= 0.5 + epsilon (nothing to explain); the interval is
+ * unavailable (status HR_EXPLAINED_UNSTABLE) when more than 2.5% of the
+ * resamples have such a reference, since the ratio is then unbounded.
+ *
+ * Residual (hr_explain_residual). Each model's held-out values are turned
+ * into decisions by calling its n_pos highest values positive (n_pos: the
+ * texts of class 1; ties by row), which needs no threshold on any scale; the
+ * residual is the texts the reference gets right and the readable model
+ * gets wrong, most wrong first (furthest on the wrong side of its cut).
+ *
+ *     hr_explain_options o = hr_explain_default_options();
+ *     float *F = malloc(n * K * sizeof *F);          // (n, K) row-major
+ *     hr_explain_features(X, n, H, K, dim, HR_SCORE_CONTRAST, 0.02, F, err, sizeof err);
+ *     hr_explain_result r;
+ *     hr_explain_fit(F, n, K, y, &o, &r, err, sizeof err);
+ *     // r.selected[j]: a column of F; r.step_auroc[j]: held-out AUROC with j + 1
+ *     hr_explain_ratio x;
+ *     hr_explain_bootstrap(ref_heldout, r.heldout + (r.n_selected - 1) * n, y, n, 1000, 1,
+ *                          0.01, &x, err, sizeof err);
+ *     hr_explain_result_free(&r);
+ *
+ * Errors are HR_ERR_INPUT with a message (a single class, too few texts of a
+ * class for the folds, NaN values, bad options); the module never prints.
+ * Inputs are borrowed for the call only.
+ */
+#ifndef HYPORANK_EXPLAIN_H
+#define HYPORANK_EXPLAIN_H
+
+#include "hyporank/scorer.h" /* hr_score_method */
+#include "hyporank/status.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct hr_explain_options {
+    int folds;          /* outer and inner stratified folds, >= 2 (5) */
+    uint64_t seed;      /* the folds (1) */
+    int top_k;          /* hypotheses chosen, >= 1 (5) */
+    int max_candidates; /* the greedy step draws from this many strongest singles, >= 1 (50) */
+    double lambda;      /* L2 penalty of the readable model on standardised features (1) */
+} hr_explain_options;
+
+hr_explain_options hr_explain_default_options(void);
+
+/* Exact AUROC of v with class 1 positive, ties one half. w: (n) non-negative
+ * weights (a bootstrap's counts) or NULL for all 1. v, y: (n). A class with
+ * no weight or a NaN value is HR_ERR_INPUT. */
+hr_status hr_explain_auroc(const double *v, const uint8_t *y, const double *w, size_t n,
+                           double *out, char *err, size_t errlen);
+
+/* Per-text scores of K hypotheses: F[i * K + k] = score of H row k on X row i
+ * under method (temperature T for CONTRAST, 0: the scorer's default).
+ * X: (n, dim) row-major; H: (K, dim) row-major; F: (n, K) row-major output.
+ * The pool-relative methods use all K rows of H as the pool, as one
+ * hr_scorer_score call over them would. */
+hr_status hr_explain_features(const float *X, size_t n, const float *H, size_t K, int dim,
+                              hr_score_method method, double temperature, float *F, char *err,
+                              size_t errlen);
+
+/* Ranks the K columns of F (n, K) by the strength of their single-column
+ * AUROC on rows[0..m) (all rows when rows is NULL, m = n). auroc: (K) output,
+ * class 1 positive; order: (K) output, columns strongest first. */
+hr_status hr_explain_rank(const float *F, size_t n, size_t K, const uint8_t *y,
+                          const size_t *rows, size_t m, double *auroc, size_t *order, char *err,
+                          size_t errlen);
+
+/* Greedy forward selection on rows[0..m) of F (NULL: all rows), as above.
+ * selected: (top_k) output columns, in order; cv_auroc: (top_k) output, the
+ * inner cross-validated AUROC after each step (optimistic: it chose them);
+ * *n_selected = min(top_k, max_candidates, K). seed: the inner folds. */
+hr_status hr_explain_select(const float *F, size_t n, size_t K, const uint8_t *y,
+                            const size_t *rows, size_t m, const hr_explain_options *opt,
+                            uint64_t seed, size_t *selected, double *cv_auroc,
+                            size_t *n_selected, char *err, size_t errlen);
+
+/* What hr_explain_fit found. */
+typedef struct hr_explain_result {
+    size_t n;            /* texts */
+    size_t k;            /* candidates (columns of F) */
+    size_t n_selected;   /* steps: min(top_k, max_candidates, K) */
+    size_t *selected;    /* (n_selected) columns chosen on all rows, in order */
+    double *select_auroc;/* (n_selected) inner CV AUROC on all rows (the criterion) */
+    double *step_auroc;  /* (n_selected) held-out AUROC, outer CV, with j + 1 hypotheses */
+    double *heldout;     /* (n_selected, n) row-major: held-out decision values per step */
+    double *single_auroc;/* (K) single-column AUROC on all rows, class 1 positive */
+    int folds;           /* outer folds */
+    int first_agree;     /* outer folds whose first choice is selected[0] */
+} hr_explain_result;
+
+/* The nested procedure above. F: (n, K) row-major; y: (n) 0 / 1. Each class
+ * needs at least 2 * folds texts (the inner folds run on training parts).
+ * opt may be NULL. On success out owns its arrays (hr_explain_result_free). */
+hr_status hr_explain_fit(const float *F, size_t n, size_t K, const uint8_t *y,
+                         const hr_explain_options *opt, hr_explain_result *out, char *err,
+                         size_t errlen);
+void hr_explain_result_free(hr_explain_result *r); /* accepts NULL and zeroed results */
+
+typedef enum hr_explained_status {
+    HR_EXPLAINED_OK = 0,        /* X and its interval */
+    HR_EXPLAINED_UNDEFINED = 1, /* AUROC_reference <= 0.5 + epsilon: no X */
+    HR_EXPLAINED_UNSTABLE = 2   /* X, but > 2.5% of resamples undefined: no interval */
+} hr_explained_status;
+
+/* "ok", "undefined", "unstable". */
+const char *hr_explained_status_str(hr_explained_status s);
+
+typedef struct hr_explain_ratio {
+    double ref_auroc, hyp_auroc;     /* on all n texts */
+    double ref_ci_low, ref_ci_high;  /* bootstrap 95% percentile intervals */
+    double hyp_ci_low, hyp_ci_high;
+    double explained;                /* X; NaN when undefined */
+    double ci_low, ci_high;          /* X's interval; NaN unless status is OK */
+    hr_explained_status status;
+    int resamples;                   /* resamples drawn */
+    int undefined;                   /* resamples whose reference AUROC <= 0.5 + epsilon
+                                        (or with a single class) */
+} hr_explain_ratio;
+
+/* ref, hyp: (n) held-out decision values of the two models; y: (n) 0 / 1.
+ * resamples >= 1; epsilon >= 0 (0.01 is a good guard). */
+hr_status hr_explain_bootstrap(const double *ref, const double *hyp, const uint8_t *y, size_t n,
+                               int resamples, uint64_t seed, double epsilon,
+                               hr_explain_ratio *out, char *err, size_t errlen);
+
+/* The residual (see above). rows: (n) output, the residual rows most wrong
+ * first; *count of them. */
+hr_status hr_explain_residual(const double *ref, const double *hyp, const uint8_t *y, size_t n,
+                              size_t *rows, size_t *count, char *err, size_t errlen);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

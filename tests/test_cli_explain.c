@@ -1,0 +1,412 @@
+/*
+ * tests/test_cli_explain.c: `hyporank explain` as a user runs it ($HR_CLI):
+ * a planted explanation (texts about sport against texts about cooking, with
+ * unrelated texts on both sides) is found and explains most of the probe's
+ * AUROC; shuffled labels leave nothing to explain; a classifier's own score
+ * becomes the reference; bad input exits 2 with a clear message.
+ */
+#define _XOPEN_SOURCE 700 /* mkdtemp */
+
+#include "test_util.h"
+
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdint.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static const char *cli;
+static char dir[256], cache[300];
+
+static char *read_all(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return strdup("");
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *s = malloc((size_t)n + 1);
+    size_t got = fread(s, 1, (size_t)n, f);
+    s[got] = '\0';
+    fclose(f);
+    return s;
+}
+
+/* Runs the program with args (NULL-terminated); stdout and stderr are kept in
+ * *out and *err (may be NULL). Returns the exit status. */
+static int run(char **out, char **err, const char *const *args)
+{
+    char o[300], e[300];
+    snprintf(o, sizeof o, "%s/stdout.txt", dir);
+    snprintf(e, sizeof e, "%s/stderr.txt", dir);
+    pid_t pid = fork();
+    if (pid == 0) {
+        if (!freopen(o, "wb", stdout) || !freopen(e, "wb", stderr)) _exit(126);
+        char *argv[40];
+        int n = 0;
+        argv[n++] = (char *)cli;
+        for (; args[n - 1] && n < 39; n++) argv[n] = (char *)args[n - 1];
+        argv[n] = NULL;
+        execv(cli, argv);
+        _exit(127);
+    }
+    int status;
+    waitpid(pid, &status, 0);
+    if (out) *out = read_all(o);
+    if (err) *err = read_all(e);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+/* ------------------------------------------------------------------------ */
+/* The planted corpus                                                        */
+
+static uint64_t rng_state;
+
+static unsigned rnd(unsigned n)
+{
+    uint64_t z = (rng_state += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return (unsigned)((z ^ (z >> 31)) % n);
+}
+
+#define PICK(list) list[rnd(sizeof list / sizeof list[0])]
+
+static const char *teams[] = {"Arsenal", "the Lakers", "Real Madrid", "the Yankees",
+                              "Bayern Munich", "the Celtics", "Juventus", "the Packers"};
+static const char *players[] = {"Marcus", "the young striker", "the veteran goalkeeper",
+                                "the team captain", "the new signing", "Lopez", "the winger"};
+static const char *sports[] = {"football", "basketball", "tennis", "rugby", "baseball",
+                               "hockey"};
+static const char *dishes[] = {"lasagna", "risotto", "chicken curry", "banana bread",
+                               "vegetable soup", "apple pie", "beef stew", "pancakes"};
+static const char *ingredients[] = {"onions", "garlic", "carrots", "mushrooms", "butter",
+                                    "basil", "tomatoes", "ginger"};
+static const char *utensils[] = {"frying pan", "baking dish", "saucepan", "mixing bowl",
+                                 "cast iron skillet"};
+static const char *cities[] = {"Lisbon", "Toronto", "Osaka", "Nairobi", "Denver", "Prague",
+                               "Melbourne"};
+static const char *days[] = {"Monday", "Tuesday", "Wednesday", "Thursday", "Friday"};
+
+/* One text of kind 0 (cooking), 1 (sport) or 2 (unrelated) into buf. */
+static void make_text(int kind, char *buf, size_t len)
+{
+    unsigned t = rnd(8);
+    if (kind == 1) {
+        const char *a = PICK(teams), *b = PICK(teams), *p = PICK(players), *s = PICK(sports);
+        switch (t) {
+        case 0: snprintf(buf, len, "%s beat %s %u-%u in last night's %s game", a, b, rnd(5) + 1, rnd(2), s); break;
+        case 1: snprintf(buf, len, "%s scored the winning goal for %s in the final minute", p, a); break;
+        case 2: snprintf(buf, len, "The %s coach praised %s after a tough training session", s, p); break;
+        case 3: snprintf(buf, len, "Fans of %s celebrated the championship title in the stadium", a); break;
+        case 4: snprintf(buf, len, "%s was injured during the %s match and will miss three weeks", p, s); break;
+        case 5: snprintf(buf, len, "Tickets for the %s final between %s and %s sold out in an hour", s, a, b); break;
+        case 6: snprintf(buf, len, "The referee showed %s a red card early in the second half", p); break;
+        default: snprintf(buf, len, "%s won the league after a dramatic penalty shootout", a); break;
+        }
+    } else if (kind == 0) {
+        const char *d = PICK(dishes), *i = PICK(ingredients), *u = PICK(utensils);
+        switch (t) {
+        case 0: snprintf(buf, len, "Simmer the %s for twenty minutes before adding them to the %s", i, d); break;
+        case 1: snprintf(buf, len, "My grandmother's %s recipe uses fresh %s and a pinch of salt", d, i); break;
+        case 2: snprintf(buf, len, "Preheat the oven and bake the %s until it is golden brown", d); break;
+        case 3: snprintf(buf, len, "Chop the %s finely and fry them in olive oil in a %s", i, u); break;
+        case 4: snprintf(buf, len, "This %s tastes better if you add the %s the night before", d, i); break;
+        case 5: snprintf(buf, len, "Whisk the eggs, fold in the %s and pour the batter into the %s", i, u); break;
+        case 6: snprintf(buf, len, "Season the %s with pepper and garnish with %s before serving", d, i); break;
+        default: snprintf(buf, len, "The chef showed us how to make %s from scratch in a %s", d, u); break;
+        }
+    } else {
+        const char *c = PICK(cities), *w = PICK(days);
+        switch (t) {
+        case 0: snprintf(buf, len, "The train to %s was delayed by forty minutes on %s", c, w); break;
+        case 1: snprintf(buf, len, "Heavy rain is expected in %s over the weekend", c); break;
+        case 2: snprintf(buf, len, "The library in %s will close early on %s for repairs", c, w); break;
+        case 3: snprintf(buf, len, "I need to renew my passport before the trip to %s", c); break;
+        case 4: snprintf(buf, len, "The phone update drains the battery too quickly since %s", w); break;
+        case 5: snprintf(buf, len, "Our meeting about the budget in %s was moved to %s", c, w); break;
+        case 6: snprintf(buf, len, "The museum in %s opened an exhibition of old maps", c); break;
+        default: snprintf(buf, len, "Traffic on the bridge into %s was slow on %s morning", c, w); break;
+        }
+    }
+}
+
+#define N_TEXTS 200
+
+static char texts[N_TEXTS][200];
+static int labels[N_TEXTS];  /* 1: sport side, 0: cooking side */
+static double scores[N_TEXTS]; /* a planted classifier's score */
+static char planted[300], shuffled[300];
+
+/* 70 sport + 30 unrelated texts labelled 1, 70 cooking + 30 unrelated
+ * labelled 0, interleaved. */
+static void make_corpus(void)
+{
+    rng_state = 12345;
+    for (int i = 0; i < N_TEXTS; i++) {
+        const int label = i % 2, unrelated = (i / 2) % 10 < 3;
+        make_text(unrelated ? 2 : label, texts[i], sizeof texts[i]);
+        labels[i] = label;
+        /* A classifier that knows the topic, with a little noise; coin-flip
+         * scores on the unrelated texts. */
+        /* thousandths, computed as one division, so they read back from the
+         * JSON as the same doubles (ties included). */
+        scores[i] = (unrelated ? rnd(1000) : (label ? 800 : 200) + rnd(100)) / 1000.0;
+    }
+}
+
+static void write_jsonl(const char *path, const int *lab, int with_score)
+{
+    FILE *f = fopen(path, "w");
+    for (int i = 0; i < N_TEXTS; i++) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "text", texts[i]);
+        cJSON_AddNumberToObject(o, "label", lab[i]);
+        if (with_score) cJSON_AddNumberToObject(o, "prob", scores[i]);
+        char *s = cJSON_PrintUnformatted(o);
+        fprintf(f, "%s\n", s);
+        free(s);
+        cJSON_Delete(o);
+    }
+    fclose(f);
+}
+
+static cJSON *num(cJSON *o, const char *name)
+{
+    cJSON *v = cJSON_GetObjectItem(o, name);
+    return v && cJSON_IsNumber(v) ? v : NULL;
+}
+
+static void test_planted_topic_is_chosen_first_and_explains_most_of_the_probe(void)
+{
+    char json[300];
+    snprintf(json, sizeof json, "%s/planted.json", dir);
+    const char *args[] = {"explain", "--data", planted, "--label-field", "label", "--json", json,
+                          "--cache", cache, "--quiet", NULL};
+    char *out, *err;
+    int rc = run(&out, &err, args);
+    CHECKF(rc == 0, "exit %d: %s", rc, err);
+    fprintf(stderr, "%s", out);
+    char *text = read_all(json);
+    cJSON *root = cJSON_Parse(text);
+    CHECKF(root != NULL, "the JSON does not parse");
+    if (!root) goto done;
+    CHECK(num(root, "n") && num(root, "n")->valuedouble == N_TEXTS);
+    CHECK(num(root, "folds") && num(root, "folds")->valuedouble == 5);
+    CHECK(num(root, "seed") && num(root, "seed")->valuedouble == 1);
+    cJSON *pl = cJSON_GetObjectItem(root, "positive_label");
+    CHECKF(pl && cJSON_IsString(pl) && strcmp(pl->valuestring, "1") == 0, "positive label");
+    CHECKF(strstr(out, "the larger value") != NULL, "the default positive class is not said");
+    cJSON *ref = num(root, "reference_auroc");
+    CHECKF(ref && ref->valuedouble > 0.85, "reference AUROC %g", ref ? ref->valuedouble : -1);
+    cJSON *sel = cJSON_GetObjectItem(root, "selected");
+    CHECK(cJSON_IsArray(sel) && cJSON_GetArraySize(sel) >= 1 && cJSON_GetArraySize(sel) <= 5);
+    cJSON *first = cJSON_GetArrayItem(sel, 0);
+    const char *t = first && cJSON_GetObjectItem(first, "text")
+                        ? cJSON_GetObjectItem(first, "text")->valuestring : "";
+    const char *topic[] = {"sport", "athlet", "game", "team", "match", "football", "cook",
+                           "food", "recipe", "kitchen", "baking", "dish", "meal", "league",
+                           "coach", "oven", "chef"};
+    int on_topic = 0;
+    for (size_t k = 0; k < sizeof topic / sizeof topic[0]; k++)
+        if (strstr(t, topic[k])) on_topic = 1;
+    CHECKF(on_topic, "the first hypothesis is not about sport or cooking: '%s'", t);
+    cJSON *h;
+    double last = 0;
+    cJSON_ArrayForEach(h, sel) {
+        CHECK(cJSON_GetObjectItem(h, "text") && cJSON_GetObjectItem(h, "source"));
+        cJSON *a = num(h, "auroc");
+        CHECK(a && a->valuedouble >= 0 && a->valuedouble <= 1);
+        if (a) last = a->valuedouble;
+    }
+    CHECKF(last > 0.8, "readable AUROC %g", last);
+    cJSON *x = num(root, "explained"), *ci = cJSON_GetObjectItem(root, "explained_ci");
+    CHECKF(x && x->valuedouble > 0.7, "explained %g", x ? x->valuedouble : -1);
+    CHECKF(cJSON_IsArray(ci) && cJSON_GetArraySize(ci) == 2, "explained_ci");
+    if (x && cJSON_IsArray(ci) && cJSON_GetArraySize(ci) == 2) {
+        double lo = cJSON_GetArrayItem(ci, 0)->valuedouble, hi = cJSON_GetArrayItem(ci, 1)->valuedouble;
+        CHECKF(lo <= x->valuedouble && x->valuedouble <= hi && lo > 0.4, "CI [%g, %g] around %g",
+               lo, hi, x->valuedouble);
+    }
+    cJSON *rx = cJSON_GetObjectItem(root, "residual_examples");
+    CHECK(cJSON_IsArray(rx) && num(root, "residual_count"));
+    cJSON_ArrayForEach(h, rx) CHECK(cJSON_GetObjectItem(h, "text") && num(h, "line"));
+done:
+    cJSON_Delete(root);
+    free(text), free(out), free(err);
+}
+
+static void test_shuffled_labels_leave_nothing_to_explain(void)
+{
+    char json[300];
+    snprintf(json, sizeof json, "%s/shuffled.json", dir);
+    const char *args[] = {"explain", "--data", shuffled, "--label-field", "label", "--json", json,
+                          "--cache", cache, "--quiet", NULL};
+    char *out, *err;
+    int rc = run(&out, &err, args);
+    CHECKF(rc == 0, "exit %d: %s", rc, err);
+    fprintf(stderr, "%s", out);
+    char *text = read_all(json);
+    cJSON *root = cJSON_Parse(text);
+    CHECKF(root != NULL, "the JSON does not parse");
+    if (!root) goto done;
+    cJSON *ref = num(root, "reference_auroc");
+    CHECKF(ref && fabs(ref->valuedouble - 0.5) < 0.15, "reference AUROC %g",
+           ref ? ref->valuedouble : -1);
+    cJSON *x = cJSON_GetObjectItem(root, "explained"), *ci = cJSON_GetObjectItem(root, "explained_ci");
+    const char *status = cJSON_GetObjectItem(root, "explained_status")
+                             ? cJSON_GetObjectItem(root, "explained_status")->valuestring : "";
+    /* Undefined (null), or no interval, or an interval that holds 0. */
+    int not_significant = cJSON_IsNull(x) || cJSON_IsNull(ci) ||
+                          (cJSON_IsArray(ci) && cJSON_GetArrayItem(ci, 0)->valuedouble <= 0);
+    CHECKF(not_significant, "explained %s, status %s", x ? cJSON_PrintUnformatted(x) : "?", status);
+    if (cJSON_IsNull(x)) CHECK(strcmp(status, "undefined") == 0);
+done:
+    cJSON_Delete(root);
+    free(text), free(out), free(err);
+}
+
+static void test_a_classifier_score_is_the_reference_and_its_decisions_are_explained(void)
+{
+    char json[300];
+    snprintf(json, sizeof json, "%s/scored.json", dir);
+    const char *args[] = {"explain", "--data", planted, "--label-field", "label", "--score-field",
+                          "prob", "--positive", "1", "--top-k", "3", "--no-ngrams", "--json",
+                          json, "--cache",
+                          cache, "--quiet", NULL};
+    char *out, *err;
+    int rc = run(&out, &err, args);
+    CHECKF(rc == 0, "exit %d: %s", rc, err);
+    fprintf(stderr, "%s", out);
+    char *text = read_all(json);
+    cJSON *root = cJSON_Parse(text);
+    CHECKF(root != NULL, "the JSON does not parse");
+    if (!root) goto done;
+    cJSON *kind = cJSON_GetObjectItem(root, "reference");
+    CHECK(kind && cJSON_IsString(kind) && strcmp(kind->valuestring, "score") == 0);
+    /* With --no-ngrams every text is evaluated: the reference AUROC is the
+     * exact AUROC of the planted score (ties one half). */
+    double u = 0;
+    for (int i = 0; i < N_TEXTS; i++)
+        for (int j = 0; j < N_TEXTS; j++)
+            if (labels[i] == 1 && labels[j] == 0)
+                u += scores[i] > scores[j] ? 1 : (scores[i] == scores[j] ? 0.5 : 0);
+    const double want = u / (100.0 * 100.0);
+    cJSON *ref = num(root, "reference_auroc");
+    CHECKF(ref && fabs(ref->valuedouble - want) < 1e-12, "reference AUROC %.17g, want %.17g",
+           ref ? ref->valuedouble : -1, want);
+    CHECK(num(root, "evaluated") && num(root, "evaluated")->valuedouble == N_TEXTS);
+    CHECK(cJSON_GetArraySize(cJSON_GetObjectItem(root, "selected")) == 3);
+    cJSON *dec = cJSON_GetObjectItem(root, "decisions");
+    CHECKF(dec && num(dec, "auroc") && num(dec, "auroc")->valuedouble > 0.7,
+           "decisions AUROC %g", dec && num(dec, "auroc") ? num(dec, "auroc")->valuedouble : -1);
+    CHECK(num(root, "explained") != NULL);
+done:
+    cJSON_Delete(root);
+    free(text), free(out), free(err);
+}
+
+static void expect_exit_2(const char *what, const char *const *args, const char *needle,
+                          const char *needle2)
+{
+    char *err;
+    int rc = run(NULL, &err, args);
+    CHECKF(rc == 2, "%s: exit %d: %s", what, rc, err);
+    CHECKF(strstr(err, needle) != NULL, "%s: message lacks '%s': %s", what, needle, err);
+    if (needle2) CHECKF(strstr(err, needle2) != NULL, "%s: message lacks '%s': %s", what, needle2, err);
+    free(err);
+}
+
+static void write_text(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    fputs(text, f);
+    fclose(f);
+}
+
+static void test_bad_input_exits_2_naming_the_file_line_and_value(void)
+{
+    char p[300];
+    snprintf(p, sizeof p, "%s/three.jsonl", dir);
+    write_text(p, "{\"text\": \"one\", \"label\": \"a\"}\n{\"text\": \"two\", \"label\": \"b\"}\n"
+                  "{\"text\": \"three\", \"label\": \"a\"}\n{\"text\": \"four\", \"label\": \"c\"}\n");
+    const char *three[] = {"explain", "--data", p, "--label-field", "label", "--no-cache", NULL};
+    expect_exit_2("three labels", three, "three.jsonl:4:", "third value 'c'");
+
+    char q[300];
+    snprintf(q, sizeof q, "%s/missing.jsonl", dir);
+    write_text(q, "{\"text\": \"one\", \"label\": 1}\n{\"text\": \"two\", \"label\": 0}\n\n"
+                  "{\"text\": \"three\"}\n");
+    const char *missing[] = {"explain", "--data", q, "--label-field", "label", "--no-cache", NULL};
+    expect_exit_2("missing label", missing, "missing.jsonl:4:", "no label");
+
+    char r[300];
+    snprintf(r, sizeof r, "%s/single.csv", dir);
+    write_text(r, "text,label\nfirst text,yes\nsecond text,yes\n\"third, text\",yes\n");
+    const char *single[] = {"explain", "--data", r, "--label-field", "label", "--no-cache", NULL};
+    expect_exit_2("single class", single, "single class", "'yes'");
+
+    char s[300];
+    snprintf(s, sizeof s, "%s/score.csv", dir);
+    write_text(s, "text,label,prob\nfirst text,1,0.5\nsecond text,0,abc\n");
+    const char *score[] = {"explain", "--data", s, "--label-field", "label", "--score-field",
+                           "prob", "--no-cache", NULL};
+    expect_exit_2("non-numeric score", score, "score.csv:3:", "'abc', not a number");
+
+    char u[300];
+    snprintf(u, sizeof u, "%s/score.jsonl", dir);
+    write_text(u, "{\"text\": \"one\", \"label\": 1, \"prob\": 0.3}\n"
+                  "{\"text\": \"two\", \"label\": 0, \"prob\": \"high\"}\n");
+    const char *score2[] = {"explain", "--data", u, "--label-field", "label", "--score-field",
+                            "prob", "--no-cache", NULL};
+    expect_exit_2("non-numeric JSON score", score2, "score.jsonl:2:", "'high', not a number");
+
+    const char *pos[] = {"explain", "--data", planted, "--label-field", "label", "--positive",
+                         "7", "--no-cache", NULL};
+    expect_exit_2("unknown positive", pos, "--positive '7'", "'1'");
+    const char *cont[] = {"explain", "--data", planted, "--label-field", "label", "--continuous",
+                          "--no-cache", NULL};
+    expect_exit_2("continuous", cont, "not supported yet", NULL);
+    char t[300];
+    snprintf(t, sizeof t, "%s/few.jsonl", dir);
+    write_text(t, "{\"text\": \"one\", \"label\": 1}\n{\"text\": \"two\", \"label\": 0}\n"
+                  "{\"text\": \"three\", \"label\": 1}\n{\"text\": \"four\", \"label\": 0}\n");
+    const char *too_few[] = {"explain", "--data", t, "--label-field", "label", "--no-cache", NULL};
+    expect_exit_2("too few texts", too_few, "too few texts", NULL);
+    const char *nolabel[] = {"explain", "--data", planted, "--no-cache", NULL};
+    expect_exit_2("no --label-field", nolabel, "--label-field", NULL);
+    const char *txt[] = {"explain", "--data", "x.txt", "--label-field", "label", NULL};
+    expect_exit_2("a .txt", txt, ".jsonl or .csv", NULL);
+}
+
+int main(void)
+{
+    cli = getenv("HR_CLI");
+    if (!cli) return test_skip("HR_CLI is not set (run through ctest)");
+    snprintf(dir, sizeof dir, "/tmp/hr-test-explain-XXXXXX");
+    if (!mkdtemp(dir)) return 1;
+    snprintf(cache, sizeof cache, "%s/cache.sqlite", dir);
+    snprintf(planted, sizeof planted, "%s/planted.jsonl", dir);
+    snprintf(shuffled, sizeof shuffled, "%s/shuffled.jsonl", dir);
+    make_corpus();
+    write_jsonl(planted, labels, 1);
+    int perm[N_TEXTS];
+    for (int i = 0; i < N_TEXTS; i++) perm[i] = labels[i];
+    rng_state = 777;
+    for (int i = N_TEXTS - 1; i > 0; i--) { /* Fisher-Yates */
+        int j = (int)rnd((unsigned)i + 1), tmp = perm[i];
+        perm[i] = perm[j];
+        perm[j] = tmp;
+    }
+    write_jsonl(shuffled, perm, 0);
+
+    RUN(test_bad_input_exits_2_naming_the_file_line_and_value);
+    RUN(test_planted_topic_is_chosen_first_and_explains_most_of_the_probe);
+    RUN(test_shuffled_labels_leave_nothing_to_explain);
+    RUN(test_a_classifier_score_is_the_reference_and_its_decisions_are_explained);
+
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    if (test_failures_ == 0 && system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);
+    return test_summary();
+}

@@ -1,0 +1,251 @@
+/*
+ * tests/test_explain.c: the statistics of hyporank/explain.h on synthetic
+ * data: the weighted AUROC, the per-text features against the scorer, greedy
+ * selection preferring a complementary feature to a redundant one, nested
+ * cross-validation staying honest on noise, the bootstrap interval and its
+ * guards, and the residual.
+ */
+#include "test_util.h"
+
+#include "hyporank/explain.h"
+#include "hyporank/scorer.h"
+
+#include <math.h>
+#include <stdint.h>
+
+static uint64_t state;
+
+static double uniform(void)
+{
+    uint64_t z = (state += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return ((z ^ (z >> 31)) >> 11) * 0x1.0p-53;
+}
+
+static double gaussian(void)
+{
+    double u = uniform(), v = uniform();
+    return sqrt(-2 * log(u > 0 ? u : 1e-300)) * cos(6.283185307179586 * v);
+}
+
+static void test_auroc_counts_ties_one_half_and_weights_as_copies(void)
+{
+    char err[256];
+    const double v[] = {0.1, 0.4, 0.4, 0.8, 0.3, 0.4};
+    const uint8_t y[] = {0, 1, 0, 1, 0, 1};
+    double a;
+    /* positives 0.4, 0.8, 0.4; negatives 0.1, 0.4, 0.3: pairs won
+     * 0.4: 1 + 0.5 + 1, 0.8: 3, 0.4: 2.5 -> 8 / 9 */
+    CHECK(hr_explain_auroc(v, y, NULL, 6, &a, err, sizeof err) == HR_OK);
+    CHECKF(fabs(a - 8.0 / 9.0) < 1e-15, "auroc %g", a);
+    /* Weight 2 on row 0 and 0 on row 5 is the vector with row 0 twice and no row 5. */
+    const double w[] = {2, 1, 1, 1, 1, 0};
+    const double v2[] = {0.1, 0.1, 0.4, 0.4, 0.8, 0.3};
+    const uint8_t y2[] = {0, 0, 1, 0, 1, 0};
+    double b, c;
+    CHECK(hr_explain_auroc(v, y, w, 6, &b, err, sizeof err) == HR_OK);
+    CHECK(hr_explain_auroc(v2, y2, NULL, 6, &c, err, sizeof err) == HR_OK);
+    CHECKF(fabs(b - c) < 1e-15, "%g vs %g", b, c);
+    const uint8_t one[] = {1, 1, 1, 1, 1, 1};
+    CHECK(hr_explain_auroc(v, one, NULL, 6, &a, err, sizeof err) == HR_ERR_INPUT);
+}
+
+static void test_features_agree_with_the_scorer_for_every_method(void)
+{
+    enum { NA = 30, NB = 25, K = 7, D = 16 };
+    static float X[(NA + NB) * D], H[K * D], F[(NA + NB) * K];
+    state = 5;
+    for (int i = 0; i < (NA + NB) * D; i++) X[i] = (float)gaussian() * 0.3f;
+    for (int i = 0; i < K * D; i++) H[i] = (float)gaussian() * 0.3f;
+    char err[256];
+    const hr_score_method methods[] = {HR_SCORE_COSINE, HR_SCORE_CENTERED, HR_SCORE_CONTRAST};
+    for (int mi = 0; mi < 3; mi++) {
+        hr_scorer_options o = hr_scorer_default_options();
+        o.method = methods[mi];
+        o.n_threads = 1;
+        hr_scorer *s = NULL;
+        hr_hypothesis_score r[K];
+        CHECK(hr_scorer_create(X, NA, X + NA * D, NB, D, &o, &s, err, sizeof err) == HR_OK);
+        CHECK(hr_scorer_score(s, H, K, r, err, sizeof err) == HR_OK);
+        hr_scorer_destroy(s);
+        CHECK(hr_explain_features(X, NA + NB, H, K, D, methods[mi], 0, F, err, sizeof err) ==
+              HR_OK);
+        for (int k = 0; k < K; k++) {
+            double ma = 0, mb = 0;
+            for (int i = 0; i < NA; i++) ma += F[i * K + k];
+            for (int i = NA; i < NA + NB; i++) mb += F[i * K + k];
+            ma /= NA, mb /= NB;
+            /* float features against the scorer's: a few float roundings of
+             * values of order 1 (CONTRAST's pool term at T = 0.02 adds a
+             * log-sum-exp, still far below 1e-5). */
+            CHECKF(fabs(ma - r[k].mean_a) < 1e-5 && fabs(mb - r[k].mean_b) < 1e-5,
+                   "%s k=%d: %g %g vs %g %g", hr_score_method_str(methods[mi]), k, ma, mb,
+                   r[k].mean_a, r[k].mean_b);
+        }
+    }
+}
+
+/* y depends on two signals, z1 strongly and z2 less; column A = z1 + noise,
+ * C = A + tiny noise (redundant), B = z2 + noise; the rest is noise.
+ * F: (n, K). */
+enum { COL_A = 3, COL_B = 5, COL_C = 7 };
+static void make_two_signals(size_t n, size_t K, float *F, uint8_t *y)
+{
+    for (size_t i = 0; i < n; i++) {
+        double z1 = gaussian(), z2 = gaussian();
+        y[i] = 1.6 * z1 + 1.2 * z2 + 0.5 * gaussian() > 0;
+        for (size_t k = 0; k < K; k++) F[i * K + k] = (float)gaussian();
+        F[i * K + COL_A] = (float)(z1 + 0.3 * gaussian());
+        F[i * K + COL_C] = (float)(F[i * K + COL_A] + 0.05 * gaussian());
+        F[i * K + COL_B] = (float)(z2 + 0.3 * gaussian());
+    }
+}
+
+static void test_greedy_adds_the_complementary_feature_not_the_redundant_one(void)
+{
+    enum { N = 400, K = 30 };
+    static float F[N * K];
+    static uint8_t y[N];
+    state = 11;
+    make_two_signals(N, K, F, y);
+    char err[256];
+    hr_explain_options o = hr_explain_default_options();
+    o.top_k = 3;
+    size_t sel[3], ns = 0;
+    double cv[3];
+    CHECK(hr_explain_select(F, N, K, y, NULL, N, &o, 1, sel, cv, &ns, err, sizeof err) == HR_OK);
+    CHECK(ns == 3);
+    /* Ranked alone, C and A lead (z1 is the stronger signal) ... */
+    double auroc[K];
+    size_t order[K];
+    CHECK(hr_explain_rank(F, N, K, y, NULL, N, auroc, order, err, sizeof err) == HR_OK);
+    CHECKF((order[0] == COL_A || order[0] == COL_C) && (order[1] == COL_A || order[1] == COL_C),
+           "order %zu %zu %zu", order[0], order[1], order[2]);
+    /* ... but the second step takes B, which adds what A lacks. */
+    CHECKF(sel[0] == COL_A || sel[0] == COL_C, "first %zu", sel[0]);
+    CHECKF(sel[1] == COL_B, "second %zu", sel[1]);
+    CHECKF(cv[1] > cv[0] + 0.02, "cv %g then %g", cv[0], cv[1]);
+}
+
+static void test_nested_cross_validation_is_honest_on_noise_and_finds_signal(void)
+{
+    enum { N = 300, K = 60 };
+    static float F[N * K];
+    static uint8_t y[N];
+    char err[256];
+    hr_explain_options o = hr_explain_default_options();
+    o.top_k = 3;
+    hr_explain_result r;
+
+    /* Pure noise: choosing the best of 60 looks good on the rows that chose
+     * it, but not held out. */
+    state = 21;
+    for (size_t i = 0; i < N * K; i++) F[i] = (float)gaussian();
+    for (size_t i = 0; i < N; i++) y[i] = i % 2;
+    CHECK(hr_explain_fit(F, N, K, y, &o, &r, err, sizeof err) == HR_OK);
+    CHECK(r.n_selected == 3 && r.folds == 5);
+    /* Held-out AUROC of a model with no signal: about 0.5 with standard
+     * error sqrt(1/12 (1/150 + 1/150)) = 0.033; 0.12 is 3.6 of them. */
+    for (size_t j = 0; j < r.n_selected; j++)
+        CHECKF(fabs(r.step_auroc[j] - 0.5) < 0.12, "step %zu: %g", j, r.step_auroc[j]);
+    CHECKF(r.select_auroc[0] > r.step_auroc[0], "the criterion %g is no higher than held out %g",
+           r.select_auroc[0], r.step_auroc[0]);
+    hr_explain_result_free(&r);
+
+    /* Two signals: both found, and the held-out AUROC grows with the second. */
+    state = 31;
+    make_two_signals(N, K, F, y);
+    CHECK(hr_explain_fit(F, N, K, y, &o, &r, err, sizeof err) == HR_OK);
+    CHECK(r.selected[0] == COL_A || r.selected[0] == COL_C);
+    CHECK(r.selected[1] == COL_B);
+    CHECKF(r.step_auroc[1] > r.step_auroc[0] + 0.02 && r.step_auroc[1] > 0.9, "%g %g",
+           r.step_auroc[0], r.step_auroc[1]);
+    CHECKF(r.first_agree >= 3, "first choice agreed in %d folds", r.first_agree);
+    /* Every held-out value is set (a finite number). */
+    for (size_t i = 0; i < r.n_selected * (size_t)N; i++) CHECK(isfinite(r.heldout[i]));
+    hr_explain_result_free(&r);
+
+    /* Too few texts of a class for the folds. */
+    for (size_t i = 0; i < N; i++) y[i] = i < 9;
+    CHECK(hr_explain_fit(F, N, K, y, &o, &r, err, sizeof err) == HR_ERR_INPUT);
+    CHECKF(strstr(err, "at least 10") != NULL, "%s", err);
+    hr_explain_result_free(&r);
+}
+
+static void test_bootstrap_interval_and_its_guards(void)
+{
+    enum { N = 400 };
+    static double ref[N], hyp[N], noise[N];
+    static uint8_t y[N];
+    char err[256];
+    state = 41;
+    for (int i = 0; i < N; i++) {
+        y[i] = i % 2;
+        ref[i] = 1.5 * y[i] + gaussian();
+        hyp[i] = 0.8 * y[i] + gaussian();
+        noise[i] = gaussian();
+    }
+    hr_explain_ratio x, x2;
+    /* The same model twice explains all of itself, in every resample. */
+    CHECK(hr_explain_bootstrap(ref, ref, y, N, 500, 1, 0.01, &x, err, sizeof err) == HR_OK);
+    CHECK(x.status == HR_EXPLAINED_OK && x.explained == 1.0 && x.ci_low == 1.0 && x.ci_high == 1.0);
+
+    CHECK(hr_explain_bootstrap(ref, hyp, y, N, 1000, 7, 0.01, &x, err, sizeof err) == HR_OK);
+    CHECK(x.status == HR_EXPLAINED_OK && x.resamples == 1000 && x.undefined == 0);
+    CHECKF(fabs(x.explained - (x.hyp_auroc - 0.5) / (x.ref_auroc - 0.5)) < 1e-15, "X");
+    CHECKF(x.ci_low < x.explained && x.explained < x.ci_high, "[%g, %g] around %g", x.ci_low,
+           x.ci_high, x.explained);
+    CHECKF(x.ci_low > 0.3 && x.ci_high < 1.0, "[%g, %g]", x.ci_low, x.ci_high);
+    CHECK(x.ref_ci_low < x.ref_auroc && x.ref_auroc < x.ref_ci_high);
+    /* Seeded: the same seed gives the same interval, bit for bit. */
+    CHECK(hr_explain_bootstrap(ref, hyp, y, N, 1000, 7, 0.01, &x2, err, sizeof err) == HR_OK);
+    CHECK(x2.ci_low == x.ci_low && x2.ci_high == x.ci_high);
+
+    /* A reference at or below chance: X undefined, not a division. */
+    double worse[N];
+    for (int i = 0; i < N; i++) worse[i] = -ref[i];
+    CHECK(hr_explain_bootstrap(worse, hyp, y, N, 200, 1, 0.01, &x, err, sizeof err) == HR_OK);
+    CHECK(x.status == HR_EXPLAINED_UNDEFINED && isnan(x.explained) && isnan(x.ci_low));
+
+    /* A reference barely above chance: often undefined in the resamples, so
+     * no interval (or, if one is given, it is wide). */
+    double weak[N];
+    for (int i = 0; i < N; i++) weak[i] = 0.1 * y[i] + noise[i];
+    CHECK(hr_explain_bootstrap(weak, hyp, y, N, 1000, 3, 0.01, &x, err, sizeof err) == HR_OK);
+    if (x.ref_auroc - 0.5 > 0.01)
+        CHECKF(x.status == HR_EXPLAINED_UNSTABLE && x.undefined > 25 && isnan(x.ci_low),
+               "status %s, ref %g, undefined %d", hr_explained_status_str(x.status), x.ref_auroc,
+               x.undefined);
+    else
+        CHECK(x.status == HR_EXPLAINED_UNDEFINED);
+}
+
+static void test_residual_lists_what_only_the_reference_gets_right(void)
+{
+    /* 3 positives (rows 0-2), 3 negatives (rows 3-5). The cut calls the top 3
+     * of each model positive. ref is right on all; hyp swaps rows 2 and 3,
+     * and row 5 is its lowest. */
+    const uint8_t y[] = {1, 1, 1, 0, 0, 0};
+    const double ref[] = {0.9, 0.8, 0.7, 0.3, 0.2, 0.1};
+    const double hyp[] = {0.9, 0.8, 0.1, 0.7, 0.3, 0.05};
+    size_t rows[6], count = 99;
+    char err[256];
+    CHECK(hr_explain_residual(ref, hyp, y, 6, rows, &count, err, sizeof err) == HR_OK);
+    CHECK(count == 2);
+    /* hyp's order ascending: 5 (0.05), 2 (0.1), 4, 3, 1, 0; cut at place 3.
+     * Row 2 (positive) is at place 1: 2 places below the cut; row 3
+     * (negative) at place 3: 1 place above it. Most wrong first. */
+    CHECKF(count == 2 && rows[0] == 2 && rows[1] == 3, "%zu %zu", rows[0], rows[1]);
+}
+
+int main(void)
+{
+    RUN(test_auroc_counts_ties_one_half_and_weights_as_copies);
+    RUN(test_features_agree_with_the_scorer_for_every_method);
+    RUN(test_greedy_adds_the_complementary_feature_not_the_redundant_one);
+    RUN(test_nested_cross_validation_is_honest_on_noise_and_finds_signal);
+    RUN(test_bootstrap_interval_and_its_guards);
+    RUN(test_residual_lists_what_only_the_reference_gets_right);
+    return test_summary();
+}
