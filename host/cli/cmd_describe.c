@@ -3,6 +3,7 @@
 #include "cli.h"
 #include "hyporank/cache.h"
 #include "hyporank/corpus.h"
+#include "hyporank/geometry.h"
 #include "hyporank/llm.h"
 #include "hyporank/llm_propose.h"
 #include "hyporank/probe.h"
@@ -49,6 +50,10 @@ static const char describe_help[] =
     "Candidates:\n"
     "  --no-bank           leave out the built-in bank\n"
     "  --no-ngrams         leave out the word and word-pair candidates\n"
+    "  --no-clusters       leave out the clusters: by default the texts a probe finds\n"
+    "                      most typical of each side are clustered, and each\n"
+    "                      cluster adds its own distinctive words and is shown with\n"
+    "                      the candidates nearest to it\n"
     "  --ngrams N          word candidates per direction (default 25)\n"
     "  --holdout F         share of each corpus the word candidates are found on\n"
     "                      (default 0.5); the rest is what every candidate is\n"
@@ -85,7 +90,7 @@ static const char describe_help[] =
 
 typedef struct describe_opts {
     const char *a_path, *b_path, *goal, *hyp_path, *json_path, *md_path;
-    int bank, ngrams;
+    int bank, ngrams, geometry;
     long ngram_k, top, examples, seed, verify_top, verify_samples, llm_rounds, llm_samples;
     const char *description;
     double holdout, alpha;
@@ -183,57 +188,64 @@ static void md_escape(FILE *f, const char *s)
  * opposites ("is in English" / "is not in English", 0.90) stay. */
 #define NEAR_DUPLICATE_COSINE 0.92
 
-/* Fits a probe on the proposal part (held-out decision values by k-fold),
- * then asks the LLM for hypotheses about the texts it finds most typical of
- * each side; adds them to the pool. Creates *llm. */
-static hr_status propose_with_llm(const describe_opts *d, const cli_common *opt,
-                                  const char *cache_path, const hr_corpus *ca,
-                                  const hr_corpus *cb, const float *emb_a, const float *emb_b,
-                                  size_t dim, const size_t *order_a, size_t prop_na,
-                                  const size_t *order_b, size_t prop_nb, const char **prop_a,
-                                  const size_t *prop_a_len, const char **prop_b,
-                                  const size_t *prop_b_len, hr_hypothesis_pool *pool,
-                                  hr_llm **llm, char *err, size_t errlen)
+/* The proposal part as one matrix: xp (prop_na + prop_nb, dim), A's rows
+ * first, and a probe's held-out decision values dec (same rows; higher: more
+ * like A) by stratified k-fold, so that no text is judged by a probe that saw
+ * it. With too few texts to fold, dec is all 0 (input order). */
+static hr_status fit_proposal_probe(const describe_opts *d, const cli_common *opt,
+                                    const float *emb_a, const float *emb_b, size_t dim,
+                                    const size_t *order_a, size_t prop_na, const size_t *order_b,
+                                    size_t prop_nb, float *xp, double *dec, char *err,
+                                    size_t errlen)
 {
-    (void)ca, (void)cb;
     const size_t n = prop_na + prop_nb;
-    float *x = malloc(n * dim * sizeof *x); /* (n, dim): proposal part, A rows first */
-    uint8_t *y = malloc(n);                 /* (n) 1 for A */
-    double *dec = malloc(n * sizeof *dec);  /* (n) held-out decision values */
-    hr_status st = HR_OK;
-    if (!x || !y || !dec) {
-        st = HR_ERR_NOMEM;
+    uint8_t *y = malloc(n ? n : 1); /* (n) 1 for A */
+    if (!y) {
         snprintf(err, errlen, "out of memory");
-        goto out;
+        return HR_ERR_NOMEM;
     }
     for (size_t i = 0; i < prop_na; i++) {
-        memcpy(x + i * dim, emb_a + order_a[i] * dim, dim * sizeof *x);
+        memcpy(xp + i * dim, emb_a + order_a[i] * dim, dim * sizeof *xp);
         y[i] = 1;
     }
     for (size_t i = 0; i < prop_nb; i++) {
-        memcpy(x + (prop_na + i) * dim, emb_b + order_b[i] * dim, dim * sizeof *x);
+        memcpy(xp + (prop_na + i) * dim, emb_b + order_b[i] * dim, dim * sizeof *xp);
         y[prop_na + i] = 0;
     }
     const size_t smaller = prop_na < prop_nb ? prop_na : prop_nb;
     const int folds = smaller >= 5 ? 5 : (int)smaller;
-    hr_probe_options po = hr_probe_default_options();
-    hr_probe_cv_result cv;
+    hr_status st = HR_OK;
     if (folds >= 2) {
-        st = hr_probe_cross_validate(x, n, (int)dim, y, NULL, &po, folds, (uint64_t)d->seed, dec,
+        hr_probe_options po = hr_probe_default_options();
+        hr_probe_cv_result cv;
+        st = hr_probe_cross_validate(xp, n, (int)dim, y, NULL, &po, folds, (uint64_t)d->seed, dec,
                                      &cv, err, errlen);
-        if (st != HR_OK) goto out;
-        if (!opt->quiet)
-            fprintf(stderr, "hyporank: probe on %zu + %zu texts: held-out AUROC %.3f\n", prop_na,
-                    prop_nb, cv.auroc);
+        if (st == HR_OK && !opt->quiet)
+            fprintf(stderr, "hyporank: probe on %zu + %zu proposal texts: held-out AUROC %.3f\n",
+                    prop_na, prop_nb, cv.auroc);
     } else {
-        for (size_t i = 0; i < n; i++) dec[i] = 0.0; /* too few to fit: input order */
+        for (size_t i = 0; i < n; i++) dec[i] = 0.0;
     }
+    free(y);
+    return st;
+}
+
+/* Asks the LLM for hypotheses about the texts the probe finds most typical of
+ * each side (D5's proposer); adds them to the pool. Creates *llm. */
+static hr_status propose_with_llm(const describe_opts *d, const cli_common *opt,
+                                  const char *cache_path, const double *dec, size_t prop_na,
+                                  size_t prop_nb, const char **prop_a, const size_t *prop_a_len,
+                                  const char **prop_b, const size_t *prop_b_len,
+                                  hr_hypothesis_pool *pool, hr_llm **llm, char *err,
+                                  size_t errlen)
+{
     hr_remote_options ro;
     hr_remote_options_init(&ro);
     ro.url = opt->llm_url;
     ro.model = opt->llm_model;
     ro.cache_path = cache_path && cache_path[0] ? cache_path : NULL;
-    if ((st = hr_llm_create(&ro, llm, err, errlen)) != HR_OK) goto out;
+    hr_status st = hr_llm_create(&ro, llm, err, errlen);
+    if (st != HR_OK) return st;
     hr_llm_propose_input in = {d->goal, d->description, prop_a, prop_a_len, prop_na, dec,
                                prop_b, prop_b_len, prop_nb, dec + prop_na};
     hr_llm_propose_options lo = hr_llm_propose_default_options();
@@ -246,9 +258,54 @@ static hr_status propose_with_llm(const describe_opts *d, const cli_common *opt,
     if (st == HR_OK && !opt->quiet)
         fprintf(stderr, "hyporank: the LLM proposed %zu new candidates in %ld rounds\n",
                 hr_pool_size(pool) - before, d->llm_rounds);
-out:
-    free(x), free(y), free(dec);
     return st;
+}
+
+/* The clusters of typical texts: their size, the candidates nearest to them
+ * and an example. */
+static void print_clusters(const hr_geometry_report *g, const hr_hypothesis_pool *pool,
+                           const char **prop_a, const char **prop_b, size_t na, size_t nb)
+{
+    (void)na, (void)nb;
+    printf("\nThe texts most typical of each side (by a probe on the proposal part), clustered:\n");
+    for (size_t c = 0; c < g->n_clusters; c++) {
+        const hr_geometry_cluster *cl = &g->clusters[c];
+        char text[160];
+        const char *ex = (cl->side == 'A' ? prop_a : prop_b)[cl->members[0]];
+        cli_table_text(ex, strlen(ex), text, 80);
+        printf("  %c cluster %zu (%zu texts), e.g. \"%s\"\n", cl->side, cl->index + 1, cl->size,
+               text);
+        for (size_t o = 0; o < cl->n_offers && o < 3; o++) {
+            const hr_pool_entry *e = hr_pool_get(pool, g->offers[cl->first_offer + o].pool_index);
+            cli_table_text(e->text, e->len, text, 80);
+            printf("      near: %s\n", text);
+        }
+    }
+}
+
+static void add_clusters_json(cJSON *root, const hr_geometry_report *g,
+                              const hr_hypothesis_pool *pool, const char **prop_a,
+                              const char **prop_b)
+{
+    cJSON *arr = cJSON_AddArrayToObject(root, "clusters");
+    for (size_t c = 0; arr && c < g->n_clusters; c++) {
+        const hr_geometry_cluster *cl = &g->clusters[c];
+        cJSON *o = cJSON_CreateObject();
+        if (!o) return;
+        cJSON_AddItemToArray(arr, o);
+        char side[2] = {cl->side, 0};
+        cJSON_AddStringToObject(o, "side", side);
+        cJSON_AddNumberToObject(o, "size", (double)cl->size);
+        cJSON_AddNumberToObject(o, "words_added", (double)cl->ngrams_added);
+        cJSON *near = cJSON_AddArrayToObject(o, "nearest");
+        for (size_t k = 0; near && k < cl->n_offers; k++)
+            cJSON_AddItemToArray(near, cJSON_CreateString(
+                hr_pool_get(pool, g->offers[cl->first_offer + k].pool_index)->text));
+        cJSON *ex = cJSON_AddArrayToObject(o, "examples");
+        for (size_t m = 0; ex && m < cl->size && m < 3; m++)
+            cJSON_AddItemToArray(ex, cJSON_CreateString(
+                (cl->side == 'A' ? prop_a : prop_b)[cl->members[m]]));
+    }
 }
 
 int cmd_describe(int argc, char **argv)
@@ -256,7 +313,7 @@ int cmd_describe(int argc, char **argv)
     const char *cmd = "describe";
     cli_common opt;
     cli_common_init(&opt);
-    describe_opts d = {.bank = 1, .ngrams = 1, .ngram_k = 25, .top = 10, .examples = 2,
+    describe_opts d = {.bank = 1, .ngrams = 1, .geometry = 1, .ngram_k = 25, .top = 10, .examples = 2,
                        .seed = 1, .verify_top = 10, .verify_samples = 20, .llm_rounds = 3,
                        .llm_samples = 15, .holdout = 0.5,
                        .alpha = 0.05};
@@ -281,6 +338,7 @@ int cmd_describe(int argc, char **argv)
         else if (strcmp(o, "--markdown") == 0) dst = &d.md_path;
         else if (strcmp(o, "--no-bank") == 0) { d.bank = 0; continue; }
         else if (strcmp(o, "--no-ngrams") == 0) { d.ngrams = 0; continue; }
+        else if (strcmp(o, "--no-clusters") == 0) { d.geometry = 0; continue; }
         else if (strcmp(o, "--ngrams") == 0) num = &d.ngram_k, lo = 1, hi = 10000;
         else if (strcmp(o, "--top") == 0) num = &d.top, lo = 1, hi = 100000;
         else if (strcmp(o, "--examples") == 0) num = &d.examples, lo = 0, hi = 100;
@@ -340,6 +398,9 @@ int cmd_describe(int argc, char **argv)
     FILE *md = NULL;
     char *md_tmp = NULL;
     hr_llm *llm = NULL;
+    float *xp = NULL;              /* proposal part embeddings, A's rows first */
+    double *dec = NULL;            /* probe decision values of those rows */
+    hr_geometry_report *geo = NULL;
     size_t *pidx = NULL;    /* (k) pool index of each candidate scored */
     uint8_t *keep = NULL;   /* (pool size) 1: kept, 0: a near-duplicate */
     size_t n_verify = 0;
@@ -385,10 +446,11 @@ int cmd_describe(int argc, char **argv)
     if (!order_a || !order_b) goto nomem;
     size_t prop_na = 0, prop_nb = 0;
     int llm_propose = opt.llm_url && d.llm_rounds > 0;
+    if (!d.ngrams && !llm_propose) d.geometry = 0; /* no proposal part without them */
     if ((d.ngrams || llm_propose) && (ca->n < 3 || cb->n < 3)) {
         fprintf(stderr, "hyporank: note: too few texts to hold some out; candidates from the "
                         "data (words, LLM) left out\n");
-        d.ngrams = llm_propose = 0;
+        d.ngrams = llm_propose = d.geometry = 0;
     }
     if (d.ngrams || llm_propose) {
         uint64_t state = (uint64_t)d.seed;
@@ -417,12 +479,35 @@ int cmd_describe(int argc, char **argv)
         goto fail;
     const size_t dim = emb_ctx.dim;
 
-    /* The LLM proposer, D5's way: a probe on the proposal part picks the texts
-     * most typical of each side, and the LLM says what sets them apart. */
-    if (llm_propose) {
-        if ((st = propose_with_llm(&d, &opt, emb_ctx.cache_path, ca, cb, emb_a, emb_b, dim,
-                                   order_a, prop_na, order_b, prop_nb, prop_a, prop_a_len, prop_b,
-                                   prop_b_len, pool, &llm, err, sizeof err)) != HR_OK)
+    /* Proposers that look at the proposal part through a probe: the texts it
+     * finds most typical of each side are clustered (embedding geometry:
+     * their nearest candidates and their own words) and shown to the LLM. */
+    if (prop_na + prop_nb > 0 && (d.geometry || llm_propose)) {
+        const size_t np = prop_na + prop_nb;
+        xp = malloc(np * dim * sizeof *xp);  /* (np, dim) A's rows first */
+        dec = malloc(np * sizeof *dec);      /* (np) */
+        if (!xp || !dec) goto nomem;
+        if ((st = fit_proposal_probe(&d, &opt, emb_a, emb_b, dim, order_a, prop_na, order_b,
+                                     prop_nb, xp, dec, err, sizeof err)) != HR_OK)
+            goto fail;
+        if (d.geometry) {
+            float *cand = NULL; /* (pool size, dim) the candidates so far */
+            const size_t k0 = hr_pool_size(pool);
+            if ((st = cli_embedder_embed(&emb_ctx, hr_pool_texts(pool), hr_pool_lens(pool), k0,
+                                         "embedding hypotheses", &cand, err, sizeof err)))
+                goto fail;
+            hr_geometry_options go = hr_geometry_default_options();
+            go.seed = (uint64_t)d.seed;
+            st = hr_geometry_propose(xp, dec, prop_a, prop_a_len, prop_na, xp + prop_na * dim,
+                                     dec + prop_na, prop_b, prop_b_len, prop_nb, (int)dim, pool,
+                                     cand, k0, &go, &geo, err, sizeof err);
+            free(cand);
+            if (st != HR_OK) goto fail;
+        }
+        if (llm_propose &&
+            (st = propose_with_llm(&d, &opt, emb_ctx.cache_path, dec, prop_na, prop_nb, prop_a,
+                                   prop_a_len, prop_b, prop_b_len, pool, &llm, err,
+                                   sizeof err)) != HR_OK)
             goto fail;
     }
     if (hr_pool_size(pool) == 0) {
@@ -543,9 +628,10 @@ int cmd_describe(int argc, char **argv)
     /* The table. */
     printf("A: %s (%zu texts)   B: %s (%zu texts)\n", d.a_path, ca->n, d.b_path, cb->n);
     char sources[64] = "";
-    const char *names[4] = {d.hyp_path ? "yours" : NULL, d.bank ? "bank" : NULL,
-                            d.ngrams ? "words" : NULL, llm_propose ? "LLM" : NULL};
-    for (int n = 0; n < 4; n++)
+    const char *names[5] = {d.hyp_path ? "yours" : NULL, d.bank ? "bank" : NULL,
+                            d.ngrams ? "words" : NULL, d.geometry ? "clusters" : NULL,
+                            llm_propose ? "LLM" : NULL};
+    for (int n = 0; n < 5; n++)
         if (names[n])
             snprintf(sources + strlen(sources), sizeof sources - strlen(sources), "%s%s",
                      sources[0] ? " + " : "", names[n]);
@@ -587,6 +673,7 @@ int cmd_describe(int argc, char **argv)
         }
         if (printed == 0) printf("  (none)\n");
     }
+    if (geo) print_clusters(geo, pool, prop_a, prop_b, prop_na, prop_nb);
     if (llm) {
         hr_remote_stats t = hr_llm_totals(llm);
         printf("\nJudge %s at %s: %zu requests (%zu from the cache), %lld prompt + %lld "
@@ -643,6 +730,7 @@ int cmd_describe(int argc, char **argv)
             cJSON_AddNumberToObject(lj, "verify_samples_per_side", (double)d.verify_samples);
             cJSON_AddNumberToObject(lj, "verdicts_missing", (double)vstats.missing);
         }
+        if (geo) add_clusters_json(root, geo, pool, prop_a, prop_b);
         cJSON *arr = cJSON_AddArrayToObject(root, "hypotheses");
         if (!e || !sc || !arr) goto nomem_ex;
         for (size_t r = 0; r < k; r++) {
@@ -784,6 +872,9 @@ done:
     free(vres);
     free(pidx);
     free(keep);
+    free(xp);
+    free(dec);
+    hr_geometry_report_destroy(geo);
     hr_verify_stats_free(&vstats);
     hr_llm_destroy(llm);
     cJSON_Delete(root);
