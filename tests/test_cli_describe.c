@@ -91,6 +91,16 @@ static void test_demo_puts_the_pandemic_among_the_top_differences_of_2020(void)
             pandemic_rank = seen_a;
     }
     CHECKF(pandemic_rank >= 1, "no pandemic hypothesis among the top 5 of A:\n%s", out);
+    /* The clusters of typical texts: both sides, each with its nearest candidates. */
+    int sides[2] = {0, 0};
+    cJSON *cl;
+    cJSON_ArrayForEach(cl, cJSON_GetObjectItem(root, "clusters")) {
+        const char *side = cJSON_GetObjectItem(cl, "side")->valuestring;
+        sides[side[0] == 'B']++;
+        CHECK(cJSON_GetArraySize(cJSON_GetObjectItem(cl, "nearest")) > 0);
+        CHECK(cJSON_GetObjectItem(cl, "size")->valuedouble >= 1);
+    }
+    CHECKF(sides[0] > 0 && sides[1] > 0, "clusters: %d of A, %d of B", sides[0], sides[1]);
     cJSON_Delete(root);
     free(text), free(out), free(err);
 }
