@@ -5,6 +5,7 @@
  */
 #define _XOPEN_SOURCE 700 /* mkdtemp */
 
+#include "fake_server.h"
 #include "test_util.h"
 
 #include <cjson/cJSON.h>
@@ -159,43 +160,12 @@ static void test_bad_input_exits_2_with_a_clear_word(void)
     expect_exit_2("no candidates", nothing, "no candidates");
 }
 
-/* The fake OpenAI-compatible server (tests/fake_openai_server.py) on
- * 127.0.0.1; its port goes to *port. Returns its pid, or -1. */
-static pid_t start_fake_server(const char *src, long *port)
-{
-    char script[600];
-    snprintf(script, sizeof script, "%s/tests/fake_openai_server.py", src);
-    int fd[2];
-    if (pipe(fd) != 0) return -1;
-    pid_t pid = fork();
-    if (pid == 0) {
-        dup2(fd[1], 1);
-        close(fd[0]);
-        close(fd[1]);
-        execlp("python3", "python3", script, "--api-key", "test-key", "--time-limit", "300",
-               (char *)NULL);
-        _exit(127);
-    }
-    close(fd[1]);
-    char line[32];
-    size_t got = 0;
-    while (got < sizeof line - 1 && read(fd[0], line + got, 1) == 1 && line[got] != '\n') got++;
-    line[got] = '\0';
-    close(fd[0]);
-    *port = strtol(line, NULL, 10);
-    if (*port <= 0) {
-        kill(pid, SIGTERM);
-        waitpid(pid, NULL, 0);
-        return -1;
-    }
-    return pid;
-}
-
 static void test_llm_judge_reports_v_and_a_rerun_comes_from_the_cache(void)
 {
     long port;
-    pid_t server = start_fake_server(getenv("HR_SOURCE_DIR"), &port);
-    CHECKF(server > 0, "the fake server did not start");
+    pid_t server = 0;
+    const char *server_args[] = {"--api-key", "test-key", "--time-limit", "300", NULL};
+    CHECKF(fake_server_start(server_args, 1, &server, &port) == 0, "the fake server did not start");
     if (server <= 0) return;
     char url[64], json[300];
     snprintf(url, sizeof url, "http://127.0.0.1:%ld", port);
@@ -238,8 +208,7 @@ static void test_llm_judge_reports_v_and_a_rerun_comes_from_the_cache(void)
     rc = run(&out, &err, bad);
     CHECKF(rc == 2 && strstr(err, "no-such-model") != NULL, "exit %d: %s", rc, err);
     free(out), free(err);
-    kill(server, SIGTERM);
-    waitpid(server, NULL, 0);
+    fake_server_stop(server);
 }
 
 int main(void)

@@ -19,6 +19,7 @@
 
 #include "hyporank/llm.h"
 #include "hyporank/verify.h"
+#include "fake_server.h"
 #include "test_util.h"
 
 #include <cjson/cJSON.h>
@@ -48,84 +49,23 @@ static double now_s(void)
  * server did not start. */
 static int start_server(void)
 {
-    const char *src = getenv("HR_SOURCE_DIR");
-    char script[1024];
-    snprintf(script, sizeof script, "%s/tests/fake_openai_server.py", src ? src : ".");
-    int fd[2];
-    if (pipe(fd) != 0)
-        return -1;
-    server_pid = fork();
-    if (server_pid < 0)
-        return -1;
-    if (server_pid == 0) {
-        dup2(fd[1], 1);
-        close(fd[0]);
-        close(fd[1]);
-        execlp("python3", "python3", script, "--models", "judge-1", "--time-limit", "300",
-               (char *)NULL);
-        _exit(127);
-    }
-    close(fd[1]);
-    char line[32];
-    size_t got = 0;
-    while (got < sizeof line - 1) {
-        ssize_t r = read(fd[0], line + got, 1);
-        if (r <= 0 || line[got] == '\n')
-            break;
-        got++;
-    }
-    line[got] = '\0';
-    close(fd[0]);
-    char *end;
-    long port = strtol(line, &end, 10);
-    if (got == 0 || *end || port <= 0 || port > 65535) {
-        kill(server_pid, SIGTERM);
-        int st = 0;
-        waitpid(server_pid, &st, 0);
-        server_pid = 0;
-        return WIFEXITED(st) && WEXITSTATUS(st) == 127 ? -1 : -2;
-    }
-    snprintf(base_url, sizeof base_url, "http://127.0.0.1:%ld", port);
-    return 0;
+    const char *args[] = {"--models", "judge-1", "--time-limit", "300",
+               NULL};
+    long port;
+    int rc = fake_server_start(args, 1, &server_pid, &port);
+    if (rc == 0) snprintf(base_url, sizeof base_url, "http://127.0.0.1:%ld", port);
+    return rc;
 }
 
 static void stop_server(void)
 {
-    if (server_pid > 0) {
-        kill(server_pid, SIGTERM);
-        waitpid(server_pid, NULL, 0);
-    }
-}
-
-static size_t collect(char *p, size_t size, size_t n, void *user)
-{
-    char **buf = user;
-    size_t old = *buf ? strlen(*buf) : 0;
-    char *b = realloc(*buf, old + size * n + 1);
-    if (!b)
-        return 0;
-    memcpy(b + old, p, size * n);
-    b[old + size * n] = '\0';
-    *buf = b;
-    return size * n;
+    fake_server_stop(server_pid);
 }
 
 /* GET /stats from the fake server; caller cJSON_Deletes. */
 static cJSON *server_stats(void)
 {
-    char url[128];
-    snprintf(url, sizeof url, "%s/stats", base_url);
-    CURL *e = curl_easy_init();
-    char *body = NULL;
-    curl_easy_setopt(e, CURLOPT_URL, url);
-    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, collect);
-    curl_easy_setopt(e, CURLOPT_WRITEDATA, &body);
-    curl_easy_setopt(e, CURLOPT_TIMEOUT, 5L);
-    CURLcode rc = curl_easy_perform(e);
-    curl_easy_cleanup(e);
-    cJSON *j = rc == CURLE_OK && body ? cJSON_Parse(body) : NULL;
-    free(body);
-    return j;
+    return fake_server_get_json(base_url, "/stats");
 }
 
 static long chat_requests(void)
