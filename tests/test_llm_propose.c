@@ -38,8 +38,7 @@ static char dir[256];
 /* Starts it; 0, -1 when python3 cannot be run, -2 when it did not start. */
 static int start_server(void)
 {
-    const char *args[] = {"--models", "judge-1", "--time-limit", "300",
-               NULL};
+    const char *args[] = {"--models", "judge-1", "--time-limit", "300", NULL};
     long port;
     int rc = fake_server_start(args, 1, &server_pid, &port);
     if (rc == 0) snprintf(base_url, sizeof base_url, "http://127.0.0.1:%ld", port);

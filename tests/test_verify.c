@@ -49,8 +49,7 @@ static double now_s(void)
  * server did not start. */
 static int start_server(void)
 {
-    const char *args[] = {"--models", "judge-1", "--time-limit", "300",
-               NULL};
+    const char *args[] = {"--models", "judge-1", "--time-limit", "300", NULL};
     long port;
     int rc = fake_server_start(args, 1, &server_pid, &port);
     if (rc == 0) snprintf(base_url, sizeof base_url, "http://127.0.0.1:%ld", port);
