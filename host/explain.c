@@ -270,6 +270,68 @@ static size_t steps_of(const hr_explain_options *o, size_t K)
     return K < s ? K : s;
 }
 
+/* Greedy forward selection with a forced prefix: selected[0..n_prefix) =
+ * prefix (kept in that order, whatever their strength), then the greedy
+ * continues among the M strongest single columns not in the prefix until
+ * steps columns are chosen (fewer when the candidates run out: *n_selected).
+ * cv_auroc: (steps) the inner CV AUROC after each step, prefix steps too. */
+static hr_status select_core(const float *F, size_t n, size_t K, const uint8_t *y,
+                             const size_t *rows, size_t m, const hr_explain_options *o,
+                             uint64_t seed, const size_t *prefix, size_t n_prefix, size_t steps,
+                             size_t *selected, double *cv_auroc, size_t *n_selected, char *err,
+                             size_t errlen)
+{
+    hr_status st = HR_OK;
+    const size_t M = (size_t)o->max_candidates < K ? (size_t)o->max_candidates : K;
+    double *single = malloc(K * sizeof *single);        /* (K) single AUROCs */
+    size_t *order = malloc(K * sizeof *order);          /* (K) columns, strongest first */
+    double *mu = malloc(steps * sizeof *mu);            /* (steps) stats of the trial columns */
+    double *sd = malloc(steps * sizeof *sd);            /* (steps) */
+    size_t *cols = malloc(steps * sizeof *cols);        /* (steps) trial columns */
+    uint8_t *chosen = calloc(K, 1);                     /* (K) 1 once taken */
+    uint8_t *ys = malloc(m);                            /* (m) labels of the rows */
+    float *Z = malloc(m * steps * sizeof *Z);           /* (m, j) trial design, j <= steps */
+    double *held = malloc(m * sizeof *held);            /* (m) inner held-out values */
+    if (!single || !order || !mu || !sd || !cols || !chosen || !ys || !Z || !held) {
+        st = hr_fail(HR_ERR_NOMEM, err, errlen, "explain: out of memory");
+        goto done;
+    }
+    if ((st = hr_explain_rank(F, n, K, y, rows, m, single, order, err, errlen)) != HR_OK) goto done;
+    for (size_t i = 0; i < m; i++) ys[i] = y[row_at(rows, i)];
+    hr_probe_options po = hr_probe_default_options();
+    po.lambda = o->lambda;
+    size_t j = 0;
+    for (; j < steps; j++) {
+        size_t best = SIZE_MAX;
+        double best_auroc = -1;
+        for (size_t c = 0; c < (j < n_prefix ? 1 : M); c++) {
+            const size_t col = j < n_prefix ? prefix[j] : order[c];
+            if (j >= n_prefix && chosen[col]) continue;
+            for (size_t t = 0; t < j; t++) cols[t] = selected[t];
+            cols[j] = col;
+            column_stats(F, K, cols, j + 1, rows, m, mu, sd);
+            standardised(F, K, cols, j + 1, rows, m, mu, sd, Z);
+            hr_probe_cv_result cv;
+            st = hr_probe_cross_validate(Z, m, (int)(j + 1), ys, NULL, &po, o->folds, seed, held,
+                                         &cv, err, errlen);
+            if (st != HR_OK) goto done;
+            if (cv.auroc > best_auroc) { /* strict: ties go to the stronger single */
+                best_auroc = cv.auroc;
+                best = col;
+            }
+        }
+        if (best == SIZE_MAX) break; /* no candidate left */
+        chosen[best] = 1;
+        selected[j] = best;
+        cv_auroc[j] = best_auroc;
+    }
+    *n_selected = j;
+done:
+    free(single), free(order), free(mu), free(sd), free(cols), free(chosen), free(ys), free(Z);
+    free(held);
+    return st;
+}
+
 hr_status hr_explain_select(const float *F, size_t n, size_t K, const uint8_t *y,
                             const size_t *rows, size_t m, const hr_explain_options *opt,
                             uint64_t seed, size_t *selected, double *cv_auroc,
@@ -281,63 +343,8 @@ hr_status hr_explain_select(const float *F, size_t n, size_t K, const uint8_t *y
     if (!rows) m = n;
     if (!F || !y || !selected || !cv_auroc || !n_selected || m == 0 || K == 0)
         return hr_fail(HR_ERR_INPUT, err, errlen, "explain: select: empty input");
-    const size_t steps = steps_of(&o, K);
-    const size_t M = (size_t)o.max_candidates < K ? (size_t)o.max_candidates : K;
-    double *single = malloc(K * sizeof *single);        /* (K) single AUROCs */
-    size_t *order = malloc(K * sizeof *order);          /* (K) columns, strongest first */
-    double *mean = malloc(M * sizeof *mean);            /* (M) of the candidates, on rows */
-    double *sd = malloc(M * sizeof *sd);                /* (M) */
-    double *mu_sel = malloc(steps * sizeof *mu_sel);    /* (steps) stats of the trial columns */
-    double *sd_sel = malloc(steps * sizeof *sd_sel);    /* (steps) */
-    size_t *cols = malloc(steps * sizeof *cols);        /* (steps) trial columns */
-    uint8_t *chosen = calloc(M, 1);                     /* (M) 1 once taken */
-    size_t *taken = malloc(steps * sizeof *taken);      /* (steps) positions in order[] */
-    uint8_t *ys = malloc(m);                            /* (m) labels of the rows */
-    float *Z = malloc(m * steps * sizeof *Z);           /* (m, j) trial design, j <= steps */
-    double *held = malloc(m * sizeof *held);            /* (m) inner held-out values */
-    if (!single || !order || !mean || !sd || !mu_sel || !sd_sel || !cols || !chosen || !taken ||
-        !ys || !Z || !held) {
-        st = hr_fail(HR_ERR_NOMEM, err, errlen, "explain: out of memory");
-        goto done;
-    }
-    if ((st = hr_explain_rank(F, n, K, y, rows, m, single, order, err, errlen)) != HR_OK) goto done;
-    column_stats(F, K, order, M, rows, m, mean, sd);
-    for (size_t i = 0; i < m; i++) ys[i] = y[row_at(rows, i)];
-    hr_probe_options po = hr_probe_default_options();
-    po.lambda = o.lambda;
-    for (size_t j = 0; j < steps; j++) {
-        size_t best = SIZE_MAX;
-        double best_auroc = -1;
-        for (size_t c = 0; c < M; c++) {
-            if (chosen[c]) continue;
-            for (size_t t = 0; t < j; t++) {
-                cols[t] = order[taken[t]];
-                mu_sel[t] = mean[taken[t]];
-                sd_sel[t] = sd[taken[t]];
-            }
-            cols[j] = order[c];
-            mu_sel[j] = mean[c];
-            sd_sel[j] = sd[c];
-            standardised(F, K, cols, j + 1, rows, m, mu_sel, sd_sel, Z);
-            hr_probe_cv_result cv;
-            st = hr_probe_cross_validate(Z, m, (int)(j + 1), ys, NULL, &po, o.folds, seed, held,
-                                         &cv, err, errlen);
-            if (st != HR_OK) goto done;
-            if (cv.auroc > best_auroc) { /* strict: ties go to the stronger single */
-                best_auroc = cv.auroc;
-                best = c;
-            }
-        }
-        chosen[best] = 1;
-        taken[j] = best;
-        selected[j] = order[best];
-        cv_auroc[j] = best_auroc;
-    }
-    *n_selected = steps;
-done:
-    free(single), free(order), free(mean), free(sd), free(mu_sel), free(sd_sel), free(cols);
-    free(chosen), free(taken), free(ys), free(Z), free(held);
-    return st;
+    return select_core(F, n, K, y, rows, m, &o, seed, NULL, 0, steps_of(&o, K), selected,
+                       cv_auroc, n_selected, err, errlen);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -347,13 +354,15 @@ void hr_explain_result_free(hr_explain_result *r)
 {
     if (!r) return;
     free(r->selected), free(r->select_auroc), free(r->step_auroc), free(r->heldout);
-    free(r->single_auroc);
+    free(r->single_auroc), free(r->fold_selected);
     memset(r, 0, sizeof *r);
 }
 
-hr_status hr_explain_fit(const float *F, size_t n, size_t K, const uint8_t *y,
-                         const hr_explain_options *opt, hr_explain_result *out, char *err,
-                         size_t errlen)
+/* The nested procedure; prev (or NULL): the previous round, whose choices
+ * (per outer fold and on all rows) are kept first. */
+static hr_status fit_core(const float *F, size_t n, size_t K, const uint8_t *y,
+                          const hr_explain_options *opt, const hr_explain_result *prev,
+                          hr_explain_result *out, char *err, size_t errlen)
 {
     if (out) memset(out, 0, sizeof *out);
     const hr_explain_options o = opt ? *opt : hr_explain_default_options();
@@ -361,6 +370,11 @@ hr_status hr_explain_fit(const float *F, size_t n, size_t K, const uint8_t *y,
     if (st != HR_OK) return st;
     if (!F || !y || !out || n == 0 || K == 0)
         return hr_fail(HR_ERR_INPUT, err, errlen, "explain: empty input");
+    const size_t n_prefix = prev ? prev->n_selected : 0;
+    if (prev && (prev->n != n || prev->k > K || prev->folds != o.folds || !prev->fold_selected))
+        return hr_fail(HR_ERR_INPUT, err, errlen,
+                       "explain: refit: the previous result has other texts, more columns or "
+                       "other folds");
     size_t count[2] = {0, 0};
     for (size_t i = 0; i < n; i++) {
         if (y[i] > 1) return hr_fail(HR_ERR_INPUT, err, errlen, "explain: label %zu is not 0 or 1", i);
@@ -376,7 +390,8 @@ hr_status hr_explain_fit(const float *F, size_t n, size_t K, const uint8_t *y,
             return hr_fail(HR_ERR_INPUT, err, errlen, "explain: feature (%zu, %zu) is not finite",
                            i / K, i % K);
 
-    const size_t steps = steps_of(&o, K);
+    size_t steps = n_prefix + steps_of(&o, K);
+    if (steps > K) steps = K;
     out->n = n;
     out->k = K;
     out->n_selected = steps;
@@ -386,6 +401,7 @@ hr_status hr_explain_fit(const float *F, size_t n, size_t K, const uint8_t *y,
     out->step_auroc = malloc(steps * sizeof *out->step_auroc);
     out->heldout = malloc(steps * n * sizeof *out->heldout); /* (steps, n) */
     out->single_auroc = malloc(K * sizeof *out->single_auroc);
+    out->fold_selected = malloc((size_t)o.folds * steps * sizeof *out->fold_selected);
     int *fold = malloc(n * sizeof *fold);               /* (n) outer fold of each row */
     size_t *train = malloc(n * sizeof *train);          /* (<= n) training rows */
     size_t *test = malloc(n * sizeof *test);            /* (<= n) held-out rows */
@@ -400,7 +416,7 @@ hr_status hr_explain_fit(const float *F, size_t n, size_t K, const uint8_t *y,
     size_t *first = malloc((size_t)o.folds * sizeof *first); /* (folds) each fold's first pick */
     hr_probe *pr = NULL;
     if (!out->selected || !out->select_auroc || !out->step_auroc || !out->heldout ||
-        !out->single_auroc || !fold || !train || !test || !sel || !crit || !mean || !sd ||
+        !out->single_auroc || !out->fold_selected || !fold || !train || !test || !sel || !crit || !mean || !sd ||
         !order || !Z || !dv || !ytr || !first) {
         st = hr_fail(HR_ERR_NOMEM, err, errlen, "explain: out of memory");
         goto done;
@@ -414,9 +430,15 @@ hr_status hr_explain_fit(const float *F, size_t n, size_t K, const uint8_t *y,
             if (fold[i] == f) test[nte++] = i;
             else train[ntr++] = i;
         }
-        st = hr_explain_select(F, n, K, y, train, ntr, &o, o.seed + (uint64_t)f + 1, sel, crit,
-                               &ns, err, errlen);
+        st = select_core(F, n, K, y, train, ntr, &o, o.seed + (uint64_t)f + 1,
+                         prev ? prev->fold_selected + (size_t)f * n_prefix : NULL, n_prefix,
+                         steps, sel, crit, &ns, err, errlen);
         if (st != HR_OK) goto done;
+        if (ns < steps) { /* the folds see the same columns, so this does not happen */
+            st = hr_fail(HR_ERR_INTERNAL, err, errlen, "explain: fold %d chose too few", f);
+            goto done;
+        }
+        memcpy(out->fold_selected + (size_t)f * steps, sel, steps * sizeof *sel);
         for (size_t i = 0; i < ntr; i++) ytr[i] = y[train[i]];
         for (size_t j = 1; j <= ns; j++) {
             column_stats(F, K, sel, j, train, ntr, mean, sd);
@@ -434,8 +456,8 @@ hr_status hr_explain_fit(const float *F, size_t n, size_t K, const uint8_t *y,
     }
 
     size_t ns = 0;
-    st = hr_explain_select(F, n, K, y, NULL, n, &o, o.seed, out->selected, out->select_auroc, &ns,
-                           err, errlen);
+    st = select_core(F, n, K, y, NULL, n, &o, o.seed, prev ? prev->selected : NULL, n_prefix,
+                     steps, out->selected, out->select_auroc, &ns, err, errlen);
     if (st != HR_OK) goto done;
     if ((st = hr_explain_rank(F, n, K, y, NULL, n, out->single_auroc, order, err, errlen)) != HR_OK)
         goto done;
@@ -449,6 +471,58 @@ done:
     free(fold), free(train), free(test), free(sel), free(crit), free(mean), free(sd);
     free(order), free(Z), free(dv), free(ytr), free(first);
     if (st != HR_OK) hr_explain_result_free(out);
+    return st;
+}
+
+hr_status hr_explain_fit(const float *F, size_t n, size_t K, const uint8_t *y,
+                         const hr_explain_options *opt, hr_explain_result *out, char *err,
+                         size_t errlen)
+{
+    return fit_core(F, n, K, y, opt, NULL, out, err, errlen);
+}
+
+hr_status hr_explain_refit(const float *F, size_t n, size_t K, const uint8_t *y,
+                           const hr_explain_options *opt, const hr_explain_result *prev,
+                           hr_explain_result *out, char *err, size_t errlen)
+{
+    if (!prev) {
+        if (out) memset(out, 0, sizeof *out);
+        return hr_fail(HR_ERR_INPUT, err, errlen, "explain: refit: no previous result");
+    }
+    return fit_core(F, n, K, y, opt, prev, out, err, errlen);
+}
+
+hr_status hr_explain_apply(const float *F, size_t n, size_t K, const uint8_t *y,
+                           const size_t *cols, size_t j, double lambda, const float *G, size_t m,
+                           double *out, char *err, size_t errlen)
+{
+    if (!F || !y || !cols || !G || !out || n == 0 || m == 0 || j == 0 || K == 0)
+        return hr_fail(HR_ERR_INPUT, err, errlen, "explain: apply: empty input");
+    if (!(lambda > 0) || !isfinite(lambda))
+        return hr_fail(HR_ERR_INPUT, err, errlen, "explain: lambda must be > 0");
+    for (size_t c = 0; c < j; c++)
+        if (cols[c] >= K)
+            return hr_fail(HR_ERR_INPUT, err, errlen, "explain: apply: column %zu of %zu",
+                           cols[c], K);
+    hr_status st = HR_OK;
+    hr_probe *pr = NULL;
+    double *mean = malloc(j * sizeof *mean);           /* (j) on F's rows */
+    double *sd = malloc(j * sizeof *sd);               /* (j) */
+    float *Z = malloc((n > m ? n : m) * j * sizeof *Z); /* (rows, j) standardised design */
+    if (!mean || !sd || !Z) {
+        st = hr_fail(HR_ERR_NOMEM, err, errlen, "explain: out of memory");
+        goto done;
+    }
+    column_stats(F, K, cols, j, NULL, n, mean, sd);
+    standardised(F, K, cols, j, NULL, n, mean, sd, Z);
+    hr_probe_options po = hr_probe_default_options();
+    po.lambda = lambda;
+    if ((st = hr_probe_fit(Z, n, (int)j, y, NULL, &po, &pr, err, errlen)) != HR_OK) goto done;
+    standardised(G, K, cols, j, NULL, m, mean, sd, Z);
+    st = hr_probe_decision(pr, Z, m, out, err, errlen);
+done:
+    hr_probe_destroy(pr);
+    free(mean), free(sd), free(Z);
     return st;
 }
 

@@ -3,7 +3,8 @@
  * a planted explanation (texts about sport against texts about cooking, with
  * unrelated texts on both sides) is found and explains most of the probe's
  * AUROC; shuffled labels leave nothing to explain; a classifier's own score
- * becomes the reference; bad input exits 2 with a clear message.
+ * becomes the reference; --rounds starts from the plain run and keeps its
+ * choices; bad input exits 2 with a clear message.
  */
 #define _XOPEN_SOURCE 700 /* mkdtemp */
 
@@ -306,6 +307,64 @@ done:
     free(text), free(out), free(err);
 }
 
+/* --rounds: round 1 is the plain run (same folds, same figures); later
+ * rounds add the words of the word share's residual, keep what was chosen
+ * and report held-out figures; the final round is the one reported on top. */
+static void test_rounds_continue_from_the_first_and_report_each_round(void)
+{
+    char json[300], plain[300];
+    snprintf(json, sizeof json, "%s/rounds.json", dir);
+    snprintf(plain, sizeof plain, "%s/planted.json", dir);
+    const char *args[] = {"explain", "--data", planted, "--label-field", "label", "--rounds", "3",
+                          "--top-k", "2", "--holdout", "0.5", "--json", json, "--cache", cache, "--quiet", NULL};
+    const char *args1[] = {"explain", "--data", planted, "--label-field", "label", "--top-k", "2",
+                           "--holdout", "0.5", "--json", plain, "--cache", cache, "--quiet", NULL};
+    char *out, *err, *out1, *err1;
+    int rc = run(&out, &err, args);
+    CHECKF(rc == 0, "exit %d: %s", rc, err);
+    fprintf(stderr, "%s", out);
+    CHECKF(strstr(out, "Rounds") != NULL, "no rounds table");
+    int rc1 = run(&out1, &err1, args1);
+    CHECKF(rc1 == 0, "exit %d: %s", rc1, err1);
+    char *text = read_all(json), *text1 = read_all(plain);
+    cJSON *root = cJSON_Parse(text), *root1 = cJSON_Parse(text1);
+    CHECKF(root && root1, "the JSON does not parse");
+    if (!root || !root1) goto done;
+    cJSON *rounds = cJSON_GetObjectItem(root, "rounds");
+    const int nr = cJSON_IsArray(rounds) ? cJSON_GetArraySize(rounds) : 0;
+    CHECKF(nr >= 2 && nr <= 3, "%d rounds", nr);
+    cJSON *r0 = cJSON_GetArrayItem(rounds, 0), *last = cJSON_GetArrayItem(rounds, nr - 1);
+    /* Round 1 is the run without --rounds: the same held-out AUROC, bit for bit. */
+    CHECKF(r0 && num(r0, "auroc") && num(root1, "readable_auroc") &&
+               num(r0, "auroc")->valuedouble == num(root1, "readable_auroc")->valuedouble,
+           "round 1 differs from the plain run");
+    CHECK(r0 && num(r0, "hypotheses") && num(r0, "hypotheses")->valuedouble == 2);
+    double prev_h = 0, prev_k = 0;
+    cJSON *r;
+    cJSON_ArrayForEach(r, rounds) {
+        cJSON *a = num(r, "auroc"), *h = num(r, "hypotheses"), *k = num(r, "candidates");
+        CHECK(a && a->valuedouble >= 0 && a->valuedouble <= 1);
+        CHECK(h && h->valuedouble >= prev_h && k && k->valuedouble >= prev_k);
+        CHECK(num(r, "candidates_added") != NULL);
+        if (h) prev_h = h->valuedouble;
+        if (k) prev_k = k->valuedouble;
+    }
+    /* The report on top is the last round's. */
+    CHECK(last && num(last, "auroc") && num(root, "readable_auroc") &&
+          num(last, "auroc")->valuedouble == num(root, "readable_auroc")->valuedouble);
+    cJSON *sel = cJSON_GetObjectItem(root, "selected"), *sel1 = cJSON_GetObjectItem(root1, "selected");
+    CHECK(cJSON_GetArraySize(sel) == (int)prev_h);
+    /* The first round's choices are kept first. */
+    for (int j = 0; j < cJSON_GetArraySize(sel1); j++) {
+        cJSON *a = num(cJSON_GetArrayItem(sel, j), "index"), *b = num(cJSON_GetArrayItem(sel1, j), "index");
+        CHECKF(a && b && a->valuedouble == b->valuedouble, "choice %d not kept", j);
+    }
+    CHECK(num(root, "explained") != NULL);
+done:
+    cJSON_Delete(root), cJSON_Delete(root1);
+    free(text), free(text1), free(out), free(err), free(out1), free(err1);
+}
+
 static void expect_exit_2(const char *what, const char *const *args, const char *needle,
                           const char *needle2)
 {
@@ -367,6 +426,9 @@ static void test_bad_input_exits_2_naming_the_file_line_and_value(void)
     const char *cont[] = {"explain", "--data", planted, "--label-field", "label", "--continuous",
                           "--no-cache", NULL};
     expect_exit_2("continuous", cont, "not supported yet", NULL);
+    const char *rounds[] = {"explain", "--data", planted, "--label-field", "label", "--rounds",
+                            "2", "--no-ngrams", "--no-cache", NULL};
+    expect_exit_2("rounds without the word share", rounds, "--rounds 2", "--no-ngrams");
     char t[300];
     snprintf(t, sizeof t, "%s/few.jsonl", dir);
     write_text(t, "{\"text\": \"one\", \"label\": 1}\n{\"text\": \"two\", \"label\": 0}\n"
@@ -403,6 +465,7 @@ int main(void)
     RUN(test_bad_input_exits_2_naming_the_file_line_and_value);
     RUN(test_planted_topic_is_chosen_first_and_explains_most_of_the_probe);
     RUN(test_shuffled_labels_leave_nothing_to_explain);
+    RUN(test_rounds_continue_from_the_first_and_report_each_round);
     RUN(test_a_classifier_score_is_the_reference_and_its_decisions_are_explained);
 
     char cmd[600];

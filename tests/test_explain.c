@@ -2,8 +2,9 @@
  * tests/test_explain.c: the statistics of hyporank/explain.h on synthetic
  * data: the weighted AUROC, the per-text features against the scorer, greedy
  * selection preferring a complementary feature to a redundant one, nested
- * cross-validation staying honest on noise, the bootstrap interval and its
- * guards, and the residual.
+ * cross-validation staying honest on noise, a later round keeping each
+ * fold's choices first, the readable model applied to new texts, the
+ * bootstrap interval and its guards, and the residual.
  */
 #include "test_util.h"
 
@@ -173,6 +174,74 @@ static void test_nested_cross_validation_is_honest_on_noise_and_finds_signal(voi
     hr_explain_result_free(&r);
 }
 
+static void test_a_later_round_keeps_each_folds_choice_first_and_continues_greedily(void)
+{
+    enum { N = 300, K = 40 };
+    static float F[N * K];
+    static uint8_t y[N];
+    char err[256];
+    state = 51;
+    make_two_signals(N, K, F, y);
+    /* Round 1 sees only the first 20 columns, without B (column 25 holds B's
+     * values; column 5 becomes noise). */
+    for (size_t i = 0; i < N; i++) {
+        F[i * K + 25] = F[i * K + COL_B];
+        F[i * K + COL_B] = (float)gaussian();
+    }
+    float *F1 = malloc(N * 20 * sizeof *F1); /* (N, 20) the first round's columns */
+    for (size_t i = 0; i < N; i++) memcpy(F1 + i * 20, F + i * K, 20 * sizeof *F1);
+    hr_explain_options o = hr_explain_default_options();
+    o.top_k = 1;
+    hr_explain_result r1, r2;
+    CHECK(hr_explain_fit(F1, N, 20, y, &o, &r1, err, sizeof err) == HR_OK);
+    CHECK(r1.n_selected == 1 && (r1.selected[0] == COL_A || r1.selected[0] == COL_C));
+    CHECK(hr_explain_refit(F, N, K, y, &o, &r1, &r2, err, sizeof err) == HR_OK);
+    CHECK(r2.n_selected == 2 && r2.selected[0] == r1.selected[0]);
+    CHECKF(r2.selected[1] == 25, "second %zu", r2.selected[1]);
+    for (int f = 0; f < o.folds; f++)
+        CHECKF(r2.fold_selected[f * 2] == r1.fold_selected[f], "fold %d", f);
+    /* The kept step is the same model on the same folds: the same values. */
+    for (size_t i = 0; i < N; i++) CHECK(r2.heldout[i] == r1.heldout[i]);
+    CHECKF(r2.step_auroc[1] > r1.step_auroc[0] + 0.02, "%g then %g", r1.step_auroc[0],
+           r2.step_auroc[1]);
+    hr_explain_result_free(&r2);
+
+    /* A weak previous choice is kept first all the same. */
+    size_t weak = 10;
+    for (int f = 0; f < o.folds; f++) r1.fold_selected[f] = weak;
+    r1.selected[0] = weak;
+    CHECK(hr_explain_refit(F, N, K, y, &o, &r1, &r2, err, sizeof err) == HR_OK);
+    CHECK(r2.selected[0] == weak && r2.fold_selected[0] == weak);
+    CHECK(r2.selected[1] == COL_A || r2.selected[1] == COL_C || r2.selected[1] == 25);
+    hr_explain_result_free(&r2);
+
+    /* Other folds than the previous round's: refused. */
+    o.folds = 4;
+    CHECK(hr_explain_refit(F, N, K, y, &o, &r1, &r2, err, sizeof err) == HR_ERR_INPUT);
+    hr_explain_result_free(&r1);
+    free(F1);
+}
+
+static void test_the_readable_model_applies_to_new_texts(void)
+{
+    enum { N = 300, K = 20 };
+    static float F[N * K], G[N * K];
+    static uint8_t y[N], yg[N];
+    static double v[N];
+    char err[256];
+    state = 61;
+    make_two_signals(N, K, F, y);
+    make_two_signals(N, K, G, yg);
+    const size_t cols[] = {COL_A, COL_B};
+    double a;
+    CHECK(hr_explain_apply(F, N, K, y, cols, 2, 1.0, G, N, v, err, sizeof err) == HR_OK);
+    CHECK(hr_explain_auroc(v, yg, NULL, N, &a, err, sizeof err) == HR_OK);
+    /* The two true signals on fresh texts: well above the single A (about 0.85). */
+    CHECKF(a > 0.9, "AUROC on new texts %g", a);
+    const size_t bad[] = {K};
+    CHECK(hr_explain_apply(F, N, K, y, bad, 1, 1.0, G, N, v, err, sizeof err) == HR_ERR_INPUT);
+}
+
 static void test_bootstrap_interval_and_its_guards(void)
 {
     enum { N = 400 };
@@ -245,6 +314,8 @@ int main(void)
     RUN(test_features_agree_with_the_scorer_for_every_method);
     RUN(test_greedy_adds_the_complementary_feature_not_the_redundant_one);
     RUN(test_nested_cross_validation_is_honest_on_noise_and_finds_signal);
+    RUN(test_a_later_round_keeps_each_folds_choice_first_and_continues_greedily);
+    RUN(test_the_readable_model_applies_to_new_texts);
     RUN(test_bootstrap_interval_and_its_guards);
     RUN(test_residual_lists_what_only_the_reference_gets_right);
     return test_summary();

@@ -69,6 +69,15 @@ static const char explain_help[] =
     "  --ngrams N          word candidates per direction (default 25)\n"
     "  --holdout F         share of the texts the word candidates are found on\n"
     "                      (default 0.3)\n"
+    "  --rounds N          rounds of proposing (default 1). Each later round takes the\n"
+    "                      residual of the word share (its texts the reference gets\n"
+    "                      right and the hypotheses wrong, both models fitted on the\n"
+    "                      evaluated texts), adds the words that set each class's\n"
+    "                      residual apart from the other class's texts of that share,\n"
+    "                      and lets the choosing go on from what was chosen (up to\n"
+    "                      --top-k more). The evaluated texts are never proposed\n"
+    "                      from, so every AUROC stays held-out. Needs the word share\n"
+    "                      (not --no-ngrams); stops when a round adds nothing.\n"
     "Model:\n"
     "  --top-k N           hypotheses chosen at most (default 5)\n"
     "  --candidates M      each step chooses among the M strongest single\n"
@@ -80,7 +89,8 @@ static const char explain_help[] =
     "  --examples N        residual texts shown (default 5)\n"
     "  --json OUT          n, positive_label, folds, seed, reference_auroc,\n"
     "                      selected[text, source, direction, auroc, explained],\n"
-    "                      explained, explained_ci, residual_examples, ...\n"
+    "                      explained, explained_ci, rounds[candidates_added, auroc,\n"
+    "                      explained], residual_examples, ...\n"
     "\n"
     "%s"
     "%s"
@@ -93,7 +103,7 @@ typedef struct explain_opts {
     const char *a_path, *b_path, *data_path, *label_field, *positive, *score_field;
     const char *hyp_path, *json_path;
     int bank, ngrams, continuous;
-    long ngram_k, top_k, candidates, folds, seed, bootstrap, examples;
+    long rounds, ngram_k, top_k, candidates, folds, seed, bootstrap, examples;
     double holdout;
 } explain_opts;
 
@@ -471,13 +481,42 @@ static void print_selected(const hr_explain_result *r, const hr_hypothesis_pool 
     }
 }
 
+/* One round's figures: the held-out AUROC and X of its final model. */
+typedef struct round_rec {
+    size_t added;      /* candidates the round added (round 1: the whole pool) */
+    size_t residual;   /* the word share's residual it proposed from (rounds >= 2) */
+    size_t candidates; /* the pool after the round */
+    size_t steps;      /* hypotheses chosen after the round */
+    double auroc, explained, ci_low, ci_high;
+    int stopped;       /* it added nothing, so the rounds stopped */
+} round_rec;
+
+static hr_status round_record(round_rec *rr, const hr_explain_result *res, const double *ref,
+                              const uint8_t *y, size_t m, size_t K, const explain_opts *d,
+                              char *err, size_t errlen)
+{
+    hr_explain_ratio x;
+    hr_status st = hr_explain_bootstrap(ref, res->heldout + (res->n_selected - 1) * m, y, m,
+                                        (int)d->bootstrap, (uint64_t)d->seed, EXPLAIN_EPSILON, &x,
+                                        err, errlen);
+    if (st != HR_OK) return st;
+    rr->candidates = K;
+    rr->steps = res->n_selected;
+    rr->auroc = x.hyp_auroc;
+    rr->explained = x.explained;
+    rr->ci_low = x.ci_low;
+    rr->ci_high = x.ci_high;
+    return HR_OK;
+}
+
 int cmd_explain(int argc, char **argv)
 {
     const char *cmd = "explain";
     cli_common opt;
     cli_common_init(&opt);
     explain_opts d = {.bank = 1, .ngrams = 1, .ngram_k = 25, .top_k = 5, .candidates = 50,
-                      .folds = 5, .seed = 1, .bootstrap = 1000, .examples = 5, .holdout = 0.3};
+                      .folds = 5, .seed = 1, .bootstrap = 1000, .examples = 5, .holdout = 0.3,
+                      .rounds = 1};
     hr_scorer_options so = hr_scorer_default_options();
     /* explain scores by cosine unless told otherwise: a readable model's
      * feature should stand on its own, not move with the rest of the pool. */
@@ -505,6 +544,7 @@ int cmd_explain(int argc, char **argv)
         else if (strcmp(o, "--no-ngrams") == 0) { d.ngrams = 0; continue; }
         else if (strcmp(o, "--continuous") == 0) { d.continuous = 1; continue; }
         else if (strcmp(o, "--ngrams") == 0) num = &d.ngram_k, lo = 1, hi = 10000;
+        else if (strcmp(o, "--rounds") == 0) num = &d.rounds, lo = 1, hi = 20;
         else if (strcmp(o, "--top-k") == 0) num = &d.top_k, lo = 1, hi = 50;
         else if (strcmp(o, "--candidates") == 0) num = &d.candidates, lo = 1, hi = 1000;
         else if (strcmp(o, "--folds") == 0) num = &d.folds, lo = 2, hi = 20;
@@ -548,6 +588,9 @@ int cmd_explain(int argc, char **argv)
     if (d.data_path && !ends_with(d.data_path, ".jsonl") && !ends_with(d.data_path, ".csv"))
         return cli_usage_error(cmd, "--data %s: labelled texts must be .jsonl or .csv",
                                d.data_path);
+    if (d.rounds > 1 && !d.ngrams)
+        return cli_usage_error(cmd, "--rounds %ld proposes from the word share, which "
+                                    "--no-ngrams leaves out", d.rounds);
     if (!d.bank && !d.ngrams && !d.hyp_path)
         return cli_usage_error(cmd, "no candidates: --no-bank and --no-ngrams leave none; "
                                     "give --hypotheses FILE or keep a source");
@@ -567,6 +610,15 @@ int cmd_explain(int argc, char **argv)
     size_t *plens = NULL, *nlens = NULL, *elens = NULL;
     float *X = NULL, *H = NULL, *F = NULL;
     double *ref = NULL, *sorted = NULL;
+    float *Xp = NULL, *Fp = NULL, *Hn = NULL;
+    double *refp = NULL, *hypp = NULL;
+    size_t *presid = NULL, *prow = NULL, *alen = NULL, *blen = NULL;
+    uint8_t *yp = NULL;
+    const char **ptx = NULL, **atx = NULL, **btx = NULL;
+    size_t *plen = NULL;
+    round_rec *rec = NULL;
+    size_t n_rounds = 1;
+    hr_probe *probe = NULL;
     hr_explain_result res, dec;
     memset(&res, 0, sizeof res);
     memset(&dec, 0, sizeof dec);
@@ -660,7 +712,7 @@ int cmd_explain(int argc, char **argv)
                                 sizeof err);
         if (st != HR_OK) goto fail;
     }
-    const size_t K = hr_pool_size(pool);
+    size_t K = hr_pool_size(pool);
     if (K == 0) {
         st = HR_ERR_INPUT;
         snprintf(err, sizeof err, "no candidate hypotheses");
@@ -710,6 +762,95 @@ int cmd_explain(int argc, char **argv)
     eo.top_k = (int)d.top_k;
     eo.max_candidates = (int)d.candidates;
     if ((st = hr_explain_fit(F, m, K, ye, &eo, &res, err, sizeof err)) != HR_OK) goto fail;
+    if (!(rec = calloc((size_t)d.rounds, sizeof *rec))) goto nomem;
+    rec[0].added = K;
+    if ((st = round_record(&rec[0], &res, ref, ye, m, K, &d, err, sizeof err)) != HR_OK) goto fail;
+
+    /* Later rounds: propose from the residual of the word share (never from
+     * the evaluated texts), embed what is new, and choose on from the kept
+     * choices (hr_explain_refit redoes this per outer fold). */
+    if (d.rounds > 1 && np > 0 && nn > 0) {
+        const size_t mp = n - m;
+        prow = malloc(mp * sizeof *prow), yp = malloc(mp), presid = malloc(mp * sizeof *presid);
+        refp = malloc(mp * sizeof *refp), hypp = malloc(mp * sizeof *hypp);
+        ptx = malloc(mp * sizeof *ptx), plen = malloc(mp * sizeof *plen);
+        atx = malloc(mp * sizeof *atx), alen = malloc(mp * sizeof *alen);
+        btx = malloc(mp * sizeof *btx), blen = malloc(mp * sizeof *blen);
+        if (!prow || !yp || !presid || !refp || !hypp || !ptx || !plen || !atx || !alen || !btx ||
+            !blen)
+            goto nomem;
+        for (size_t i = 0, k = 0; i < n; i++) {
+            if (!is_prop[i]) continue;
+            prow[k] = i, yp[k] = ds.y[i], ptx[k] = ds.texts[i], plen[k++] = ds.lens[i];
+        }
+        if ((st = cli_embedder_embed(&emb, ptx, plen, mp, "embedding the word share", &Xp, err,
+                                     sizeof err)) != HR_OK)
+            goto fail;
+        if (d.score_field) {
+            for (size_t k = 0; k < mp; k++) refp[k] = ds.score[prow[k]];
+        } else { /* the reference probe, fitted on all evaluated texts */
+            hr_probe_options po = hr_probe_default_options();
+            if ((st = hr_probe_fit(X, m, (int)dim, ye, NULL, &po, &probe, err, sizeof err)) ||
+                (st = hr_probe_decision(probe, Xp, mp, refp, err, sizeof err)))
+                goto fail;
+        }
+        for (long r = 1; r < d.rounds; r++) {
+            free(Fp);
+            if (!(Fp = malloc(mp * K * sizeof *Fp))) goto nomem; /* (mp, K) row-major */
+            size_t n_res = 0;
+            if ((st = hr_explain_features(Xp, mp, H, K, (int)dim, so.method, so.temperature, Fp,
+                                          err, sizeof err)) ||
+                (st = hr_explain_apply(F, m, K, ye, res.selected, res.n_selected, eo.lambda, Fp,
+                                       mp, hypp, err, sizeof err)) ||
+                (st = hr_explain_residual(refp, hypp, yp, mp, presid, &n_res, err, sizeof err)))
+                goto fail;
+            for (int c = 1; c >= 0; c--) { /* class c's residual against the other class */
+                size_t na = 0, nb = 0;
+                for (size_t k = 0; k < n_res; k++)
+                    if (yp[presid[k]] == c) atx[na] = ptx[presid[k]], alen[na++] = plen[presid[k]];
+                for (size_t k = 0; k < mp; k++)
+                    if (yp[k] != c) btx[nb] = ptx[k], blen[nb++] = plen[k];
+                if (na == 0 || nb == 0) continue;
+                hr_ngram_options no = hr_ngram_default_options();
+                no.top_k = (size_t)d.ngram_k;
+                no.min_count = 2; /* a residual is a few texts */
+                if ((st = hr_pool_add_ngrams(pool, atx, alen, na, btx, blen, nb, &no, NULL, err,
+                                             sizeof err)) != HR_OK)
+                    goto fail;
+            }
+            const size_t K2 = hr_pool_size(pool); /* the pool drops duplicates */
+            n_rounds = (size_t)r + 1;
+            if (K2 == K) { /* nothing new: the same model; stop */
+                rec[r] = rec[r - 1];
+                rec[r].added = 0, rec[r].residual = n_res, rec[r].stopped = 1;
+                break;
+            }
+            rec[r].residual = n_res;
+            rec[r].added = K2 - K;
+            if ((st = cli_embedder_embed(&emb, hr_pool_texts(pool) + K, hr_pool_lens(pool) + K,
+                                         K2 - K, "embedding new hypotheses", &Hn, err,
+                                         sizeof err)) != HR_OK)
+                goto fail;
+            float *H2 = realloc(H, K2 * dim * sizeof *H2); /* (K2, dim) row-major */
+            if (!H2) goto nomem;
+            H = H2;
+            memcpy(H + K * dim, Hn, (K2 - K) * dim * sizeof *H);
+            free(Hn), Hn = NULL;
+            free(F);
+            if (!(F = malloc(m * K2 * sizeof *F))) goto nomem; /* (m, K2) row-major */
+            if ((st = hr_explain_features(X, m, H, K2, (int)dim, so.method, so.temperature, F,
+                                          err, sizeof err)) != HR_OK)
+                goto fail;
+            K = K2;
+            hr_explain_result next;
+            if ((st = hr_explain_refit(F, m, K, ye, &eo, &res, &next, err, sizeof err)) != HR_OK)
+                goto fail;
+            hr_explain_result_free(&res);
+            res = next;
+            if ((st = round_record(&rec[r], &res, ref, ye, m, K, &d, err, sizeof err)) != HR_OK)
+                goto fail;
+        }
+    }
     const double *hyp = res.heldout + (res.n_selected - 1) * m; /* (m) the final model's */
     hr_explain_ratio ratio;
     if ((st = hr_explain_bootstrap(ref, hyp, ye, m, (int)d.bootstrap, (uint64_t)d.seed,
@@ -766,6 +907,18 @@ int cmd_explain(int argc, char **argv)
     printf("Readable: logistic regression on the hypotheses chosen step by step "
            "(held-out AUROC):\n");
     print_selected(&res, pool, &ds, ratio.ref_auroc);
+    if (d.rounds > 1) {
+        printf("Rounds (words proposed from the word share's residual):\n");
+        printf("%5s  %8s  %6s  %10s  %7s  %9s\n", "round", "residual", "added", "hypotheses",
+               "auroc", "explained");
+        for (size_t r = 0; r < n_rounds; r++) {
+            char x[16] = "-", resid_s[16] = "-";
+            if (!isnan(rec[r].explained)) snprintf(x, sizeof x, "%.0f%%", 100 * rec[r].explained);
+            if (r > 0) snprintf(resid_s, sizeof resid_s, "%zu", rec[r].residual);
+            printf("%5zu  %8s  %6zu  %10zu  %7.3f  %9s%s\n", r + 1, resid_s, rec[r].added,
+                   rec[r].steps, rec[r].auroc, x, rec[r].stopped ? "  (nothing new: stopped)" : "");
+        }
+    }
     printf("  (the first choice agreed in %d of %d training parts)\n", res.first_agree, res.folds);
     if (ratio.status == HR_EXPLAINED_UNDEFINED)
         printf("\nExplained: undefined: the reference is no better than chance (AUROC %.3f), so "
@@ -834,6 +987,20 @@ int cmd_explain(int argc, char **argv)
         cJSON_AddStringToObject(root, "explained_status", hr_explained_status_str(ratio.status));
         cJSON_AddNumberToObject(root, "undefined_resamples", (double)ratio.undefined);
         cJSON_AddNumberToObject(root, "first_choice_agreement", (double)res.first_agree);
+        cJSON *rj = cJSON_AddArrayToObject(root, "rounds");
+        for (size_t r = 0; r < n_rounds; r++) {
+            cJSON *o = cJSON_CreateObject();
+            cJSON_AddItemToArray(rj, o);
+            cJSON_AddNumberToObject(o, "round", (double)(r + 1));
+            if (r > 0) cJSON_AddNumberToObject(o, "residual_proposal", (double)rec[r].residual);
+            cJSON_AddNumberToObject(o, "candidates_added", (double)rec[r].added);
+            cJSON_AddNumberToObject(o, "candidates", (double)rec[r].candidates);
+            cJSON_AddNumberToObject(o, "hypotheses", (double)rec[r].steps);
+            cli_json_number(o, "auroc", rec[r].auroc);
+            cli_json_number(o, "explained", rec[r].explained);
+            json_ci(o, "explained_ci", rec[r].ci_low, rec[r].ci_high);
+            cJSON_AddBoolToObject(o, "stopped", rec[r].stopped);
+        }
         if (have_dec) {
             cJSON *dj = cJSON_AddObjectToObject(root, "decisions");
             cli_json_number(dj, "median", median);
@@ -873,6 +1040,9 @@ done:
     free(is_prop), free(ye), free(yd), free(scratch), free(eval), free(resid);
     free(ptexts), free(ntexts), free(etexts), free(plens), free(nlens), free(elens);
     free(X), free(H), free(F), free(ref), free(sorted);
+    free(Xp), free(Fp), free(Hn), free(refp), free(hypp), free(presid), free(prow), free(yp);
+    free(ptx), free(plen), free(atx), free(alen), free(btx), free(blen), free(rec);
+    hr_probe_destroy(probe);
     cli_embedder_close(&emb);
     hr_pool_destroy(pool);
     dataset_free(&ds);

@@ -44,6 +44,23 @@
  * hypotheses: first_agree counts the folds whose first choice is the
  * reported first).
  *
+ * Rounds (hr_explain_refit). A later round keeps what the previous one
+ * chose and lets the greedy continue over a pool with new candidates
+ * appended. It is redone per outer fold (each fold keeps its own previous
+ * choice, never the all-rows one, which saw the held-out fold), so its
+ * step AUROCs stay held out. Where the new candidates come from is the
+ * caller's business. hyporank explain --rounds proposes them from the
+ * residual of its proposal share (the texts held out to find word
+ * candidates, never evaluated): the reference and the current readable model
+ * (hr_explain_apply), both fitted on all evaluated texts, are applied to that
+ * share, its residual is computed there, and the n-gram contrast of each
+ * class's residual against the share's texts of the other class gives the
+ * new candidates. The evaluated texts thus reach the proposals only through
+ * those two fitted models, never through their own words; choosing among the
+ * candidates and every AUROC stay inside the nested CV. With the
+ * pool-relative score methods the old columns' values move as the pool
+ * grows (cosine, explain's default, leaves them as they were).
+ *
  * Interval (hr_explain_bootstrap). The texts are resampled with replacement
  * (resamples times, seeded) and both AUROCs recomputed from the same held-out
  * decision values (the models are not refitted: the interval covers the
@@ -140,6 +157,7 @@ typedef struct hr_explain_result {
     double *single_auroc;/* (K) single-column AUROC on all rows, class 1 positive */
     int folds;           /* outer folds */
     int first_agree;     /* outer folds whose first choice is selected[0] */
+    size_t *fold_selected; /* (folds, n_selected) row-major: each outer fold's choice */
 } hr_explain_result;
 
 /* The nested procedure above. F: (n, K) row-major; y: (n) 0 / 1. Each class
@@ -149,6 +167,25 @@ hr_status hr_explain_fit(const float *F, size_t n, size_t K, const uint8_t *y,
                          const hr_explain_options *opt, hr_explain_result *out, char *err,
                          size_t errlen);
 void hr_explain_result_free(hr_explain_result *r); /* accepts NULL and zeroed results */
+
+/* Another round (see "Rounds" above): the nested procedure again on F (n, K),
+ * whose first prev->k columns are those prev was fitted on (new candidates
+ * appended), with every choice of prev kept first: each outer fold starts
+ * from its own previous choice (prev->fold_selected), the all-rows selection
+ * from prev->selected, and the greedy continues for up to opt->top_k more
+ * steps (n_selected = min(prev->n_selected + top_k, K); fewer new ones when
+ * max_candidates runs out). opt must have prev's folds and seed. */
+hr_status hr_explain_refit(const float *F, size_t n, size_t K, const uint8_t *y,
+                           const hr_explain_options *opt, const hr_explain_result *prev,
+                           hr_explain_result *out, char *err, size_t errlen);
+
+/* The readable model on new texts: an L2 logistic regression (lambda, on
+ * standardised features) on columns cols[0..j) of F (n, K) with labels y
+ * (n), fitted on all n rows; out: (m) its decision values on the rows of
+ * G (m, K) row-major, standardised with F's means and deviations. */
+hr_status hr_explain_apply(const float *F, size_t n, size_t K, const uint8_t *y,
+                           const size_t *cols, size_t j, double lambda, const float *G, size_t m,
+                           double *out, char *err, size_t errlen);
 
 typedef enum hr_explained_status {
     HR_EXPLAINED_OK = 0,        /* X and its interval */
