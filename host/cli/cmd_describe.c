@@ -433,7 +433,7 @@ int cmd_describe(int argc, char **argv)
                              sizeof err);
             if (st != HR_OK) {
                 char inner[512];
-                snprintf(inner, sizeof inner, "%s", err);
+                snprintf(inner, sizeof inner, "%.500s", err);
                 snprintf(err, sizeof err, "%.400s:%zu: %s", d.hyp_path, ch->lines[i], inner);
                 goto fail;
             }
