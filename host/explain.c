@@ -354,7 +354,7 @@ void hr_explain_result_free(hr_explain_result *r)
 {
     if (!r) return;
     free(r->selected), free(r->select_auroc), free(r->step_auroc), free(r->heldout);
-    free(r->single_auroc), free(r->fold_selected);
+    free(r->single_auroc), free(r->fold_selected), free(r->step_r2);
     memset(r, 0, sizeof *r);
 }
 
@@ -714,5 +714,587 @@ hr_status hr_explain_residual(const double *ref, const double *hyp, const uint8_
     *count = m;
 done:
     free(s), free(pos_ref), free(pos_hyp), free(bad);
+    return st;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Continuous targets                                                        */
+
+/* rank: (n) output by row: the average 1-based rank of each row's value,
+ * from s (n) sorted ascending; each row counts w[row] copies (NULL: 1), so a
+ * group of ties of total weight G after B below shares B + (G + 1) / 2. */
+static void ranks_sorted(const vi *s, size_t n, const double *w, double *rank)
+{
+    double below = 0;
+    for (size_t i = 0; i < n;) {
+        size_t j = i;
+        double g = 0;
+        while (j < n && s[j].v == s[i].v) {
+            g += w ? w[s[j].i] : 1.0;
+            j++;
+        }
+        const double r = below + 0.5 * (g + 1);
+        for (size_t k = i; k < j; k++) rank[s[k].i] = r;
+        below += g;
+        i = j;
+    }
+}
+
+/* Weighted Pearson correlation of a and b (n); NaN when either is constant
+ * over the weighted rows or no row has weight. */
+static double pearson_w(const double *a, const double *b, const double *w, size_t n)
+{
+    double sw = 0, sa = 0, sb = 0;
+    for (size_t i = 0; i < n; i++) {
+        const double wt = w ? w[i] : 1.0;
+        sw += wt, sa += wt * a[i], sb += wt * b[i];
+    }
+    if (!(sw > 0)) return NAN;
+    const double ma = sa / sw, mb = sb / sw;
+    double saa = 0, sbb = 0, sab = 0;
+    for (size_t i = 0; i < n; i++) {
+        const double wt = w ? w[i] : 1.0;
+        if (wt == 0) continue;
+        const double da = a[i] - ma, db = b[i] - mb;
+        saa += wt * da * da, sbb += wt * db * db, sab += wt * da * db;
+    }
+    if (!(saa > 0) || !(sbb > 0)) return NAN;
+    double r = sab / sqrt(saa * sbb);
+    return r > 1 ? 1 : (r < -1 ? -1 : r);
+}
+
+/* Sorts (v[i], i) ascending into s (n); HR_ERR_INPUT on a NaN. */
+static hr_status sort_values(const double *v, size_t n, vi *s, char *err, size_t errlen)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (isnan(v[i])) return hr_fail(HR_ERR_INPUT, err, errlen, "explain: value %zu is NaN", i);
+        s[i] = (vi){v[i], i};
+    }
+    qsort(s, n, sizeof *s, cmp_vi);
+    return HR_OK;
+}
+
+hr_status hr_explain_spearman(const double *a, const double *b, const double *w, size_t n,
+                              double *out, char *err, size_t errlen)
+{
+    if (!a || !b || !out || n == 0)
+        return hr_fail(HR_ERR_INPUT, err, errlen, "explain: spearman: empty input");
+    for (size_t i = 0; w && i < n; i++)
+        if (!(w[i] >= 0 && isfinite(w[i])))
+            return hr_fail(HR_ERR_INPUT, err, errlen, "explain: weight %zu is not a finite "
+                           "number >= 0", i);
+    hr_status st = HR_OK;
+    vi *s = malloc(n * sizeof *s);          /* (n) one side sorted */
+    double *ra = malloc(n * sizeof *ra);    /* (n) ranks of a, by row */
+    double *rb = malloc(n * sizeof *rb);    /* (n) ranks of b, by row */
+    if (!s || !ra || !rb) {
+        st = hr_fail(HR_ERR_NOMEM, err, errlen, "explain: out of memory");
+        goto done;
+    }
+    if ((st = sort_values(a, n, s, err, errlen)) != HR_OK) goto done;
+    ranks_sorted(s, n, w, ra);
+    if ((st = sort_values(b, n, s, err, errlen)) != HR_OK) goto done;
+    ranks_sorted(s, n, w, rb);
+    *out = pearson_w(ra, rb, w, n);
+done:
+    free(s), free(ra), free(rb);
+    return st;
+}
+
+double hr_explain_r2(const double *p, const double *t, size_t n)
+{
+    if (!p || !t || n == 0) return NAN;
+    double mean = 0;
+    for (size_t i = 0; i < n; i++) mean += t[i];
+    mean /= (double)n;
+    double res = 0, tot = 0;
+    for (size_t i = 0; i < n; i++) {
+        res += (t[i] - p[i]) * (t[i] - p[i]);
+        tot += (t[i] - mean) * (t[i] - mean);
+    }
+    return tot > 0 ? 1 - res / tot : NAN;
+}
+
+/* Cholesky factor of the symmetric matrix whose upper triangle is in A:
+ * (p, p) row-major, plus ridge on the diagonal: A + ridge I = L L^T, L: (p,
+ * p) row-major, lower triangle. Returns 0, or -1 when a pivot is not
+ * positive. (As host/probe.c's.) */
+static int cholesky(const double *A, int p, double ridge, double *L)
+{
+    for (int i = 0; i < p; i++) {
+        double *li = L + (size_t)i * p;
+        for (int j = 0; j <= i; j++) {
+            const double *lj = L + (size_t)j * p;
+            double s = A[(size_t)j * p + i];
+            for (int k = 0; k < j; k++) s -= li[k] * lj[k];
+            if (j == i) {
+                s += ridge;
+                if (!(s > 0)) return -1;
+                li[i] = sqrt(s);
+            } else {
+                li[j] = s / lj[j];
+            }
+        }
+    }
+    return 0;
+}
+
+/* Solves L L^T x = rhs in place (x: (p)). */
+static void cholesky_solve(const double *L, int p, double *x)
+{
+    for (int i = 0; i < p; i++) {
+        const double *li = L + (size_t)i * p;
+        double s = x[i];
+        for (int k = 0; k < i; k++) s -= li[k] * x[k];
+        x[i] = s / li[i];
+    }
+    for (int i = p - 1; i >= 0; i--) {
+        double s = x[i];
+        for (int k = i + 1; k < p; k++) s -= L[(size_t)k * p + i] * x[k];
+        x[i] = s / L[(size_t)i * p + i];
+    }
+}
+
+/* Rows of the centred design accumulated per block, so a large X is never
+ * copied whole into doubles. */
+#define RIDGE_BLOCK 256
+
+hr_status hr_explain_ridge_fit(const float *X, size_t n, int d, const double *t,
+                               const size_t *rows, size_t m, double lambda, double *beta,
+                               double *b0, char *err, size_t errlen)
+{
+    if (!rows) m = n;
+    if (!X || !t || !beta || !b0 || m == 0 || d <= 0)
+        return hr_fail(HR_ERR_INPUT, err, errlen, "explain: ridge: empty input");
+    if (!(lambda > 0) || !isfinite(lambda))
+        return hr_fail(HR_ERR_INPUT, err, errlen, "explain: ridge: lambda must be > 0");
+    const size_t D = (size_t)d;
+    hr_status st = HR_OK;
+    double *mean = calloc(D, sizeof *mean);             /* (d) column means over the rows */
+    double *A = calloc(D * D, sizeof *A);               /* (d, d) Xc^T Xc, upper triangle */
+    double *L = malloc(D * D * sizeof *L);              /* (d, d) its Cholesky factor */
+    double *C = malloc(RIDGE_BLOCK * D * sizeof *C);    /* (block, d) centred rows */
+    double *tc = malloc(RIDGE_BLOCK * sizeof *tc);      /* (block) centred targets */
+    if (!mean || !A || !L || !C || !tc) {
+        st = hr_fail(HR_ERR_NOMEM, err, errlen, "explain: out of memory");
+        goto done;
+    }
+    double tm = 0;
+    for (size_t i = 0; i < m; i++) {
+        const size_t r = row_at(rows, i);
+        if (!isfinite(t[r])) {
+            st = hr_fail(HR_ERR_INPUT, err, errlen, "explain: ridge: target %zu is not finite", r);
+            goto done;
+        }
+        tm += t[r];
+        const float *x = X + r * D;
+        for (size_t c = 0; c < D; c++) mean[c] += x[c];
+    }
+    tm /= (double)m;
+    for (size_t c = 0; c < D; c++) mean[c] /= (double)m;
+    for (size_t c = 0; c < D; c++) beta[c] = 0;
+    for (size_t i0 = 0; i0 < m; i0 += RIDGE_BLOCK) {
+        const size_t nb = m - i0 < RIDGE_BLOCK ? m - i0 : RIDGE_BLOCK;
+        for (size_t i = 0; i < nb; i++) {
+            const size_t r = row_at(rows, i0 + i);
+            const float *x = X + r * D;
+            for (size_t c = 0; c < D; c++) C[i * D + c] = x[c] - mean[c];
+            tc[i] = t[r] - tm;
+        }
+        cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, d, (int)nb, 1.0, C, d, 1.0, A, d);
+        cblas_dgemv(CblasRowMajor, CblasTrans, (int)nb, d, 1.0, C, d, tc, 1, 1.0, beta, 1);
+    }
+    if (cholesky(A, d, lambda, L) != 0) { /* lambda > 0 makes it positive definite */
+        st = hr_fail(HR_ERR_INPUT, err, errlen, "explain: ridge: the system is not positive "
+                     "definite (non-finite features?)");
+        goto done;
+    }
+    cholesky_solve(L, d, beta);
+    double b = tm;
+    for (size_t c = 0; c < D; c++) b -= mean[c] * beta[c];
+    *b0 = b;
+done:
+    free(mean), free(A), free(L), free(C), free(tc);
+    return st;
+}
+
+/* out: (m) b0 + x . beta for X's rows[0..m) (NULL: the first m). */
+static void ridge_predict(const float *X, int d, const size_t *rows, size_t m, const double *beta,
+                          double b0, double *out)
+{
+    for (size_t i = 0; i < m; i++) {
+        const float *x = X + row_at(rows, i) * (size_t)d;
+        double s = b0;
+        for (int c = 0; c < d; c++) s += x[c] * beta[c];
+        out[i] = s;
+    }
+}
+
+hr_status hr_explain_plain_folds(size_t n, int k, uint64_t seed, int *fold, char *err,
+                                 size_t errlen)
+{
+    if (!fold || k < 2 || (size_t)k > n)
+        return hr_fail(HR_ERR_INPUT, err, errlen, "explain: %d folds of %zu rows", k, n);
+    size_t *perm = malloc(n * sizeof *perm); /* (n) */
+    if (!perm) return hr_fail(HR_ERR_NOMEM, err, errlen, "explain: out of memory");
+    for (size_t i = 0; i < n; i++) perm[i] = i;
+    uint64_t state = seed;
+    for (size_t i = n; i > 1; i--) {
+        const size_t j = (size_t)below(&state, i), tmp = perm[i - 1];
+        perm[i - 1] = perm[j];
+        perm[j] = tmp;
+    }
+    for (size_t i = 0; i < n; i++) fold[perm[i]] = (int)(i % (size_t)k);
+    free(perm);
+    return HR_OK;
+}
+
+hr_status hr_explain_ridge_cv(const float *X, size_t n, int d, const double *t, double lambda,
+                              int folds, uint64_t seed, double *heldout, char *err,
+                              size_t errlen)
+{
+    if (!X || !t || !heldout || n == 0 || d <= 0)
+        return hr_fail(HR_ERR_INPUT, err, errlen, "explain: ridge: empty input");
+    hr_status st = HR_OK;
+    int *fold = malloc(n * sizeof *fold);             /* (n) */
+    size_t *train = malloc(n * sizeof *train);        /* (<= n) */
+    size_t *test = malloc(n * sizeof *test);          /* (<= n) */
+    double *beta = malloc((size_t)d * sizeof *beta);  /* (d) */
+    double *p = malloc(n * sizeof *p);                /* (<= n) test order */
+    if (!fold || !train || !test || !beta || !p) {
+        st = hr_fail(HR_ERR_NOMEM, err, errlen, "explain: out of memory");
+        goto done;
+    }
+    if ((st = hr_explain_plain_folds(n, folds, seed, fold, err, errlen)) != HR_OK) goto done;
+    for (int f = 0; f < folds; f++) {
+        size_t ntr = 0, nte = 0;
+        for (size_t i = 0; i < n; i++) {
+            if (fold[i] == f) test[nte++] = i;
+            else train[ntr++] = i;
+        }
+        double b0;
+        if ((st = hr_explain_ridge_fit(X, n, d, t, train, ntr, lambda, beta, &b0, err,
+                                       errlen)) != HR_OK)
+            goto done;
+        ridge_predict(X, d, test, nte, beta, b0, p);
+        for (size_t i = 0; i < nte; i++) heldout[test[i]] = p[i];
+    }
+done:
+    free(fold), free(train), free(test), free(beta), free(p);
+    return st;
+}
+
+/* Single-column Spearman rhos of F's columns against t over rows[0..m)
+ * (NULL: all): rho (K), order (K) by |rho| descending (NaN: 0), ties by
+ * column. */
+static hr_status rank_continuous(const float *F, size_t n, size_t K, const double *t,
+                                 const size_t *rows, size_t m, double *rho, size_t *order,
+                                 char *err, size_t errlen)
+{
+    (void)n;
+    hr_status st = HR_OK;
+    vi *s = malloc(m * sizeof *s);          /* (m) sorted, .i: position in rows */
+    double *rt = malloc(m * sizeof *rt);    /* (m) ranks of t */
+    double *rf = malloc(m * sizeof *rf);    /* (m) ranks of one column */
+    ranked *r = malloc(K * sizeof *r);      /* (K) */
+    if (!s || !rt || !rf || !r) {
+        st = hr_fail(HR_ERR_NOMEM, err, errlen, "explain: out of memory");
+        goto done;
+    }
+    for (size_t i = 0; i < m; i++) s[i] = (vi){t[row_at(rows, i)], i};
+    qsort(s, m, sizeof *s, cmp_vi);
+    ranks_sorted(s, m, NULL, rt);
+    for (size_t k = 0; k < K; k++) {
+        for (size_t i = 0; i < m; i++) s[i] = (vi){F[row_at(rows, i) * K + k], i};
+        qsort(s, m, sizeof *s, cmp_vi);
+        ranks_sorted(s, m, NULL, rf);
+        rho[k] = pearson_w(rf, rt, NULL, m);
+        r[k] = (ranked){isnan(rho[k]) ? 0 : fabs(rho[k]), k};
+    }
+    qsort(r, K, sizeof *r, cmp_ranked);
+    for (size_t k = 0; k < K; k++) order[k] = r[k].col;
+done:
+    free(s), free(rt), free(rf), free(r);
+    return st;
+}
+
+/* Greedy forward selection for a continuous target on rows[0..m) of F
+ * (NULL: all), as select_core, by the inner plain-k-fold held-out Spearman
+ * rho (seed) of the ridge on the standardised columns. */
+static hr_status select_continuous(const float *F, size_t n, size_t K, const double *t,
+                                   const size_t *rows, size_t m, const hr_explain_options *o,
+                                   uint64_t seed, size_t steps, size_t *selected,
+                                   double *cv_rho, size_t *n_selected, char *err,
+                                   size_t errlen)
+{
+    hr_status st = HR_OK;
+    const size_t M = (size_t)o->max_candidates < K ? (size_t)o->max_candidates : K;
+    double *single = malloc(K * sizeof *single);    /* (K) single rhos */
+    size_t *order = malloc(K * sizeof *order);      /* (K) strongest first */
+    double *mu = malloc(steps * sizeof *mu);        /* (steps) */
+    double *sd = malloc(steps * sizeof *sd);        /* (steps) */
+    size_t *cols = malloc(steps * sizeof *cols);    /* (steps) trial columns */
+    double *beta = malloc(steps * sizeof *beta);    /* (steps) */
+    uint8_t *chosen = calloc(K, 1);                 /* (K) */
+    double *ts = malloc(m * sizeof *ts);            /* (m) targets of the rows */
+    float *Z = malloc(m * steps * sizeof *Z);       /* (m, j) trial design */
+    double *held = malloc(m * sizeof *held);        /* (m) inner held-out predictions */
+    double *p = malloc(m * sizeof *p);              /* (<= m) one fold's */
+    int *fold = malloc(m * sizeof *fold);           /* (m) inner folds */
+    size_t *train = malloc(m * sizeof *train);      /* (<= m) positions */
+    size_t *test = malloc(m * sizeof *test);        /* (<= m) */
+    if (!single || !order || !mu || !sd || !cols || !beta || !chosen || !ts || !Z || !held ||
+        !p || !fold || !train || !test) {
+        st = hr_fail(HR_ERR_NOMEM, err, errlen, "explain: out of memory");
+        goto done;
+    }
+    if ((st = rank_continuous(F, n, K, t, rows, m, single, order, err, errlen)) != HR_OK)
+        goto done;
+    for (size_t i = 0; i < m; i++) ts[i] = t[row_at(rows, i)];
+    if ((st = hr_explain_plain_folds(m, o->folds, seed, fold, err, errlen)) != HR_OK) goto done;
+    size_t j = 0;
+    for (; j < steps; j++) {
+        size_t best = SIZE_MAX;
+        double best_rho = -INFINITY;
+        for (size_t c = 0; c < M; c++) {
+            const size_t col = order[c];
+            if (chosen[col]) continue;
+            for (size_t q = 0; q < j; q++) cols[q] = selected[q];
+            cols[j] = col;
+            column_stats(F, K, cols, j + 1, rows, m, mu, sd);
+            standardised(F, K, cols, j + 1, rows, m, mu, sd, Z);
+            for (int f = 0; f < o->folds; f++) {
+                size_t ntr = 0, nte = 0;
+                for (size_t i = 0; i < m; i++) {
+                    if (fold[i] == f) test[nte++] = i;
+                    else train[ntr++] = i;
+                }
+                double b0;
+                if ((st = hr_explain_ridge_fit(Z, m, (int)(j + 1), ts, train, ntr, o->lambda,
+                                               beta, &b0, err, errlen)) != HR_OK)
+                    goto done;
+                ridge_predict(Z, (int)(j + 1), test, nte, beta, b0, p);
+                for (size_t i = 0; i < nte; i++) held[test[i]] = p[i];
+            }
+            double rho;
+            if ((st = hr_explain_spearman(held, ts, NULL, m, &rho, err, errlen)) != HR_OK)
+                goto done;
+            if (isnan(rho)) rho = 0; /* constant predictions: no ranking */
+            if (rho > best_rho) { /* strict: ties go to the stronger single */
+                best_rho = rho;
+                best = col;
+            }
+        }
+        if (best == SIZE_MAX) break;
+        chosen[best] = 1;
+        selected[j] = best;
+        cv_rho[j] = best_rho;
+    }
+    *n_selected = j;
+done:
+    free(single), free(order), free(mu), free(sd), free(cols), free(beta), free(chosen);
+    free(ts), free(Z), free(held), free(p), free(fold), free(train), free(test);
+    return st;
+}
+
+hr_status hr_explain_fit_continuous(const float *F, size_t n, size_t K, const double *t,
+                                    const hr_explain_options *opt, hr_explain_result *out,
+                                    char *err, size_t errlen)
+{
+    if (out) memset(out, 0, sizeof *out);
+    const hr_explain_options o = opt ? *opt : hr_explain_default_options();
+    hr_status st = check_options(&o, err, errlen);
+    if (st != HR_OK) return st;
+    if (!F || !t || !out || n == 0 || K == 0)
+        return hr_fail(HR_ERR_INPUT, err, errlen, "explain: empty input");
+    if (n < 4 * (size_t)o.folds)
+        return hr_fail(HR_ERR_INPUT, err, errlen, "explain: %zu texts; %d folds need at least "
+                       "%zu", n, o.folds, 4 * (size_t)o.folds);
+    int varies = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!isfinite(t[i]))
+            return hr_fail(HR_ERR_INPUT, err, errlen, "explain: target %zu is not finite", i);
+        varies |= t[i] != t[0];
+    }
+    if (!varies) return hr_fail(HR_ERR_INPUT, err, errlen, "explain: the target is constant");
+    for (size_t i = 0; i < n * K; i++)
+        if (!isfinite(F[i]))
+            return hr_fail(HR_ERR_INPUT, err, errlen, "explain: feature (%zu, %zu) is not finite",
+                           i / K, i % K);
+    const size_t steps = steps_of(&o, K);
+    out->n = n;
+    out->k = K;
+    out->n_selected = steps;
+    out->folds = o.folds;
+    out->continuous = 1;
+    out->selected = malloc(steps * sizeof *out->selected);
+    out->select_auroc = malloc(steps * sizeof *out->select_auroc);
+    out->step_auroc = malloc(steps * sizeof *out->step_auroc);
+    out->step_r2 = malloc(steps * sizeof *out->step_r2);
+    out->heldout = malloc(steps * n * sizeof *out->heldout); /* (steps, n) */
+    out->single_auroc = malloc(K * sizeof *out->single_auroc);
+    out->fold_selected = malloc((size_t)o.folds * steps * sizeof *out->fold_selected);
+    int *fold = malloc(n * sizeof *fold);           /* (n) outer fold of each row */
+    size_t *train = malloc(n * sizeof *train);      /* (<= n) */
+    size_t *test = malloc(n * sizeof *test);        /* (<= n) */
+    size_t *sel = malloc(steps * sizeof *sel);      /* (steps) one fold's choice */
+    double *crit = malloc(steps * sizeof *crit);    /* (steps) */
+    double *mean = malloc(steps * sizeof *mean);    /* (steps) */
+    double *sd = malloc(steps * sizeof *sd);        /* (steps) */
+    double *beta = malloc(steps * sizeof *beta);    /* (steps) */
+    size_t *order = malloc(K * sizeof *order);      /* (K) */
+    float *Z = malloc(n * steps * sizeof *Z);       /* (rows, j) design */
+    double *p = malloc(n * sizeof *p);              /* (<= n) test order */
+    double *ttr = malloc(n * sizeof *ttr);          /* (<= n) training targets */
+    if (!out->selected || !out->select_auroc || !out->step_auroc || !out->step_r2 ||
+        !out->heldout || !out->single_auroc || !out->fold_selected || !fold || !train || !test ||
+        !sel || !crit || !mean || !sd || !beta || !order || !Z || !p || !ttr) {
+        st = hr_fail(HR_ERR_NOMEM, err, errlen, "explain: out of memory");
+        goto done;
+    }
+    if ((st = hr_explain_plain_folds(n, o.folds, o.seed, fold, err, errlen)) != HR_OK) goto done;
+    for (int f = 0; f < o.folds; f++) {
+        size_t ntr = 0, nte = 0, ns = 0;
+        for (size_t i = 0; i < n; i++) {
+            if (fold[i] == f) test[nte++] = i;
+            else train[ntr++] = i;
+        }
+        st = select_continuous(F, n, K, t, train, ntr, &o, o.seed + (uint64_t)f + 1, steps, sel,
+                               crit, &ns, err, errlen);
+        if (st != HR_OK) goto done;
+        if (ns < steps) {
+            st = hr_fail(HR_ERR_INTERNAL, err, errlen, "explain: fold %d chose too few", f);
+            goto done;
+        }
+        memcpy(out->fold_selected + (size_t)f * steps, sel, steps * sizeof *sel);
+        for (size_t i = 0; i < ntr; i++) ttr[i] = t[train[i]];
+        for (size_t j = 1; j <= steps; j++) {
+            column_stats(F, K, sel, j, train, ntr, mean, sd);
+            standardised(F, K, sel, j, train, ntr, mean, sd, Z);
+            double b0;
+            if ((st = hr_explain_ridge_fit(Z, ntr, (int)j, ttr, NULL, ntr, o.lambda, beta, &b0,
+                                           err, errlen)) != HR_OK)
+                goto done;
+            standardised(F, K, sel, j, test, nte, mean, sd, Z);
+            ridge_predict(Z, (int)j, NULL, nte, beta, b0, p);
+            for (size_t i = 0; i < nte; i++) out->heldout[(j - 1) * n + test[i]] = p[i];
+        }
+    }
+    size_t ns = 0;
+    st = select_continuous(F, n, K, t, NULL, n, &o, o.seed, steps, out->selected,
+                           out->select_auroc, &ns, err, errlen);
+    if (st != HR_OK) goto done;
+    if ((st = rank_continuous(F, n, K, t, NULL, n, out->single_auroc, order, err, errlen)) !=
+        HR_OK)
+        goto done;
+    for (int f = 0; f < o.folds; f++)
+        out->first_agree += out->fold_selected[(size_t)f * steps] == out->selected[0];
+    for (size_t j = 0; j < steps; j++) {
+        st = hr_explain_spearman(out->heldout + j * n, t, NULL, n, &out->step_auroc[j], err,
+                                 errlen);
+        if (st != HR_OK) goto done;
+        out->step_r2[j] = hr_explain_r2(out->heldout + j * n, t, n);
+    }
+done:
+    free(fold), free(train), free(test), free(sel), free(crit), free(mean), free(sd), free(beta);
+    free(order), free(Z), free(p), free(ttr);
+    if (st != HR_OK) hr_explain_result_free(out);
+    return st;
+}
+
+hr_status hr_explain_bootstrap_continuous(const double *ref, const double *hyp, const double *t,
+                                          size_t n, int resamples, uint64_t seed,
+                                          double epsilon, hr_explain_ratio *out, char *err,
+                                          size_t errlen)
+{
+    if (!ref || !hyp || !t || !out || n == 0)
+        return hr_fail(HR_ERR_INPUT, err, errlen, "explain: bootstrap: empty input");
+    if (resamples < 1 || !(epsilon >= 0))
+        return hr_fail(HR_ERR_INPUT, err, errlen,
+                       "explain: bootstrap: resamples must be >= 1 and epsilon >= 0");
+    hr_status st = HR_OK;
+    const size_t B = (size_t)resamples;
+    vi *sr = malloc(n * sizeof *sr);        /* (n) ref sorted */
+    vi *sh = malloc(n * sizeof *sh);        /* (n) hyp sorted */
+    vi *stt = malloc(n * sizeof *stt);      /* (n) t sorted */
+    double *rr = malloc(n * sizeof *rr);    /* (n) ranks by row of one resample */
+    double *rh = malloc(n * sizeof *rh);    /* (n) */
+    double *rt = malloc(n * sizeof *rt);    /* (n) */
+    double *w = malloc(n * sizeof *w);      /* (n) counts of one resample */
+    double *rb = malloc(B * sizeof *rb);    /* (<= B) ref rho per resample */
+    double *hb = malloc(B * sizeof *hb);    /* (<= B) hyp rho per resample */
+    double *xb = malloc(B * sizeof *xb);    /* (B) X per resample, +-inf if undefined */
+    if (!sr || !sh || !stt || !rr || !rh || !rt || !w || !rb || !hb || !xb) {
+        st = hr_fail(HR_ERR_NOMEM, err, errlen, "explain: out of memory");
+        goto done;
+    }
+    if ((st = sort_values(ref, n, sr, err, errlen)) != HR_OK ||
+        (st = sort_values(hyp, n, sh, err, errlen)) != HR_OK ||
+        (st = sort_values(t, n, stt, err, errlen)) != HR_OK)
+        goto done;
+    memset(out, 0, sizeof *out);
+    ranks_sorted(sr, n, NULL, rr);
+    ranks_sorted(sh, n, NULL, rh);
+    ranks_sorted(stt, n, NULL, rt);
+    if (stt[0].v == stt[n - 1].v) {
+        st = hr_fail(HR_ERR_INPUT, err, errlen, "explain: bootstrap: the target is constant");
+        goto done;
+    }
+    out->ref_auroc = pearson_w(rr, rt, NULL, n);
+    out->hyp_auroc = pearson_w(rh, rt, NULL, n);
+    if (isnan(out->ref_auroc)) out->ref_auroc = 0; /* constant predictions: no ranking */
+    if (isnan(out->hyp_auroc)) out->hyp_auroc = 0;
+    out->resamples = resamples;
+    uint64_t state = seed;
+    size_t both = 0; /* resamples where t varies: rb, hb */
+    for (size_t b = 0; b < B; b++) {
+        for (size_t i = 0; i < n; i++) w[i] = 0;
+        for (size_t i = 0; i < n; i++) w[below(&state, n)] += 1;
+        ranks_sorted(sr, n, w, rr);
+        ranks_sorted(sh, n, w, rh);
+        ranks_sorted(stt, n, w, rt);
+        double ar = pearson_w(rr, rt, w, n), ah = pearson_w(rh, rt, w, n);
+        if (isnan(pearson_w(rt, rt, w, n))) { /* t constant in the resample: no rho */
+            out->undefined++;
+            xb[b] = -INFINITY;
+            continue;
+        }
+        if (isnan(ar)) ar = 0;
+        if (isnan(ah)) ah = 0;
+        rb[both] = ar;
+        hb[both] = ah;
+        both++;
+        if (ar <= epsilon) {
+            out->undefined++;
+            xb[b] = ah > 0 ? INFINITY : -INFINITY;
+        } else {
+            xb[b] = ah / ar;
+        }
+    }
+    qsort(rb, both, sizeof *rb, cmp_double);
+    qsort(hb, both, sizeof *hb, cmp_double);
+    qsort(xb, B, sizeof *xb, cmp_double);
+    out->ref_ci_low = percentile(rb, both, 0.025);
+    out->ref_ci_high = percentile(rb, both, 0.975);
+    out->hyp_ci_low = percentile(hb, both, 0.025);
+    out->hyp_ci_high = percentile(hb, both, 0.975);
+    out->ci_low = out->ci_high = NAN;
+    if (out->ref_auroc <= epsilon) {
+        out->status = HR_EXPLAINED_UNDEFINED;
+        out->explained = NAN;
+    } else {
+        out->explained = out->hyp_auroc / out->ref_auroc;
+        const double lo = percentile(xb, B, 0.025), hi = percentile(xb, B, 0.975);
+        if (isfinite(lo) && isfinite(hi)) {
+            out->status = HR_EXPLAINED_OK;
+            out->ci_low = lo;
+            out->ci_high = hi;
+        } else {
+            out->status = HR_EXPLAINED_UNSTABLE;
+        }
+    }
+done:
+    free(sr), free(sh), free(stt), free(rr), free(rh), free(rt), free(w), free(rb), free(hb);
+    free(xb);
     return st;
 }

@@ -4,7 +4,11 @@
  * unrelated texts on both sides) is found and explains most of the probe's
  * AUROC; shuffled labels leave nothing to explain; a classifier's own score
  * becomes the reference; --rounds starts from the plain run and keeps its
- * choices; bad input exits 2 with a clear message.
+ * choices; bad input exits 2 with a clear message. --continuous: a planted
+ * numeric target (the count of sport words in texts of three clauses, plus
+ * a little noise) is ranked by the ridge reference and explained by a sport
+ * hypothesis chosen first; a shuffled target leaves nothing to explain; a
+ * non-numeric target exits 2 naming the file and line.
  */
 #define _XOPEN_SOURCE 700 /* mkdtemp */
 
@@ -424,8 +428,27 @@ static void test_bad_input_exits_2_naming_the_file_line_and_value(void)
                          "7", "--no-cache", NULL};
     expect_exit_2("unknown positive", pos, "--positive '7'", "'1'");
     const char *cont[] = {"explain", "--data", planted, "--label-field", "label", "--continuous",
-                          "--no-cache", NULL};
-    expect_exit_2("continuous", cont, "not supported yet", NULL);
+                          "--score-field", "prob", "--no-cache", NULL};
+    expect_exit_2("continuous with a score", cont, "--score-field with --continuous",
+                  "not supported");
+    char v[300];
+    snprintf(v, sizeof v, "%s/target.jsonl", dir);
+    write_text(v, "{\"text\": \"one\", \"y\": 1.5}\n{\"text\": \"two\", \"y\": 2}\n"
+                  "{\"text\": \"three\", \"y\": \"lots\"}\n");
+    const char *nonnum[] = {"explain", "--data", v, "--label-field", "y", "--continuous",
+                            "--no-cache", NULL};
+    expect_exit_2("non-numeric continuous target", nonnum, "target.jsonl:3:", "'lots', not a number");
+    char w[300];
+    snprintf(w, sizeof w, "%s/target.csv", dir);
+    write_text(w, "text,y\nfirst,1.5\nsecond,true\n");
+    const char *nonnum2[] = {"explain", "--data", w, "--label-field", "y", "--continuous",
+                             "--no-cache", NULL};
+    expect_exit_2("non-numeric CSV target", nonnum2, "target.csv:3:", "'true', not a number");
+    snprintf(w, sizeof w, "%s/target-missing.jsonl", dir);
+    write_text(w, "{\"text\": \"one\", \"y\": 1.5}\n{\"text\": \"two\"}\n");
+    const char *missing2[] = {"explain", "--data", w, "--label-field", "y", "--continuous",
+                              "--no-cache", NULL};
+    expect_exit_2("missing continuous target", missing2, "target-missing.jsonl:2:", "missing");
     const char *rounds[] = {"explain", "--data", planted, "--label-field", "label", "--rounds",
                             "2", "--no-ngrams", "--no-cache", NULL};
     expect_exit_2("rounds without the word share", rounds, "--rounds 2", "--no-ngrams");
@@ -439,6 +462,138 @@ static void test_bad_input_exits_2_naming_the_file_line_and_value(void)
     expect_exit_2("no --label-field", nolabel, "--label-field", NULL);
     const char *txt[] = {"explain", "--data", "x.txt", "--label-field", "label", NULL};
     expect_exit_2("a .txt", txt, ".jsonl or .csv", NULL);
+}
+
+/* ------------------------------------------------------------------------ */
+/* A continuous target                                                       */
+
+#define N_CONT 200
+
+static char cont_texts[N_CONT][640];
+static double cont_target[N_CONT];
+static char cont_planted[300], cont_shuffled[300];
+
+/* Words that make a text about sport: the target counts them. */
+static const char *sport_words[] = {"football", "basketball", "tennis", "rugby", "baseball",
+                                    "hockey", "game", "match", "goal", "coach", "stadium",
+                                    "league", "referee", "final", "championship", "penalty"};
+
+static int count_sport_words(const char *s)
+{
+    int count = 0;
+    for (size_t k = 0; k < sizeof sport_words / sizeof sport_words[0]; k++)
+        for (const char *p = strstr(s, sport_words[k]); p; p = strstr(p + 1, sport_words[k]))
+            count++;
+    return count;
+}
+
+/* Texts of three clauses, 0 to 3 of them about sport and the rest about
+ * cooking or nothing in particular; the target is the count of sport words
+ * plus uniform noise of +-0.2 (so every value differs). */
+static void make_continuous(void)
+{
+    rng_state = 4242;
+    for (int i = 0; i < N_CONT; i++) {
+        const unsigned k = rnd(4);
+        char clause[3][200];
+        for (unsigned c = 0; c < 3; c++)
+            make_text(c < k ? 1 : (int)(rnd(2) * 2), clause[c], sizeof clause[c]);
+        const unsigned shift = rnd(3); /* the sport clauses not always first */
+        snprintf(cont_texts[i], sizeof cont_texts[i], "%s. %s. %s.", clause[shift],
+                 clause[(shift + 1) % 3], clause[(shift + 2) % 3]);
+        cont_target[i] = count_sport_words(cont_texts[i]) + (rnd(401) - 200.0) / 1000.0;
+    }
+}
+
+static void write_continuous(const char *path, const double *target)
+{
+    FILE *f = fopen(path, "w");
+    for (int i = 0; i < N_CONT; i++) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "text", cont_texts[i]);
+        cJSON_AddNumberToObject(o, "sportiness", target[i]);
+        char *s = cJSON_PrintUnformatted(o);
+        fprintf(f, "%s\n", s);
+        free(s);
+        cJSON_Delete(o);
+    }
+    fclose(f);
+}
+
+static void test_a_continuous_target_is_ranked_and_explained_by_the_planted_topic(void)
+{
+    char json[300];
+    snprintf(json, sizeof json, "%s/continuous.json", dir);
+    const char *args[] = {"explain", "--data", cont_planted, "--label-field", "sportiness",
+                          "--continuous", "--top-k", "3", "--json", json, "--cache", cache,
+                          "--quiet", NULL};
+    char *out, *err;
+    int rc = run(&out, &err, args);
+    CHECKF(rc == 0, "exit %d: %s", rc, err);
+    fprintf(stderr, "%s", out);
+    char *text = read_all(json);
+    cJSON *root = cJSON_Parse(text);
+    CHECKF(root != NULL, "the JSON does not parse");
+    if (!root) goto done;
+    cJSON *tg = cJSON_GetObjectItem(root, "target");
+    CHECK(tg && cJSON_IsString(tg) && strcmp(tg->valuestring, "continuous") == 0);
+    cJSON *ref = num(root, "reference_spearman"), *r2 = num(root, "reference_r2");
+    CHECKF(ref && ref->valuedouble > 0.6, "reference rho %g", ref ? ref->valuedouble : -1);
+    CHECKF(r2 && r2->valuedouble > 0.2 && r2->valuedouble <= 1, "reference R^2 %g",
+           r2 ? r2->valuedouble : -1);
+    cJSON *sel = cJSON_GetObjectItem(root, "selected");
+    CHECK(cJSON_IsArray(sel) && cJSON_GetArraySize(sel) == 3);
+    cJSON *first = cJSON_GetArrayItem(sel, 0);
+    const char *t = first && cJSON_GetObjectItem(first, "text")
+                        ? cJSON_GetObjectItem(first, "text")->valuestring : "";
+    const char *topic[] = {"sport", "athlet", "game", "team", "match", "football", "league",
+                           "coach", "goal", "play", "stadium", "fans", "referee", "final",
+                           "win", "won", "score", "champion"};
+    int on_topic = 0;
+    for (size_t k = 0; k < sizeof topic / sizeof topic[0]; k++)
+        if (strstr(t, topic[k])) on_topic = 1;
+    CHECKF(on_topic, "the first hypothesis is not about sport: '%s'", t);
+    cJSON *h;
+    cJSON_ArrayForEach(h, sel) {
+        cJSON *a = num(h, "spearman"), *b = num(h, "r2");
+        CHECK(a && a->valuedouble >= -1 && a->valuedouble <= 1 && b && b->valuedouble <= 1);
+    }
+    cJSON *x = num(root, "explained"), *ci = cJSON_GetObjectItem(root, "explained_ci");
+    CHECKF(x && x->valuedouble > 0.5, "explained %g", x ? x->valuedouble : -1);
+    CHECKF(cJSON_IsArray(ci) && cJSON_GetArraySize(ci) == 2, "explained_ci");
+    if (x && cJSON_IsArray(ci) && cJSON_GetArraySize(ci) == 2)
+        CHECK(cJSON_GetArrayItem(ci, 0)->valuedouble <= x->valuedouble &&
+              x->valuedouble <= cJSON_GetArrayItem(ci, 1)->valuedouble);
+    CHECK(num(root, "readable_spearman") && num(root, "readable_r2"));
+done:
+    cJSON_Delete(root);
+    free(text), free(out), free(err);
+}
+
+static void test_a_shuffled_continuous_target_leaves_nothing_to_explain(void)
+{
+    char json[300];
+    snprintf(json, sizeof json, "%s/continuous-shuffled.json", dir);
+    const char *args[] = {"explain", "--data", cont_shuffled, "--label-field", "sportiness",
+                          "--continuous", "--top-k", "3", "--json", json, "--cache", cache,
+                          "--quiet", NULL};
+    char *out, *err;
+    int rc = run(&out, &err, args);
+    CHECKF(rc == 0, "exit %d: %s", rc, err);
+    fprintf(stderr, "%s", out);
+    char *text = read_all(json);
+    cJSON *root = cJSON_Parse(text);
+    CHECKF(root != NULL, "the JSON does not parse");
+    if (!root) goto done;
+    cJSON *ref = num(root, "reference_spearman");
+    CHECKF(ref && fabs(ref->valuedouble) < 0.25, "reference rho %g", ref ? ref->valuedouble : -1);
+    cJSON *x = cJSON_GetObjectItem(root, "explained"), *ci = cJSON_GetObjectItem(root, "explained_ci");
+    int not_significant = cJSON_IsNull(x) || cJSON_IsNull(ci) ||
+                          (cJSON_IsArray(ci) && cJSON_GetArrayItem(ci, 0)->valuedouble <= 0);
+    CHECKF(not_significant, "explained %s", x ? cJSON_PrintUnformatted(x) : "?");
+done:
+    cJSON_Delete(root);
+    free(text), free(out), free(err);
 }
 
 int main(void)
@@ -461,12 +616,28 @@ int main(void)
         perm[j] = tmp;
     }
     write_jsonl(shuffled, perm, 0);
+    snprintf(cont_planted, sizeof cont_planted, "%s/continuous.jsonl", dir);
+    snprintf(cont_shuffled, sizeof cont_shuffled, "%s/continuous-shuffled.jsonl", dir);
+    make_continuous();
+    write_continuous(cont_planted, cont_target);
+    static double shuffled_target[N_CONT];
+    memcpy(shuffled_target, cont_target, sizeof cont_target);
+    rng_state = 99;
+    for (int i = N_CONT - 1; i > 0; i--) { /* Fisher-Yates */
+        int j = (int)rnd((unsigned)i + 1);
+        double tmp = shuffled_target[i];
+        shuffled_target[i] = shuffled_target[j];
+        shuffled_target[j] = tmp;
+    }
+    write_continuous(cont_shuffled, shuffled_target);
 
     RUN(test_bad_input_exits_2_naming_the_file_line_and_value);
     RUN(test_planted_topic_is_chosen_first_and_explains_most_of_the_probe);
     RUN(test_shuffled_labels_leave_nothing_to_explain);
     RUN(test_rounds_continue_from_the_first_and_report_each_round);
     RUN(test_a_classifier_score_is_the_reference_and_its_decisions_are_explained);
+    RUN(test_a_continuous_target_is_ranked_and_explained_by_the_planted_topic);
+    RUN(test_a_shuffled_continuous_target_leaves_nothing_to_explain);
 
     char cmd[600];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);

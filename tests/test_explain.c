@@ -4,7 +4,10 @@
  * selection preferring a complementary feature to a redundant one, nested
  * cross-validation staying honest on noise, a later round keeping each
  * fold's choices first, the readable model applied to new texts, the
- * bootstrap interval and its guards, and the residual.
+ * bootstrap interval and its guards, and the residual; for continuous
+ * targets, Spearman's rho with average ranks, ridge regression against a
+ * hand-solved 2-D system, plain folds, and the nested procedure and its
+ * bootstrap on planted signal and on noise.
  */
 #include "test_util.h"
 
@@ -308,6 +311,138 @@ static void test_residual_lists_what_only_the_reference_gets_right(void)
     CHECKF(count == 2 && rows[0] == 2 && rows[1] == 3, "%zu %zu", rows[0], rows[1]);
 }
 
+static void test_spearman_averages_tied_ranks_and_weights_as_copies(void)
+{
+    char err[256];
+    /* ranks a: 1, 2.5, 2.5, 4; ranks b: 1, 3, 2, 4; centred: (-1.5, 0, 0, 1.5)
+     * and (-1.5, 0.5, -0.5, 1.5): 4.5 / sqrt(4.5 * 5). */
+    const double a[] = {1, 2, 2, 3}, b[] = {10, 30, 20, 40};
+    double r;
+    CHECK(hr_explain_spearman(a, b, NULL, 4, &r, err, sizeof err) == HR_OK);
+    CHECKF(fabs(r - 4.5 / sqrt(22.5)) < 1e-14, "rho %.17g", r);
+    /* Weight 2 on row 0 and 0 on row 3 is the vector with row 0 twice and no row 3. */
+    const double w[] = {2, 1, 1, 0};
+    const double a2[] = {1, 1, 2, 2}, b2[] = {10, 10, 30, 20};
+    double r1, r2;
+    CHECK(hr_explain_spearman(a, b, w, 4, &r1, err, sizeof err) == HR_OK);
+    CHECK(hr_explain_spearman(a2, b2, NULL, 4, &r2, err, sizeof err) == HR_OK);
+    CHECKF(fabs(r1 - r2) < 1e-14, "%.17g vs %.17g", r1, r2);
+    const double c[] = {5, 5, 5, 5};
+    CHECK(hr_explain_spearman(a, c, NULL, 4, &r, err, sizeof err) == HR_OK && isnan(r));
+    const double bad[] = {1, NAN, 2, 3};
+    CHECK(hr_explain_spearman(bad, b, NULL, 4, &r, err, sizeof err) == HR_ERR_INPUT);
+}
+
+static void test_ridge_solves_a_hand_computed_two_dimensional_system(void)
+{
+    char err[256];
+    /* X rows (0,0) (1,0) (1,1) (2,3), t 0 1 3 4: means (1, 1) and 2; centred
+     * Xc^T Xc = [[2, 3], [3, 6]], Xc^T tc = (4, 7); with lambda 1,
+     * [[3, 3], [3, 7]] beta = (4, 7): beta = (7/12, 9/12), b0 = 2 - 16/12. */
+    const float X[] = {0, 0, 1, 0, 1, 1, 2, 3};
+    const double t[] = {0, 1, 3, 4};
+    double beta[2], b0;
+    CHECK(hr_explain_ridge_fit(X, 4, 2, t, NULL, 4, 1.0, beta, &b0, err, sizeof err) == HR_OK);
+    CHECKF(fabs(beta[0] - 7.0 / 12) < 1e-12 && fabs(beta[1] - 9.0 / 12) < 1e-12,
+           "beta %.17g %.17g", beta[0], beta[1]);
+    CHECKF(fabs(b0 - 2.0 / 3) < 1e-12, "b0 %.17g", b0);
+    /* The rows given are the only ones used: a wild fifth row changes nothing. */
+    const float X5[] = {0, 0, 1, 0, 1, 1, 2, 3, 100, -100};
+    const double t5[] = {0, 1, 3, 4, 1e6};
+    const size_t rows[] = {3, 0, 2, 1};
+    double beta5[2], b05;
+    CHECK(hr_explain_ridge_fit(X5, 5, 2, t5, rows, 4, 1.0, beta5, &b05, err, sizeof err) == HR_OK);
+    CHECK(fabs(beta5[0] - beta[0]) < 1e-12 && fabs(beta5[1] - beta[1]) < 1e-12 &&
+          fabs(b05 - b0) < 1e-12);
+    CHECK(hr_explain_ridge_fit(X, 4, 2, t, NULL, 4, 0.0, beta, &b0, err, sizeof err) ==
+          HR_ERR_INPUT);
+    const double pred[] = {0, 1, 3, 5};
+    CHECKF(fabs(hr_explain_r2(pred, t, 4) - (1 - 1.0 / 10)) < 1e-14, "R^2");
+}
+
+static void test_plain_folds_deal_every_row_once_in_near_equal_folds(void)
+{
+    char err[256];
+    int fold[103], count[5] = {0};
+    CHECK(hr_explain_plain_folds(103, 5, 9, fold, err, sizeof err) == HR_OK);
+    for (int i = 0; i < 103; i++) {
+        CHECK(fold[i] >= 0 && fold[i] < 5);
+        if (fold[i] >= 0 && fold[i] < 5) count[fold[i]]++;
+    }
+    for (int f = 0; f < 5; f++) CHECKF(count[f] == 20 || count[f] == 21, "fold %d: %d", f, count[f]);
+    CHECK(hr_explain_plain_folds(3, 5, 9, fold, err, sizeof err) == HR_ERR_INPUT);
+}
+
+static void test_continuous_fit_finds_planted_signal_and_stays_honest_on_noise(void)
+{
+    enum { N = 200, K = 8 };
+    static float F[N * K];
+    static double t[N], noise[N], ref[N];
+    char err[256];
+    state = 31;
+    for (int i = 0; i < N * K; i++) F[i] = (float)gaussian();
+    for (int i = 0; i < N; i++) {
+        t[i] = F[i * K + 5] + 0.5 * F[i * K + 2] + 0.3 * gaussian();
+        noise[i] = gaussian();
+        ref[i] = t[i] + 0.2 * gaussian(); /* a good reference */
+    }
+    hr_explain_options o = hr_explain_default_options();
+    o.top_k = 3;
+    hr_explain_result r;
+    CHECK(hr_explain_fit_continuous(F, N, K, t, &o, &r, err, sizeof err) == HR_OK);
+    if (r.n_selected == 3) {
+        CHECK(r.continuous == 1 && r.step_r2 != NULL);
+        CHECKF(r.selected[0] == 5 && r.selected[1] == 2, "chose %zu, %zu", r.selected[0],
+               r.selected[1]);
+        CHECKF(r.step_auroc[1] > 0.85, "held-out rho %g", r.step_auroc[1]);
+        CHECKF(r.step_r2[1] > 0.7, "held-out R^2 %g", r.step_r2[1]);
+        CHECKF(r.first_agree == 5, "first agree %d", r.first_agree);
+        hr_explain_ratio x;
+        CHECK(hr_explain_bootstrap_continuous(ref, r.heldout + N, t, N, 500, 3, 0.01, &x, err,
+                                              sizeof err) == HR_OK);
+        CHECKF(x.status == HR_EXPLAINED_OK && x.explained > 0.85 && x.ci_low <= x.explained &&
+                   x.explained <= x.ci_high && x.ci_high < 1.2,
+               "X %g [%g, %g]", x.explained, x.ci_low, x.ci_high);
+    }
+    hr_explain_result_free(&r);
+
+    /* Noise: nothing generalises; the reference is no better than chance. */
+    CHECK(hr_explain_fit_continuous(F, N, K, noise, &o, &r, err, sizeof err) == HR_OK);
+    if (r.n_selected == 3) {
+        CHECKF(fabs(r.step_auroc[2]) < 0.2, "held-out rho on noise %g", r.step_auroc[2]);
+        CHECKF(r.step_r2[2] < 0.05, "held-out R^2 on noise %g", r.step_r2[2]);
+        hr_explain_ratio x;
+        static double refn[N];
+        CHECK(hr_explain_ridge_cv(F, N, K, noise, 1.0, 5, 1, refn, err, sizeof err) == HR_OK);
+        CHECK(hr_explain_bootstrap_continuous(refn, r.heldout + 2 * N, noise, N, 500, 3, 0.01, &x,
+                                              err, sizeof err) == HR_OK);
+        CHECKF(fabs(x.ref_auroc) < 0.2, "reference rho %g", x.ref_auroc);
+        CHECKF(x.status != HR_EXPLAINED_OK || x.ci_low <= 0, "X %g [%g, %g]", x.explained,
+               x.ci_low, x.ci_high);
+    }
+    hr_explain_result_free(&r);
+    double c[N];
+    for (int i = 0; i < N; i++) c[i] = 2;
+    CHECK(hr_explain_fit_continuous(F, N, K, c, &o, &r, err, sizeof err) == HR_ERR_INPUT);
+    CHECK(hr_explain_fit_continuous(F, 10, K, t, &o, &r, err, sizeof err) == HR_ERR_INPUT);
+}
+
+static void test_ridge_cv_predicts_held_out_rows_of_a_linear_target(void)
+{
+    enum { N = 120, D = 6 };
+    static float X[N * D];
+    static double t[N], p[N];
+    char err[256];
+    state = 8;
+    for (int i = 0; i < N * D; i++) X[i] = (float)gaussian();
+    for (int i = 0; i < N; i++) t[i] = 3 + 2 * X[i * D] - X[i * D + 3] + 0.1 * gaussian();
+    CHECK(hr_explain_ridge_cv(X, N, D, t, 1.0, 5, 1, p, err, sizeof err) == HR_OK);
+    double r;
+    CHECK(hr_explain_spearman(p, t, NULL, N, &r, err, sizeof err) == HR_OK);
+    CHECKF(r > 0.95, "rho %g", r);
+    CHECKF(hr_explain_r2(p, t, N) > 0.9, "R^2 %g", hr_explain_r2(p, t, N));
+}
+
 int main(void)
 {
     RUN(test_auroc_counts_ties_one_half_and_weights_as_copies);
@@ -318,5 +453,10 @@ int main(void)
     RUN(test_the_readable_model_applies_to_new_texts);
     RUN(test_bootstrap_interval_and_its_guards);
     RUN(test_residual_lists_what_only_the_reference_gets_right);
+    RUN(test_spearman_averages_tied_ranks_and_weights_as_copies);
+    RUN(test_ridge_solves_a_hand_computed_two_dimensional_system);
+    RUN(test_plain_folds_deal_every_row_once_in_near_equal_folds);
+    RUN(test_ridge_cv_predicts_held_out_rows_of_a_linear_target);
+    RUN(test_continuous_fit_finds_planted_signal_and_stays_honest_on_noise);
     return test_summary();
 }

@@ -61,7 +61,18 @@ static const char explain_help[] =
     "                      reference, and the report adds how well the hypotheses\n"
     "                      predict the classifier's own decisions (score > median)\n"
     "  --a FILE --b FILE   instead of --data: two corpora, A the positive class\n"
-    "  --continuous        a numeric label with many values: not supported yet\n"
+    "  --continuous        the label is a number with many values (a continuous\n"
+    "                      target): the reference is a ridge regression on the\n"
+    "                      embeddings (lambda 1, plain k-fold held-out predictions),\n"
+    "                      the readable model least squares (ridge 1 on\n"
+    "                      standardised scores) on hypotheses chosen greedily by\n"
+    "                      held-out Spearman correlation, nested as above; both are\n"
+    "                      reported as held-out Spearman rho and R^2, and\n"
+    "                      X = rho_readable / rho_reference (undefined when\n"
+    "                      rho_reference <= 0.01). Word candidates contrast the\n"
+    "                      word share's texts above the median target with the\n"
+    "                      rest. Not with --score-field, --positive, --a/--b or\n"
+    "                      --rounds\n"
     "Candidates:\n"
     "  --hypotheses FILE   your own candidates too, one a line (.txt or .jsonl)\n"
     "  --no-bank           leave out the built-in bank\n"
@@ -90,7 +101,10 @@ static const char explain_help[] =
     "  --json OUT          n, positive_label, folds, seed, reference_auroc,\n"
     "                      selected[text, source, direction, auroc, explained],\n"
     "                      explained, explained_ci, rounds[candidates_added, auroc,\n"
-    "                      explained], residual_examples, ...\n"
+    "                      explained], residual_examples, ...; with --continuous:\n"
+    "                      target \"continuous\", reference_spearman, reference_r2,\n"
+    "                      readable_spearman, readable_r2, selected[text, spearman,\n"
+    "                      r2, explained], explained, explained_ci (no residual)\n"
     "\n"
     "%s"
     "%s"
@@ -116,6 +130,7 @@ typedef struct dataset {
     size_t *lines;        /* (n) its line there */
     uint8_t *y;           /* (n) 1: positive class */
     double *score;        /* (n) --score-field, or NULL */
+    double *target;       /* (n) --continuous: the numeric label, or NULL */
     char label[2][256];   /* the labels of class 0 and class 1 */
     int numeric;          /* both labels are numbers */
 } dataset;
@@ -123,6 +138,7 @@ typedef struct dataset {
 static void dataset_free(dataset *d)
 {
     free(d->texts), free(d->lens), free(d->files), free(d->lines), free(d->y), free(d->score);
+    free(d->target);
     memset(d, 0, sizeof *d);
 }
 
@@ -360,6 +376,49 @@ done:
     return st;
 }
 
+static int cmp_dbl(const void *a, const void *b);
+
+/* --continuous: the labels as numbers into d->target, an error naming the
+ * file and line of one that is not; d->y[i] = 1 above the median (the word
+ * candidates' two sides and the split's strata). */
+static hr_status assign_targets(dataset *d, char (*raw)[256], const char *path,
+                                const char *field, char *err, size_t errlen)
+{
+    double *sorted = NULL;
+    if (!(d->target = malloc(d->n * sizeof *d->target)) ||
+        !(sorted = malloc(d->n * sizeof *sorted))) {
+        free(sorted);
+        snprintf(err, errlen, "out of memory");
+        return HR_ERR_NOMEM;
+    }
+    for (size_t i = 0; i < d->n; i++) {
+        if (parse_number(raw[i], &d->target[i]) != 0) {
+            char shown[64];
+            cli_table_text(raw[i], strlen(raw[i]), shown, 40);
+            snprintf(err, errlen, "%s:%zu: label field \"%s\" is '%s', not a number "
+                     "(--continuous needs a numeric target)", path, d->lines[i], field, shown);
+            free(sorted);
+            return HR_ERR_INPUT;
+        }
+        sorted[i] = d->target[i];
+    }
+    qsort(sorted, d->n, sizeof *sorted, cmp_dbl);
+    if (d->n == 0 || sorted[0] == sorted[d->n - 1]) {
+        snprintf(err, errlen, "%s: every text has the same value of \"%s\" (%g): nothing to "
+                 "explain", path, field, d->n ? sorted[0] : 0.0);
+        free(sorted);
+        return HR_ERR_INPUT;
+    }
+    const double median = d->n % 2 ? sorted[d->n / 2]
+                                   : 0.5 * (sorted[d->n / 2 - 1] + sorted[d->n / 2]);
+    for (size_t i = 0; i < d->n; i++) d->y[i] = d->target[i] > median;
+    snprintf(d->label[1], sizeof d->label[1], "higher");
+    snprintf(d->label[0], sizeof d->label[0], "lower");
+    d->numeric = 1;
+    free(sorted);
+    return HR_OK;
+}
+
 static hr_status read_labelled(dataset *d, hr_corpus *c, const explain_opts *o, char *err,
                                size_t errlen)
 {
@@ -380,7 +439,9 @@ static hr_status read_labelled(dataset *d, hr_corpus *c, const explain_opts *o, 
     }
     hr_status st = ends_with(o->data_path, ".csv") ? csv_fields(d, c, o, raw, err, errlen)
                                                    : jsonl_fields(d, c, o, raw, err, errlen);
-    if (st == HR_OK)
+    if (st == HR_OK && o->continuous)
+        st = assign_targets(d, raw, o->data_path, o->label_field, err, errlen);
+    else if (st == HR_OK)
         st = assign_labels(d, raw, o->data_path, o->label_field, o->positive, err, errlen);
     free(raw);
     return st;
@@ -509,6 +570,158 @@ static hr_status round_record(round_rec *rr, const hr_explain_result *res, const
     return HR_OK;
 }
 
+/* --continuous (see the help): the ridge reference, the nested readable
+ * model, X = rho_readable / rho_reference, the table and the JSON. X: (m,
+ * dim) the evaluated texts' embeddings, H: (K, dim) the candidates'. */
+static hr_status run_continuous(const explain_opts *d, const dataset *ds, const size_t *eval,
+                                size_t m, const float *X, size_t dim, const float *H, size_t K,
+                                const hr_hypothesis_pool *pool, const cli_embedder *emb,
+                                const cli_common *opt, const hr_scorer_options *so, double t0,
+                                char *err, size_t errlen)
+{
+    hr_status st = HR_OK;
+    const size_t n = ds->n;
+    double *t = malloc(m * sizeof *t);         /* (m) targets of the evaluated texts */
+    double *ref = malloc(m * sizeof *ref);     /* (m) the reference's held-out predictions */
+    float *F = malloc(m * K * sizeof *F);      /* (m, K) row-major hypothesis scores */
+    hr_explain_result res;
+    memset(&res, 0, sizeof res);
+    cJSON *root = NULL;
+    char *json_text = NULL;
+    if (!t || !ref || !F) {
+        st = HR_ERR_NOMEM;
+        snprintf(err, errlen, "out of memory");
+        goto done;
+    }
+    for (size_t r = 0; r < m; r++) t[r] = ds->target[eval[r]];
+    int varies = 0;
+    for (size_t r = 0; r < m; r++) varies |= t[r] != t[0];
+    if (!varies) {
+        st = HR_ERR_INPUT;
+        snprintf(err, errlen, "%s: every evaluated text has the same value of \"%s\": nothing "
+                 "to explain", d->data_path, d->label_field);
+        goto done;
+    }
+    if ((st = hr_explain_ridge_cv(X, m, (int)dim, t, HR_EXPLAIN_RIDGE_LAMBDA, (int)d->folds,
+                                  (uint64_t)d->seed, ref, err, errlen)) != HR_OK ||
+        (st = hr_explain_features(X, m, H, K, (int)dim, so->method, so->temperature, F, err,
+                                  errlen)) != HR_OK)
+        goto done;
+    hr_explain_options eo = hr_explain_default_options();
+    eo.folds = (int)d->folds;
+    eo.seed = (uint64_t)d->seed;
+    eo.top_k = (int)d->top_k;
+    eo.max_candidates = (int)d->candidates;
+    if ((st = hr_explain_fit_continuous(F, m, K, t, &eo, &res, err, errlen)) != HR_OK) goto done;
+    const double *hyp = res.heldout + (res.n_selected - 1) * m; /* (m) the final model's */
+    hr_explain_ratio x;
+    if ((st = hr_explain_bootstrap_continuous(ref, hyp, t, m, (int)d->bootstrap,
+                                              (uint64_t)d->seed, EXPLAIN_EPSILON, &x, err,
+                                              errlen)) != HR_OK)
+        goto done;
+    const double ref_r2 = hr_explain_r2(ref, t, m), hyp_r2 = res.step_r2[res.n_selected - 1];
+    const double secs = cli_now() - t0;
+
+    printf("%s: %zu texts, target \"%s\" (continuous)\n", d->data_path, n, d->label_field);
+    printf("Evaluated: %zu texts in %ld plain folds (seed %ld)", m, d->folds, d->seed);
+    if (m < n) printf("; %zu more held out to find word candidates", n - m);
+    printf("\n%zu candidates, scored by %s; %.2f s\n", K, hr_score_method_str(so->method), secs);
+    printf("\nReference: ridge regression on the embeddings (lambda %g): held-out Spearman "
+           "%.3f [%.3f, %.3f], R^2 %.3f\n", HR_EXPLAIN_RIDGE_LAMBDA, x.ref_auroc, x.ref_ci_low,
+           x.ref_ci_high, ref_r2);
+    printf("Readable: least squares on the hypotheses chosen step by step (held-out):\n");
+    printf("%4s  %8s  %7s  %9s  %-7s %-6s %s\n", "step", "spearman", "r2", "explained", "target",
+           "source", "hypothesis");
+    for (size_t j = 0; j < res.n_selected; j++) {
+        const hr_pool_entry *e = hr_pool_get(pool, res.selected[j]);
+        char text[100], xs[16] = "-";
+        cli_table_text(e->text, e->len, text, 70);
+        if (x.ref_auroc > EXPLAIN_EPSILON)
+            snprintf(xs, sizeof xs, "%.0f%%", 100 * res.step_auroc[j] / x.ref_auroc);
+        printf("%4zu  %8.3f  %7.3f  %9s  %-7s %-6s %s\n", j + 1, res.step_auroc[j],
+               res.step_r2[j], xs, res.single_auroc[res.selected[j]] > 0 ? "higher" : "lower",
+               hr_hyp_source_str(e->source), text);
+    }
+    printf("  (the first choice agreed in %d of %d training parts)\n", res.first_agree, res.folds);
+    if (x.status == HR_EXPLAINED_UNDEFINED)
+        printf("\nExplained: undefined: the reference does not rank the target (Spearman %.3f), "
+               "so there is nothing to explain.\n", x.ref_auroc);
+    else if (x.status == HR_EXPLAINED_UNSTABLE)
+        printf("\nExplained: %.0f%% of the reference's Spearman correlation, but not reliably: "
+               "%d of %ld resamples have a reference at or below %.2f, so no interval.\n",
+               100 * x.explained, x.undefined, d->bootstrap, EXPLAIN_EPSILON);
+    else
+        printf("\nExplained: %.0f%% of the reference's Spearman correlation [95%% CI %.0f%%, "
+               "%.0f%%] with %zu hypotheses (readable %.3f vs %.3f; %ld resamples)\n",
+               100 * x.explained, 100 * x.ci_low, 100 * x.ci_high, res.n_selected, x.hyp_auroc,
+               x.ref_auroc, d->bootstrap);
+
+    if (d->json_path) {
+        if (!(root = cJSON_CreateObject())) goto nomem;
+        cJSON_AddStringToObject(root, "target", "continuous");
+        cJSON_AddStringToObject(root, "label_field", d->label_field);
+        cJSON_AddNumberToObject(root, "n", (double)n);
+        cJSON_AddNumberToObject(root, "evaluated", (double)m);
+        cJSON_AddNumberToObject(root, "proposal", (double)(n - m));
+        cJSON_AddNumberToObject(root, "folds", (double)d->folds);
+        cJSON_AddNumberToObject(root, "seed", (double)d->seed);
+        cJSON_AddNumberToObject(root, "bootstrap", (double)d->bootstrap);
+        cJSON_AddNumberToObject(root, "candidates", (double)K);
+        cJSON *e = cJSON_AddObjectToObject(root, "encoder");
+        cJSON_AddStringToObject(e, "model", cli_embedder_model(emb));
+        cJSON_AddNumberToObject(e, "dim", (double)dim);
+        cJSON_AddStringToObject(e, "device", cli_embedder_device(emb));
+        cJSON *sc = cJSON_AddObjectToObject(root, "scorer");
+        cJSON_AddStringToObject(sc, "method", hr_score_method_str(so->method));
+        if (so->method == HR_SCORE_CONTRAST) cli_json_number(sc, "temperature", so->temperature);
+        cJSON_AddStringToObject(root, "reference", "ridge");
+        cli_json_number(root, "reference_lambda", HR_EXPLAIN_RIDGE_LAMBDA);
+        cli_json_number(root, "reference_spearman", x.ref_auroc);
+        json_ci(root, "reference_spearman_ci", x.ref_ci_low, x.ref_ci_high);
+        cli_json_number(root, "reference_r2", ref_r2);
+        cli_json_number(root, "readable_spearman", x.hyp_auroc);
+        json_ci(root, "readable_spearman_ci", x.hyp_ci_low, x.hyp_ci_high);
+        cli_json_number(root, "readable_r2", hyp_r2);
+        cJSON *arr = cJSON_AddArrayToObject(root, "selected");
+        for (size_t j = 0; arr && j < res.n_selected; j++) {
+            const size_t col = res.selected[j];
+            const hr_pool_entry *pe = hr_pool_get(pool, col);
+            cJSON *o = cJSON_CreateObject();
+            cJSON_AddItemToArray(arr, o);
+            cJSON_AddNumberToObject(o, "step", (double)(j + 1));
+            cJSON_AddNumberToObject(o, "index", (double)col);
+            cJSON_AddStringToObject(o, "text", pe->text);
+            cJSON_AddStringToObject(o, "source", hr_hyp_source_str(pe->source));
+            cJSON_AddStringToObject(o, "direction", res.single_auroc[col] > 0 ? "higher" : "lower");
+            cli_json_number(o, "spearman", res.step_auroc[j]);
+            cli_json_number(o, "r2", res.step_r2[j]);
+            if (x.ref_auroc > EXPLAIN_EPSILON)
+                cli_json_number(o, "explained", res.step_auroc[j] / x.ref_auroc);
+            else
+                cJSON_AddNullToObject(o, "explained");
+            cli_json_number(o, "single_spearman", res.single_auroc[col]);
+            cli_json_number(o, "selection_spearman", res.select_auroc[j]);
+        }
+        cli_json_number(root, "explained", x.explained); /* null when undefined */
+        json_ci(root, "explained_ci", x.ci_low, x.ci_high);
+        cJSON_AddStringToObject(root, "explained_status", hr_explained_status_str(x.status));
+        cJSON_AddNumberToObject(root, "undefined_resamples", (double)x.undefined);
+        cJSON_AddNumberToObject(root, "first_choice_agreement", (double)res.first_agree);
+        if (!(json_text = cJSON_Print(root))) goto nomem;
+        if ((st = cli_write_atomic(d->json_path, json_text, err, errlen)) != HR_OK) goto done;
+        if (!opt->quiet) fprintf(stderr, "hyporank: wrote %s\n", d->json_path);
+    }
+    goto done;
+nomem:
+    st = HR_ERR_NOMEM;
+    snprintf(err, errlen, "out of memory");
+done:
+    free(t), free(ref), free(F), free(json_text);
+    cJSON_Delete(root);
+    hr_explain_result_free(&res);
+    return st;
+}
+
 int cmd_explain(int argc, char **argv)
 {
     const char *cmd = "explain";
@@ -570,10 +783,16 @@ int cmd_explain(int argc, char **argv)
             if (!ok) return CLI_EXIT_USAGE;
         }
     }
-    if (d.continuous)
-        return cli_usage_error(cmd, "--continuous: continuous targets (Spearman correlation "
-                                    "against a ridge-regression reference) are not supported "
-                                    "yet; give a binary label");
+    if (d.continuous && d.score_field)
+        return cli_usage_error(cmd, "--score-field with --continuous is not supported: the "
+                                    "reference of a continuous target is the ridge regression "
+                                    "on the embeddings");
+    if (d.continuous && (d.a_path || d.b_path || d.positive))
+        return cli_usage_error(cmd, "--continuous takes --data FILE --label-field NAME (a "
+                                    "number per text); --a/--b and --positive are for two "
+                                    "classes");
+    if (d.continuous && d.rounds > 1)
+        return cli_usage_error(cmd, "--rounds with --continuous is not supported");
     const int two = d.a_path || d.b_path;
     if (two && d.data_path)
         return cli_usage_error(cmd, "give either --data FILE --label-field NAME or --a FILE "
@@ -668,7 +887,16 @@ int cmd_explain(int argc, char **argv)
         }
     }
     const size_t need = 2 * (size_t)d.folds;
-    if (m_pos < need || m - m_pos < need) {
+    if (d.continuous && m < 2 * need) {
+        st = HR_ERR_INPUT;
+        snprintf(err, sizeof err,
+                 "too few texts: %zu are left to evaluate%s; %ld folds need at least %zu (and a "
+                 "few hundred give a useful answer)",
+                 m, d.ngrams ? " after the word-candidate share (--holdout, --no-ngrams)" : "",
+                 d.folds, 2 * need);
+        goto fail;
+    }
+    if (!d.continuous && (m_pos < need || m - m_pos < need)) {
         st = HR_ERR_INPUT;
         snprintf(err, sizeof err,
                  "too few texts: %zu '%s' and %zu '%s' are left to evaluate%s; %ld folds need at "
@@ -737,6 +965,12 @@ int cmd_explain(int argc, char **argv)
         goto fail;
     const size_t dim = emb.dim;
     const double t0 = cli_now();
+    if (d.continuous) {
+        if ((st = run_continuous(&d, &ds, eval, m, X, dim, H, K, pool, &emb, &opt, &so, t0, err,
+                                 sizeof err)) != HR_OK)
+            goto fail;
+        goto done;
+    }
 
     /* The reference. */
     hr_probe_cv_result cv;

@@ -87,6 +87,32 @@
  *                          0.01, &x, err, sizeof err);
  *     hr_explain_result_free(&r);
  *
+ * Continuous targets (hr_explain_fit_continuous). With a numeric target t
+ * of many values instead of two classes, the same questions are asked with
+ * Spearman's rank correlation in place of the AUROC:
+ *
+ *     X = rho_readable / rho_reference
+ *
+ * both rhos measured on held-out predictions of the same texts. The
+ * reference is a ridge regression on the embeddings (hr_explain_ridge_cv:
+ * intercept unpenalised, columns and t centred on the training rows,
+ * (Xc^T Xc + lambda I) w = Xc^T tc solved by Cholesky; lambda
+ * HR_EXPLAIN_RIDGE_LAMBDA = 1 on unit-norm sentence embeddings), evaluated
+ * by plain seeded k-fold (rows shuffled, dealt to folds in turn;
+ * hr_explain_plain_folds). The readable model is least squares with a small
+ * ridge (opt->lambda on standardised features) on the chosen hypotheses,
+ * grown greedily exactly as above but ranking the singles by |rho| and
+ * choosing by the inner plain-k-fold held-out Spearman rho; the whole choice
+ * is nested in the outer plain folds of the reference (same seed, so both
+ * are scored on the same folds). hr_explain_result then holds Spearman rhos
+ * where the binary path holds AUROCs (select_auroc, step_auroc,
+ * single_auroc), and step_r2 the held-out R^2 = 1 - SS_res / SS_tot (about
+ * t's mean over all n) of each step. hr_explain_bootstrap_continuous
+ * resamples the texts as above (ranks recomputed per resample, ties
+ * averaged, the copies of a drawn text tied with each other) and fills
+ * hr_explain_ratio with rhos in the *_auroc fields; X is undefined when
+ * rho_reference <= epsilon.
+ *
  * Errors are HR_ERR_INPUT with a message (a single class, too few texts of a
  * class for the folds, NaN values, bad options); the module never prints.
  * Inputs are borrowed for the call only.
@@ -158,6 +184,9 @@ typedef struct hr_explain_result {
     int folds;           /* outer folds */
     int first_agree;     /* outer folds whose first choice is selected[0] */
     size_t *fold_selected; /* (folds, n_selected) row-major: each outer fold's choice */
+    int continuous;      /* 1: from hr_explain_fit_continuous: the *_auroc arrays hold
+                            Spearman rhos */
+    double *step_r2;     /* (n_selected) held-out R^2 per step; NULL unless continuous */
 } hr_explain_result;
 
 /* The nested procedure above. F: (n, K) row-major; y: (n) 0 / 1. Each class
@@ -218,6 +247,57 @@ hr_status hr_explain_bootstrap(const double *ref, const double *hyp, const uint8
  * first; *count of them. */
 hr_status hr_explain_residual(const double *ref, const double *hyp, const uint8_t *y, size_t n,
                               size_t *rows, size_t *count, char *err, size_t errlen);
+
+/* ------------------------------------------------------------------------ */
+/* Continuous targets (see "Continuous targets" above)                      */
+
+/* The reference ridge penalty on unit-norm embeddings. */
+#define HR_EXPLAIN_RIDGE_LAMBDA 1.0
+
+/* Spearman's rank correlation of a and b (n): the Pearson correlation of
+ * their ranks, tied values sharing the average of their ranks. w: (n)
+ * non-negative weights (copies, as in a bootstrap) or NULL for all 1. NaN
+ * values are HR_ERR_INPUT; *out is NaN when either side is constant. */
+hr_status hr_explain_spearman(const double *a, const double *b, const double *w, size_t n,
+                              double *out, char *err, size_t errlen);
+
+/* Ridge regression of t on the columns of X (n, d) row-major over
+ * rows[0..m) (NULL: all n): beta (d) and intercept *b0 minimise
+ * sum (t - b0 - x . beta)^2 + lambda |beta|^2 (intercept unpenalised),
+ * by Cholesky of Xc^T Xc + lambda I. lambda > 0. */
+hr_status hr_explain_ridge_fit(const float *X, size_t n, int d, const double *t,
+                               const size_t *rows, size_t m, double lambda, double *beta,
+                               double *b0, char *err, size_t errlen);
+
+/* Plain k-fold assignment: the n rows shuffled by seed (splitmix64,
+ * Fisher-Yates) and dealt to folds 0, 1, ..., k - 1, 0, ... fold: (n)
+ * output; 2 <= k <= n. */
+hr_status hr_explain_plain_folds(size_t n, int k, uint64_t seed, int *fold, char *err,
+                                 size_t errlen);
+
+/* The reference: held-out ridge predictions of t from X (n, d) by plain
+ * k-fold with seed. heldout: (n) output. */
+hr_status hr_explain_ridge_cv(const float *X, size_t n, int d, const double *t, double lambda,
+                              int folds, uint64_t seed, double *heldout, char *err,
+                              size_t errlen);
+
+/* Held-out R^2 of predictions p of t (n): 1 - sum (t - p)^2 / sum (t - mean t)^2;
+ * NaN when t is constant. */
+double hr_explain_r2(const double *p, const double *t, size_t n);
+
+/* The nested procedure for a continuous target t (n), finite, not constant;
+ * n >= 4 * folds. opt->lambda is the readable model's ridge on standardised
+ * features. On success out owns its arrays (hr_explain_result_free). */
+hr_status hr_explain_fit_continuous(const float *F, size_t n, size_t K, const double *t,
+                                    const hr_explain_options *opt, hr_explain_result *out,
+                                    char *err, size_t errlen);
+
+/* X = rho(hyp, t) / rho(ref, t) and its bootstrap interval; fields as
+ * hr_explain_bootstrap's with Spearman rhos for AUROCs. */
+hr_status hr_explain_bootstrap_continuous(const double *ref, const double *hyp, const double *t,
+                                          size_t n, int resamples, uint64_t seed,
+                                          double epsilon, hr_explain_ratio *out, char *err,
+                                          size_t errlen);
 
 #ifdef __cplusplus
 }
