@@ -1,0 +1,173 @@
+/*
+ * bench/bench_scorer_gpu.c: the CUDA COSINE scorer (host/scorer_cuda.h).
+ *
+ *     bench_scorer_gpu [--k 1000] [--n 1000000] [--dim 384] [--repeat 3]
+ *                      [--stream-k 4096] [--stream-n 10000000] [--stream-mb 4096]
+ *
+ * Figure 1: K hypotheses against N samples (half A, half B) with X already
+ * on the GPU (FP16, uploaded by create, not timed): device time of
+ * hr_scorer_cuda_score from cudaEvents (H upload included), best of
+ * --repeat after one warm-up, and the wall time of the call.
+ * Figure 2: --stream-k against --stream-n samples streamed from the host
+ * (memory budget --stream-mb, below X's FP16 size, so create keeps X on the
+ * host); one call, device and wall time. --stream-n 0 skips it (it needs
+ * stream-n x dim x 4 bytes of host memory: 15 GiB at the defaults).
+ * Prints one line per figure. Exits 77 without a GPU.
+ *
+ * Data: rows drawn from a pool of 65,536 random unit vectors (cheap to make
+ * at 10M rows; the scores' distribution, not their values, sets the cost).
+ */
+#include "cuda.h"
+#include "scorer_cuda.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static long parse_long(const char *s, long lo, long hi, const char *what)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || *end || end == s || v < lo || v > hi) {
+        fprintf(stderr, "bench_scorer_gpu: %s must be in [%ld, %ld], not '%s'\n", what, lo, hi, s);
+        exit(2);
+    }
+    return v;
+}
+
+static uint64_t rng_state = 42;
+static double rng_normal(void)
+{
+    uint64_t z = (rng_state += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    z ^= z >> 31;
+    const double u = ((double)(z >> 11) + 0.5) * 0x1.0p-53, v = (double)(z & 0x7FF) / 2048.0;
+    return sqrt(-2.0 * log(u)) * cos(6.283185307179586 * v);
+}
+
+static void unit_rows(float *x, size_t n, int d)
+{
+    for (size_t i = 0; i < n; i++) {
+        double ss = 0.0;
+        for (int c = 0; c < d; c++) {
+            x[i * d + c] = (float)rng_normal();
+            ss += (double)x[i * d + c] * x[i * d + c];
+        }
+        for (int c = 0; c < d; c++) x[i * d + c] = (float)(x[i * d + c] / sqrt(ss));
+    }
+}
+
+#define POOL 65536
+
+/* x: (n, d) rows from the pool: (POOL, d). */
+static float *pooled_rows(const float *pool, size_t n, int d)
+{
+    float *x = malloc(n * (size_t)d * sizeof *x);
+    if (!x) return NULL;
+    uint64_t r = 7;
+    for (size_t i = 0; i < n; i++) {
+        r = r * 6364136223846793005ull + 1442695040888963407ull;
+        memcpy(x + i * d, pool + (size_t)(r >> 48) % POOL * d, (size_t)d * sizeof *x);
+    }
+    return x;
+}
+
+static int run(const char *label, const float *pool, const float *h, size_t k, size_t n, int d,
+               size_t budget, int repeat)
+{
+    const size_t n_a = n / 2, n_b = n - n_a;
+    float *x = pooled_rows(pool, n, d);
+    if (!x) {
+        fprintf(stderr, "bench_scorer_gpu: out of host memory for %zu x %d\n", n, d);
+        return 1;
+    }
+    hr_hypothesis_score *out = malloc(k * sizeof *out);
+    hr_scorer_cuda *g = NULL;
+    char err[512] = "";
+    double t = now();
+    if (hr_scorer_cuda_create(x, n_a, x + n_a * (size_t)d, n_b, d, budget, &g, err, sizeof err) !=
+        HR_OK) {
+        fprintf(stderr, "bench_scorer_gpu: %s\n", err);
+        free(x), free(out);
+        return 1;
+    }
+    const double t_create = now() - t;
+    hr_scorer_cuda_layout lay;
+    hr_scorer_cuda_info(g, &lay);
+    double best_ms = INFINITY, best_wall = INFINITY;
+    int rc = 0;
+    for (int r = 0; r <= repeat && rc == 0; r++) { /* r = 0: warm-up */
+        t = now();
+        if (hr_scorer_cuda_score(g, h, k, out, err, sizeof err) != HR_OK) {
+            fprintf(stderr, "bench_scorer_gpu: %s\n", err);
+            rc = 1;
+            break;
+        }
+        const double wall = now() - t, ms = hr_scorer_cuda_last_ms(g);
+        if (r > 0 || repeat == 0) {
+            if (ms < best_ms) best_ms = ms;
+            if (wall < best_wall) best_wall = wall;
+        }
+    }
+    if (rc == 0)
+        printf("%s: K=%zu N=%zu D=%d resident=%d chunk=%zu group=%zu: device %.3f ms, wall %.3f "
+               "ms (create %.3f s, not timed), %.3g scores/s\n",
+               label, k, n, d, lay.resident, lay.chunk_samples, lay.group_rows, best_ms,
+               1e3 * best_wall, t_create, (double)k * (double)n / (best_ms * 1e-3));
+    hr_scorer_cuda_destroy(g);
+    free(x), free(out);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    long k = 1000, n = 1000000, d = 384, repeat = 3, sk = 4096, sn = 10000000, smb = 4096;
+    for (int i = 1; i + 1 < argc; i += 2) {
+        const char *a = argv[i], *v = argv[i + 1];
+        if (!strcmp(a, "--k")) k = parse_long(v, 1, 1000000, a);
+        else if (!strcmp(a, "--n")) n = parse_long(v, 2, 2000000000L, a);
+        else if (!strcmp(a, "--dim")) d = parse_long(v, 1, 4096, a);
+        else if (!strcmp(a, "--repeat")) repeat = parse_long(v, 0, 100, a);
+        else if (!strcmp(a, "--stream-k")) sk = parse_long(v, 1, 1000000, a);
+        else if (!strcmp(a, "--stream-n")) sn = parse_long(v, 0, 2000000000L, a);
+        else if (!strcmp(a, "--stream-mb")) smb = parse_long(v, 1, 1L << 22, a);
+        else {
+            fprintf(stderr, "bench_scorer_gpu: unknown option %s\n", a);
+            return 2;
+        }
+    }
+    const char *why = NULL;
+    if (hr_cuda_device_count(&why) == 0) {
+        fprintf(stderr, "bench_scorer_gpu: skipped: %s\n", why ? why : "no CUDA device");
+        return 77;
+    }
+    char name[256] = "";
+    size_t mem = 0;
+    char err[512] = "";
+    if (hr_cuda_device_info(name, sizeof name, &mem, err, sizeof err) != HR_OK)
+        snprintf(name, sizeof name, "unknown GPU");
+    fprintf(stderr, "bench_scorer_gpu: %s, %.1f GiB\n", name, (double)mem / (1u << 30));
+    const long kmax = k > sk ? k : sk;
+    float *pool = malloc((size_t)POOL * d * sizeof *pool), *h = malloc((size_t)kmax * d * sizeof *h);
+    if (!pool || !h) return 1;
+    unit_rows(pool, POOL, (int)d);
+    unit_rows(h, (size_t)kmax, (int)d);
+    int rc = run("resident", pool, h, (size_t)k, (size_t)n, (int)d, 0, (int)repeat);
+    if (rc == 0 && sn > 0)
+        rc = run("streamed", pool, h, (size_t)sk, (size_t)sn, (int)d, (size_t)smb << 20, 0);
+    free(pool), free(h);
+    return rc;
+}
