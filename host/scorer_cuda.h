@@ -4,6 +4,11 @@
  * --device cuda / auto). Declared in every build: without the CUDA toolkit
  * host/scorer_cuda_stub.c answers HR_ERR_UNSUPPORTED.
  *
+ * STATUS: written and compiled (sm_90) on a machine without a GPU; it has
+ * never run. It is not wired into hr_scorer_create yet: run
+ * tests/test_scorer_gpu.c (ctest -L gpu) and bench/bench_scorer_gpu.c on a
+ * GPU first, then wire it (the closing note of issue 3 has the lines).
+ *
  *     hr_scorer_cuda *g;
  *     if (hr_scorer_cuda_create(xa, n_a, xb, n_b, dim, 0, &g, err, sizeof err) == HR_OK) {
  *         hr_scorer_cuda_score(g, h, k, out, err, sizeof err);  // all but q_value
