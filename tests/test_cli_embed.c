@@ -9,6 +9,7 @@
 #include "hyporank/cache.h"
 #include "hyporank/model.h"
 #include "hyporank/npy.h"
+#include "cli_run.h"
 #include "test_util.h"
 
 #include <signal.h>
@@ -37,47 +38,16 @@ static void write_file(const char *path, const char *content)
     fclose(f);
 }
 
-static char *read_all(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) return strdup("");
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *s = malloc((size_t)n + 1);
-    size_t got = fread(s, 1, (size_t)n, f);
-    s[got] = '\0';
-    fclose(f);
-    return s;
-}
-
-/* Starts the program with the given arguments (NULL-terminated), stderr to
- * dir/stderr.txt. Returns the child's pid. */
+/* Starts the program with the given arguments (NULL-terminated). */
 static pid_t start(const char *const *args)
 {
-    pid_t pid = fork();
-    if (pid == 0) {
-        FILE *err = freopen(path_in("stderr.txt"), "wb", stderr);
-        FILE *out = freopen(path_in("stdout.txt"), "wb", stdout);
-        (void)err, (void)out;
-        char *argv[32];
-        int n = 0;
-        argv[n++] = (char *)cli;
-        for (; args[n - 1] && n < 31; n++) argv[n] = (char *)args[n - 1];
-        argv[n] = NULL;
-        execv(cli, argv);
-        _exit(127);
-    }
-    return pid;
+    return cli_start(cli, dir, args);
 }
 
 /* Runs the program to the end; returns its exit status; *err gets stderr. */
 static int run(char **err, const char *const *args)
 {
-    int status;
-    waitpid(start(args), &status, 0);
-    if (err) *err = read_all(path_in("stderr.txt"));
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    return cli_run(cli, dir, NULL, err, args);
 }
 
 static void test_embed_writes_one_row_per_text_in_file_order(void)

@@ -12,6 +12,7 @@
  */
 #define _XOPEN_SOURCE 700 /* mkdtemp */
 
+#include "cli_run.h"
 #include "test_util.h"
 
 #include <cjson/cJSON.h>
@@ -23,43 +24,11 @@
 static const char *cli;
 static char dir[256], cache[300];
 
-static char *read_all(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) return strdup("");
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *s = malloc((size_t)n + 1);
-    size_t got = fread(s, 1, (size_t)n, f);
-    s[got] = '\0';
-    fclose(f);
-    return s;
-}
-
 /* Runs the program with args (NULL-terminated); stdout and stderr are kept in
  * *out and *err (may be NULL). Returns the exit status. */
 static int run(char **out, char **err, const char *const *args)
 {
-    char o[300], e[300];
-    snprintf(o, sizeof o, "%s/stdout.txt", dir);
-    snprintf(e, sizeof e, "%s/stderr.txt", dir);
-    pid_t pid = fork();
-    if (pid == 0) {
-        if (!freopen(o, "wb", stdout) || !freopen(e, "wb", stderr)) _exit(126);
-        char *argv[40];
-        int n = 0;
-        argv[n++] = (char *)cli;
-        for (; args[n - 1] && n < 39; n++) argv[n] = (char *)args[n - 1];
-        argv[n] = NULL;
-        execv(cli, argv);
-        _exit(127);
-    }
-    int status;
-    waitpid(pid, &status, 0);
-    if (out) *out = read_all(o);
-    if (err) *err = read_all(e);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    return cli_run(cli, dir, out, err, args);
 }
 
 /* ------------------------------------------------------------------------ */
