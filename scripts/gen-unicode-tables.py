@@ -22,7 +22,7 @@ the lists below (CONTROL_NOT_IN_HF ... LOWER_NEWER_THAN_14) correct it to
 what HF does. They were found by probing every code point with the PyPI
 `tokenizers` package (0.23.3); `--check` repeats that probe against the
 generated data and fails on any difference. It needs `tokenizers`, e.g.
-/tmp/fixvenv/bin/python scripts/gen-unicode-tables.py --check.
+.venv-fixtures/bin/python scripts/gen-unicode-tables.py --check.
 
 Output layout (see host/unicode_tables.h):
   hr_uc_stage1 / hr_uc_stage2: a two-stage table, one uint16 per code point:

@@ -53,7 +53,7 @@ Regenerate (as root, on Debian; a few seconds, output is deterministic):
   python3 scripts/make-scoring-tasks.py [--abc DIR] [--out bench/scoring-tasks]
 
 --abc defaults to ../shared/data/abc-headlines beside the repository (or
-/work/shared/data/abc-headlines); only this script and the benchmark read
+../shared/data/abc-headlines); only this script and the benchmark read
 these files, never the library or the program.
 
 --dev writes a development set instead (use --out elsewhere): the ABC
@@ -323,8 +323,6 @@ def build(name, groups, out_dir, rng):
 def main():
     here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     default_abc = os.path.join(os.path.dirname(here), "shared", "data", "abc-headlines")
-    if not os.path.isdir(default_abc):
-        default_abc = "/work/shared/data/abc-headlines"
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--abc", default=default_abc, help="abc-headlines folder")
     ap.add_argument("--wordnet", default="/usr/share/wordnet")
