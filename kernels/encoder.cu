@@ -1,0 +1,802 @@
+/*
+ * kernels/encoder.cu: the BERT forward pass on the GPU for one packed batch
+ * (host/encoder_cuda.h has the API and the precision plan). Each kernel sits
+ * beside the CPU function it must agree with; where host/encoder_cpu.c keeps
+ * that step inside hr_cpu_forward (no separately callable function), the
+ * reference that tests/test_encoder_gpu.c compares against is named too.
+ *
+ *   embed_layernorm_kernel     twin of the embedding loop + hr_cpu_layernorm_rows
+ *                              in hr_cpu_forward (test: embed_ref)
+ *   residual_layernorm_kernel  twin of residual_layernorm (host/encoder_cpu.c,
+ *                              static; test: residual_layernorm_ref)
+ *   bias_gelu_kernel           twin of bias_gelu_rows (host/encoder_cpu.c,
+ *                              static; hr_gelu in host/fastmath.h; test: bias_gelu_ref)
+ *   attention_kernel           twin of attention (host/encoder_cpu.c, static,
+ *                              plus the QKV bias of add_bias_rows; test: attention_ref)
+ *   mean_pool_kernel           twin of pool (HR_POOL_MEAN) + hr_cpu_l2_normalize_rows
+ *                              (test: mean_pool_ref)
+ *   cublasGemmEx               twin of matmul_wt (host/encoder_cpu.c): FP16 in,
+ *                              FP32 accumulation and output
+ *
+ * Layout of one forward pass (T tokens, H hidden, I intermediate):
+ *   x   (T, H) FP32   residual stream                x16 (T, H) FP16 copy for GEMMs
+ *   qkv (T, 3H) FP32  x W_qkv^T, bias added by the attention kernel;
+ *                     later the (T, H) output of the two projections
+ *   ctx16 (T, H) FP16 attention context, input of the output projection
+ *   inter (T, I) FP32 x W_in^T                       inter16 (T, I) FP16 GELU output
+ */
+#include "cuda.h"
+#include "cuda_check.cuh"
+#include "encoder_cuda.h"
+#include "model_internal.h"
+
+#include <cublas_v2.h>
+#include <cuda_fp16.h>
+
+#include <assert.h>
+#include <limits.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define HR_CUBLAS_TRY(call)                                                                \
+    do {                                                                                   \
+        cublasStatus_t b_ = (call);                                                        \
+        if (b_ != CUBLAS_STATUS_SUCCESS) {                                                 \
+            st = hr_fail(HR_ERR_CUDA, err, errlen, "%s:%d: %s: cuBLAS status %d",          \
+                         __FILE__, __LINE__, #call, (int)b_);                             \
+            goto cleanup;                                                                  \
+        }                                                                                  \
+    } while (0)
+
+#define ROW_THREADS 128   /* LayerNorm, pooling: one block a row / sequence */
+#define EW_THREADS 256    /* element-wise kernels */
+#define ATT_WARPS 4       /* attention: warps per block */
+#define ATT_QPW 8         /* attention: queries each warp carries through one pass */
+#define ATT_KT 32         /* attention: keys per shared-memory tile (one per lane) */
+#define HR_CUDA_MAX_LEN 512 /* longest sequence forward accepts (BERT's position table) */
+
+/* ------------------------------------------------------------------ reductions */
+
+/* Sum of v over the block (blockDim.x == ROW_THREADS); every thread gets it. */
+__device__ static float block_sum(float v)
+{
+    __shared__ float partial[ROW_THREADS / 32];
+    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+    const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+    __syncthreads(); /* partial may still be read from an earlier call */
+    if (lane == 0) partial[warp] = v;
+    __syncthreads();
+    float total = 0.f;
+    for (int w = 0; w < ROW_THREADS / 32; w++) total += partial[w];
+    return total;
+}
+
+__device__ static float warp_sum(float v)
+{
+    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+    return v;
+}
+
+__device__ static float warp_max(float v)
+{
+    for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
+    return v;
+}
+
+/* The LayerNorm of row v: (h), whose elements c = threadIdx.x + k blockDim.x
+ * this thread has just written, with s the thread's partial sum of them.
+ * Two-pass mean and biased variance, as layernorm_row (host/encoder_cpu.c).
+ * Writes v in place and, when v16 is not NULL, an FP16 copy (h). Each thread
+ * reads back only what it wrote, so no barrier is needed before the sums. */
+__device__ static void layernorm_finish(float *v, __half *v16, int h, float s, const float *gamma,
+                                        const float *beta, float eps)
+{
+    const float mean = block_sum(s) / (float)h;
+    float ss = 0.f;
+    for (int c = threadIdx.x; c < h; c += blockDim.x) {
+        const float d = v[c] - mean;
+        ss += d * d;
+    }
+    const float inv = 1.f / sqrtf(block_sum(ss) / (float)h + eps);
+    for (int c = threadIdx.x; c < h; c += blockDim.x) {
+        const float y = (v[c] - mean) * inv * gamma[c] + beta[c];
+        v[c] = y;
+        if (v16) v16[c] = __float2half_rn(y);
+    }
+}
+
+/* ------------------------------------------------------------------ kernels */
+
+/* Twin of the embedding loop of hr_cpu_forward followed by
+ * hr_cpu_layernorm_rows. One block (ROW_THREADS) per token t < tokens.
+ *   ids: (tokens), offsets: (n_seq + 1), word: (vocab, h), pos: (n_pos, h),
+ *   type0, gamma, beta: (h), x: (tokens, h) FP32 out, x16: (tokens, h) FP16
+ *   out or NULL.
+ * The position of t is t - offsets[s] for the sequence s that holds t (binary
+ * search). An id or position out of range (the host checks, so never) leaves
+ * the row untouched rather than reading out of bounds. */
+__global__ static void embed_layernorm_kernel(const int32_t *ids, const int *offsets, int n_seq,
+                                              int tokens, const float *word, int vocab,
+                                              const float *pos, int n_pos, const float *type0,
+                                              const float *gamma, const float *beta, float eps,
+                                              int h, float *x, __half *x16)
+{
+    const int t = blockIdx.x;
+    if (t >= tokens) return; /* block-uniform: no thread reaches a barrier alone */
+    int lo = 0, hi = n_seq - 1; /* the last s with offsets[s] <= t */
+    while (lo < hi) {
+        const int mid = lo + (hi - lo + 1) / 2;
+        if (offsets[mid] <= t) lo = mid;
+        else hi = mid - 1;
+    }
+    const int p = t - offsets[lo], id = ids[t];
+    if (id < 0 || id >= vocab || p < 0 || p >= n_pos) return;
+    float *v = x + (size_t)t * h;
+    const float *we = word + (size_t)id * h, *pe = pos + (size_t)p * h;
+    float s = 0.f;
+    for (int c = threadIdx.x; c < h; c += blockDim.x) {
+        const float a = we[c] + pe[c] + type0[c]; /* the CPU's order of the two adds */
+        v[c] = a;
+        s += a;
+    }
+    layernorm_finish(v, x16 ? x16 + (size_t)t * h : NULL, h, s, gamma, beta, eps);
+}
+
+/* Twin of residual_layernorm (host/encoder_cpu.c): x = LayerNorm(x + (y + b))
+ * row by row. One block (ROW_THREADS) per row r < rows.
+ *   x: (rows, h) FP32 in/out, y: (rows, h) FP32, b, gamma, beta: (h),
+ *   x16: (rows, h) FP16 out or NULL. */
+__global__ static void residual_layernorm_kernel(float *x, const float *y, const float *b,
+                                                 int rows, int h, const float *gamma,
+                                                 const float *beta, float eps, __half *x16)
+{
+    const int r = blockIdx.x;
+    if (r >= rows) return;
+    float *v = x + (size_t)r * h;
+    const float *u = y + (size_t)r * h;
+    float s = 0.f;
+    for (int c = threadIdx.x; c < h; c += blockDim.x) {
+        const float a = v[c] + (u[c] + b[c]);
+        v[c] = a;
+        s += a;
+    }
+    layernorm_finish(v, x16 ? x16 + (size_t)r * h : NULL, h, s, gamma, beta, eps);
+}
+
+/* Twin of bias_gelu_rows (host/encoder_cpu.c): out = GELU(y + b), the exact
+ * GELU 0.5 v (1 + erf(v / sqrt 2)) with erff in FP32 (hr_gelu is the CPU's
+ * float-precision version of the same function). Grid-stride over all
+ * elements. y: (rows, cols) FP32, b: (cols), out: (rows, cols) FP16 (the
+ * next GEMM's input) or FP32 (tests); out may alias y when OutT is float. */
+template <typename OutT>
+__global__ static void bias_gelu_kernel(const float *y, const float *b, int rows, int cols,
+                                        OutT *out)
+{
+    const size_t n = (size_t)rows * cols;
+    for (size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x; i < n;
+         i += (size_t)gridDim.x * blockDim.x) {
+        const float v = y[i] + b[i % (size_t)cols];
+        const float g = 0.5f * v * (1.f + erff(v * 0.70710678118654752f));
+        out[i] = (OutT)g;
+    }
+}
+
+/*
+ * Twin of attention (host/encoder_cpu.c) with the QKV bias (add_bias_rows)
+ * folded in: for each sequence s and head, ctx = softmax(Q K^T / sqrt(DH)) V
+ * over the sequence's own tokens (packed, no padding, no mask).
+ *   qkv:   (T, 3h) FP32 GEMM output without bias: Q | K | V, head j in
+ *          columns [j DH, (j+1) DH) of each third
+ *   qkv_b: (3h) FP32
+ *   ctx:   (T, h), head j in columns [j DH, (j+1) DH)
+ * One block per (sequence, head): blockIdx.x = s * heads + head; ATT_WARPS
+ * warps. Queries go through in passes of ATT_WARPS * ATT_QPW; each warp
+ * carries ATT_QPW queries (scaled by 1/sqrt(DH), in shared memory) over all
+ * keys in tiles of ATT_KT = 32, lane j scoring key j of the tile, with the
+ * online softmax (running max m, running sum l, rescaled accumulator), all
+ * in FP32 with expf: mathematically the CPU's max-subtracted softmax, only
+ * the rounding order differs. Each lane accumulates DH / 32 output columns.
+ * Any length >= 1 works; the host limits it to 512.
+ */
+template <int DH, typename OutT>
+__global__ static void __launch_bounds__(ATT_WARPS * 32)
+    attention_kernel(const float *qkv, const float *qkv_b, const int *offsets, int n_seq, int h,
+                     int heads, float scale, OutT *ctx)
+{
+    static_assert(DH % 32 == 0, "head size must be a multiple of the warp width");
+    constexpr int DPL = DH / 32; /* output columns per lane */
+    __shared__ float ks[ATT_KT][DH + 1];        /* K tile; +1: lane j reads row j, no conflicts */
+    __shared__ float vs[ATT_KT][DH];            /* V tile; a warp reads one row (broadcast) */
+    __shared__ float qs[ATT_WARPS][ATT_QPW][DH]; /* this pass's scaled, biased queries */
+
+    const int s = blockIdx.x / heads, head = blockIdx.x % heads;
+    if (s >= n_seq) return; /* block-uniform */
+    const int start = offsets[s], len = offsets[s + 1] - start;
+    if (len <= 0) return;
+    const int ld = 3 * h, warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+    const float *qb = qkv_b + head * DH, *kb = qb + h, *vb = qb + 2 * h;
+    const float *base = qkv + (size_t)start * ld + head * DH; /* Q of token 0, this head */
+
+    for (int q0 = 0; q0 < len; q0 += ATT_WARPS * ATT_QPW) {
+        const int qw = q0 + warp * ATT_QPW; /* this warp's first query */
+#pragma unroll
+        for (int i = 0; i < ATT_QPW; i++)
+            for (int d = lane; d < DH; d += 32)
+                qs[warp][i][d] = qw + i < len ? (base[(size_t)(qw + i) * ld + d] + qb[d]) * scale : 0.f;
+        __syncwarp();
+
+        float m[ATT_QPW], l[ATT_QPW], acc[ATT_QPW][DPL];
+#pragma unroll
+        for (int i = 0; i < ATT_QPW; i++) {
+            m[i] = -INFINITY;
+            l[i] = 0.f;
+#pragma unroll
+            for (int r = 0; r < DPL; r++) acc[i][r] = 0.f;
+        }
+
+        for (int k0 = 0; k0 < len; k0 += ATT_KT) {
+            __syncthreads(); /* every warp is done with the previous tile */
+            for (int e = threadIdx.x; e < ATT_KT * DH; e += blockDim.x) {
+                const int j = e / DH, d = e % DH;
+                float kv = 0.f, vv = 0.f;
+                if (k0 + j < len) {
+                    const float *row = base + (size_t)(k0 + j) * ld;
+                    kv = row[h + d] + kb[d];
+                    vv = row[2 * h + d] + vb[d];
+                }
+                ks[j][d] = kv;
+                vs[j][d] = vv;
+            }
+            __syncthreads();
+            const bool key_ok = k0 + lane < len; /* lane 0 always is: k0 < len */
+#pragma unroll
+            for (int i = 0; i < ATT_QPW; i++) {
+                if (qw + i >= len) continue; /* warp-uniform */
+                float sc = 0.f;
+#pragma unroll
+                for (int d = 0; d < DH; d++) sc += qs[warp][i][d] * ks[lane][d];
+                sc = key_ok ? sc : -INFINITY;
+                const float mnew = fmaxf(m[i], warp_max(sc)); /* finite: lane 0 is a key */
+                const float p = key_ok ? expf(sc - mnew) : 0.f;
+                const float corr = expf(m[i] - mnew); /* 0 on the first tile (m = -inf) */
+                l[i] = l[i] * corr + warp_sum(p);
+#pragma unroll
+                for (int r = 0; r < DPL; r++) acc[i][r] *= corr;
+                for (int j = 0; j < ATT_KT; j++) {
+                    const float pj = __shfl_sync(0xffffffffu, p, j);
+#pragma unroll
+                    for (int r = 0; r < DPL; r++) acc[i][r] += pj * vs[j][lane + 32 * r];
+                }
+                m[i] = mnew;
+            }
+        }
+
+#pragma unroll
+        for (int i = 0; i < ATT_QPW; i++) {
+            if (qw + i >= len) continue;
+            const float inv = 1.f / l[i]; /* l >= 1: the max key contributes exp(0) */
+            OutT *o = ctx + (size_t)(start + qw + i) * h + head * DH;
+#pragma unroll
+            for (int r = 0; r < DPL; r++) o[lane + 32 * r] = (OutT)(acc[i][r] * inv);
+        }
+        __syncwarp(); /* qs of this warp is rewritten by the next pass */
+    }
+}
+
+/* Twin of pool (HR_POOL_MEAN, host/encoder_cpu.c) followed, when normalize is
+ * 1, by hr_cpu_l2_normalize_rows. One block (ROW_THREADS) per sequence;
+ * thread c sums column c over the sequence's tokens in order, as the CPU.
+ *   x: (T, h) FP32, offsets: (n_seq + 1), out: (n_seq, h) FP32. */
+__global__ static void mean_pool_kernel(const float *x, const int *offsets, int n_seq, int h,
+                                        int normalize, float *out)
+{
+    const int s = blockIdx.x;
+    if (s >= n_seq) return;
+    const int start = offsets[s], len = offsets[s + 1] - start;
+    float *o = out + (size_t)s * h;
+    float ss = 0.f;
+    for (int c = threadIdx.x; c < h; c += blockDim.x) {
+        float sum = 0.f;
+        for (int t = 0; t < len; t++) sum += x[(size_t)(start + t) * h + c];
+        const float v = len > 0 ? sum / (float)len : 0.f;
+        o[c] = v;
+        ss += v * v;
+    }
+    if (!normalize) return; /* block-uniform */
+    const float inv = 1.f / fmaxf(sqrtf(block_sum(ss)), 1e-12f); /* as torch F.normalize */
+    for (int c = threadIdx.x; c < h; c += blockDim.x) o[c] *= inv;
+}
+
+/* ------------------------------------------------------------------ launchers
+ * Each asserts its preconditions, launches on `stream` and returns the launch
+ * status (cudaGetLastError). Pointers are device pointers. */
+
+static cudaError_t launch_embed_layernorm(cudaStream_t stream, const int32_t *ids,
+                                          const int *offsets, int n_seq, int tokens,
+                                          const float *word, int vocab, const float *pos,
+                                          int n_pos, const float *type0, const float *gamma,
+                                          const float *beta, float eps, int h, float *x,
+                                          __half *x16)
+{
+    assert(ids && offsets && word && pos && type0 && gamma && beta && x);
+    assert(n_seq > 0 && tokens >= n_seq && vocab > 0 && n_pos > 0 && h > 0);
+    embed_layernorm_kernel<<<tokens, ROW_THREADS, 0, stream>>>(
+        ids, offsets, n_seq, tokens, word, vocab, pos, n_pos, type0, gamma, beta, eps, h, x, x16);
+    return cudaGetLastError();
+}
+
+static cudaError_t launch_residual_layernorm(cudaStream_t stream, float *x, const float *y,
+                                             const float *b, int rows, int h, const float *gamma,
+                                             const float *beta, float eps, __half *x16)
+{
+    assert(x && y && b && gamma && beta && rows > 0 && h > 0);
+    residual_layernorm_kernel<<<rows, ROW_THREADS, 0, stream>>>(x, y, b, rows, h, gamma, beta,
+                                                                eps, x16);
+    return cudaGetLastError();
+}
+
+template <typename OutT>
+static cudaError_t launch_bias_gelu(cudaStream_t stream, const float *y, const float *b, int rows,
+                                    int cols, OutT *out)
+{
+    assert(y && b && out && rows > 0 && cols > 0);
+    const size_t n = (size_t)rows * cols;
+    size_t blocks = (n + EW_THREADS - 1) / EW_THREADS;
+    if (blocks > 65535u * 16u) blocks = 65535u * 16u; /* grid-stride covers the rest */
+    bias_gelu_kernel<OutT><<<(unsigned)blocks, EW_THREADS, 0, stream>>>(y, b, rows, cols, out);
+    return cudaGetLastError();
+}
+
+template <typename OutT>
+static cudaError_t launch_attention(cudaStream_t stream, const float *qkv, const float *qkv_b,
+                                    const int *offsets, int n_seq, int h, int heads, OutT *ctx)
+{
+    assert(qkv && qkv_b && offsets && ctx && n_seq > 0 && heads > 0 && h % heads == 0);
+    assert((long long)n_seq * heads <= INT_MAX);
+    const int dh = h / heads;
+    const float scale = 1.f / sqrtf((float)dh);
+    const unsigned blocks = (unsigned)(n_seq * heads);
+    if (dh == 32)
+        attention_kernel<32, OutT><<<blocks, ATT_WARPS * 32, 0, stream>>>(qkv, qkv_b, offsets,
+                                                                          n_seq, h, heads, scale, ctx);
+    else if (dh == 64)
+        attention_kernel<64, OutT><<<blocks, ATT_WARPS * 32, 0, stream>>>(qkv, qkv_b, offsets,
+                                                                          n_seq, h, heads, scale, ctx);
+    else
+        return cudaErrorInvalidValue; /* create and the host wrapper check dh first */
+    return cudaGetLastError();
+}
+
+static cudaError_t launch_mean_pool(cudaStream_t stream, const float *x, const int *offsets,
+                                    int n_seq, int h, int normalize, float *out)
+{
+    assert(x && offsets && out && n_seq > 0 && h > 0);
+    mean_pool_kernel<<<n_seq, ROW_THREADS, 0, stream>>>(x, offsets, n_seq, h, normalize, out);
+    return cudaGetLastError();
+}
+
+/* y (rows, out) FP32 = x (rows, in) FP16 W^T, W: (out, in) FP16, all
+ * row-major: in cuBLAS's column-major terms y^T (out, rows) = W x^T with W
+ * read transposed. FP32 accumulation (CUBLAS_COMPUTE_32F). */
+static cublasStatus_t gemm_wt(cublasHandle_t blas, const __half *x, int rows, int in,
+                              const __half *w, int out, float *y)
+{
+    assert(x && w && y && rows > 0 && in > 0 && out > 0);
+    const float one = 1.f, zero = 0.f;
+    return cublasGemmEx(blas, CUBLAS_OP_T, CUBLAS_OP_N, out, rows, in, &one, w, CUDA_R_16F, in, x,
+                        CUDA_R_16F, in, &zero, y, CUDA_R_32F, out, CUBLAS_COMPUTE_32F,
+                        CUBLAS_GEMM_DEFAULT);
+}
+
+/* ------------------------------------------------------------------ the encoder */
+
+typedef struct layer_dev {
+    __half *qkv_w; /* (3H, H) FP16 */
+    __half *ao_w;  /* (H, H) FP16 */
+    __half *in_w;  /* (I, H) FP16 */
+    __half *out_w; /* (H, I) FP16 */
+    float *qkv_b;  /* (3H) */
+    float *ao_b, *ln1_g, *ln1_b; /* (H) */
+    float *in_b;   /* (I) */
+    float *out_b, *ln2_g, *ln2_b; /* (H) */
+} layer_dev;
+
+struct hr_cuda_encoder {
+    int h, inter, heads, n_layers, vocab, n_pos, max_len, normalize;
+    float eps;
+    cudaStream_t stream;
+    cublasHandle_t blas;
+    void *weights;         /* one device allocation backing every pointer below */
+    float *word;           /* (vocab, H) FP32 */
+    float *pos;            /* (n_pos, H) FP32 */
+    float *type0;          /* (H) token type 0 */
+    float *emb_g, *emb_b;  /* (H) */
+    layer_dev *layers;     /* (n_layers) host array of device pointers */
+    /* work buffers, for cap_tokens tokens and cap_seq sequences */
+    int cap_tokens, cap_seq;
+    int32_t *d_ids;        /* (cap_tokens) */
+    int *d_offsets;        /* (cap_seq + 1) */
+    float *d_x;            /* (cap_tokens, H) FP32 residual stream */
+    __half *d_x16;         /* (cap_tokens, H) FP16 copy of d_x */
+    float *d_qkv;          /* (cap_tokens, 3H) FP32; also the (T, H) projections */
+    __half *d_ctx16;       /* (cap_tokens, H) FP16 attention context */
+    float *d_inter;        /* (cap_tokens, I) FP32 */
+    __half *d_inter16;     /* (cap_tokens, I) FP16 GELU output */
+    float *d_out;          /* (cap_seq, H) FP32 pooled */
+};
+
+static void free_work(hr_cuda_encoder *e)
+{
+    cudaFree(e->d_ids);
+    cudaFree(e->d_offsets);
+    cudaFree(e->d_x);
+    cudaFree(e->d_x16);
+    cudaFree(e->d_qkv);
+    cudaFree(e->d_ctx16);
+    cudaFree(e->d_inter);
+    cudaFree(e->d_inter16);
+    cudaFree(e->d_out);
+    e->d_ids = NULL, e->d_offsets = NULL, e->d_x = NULL, e->d_x16 = NULL, e->d_qkv = NULL;
+    e->d_ctx16 = NULL, e->d_inter = NULL, e->d_inter16 = NULL, e->d_out = NULL;
+    e->cap_tokens = e->cap_seq = 0;
+}
+
+extern "C" void hr_cuda_encoder_destroy(hr_cuda_encoder *enc)
+{
+    if (!enc) return;
+    free_work(enc);
+    cudaFree(enc->weights);
+    if (enc->blas) cublasDestroy(enc->blas);
+    if (enc->stream) cudaStreamDestroy(enc->stream);
+    free(enc->layers);
+    free(enc);
+}
+
+/* Bytes of n elements of size es, rounded up to 256 (cuBLAS likes aligned
+ * operands; every carved pointer stays 256-byte aligned). */
+static size_t carve_bytes(size_t n, size_t es)
+{
+    return (n * es + 255) & ~(size_t)255;
+}
+
+/* Largest |w| over n floats; NaN counts as infinite. */
+static float max_abs(const float *w, size_t n)
+{
+    float m = 0.f;
+    for (size_t i = 0; i < n; i++) {
+        const float a = fabsf(w[i]);
+        if (!(a <= m)) m = isnan(a) ? INFINITY : a;
+    }
+    return m;
+}
+
+extern "C" hr_status hr_cuda_encoder_create(const hr_model *m, hr_cuda_encoder **out, char *err,
+                                            size_t errlen)
+{
+    hr_status st = HR_OK;
+    hr_cuda_encoder *e = NULL;
+    __half *stage = NULL; /* (largest linear weight) host FP16 staging */
+    const char *why = NULL;
+    size_t total = 0, largest = 0;
+    char *p = NULL;
+    int h = 0, inter = 0, dh = 0;
+    if (!out) return hr_fail(HR_ERR_INTERNAL, err, errlen, "hr_cuda_encoder_create: out is NULL");
+    *out = NULL;
+    if (!m) return hr_fail(HR_ERR_INTERNAL, err, errlen, "hr_cuda_encoder_create: no model");
+    h = m->hidden, inter = m->intermediate;
+    if (m->n_heads <= 0 || h % m->n_heads != 0)
+        return hr_fail(HR_ERR_UNSUPPORTED, err, errlen,
+                       "GPU encoder: hidden size %d is not a multiple of %d heads", h, m->n_heads);
+    dh = h / m->n_heads;
+    if (dh != 32 && dh != 64)
+        return hr_fail(HR_ERR_UNSUPPORTED, err, errlen,
+                       "GPU encoder: head size %d is not supported (32 or 64 only); use --device cpu",
+                       dh);
+    if (m->pooling != HR_POOL_MEAN)
+        return hr_fail(HR_ERR_UNSUPPORTED, err, errlen,
+                       "GPU encoder: only mean pooling is supported; use --device cpu");
+    if (strcmp(m->dtype, "F32") != 0 && strcmp(m->dtype, "F16") != 0 &&
+        strcmp(m->dtype, "BF16") != 0)
+        return hr_fail(HR_ERR_UNSUPPORTED, err, errlen,
+                       "GPU encoder: weight dtype %s is not supported", m->dtype);
+    if (inter <= 0 || m->n_layers <= 0 || m->vocab_size <= 0 || m->max_position <= 0 ||
+        m->type_vocab <= 0)
+        return hr_fail(HR_ERR_UNSUPPORTED, err, errlen, "GPU encoder: malformed model dimensions");
+    /* BF16 (and F32) weights may lie beyond FP16's range (65504): refuse
+     * rather than saturate. */
+    for (int l = 0; l < m->n_layers; l++) {
+        const hr_layer_weights *w = &m->layers[l];
+        const float a = fmaxf(fmaxf(max_abs(w->qkv_w, (size_t)3 * h * h), max_abs(w->ao_w, (size_t)h * h)),
+                              fmaxf(max_abs(w->in_w, (size_t)inter * h), max_abs(w->out_w, (size_t)h * inter)));
+        if (!(a <= 65504.f))
+            return hr_fail(HR_ERR_UNSUPPORTED, err, errlen,
+                           "GPU encoder: layer %d has a weight of magnitude %g, beyond FP16's range",
+                           l, (double)a);
+    }
+    if (hr_cuda_device_count(&why) == 0)
+        return hr_fail(HR_ERR_NO_DEVICE, err, errlen, "no usable GPU (%s)", why ? why : "unknown");
+
+    e = (hr_cuda_encoder *)calloc(1, sizeof *e);
+    if (!e) return hr_fail(HR_ERR_NOMEM, err, errlen, "out of memory");
+    e->h = h, e->inter = inter, e->heads = m->n_heads, e->n_layers = m->n_layers;
+    e->vocab = m->vocab_size, e->n_pos = m->max_position, e->normalize = m->normalize;
+    e->eps = m->ln_eps;
+    e->max_len = m->max_position < HR_CUDA_MAX_LEN ? m->max_position : HR_CUDA_MAX_LEN;
+    e->layers = (layer_dev *)calloc((size_t)m->n_layers, sizeof *e->layers);
+    if (!e->layers) {
+        st = hr_fail(HR_ERR_NOMEM, err, errlen, "out of memory");
+        goto cleanup;
+    }
+    HR_CUDA_TRY(cudaStreamCreateWithFlags(&e->stream, cudaStreamNonBlocking));
+    HR_CUBLAS_TRY(cublasCreate(&e->blas));
+    HR_CUBLAS_TRY(cublasSetStream(e->blas, e->stream));
+
+    /* one allocation for every weight */
+    total = carve_bytes((size_t)e->vocab * h, 4) + carve_bytes((size_t)e->n_pos * h, 4) +
+            3 * carve_bytes((size_t)h, 4);
+    {
+        const size_t per_layer = carve_bytes((size_t)3 * h * h, 2) + carve_bytes((size_t)h * h, 2) +
+                                 2 * carve_bytes((size_t)inter * h, 2) + carve_bytes((size_t)3 * h, 4) +
+                                 carve_bytes((size_t)inter, 4) + 7 * carve_bytes((size_t)h, 4);
+        total += per_layer * (size_t)m->n_layers;
+    }
+    largest = (size_t)inter * h > (size_t)3 * h * h ? (size_t)inter * h : (size_t)3 * h * h;
+    stage = (__half *)malloc(largest * sizeof *stage);
+    if (!stage) {
+        st = hr_fail(HR_ERR_NOMEM, err, errlen, "out of memory");
+        goto cleanup;
+    }
+    HR_CUDA_TRY(cudaMalloc(&e->weights, total));
+    p = (char *)e->weights;
+
+#define CARVE_F32(dst, src, n)                                                                 \
+    do {                                                                                       \
+        (dst) = (float *)p;                                                                    \
+        p += carve_bytes((size_t)(n), 4);                                                      \
+        HR_CUDA_TRY(cudaMemcpy((dst), (src), (size_t)(n) * sizeof(float), cudaMemcpyHostToDevice)); \
+    } while (0)
+#define CARVE_F16(dst, src, n)                                                                 \
+    do {                                                                                       \
+        (dst) = (__half *)p;                                                                   \
+        p += carve_bytes((size_t)(n), 2);                                                      \
+        for (size_t i_ = 0; i_ < (size_t)(n); i_++) stage[i_] = __float2half_rn((src)[i_]);     \
+        HR_CUDA_TRY(cudaMemcpy((dst), stage, (size_t)(n) * sizeof(__half), cudaMemcpyHostToDevice)); \
+    } while (0)
+
+    CARVE_F32(e->word, m->word_emb, (size_t)e->vocab * h);
+    CARVE_F32(e->pos, m->pos_emb, (size_t)e->n_pos * h);
+    CARVE_F32(e->type0, m->type_emb, h);
+    CARVE_F32(e->emb_g, m->emb_ln_g, h);
+    CARVE_F32(e->emb_b, m->emb_ln_b, h);
+    for (int l = 0; l < m->n_layers; l++) {
+        const hr_layer_weights *w = &m->layers[l];
+        layer_dev *d = &e->layers[l];
+        CARVE_F16(d->qkv_w, w->qkv_w, (size_t)3 * h * h);
+        CARVE_F16(d->ao_w, w->ao_w, (size_t)h * h);
+        CARVE_F16(d->in_w, w->in_w, (size_t)inter * h);
+        CARVE_F16(d->out_w, w->out_w, (size_t)h * inter);
+        CARVE_F32(d->qkv_b, w->qkv_b, 3 * h);
+        CARVE_F32(d->ao_b, w->ao_b, h);
+        CARVE_F32(d->ln1_g, w->ln1_g, h);
+        CARVE_F32(d->ln1_b, w->ln1_b, h);
+        CARVE_F32(d->in_b, w->in_b, inter);
+        CARVE_F32(d->out_b, w->out_b, h);
+        CARVE_F32(d->ln2_g, w->ln2_g, h);
+        CARVE_F32(d->ln2_b, w->ln2_b, h);
+    }
+#undef CARVE_F32
+#undef CARVE_F16
+    assert((size_t)(p - (char *)e->weights) == total);
+    *out = e;
+    e = NULL;
+cleanup:
+    free(stage);
+    hr_cuda_encoder_destroy(e);
+    return st;
+}
+
+/* Grows the work buffers to hold `tokens` tokens and `n_seq` sequences. */
+static hr_status ensure_work(hr_cuda_encoder *e, int tokens, int n_seq, char *err, size_t errlen)
+{
+    hr_status st = HR_OK;
+    const size_t t = (size_t)(tokens > e->cap_tokens ? tokens : e->cap_tokens);
+    const size_t s = (size_t)(n_seq > e->cap_seq ? n_seq : e->cap_seq);
+    const size_t h = (size_t)e->h, in = (size_t)e->inter;
+    if (tokens <= e->cap_tokens && n_seq <= e->cap_seq) return HR_OK;
+    free_work(e);
+    HR_CUDA_TRY(cudaMalloc(&e->d_ids, t * sizeof(int32_t)));
+    HR_CUDA_TRY(cudaMalloc(&e->d_offsets, (s + 1) * sizeof(int)));
+    HR_CUDA_TRY(cudaMalloc(&e->d_x, t * h * sizeof(float)));
+    HR_CUDA_TRY(cudaMalloc(&e->d_x16, t * h * sizeof(__half)));
+    HR_CUDA_TRY(cudaMalloc(&e->d_qkv, t * 3 * h * sizeof(float)));
+    HR_CUDA_TRY(cudaMalloc(&e->d_ctx16, t * h * sizeof(__half)));
+    HR_CUDA_TRY(cudaMalloc(&e->d_inter, t * in * sizeof(float)));
+    HR_CUDA_TRY(cudaMalloc(&e->d_inter16, t * in * sizeof(__half)));
+    HR_CUDA_TRY(cudaMalloc(&e->d_out, s * h * sizeof(float)));
+    e->cap_tokens = (int)t;
+    e->cap_seq = (int)s;
+cleanup:
+    if (st != HR_OK) free_work(e);
+    return st;
+}
+
+extern "C" hr_status hr_cuda_encoder_forward(hr_cuda_encoder *e, const int32_t *ids,
+                                             const int *offsets, int n_seq, float *out, char *err,
+                                             size_t errlen)
+{
+    hr_status st = HR_OK;
+    int tokens = 0, h = 0, inter = 0;
+    if (!e || !ids || !offsets || !out || n_seq < 0)
+        return hr_fail(HR_ERR_INTERNAL, err, errlen, "hr_cuda_encoder_forward: bad arguments");
+    if (n_seq == 0) return HR_OK;
+    if (offsets[0] != 0)
+        return hr_fail(HR_ERR_INTERNAL, err, errlen, "hr_cuda_encoder_forward: offsets[0] != 0");
+    for (int s = 0; s < n_seq; s++) {
+        const int len = offsets[s + 1] - offsets[s];
+        if (len < 1 || len > e->max_len)
+            return hr_fail(HR_ERR_INTERNAL, err, errlen,
+                           "hr_cuda_encoder_forward: sequence %d has %d tokens (1..%d allowed)", s,
+                           len, e->max_len);
+    }
+    tokens = offsets[n_seq];
+    for (int t = 0; t < tokens; t++)
+        if (ids[t] < 0 || ids[t] >= e->vocab)
+            return hr_fail(HR_ERR_INTERNAL, err, errlen,
+                           "hr_cuda_encoder_forward: token %d has id %d (vocabulary %d)", t,
+                           (int)ids[t], e->vocab);
+    h = e->h, inter = e->inter;
+    if ((st = ensure_work(e, tokens, n_seq, err, errlen)) != HR_OK) return st;
+
+    HR_CUDA_TRY(cudaMemcpyAsync(e->d_ids, ids, (size_t)tokens * sizeof *ids,
+                                cudaMemcpyHostToDevice, e->stream));
+    HR_CUDA_TRY(cudaMemcpyAsync(e->d_offsets, offsets, ((size_t)n_seq + 1) * sizeof *offsets,
+                                cudaMemcpyHostToDevice, e->stream));
+    HR_CUDA_TRY(launch_embed_layernorm(e->stream, e->d_ids, e->d_offsets, n_seq, tokens, e->word,
+                                       e->vocab, e->pos, e->n_pos, e->type0, e->emb_g, e->emb_b,
+                                       e->eps, h, e->d_x, e->d_x16));
+    for (int l = 0; l < e->n_layers; l++) {
+        const layer_dev *w = &e->layers[l];
+        float *proj = e->d_qkv; /* (T, H): qkv is free once attention has read it */
+        HR_CUBLAS_TRY(gemm_wt(e->blas, e->d_x16, tokens, h, w->qkv_w, 3 * h, e->d_qkv));
+        HR_CUDA_TRY(launch_attention<__half>(e->stream, e->d_qkv, w->qkv_b, e->d_offsets, n_seq, h,
+                                             e->heads, e->d_ctx16));
+        HR_CUBLAS_TRY(gemm_wt(e->blas, e->d_ctx16, tokens, h, w->ao_w, h, proj));
+        HR_CUDA_TRY(launch_residual_layernorm(e->stream, e->d_x, proj, w->ao_b, tokens, h, w->ln1_g,
+                                              w->ln1_b, e->eps, e->d_x16));
+        HR_CUBLAS_TRY(gemm_wt(e->blas, e->d_x16, tokens, h, w->in_w, inter, e->d_inter));
+        HR_CUDA_TRY(launch_bias_gelu<__half>(e->stream, e->d_inter, w->in_b, tokens, inter,
+                                             e->d_inter16));
+        HR_CUBLAS_TRY(gemm_wt(e->blas, e->d_inter16, tokens, inter, w->out_w, h, proj));
+        HR_CUDA_TRY(launch_residual_layernorm(e->stream, e->d_x, proj, w->out_b, tokens, h, w->ln2_g,
+                                              w->ln2_b, e->eps, e->d_x16));
+    }
+    HR_CUDA_TRY(launch_mean_pool(e->stream, e->d_x, e->d_offsets, n_seq, h, e->normalize, e->d_out));
+    HR_CUDA_TRY(cudaMemcpyAsync(out, e->d_out, (size_t)n_seq * h * sizeof *out,
+                                cudaMemcpyDeviceToHost, e->stream));
+    HR_CUDA_TRY(cudaStreamSynchronize(e->stream));
+cleanup:
+    return st;
+}
+
+/* ------------------------------------------------------------------ host wrappers (tests) */
+
+/* cudaMalloc + copy of n bytes of host data. */
+static cudaError_t upload(void **d, const void *src, size_t n)
+{
+    cudaError_t e = cudaMalloc(d, n);
+    if (e != cudaSuccess) return e;
+    return cudaMemcpy(*d, src, n, cudaMemcpyHostToDevice);
+}
+
+extern "C" hr_status hr_cuda_embed_layernorm_host(const int32_t *ids, const int *offsets,
+                                                  int n_seq, const float *word, int vocab,
+                                                  const float *pos, int n_pos, const float *type0,
+                                                  const float *gamma, const float *beta, float eps,
+                                                  int h, float *x, char *err, size_t errlen)
+{
+    assert(ids && offsets && word && pos && type0 && gamma && beta && x && n_seq > 0 && h > 0);
+    hr_status st = HR_OK;
+    const int tokens = offsets[n_seq];
+    void *d_ids = NULL, *d_off = NULL, *d_word = NULL, *d_pos = NULL; /* (T), (n_seq+1), (vocab, h), (n_pos, h) */
+    void *d_type = NULL, *d_g = NULL, *d_b = NULL, *d_x = NULL;        /* (h) x3, (T, h) */
+    HR_CUDA_TRY(upload(&d_ids, ids, (size_t)tokens * sizeof *ids));
+    HR_CUDA_TRY(upload(&d_off, offsets, ((size_t)n_seq + 1) * sizeof *offsets));
+    HR_CUDA_TRY(upload(&d_word, word, (size_t)vocab * h * sizeof(float)));
+    HR_CUDA_TRY(upload(&d_pos, pos, (size_t)n_pos * h * sizeof(float)));
+    HR_CUDA_TRY(upload(&d_type, type0, (size_t)h * sizeof(float)));
+    HR_CUDA_TRY(upload(&d_g, gamma, (size_t)h * sizeof(float)));
+    HR_CUDA_TRY(upload(&d_b, beta, (size_t)h * sizeof(float)));
+    HR_CUDA_TRY(cudaMalloc(&d_x, (size_t)tokens * h * sizeof(float)));
+    HR_CUDA_TRY(launch_embed_layernorm(0, (const int32_t *)d_ids, (const int *)d_off, n_seq, tokens,
+                                       (const float *)d_word, vocab, (const float *)d_pos, n_pos,
+                                       (const float *)d_type, (const float *)d_g,
+                                       (const float *)d_b, eps, h, (float *)d_x, NULL));
+    HR_CUDA_TRY(cudaMemcpy(x, d_x, (size_t)tokens * h * sizeof(float), cudaMemcpyDeviceToHost));
+cleanup:
+    cudaFree(d_ids), cudaFree(d_off), cudaFree(d_word), cudaFree(d_pos);
+    cudaFree(d_type), cudaFree(d_g), cudaFree(d_b), cudaFree(d_x);
+    return st;
+}
+
+extern "C" hr_status hr_cuda_residual_layernorm_host(float *x, const float *y, const float *b,
+                                                     int rows, int h, const float *gamma,
+                                                     const float *beta, float eps, char *err,
+                                                     size_t errlen)
+{
+    assert(x && y && b && gamma && beta && rows > 0 && h > 0);
+    hr_status st = HR_OK;
+    const size_t bytes = (size_t)rows * h * sizeof(float);
+    void *d_x = NULL, *d_y = NULL;                 /* (rows, h) */
+    void *d_bias = NULL, *d_g = NULL, *d_b = NULL; /* (h) */
+    HR_CUDA_TRY(upload(&d_x, x, bytes));
+    HR_CUDA_TRY(upload(&d_y, y, bytes));
+    HR_CUDA_TRY(upload(&d_bias, b, (size_t)h * sizeof(float)));
+    HR_CUDA_TRY(upload(&d_g, gamma, (size_t)h * sizeof(float)));
+    HR_CUDA_TRY(upload(&d_b, beta, (size_t)h * sizeof(float)));
+    HR_CUDA_TRY(launch_residual_layernorm(0, (float *)d_x, (const float *)d_y,
+                                          (const float *)d_bias, rows, h, (const float *)d_g,
+                                          (const float *)d_b, eps, NULL));
+    HR_CUDA_TRY(cudaMemcpy(x, d_x, bytes, cudaMemcpyDeviceToHost));
+cleanup:
+    cudaFree(d_x), cudaFree(d_y), cudaFree(d_bias), cudaFree(d_g), cudaFree(d_b);
+    return st;
+}
+
+extern "C" hr_status hr_cuda_bias_gelu_host(float *y, const float *b, int rows, int cols,
+                                            char *err, size_t errlen)
+{
+    assert(y && b && rows > 0 && cols > 0);
+    hr_status st = HR_OK;
+    const size_t bytes = (size_t)rows * cols * sizeof(float);
+    void *d_y = NULL, *d_b = NULL; /* (rows, cols), (cols) */
+    HR_CUDA_TRY(upload(&d_y, y, bytes));
+    HR_CUDA_TRY(upload(&d_b, b, (size_t)cols * sizeof(float)));
+    HR_CUDA_TRY(launch_bias_gelu<float>(0, (const float *)d_y, (const float *)d_b, rows, cols,
+                                        (float *)d_y));
+    HR_CUDA_TRY(cudaMemcpy(y, d_y, bytes, cudaMemcpyDeviceToHost));
+cleanup:
+    cudaFree(d_y), cudaFree(d_b);
+    return st;
+}
+
+extern "C" hr_status hr_cuda_attention_host(const float *qkv, const float *qkv_b,
+                                            const int *offsets, int n_seq, int h, int heads,
+                                            float *ctx, char *err, size_t errlen)
+{
+    assert(qkv && qkv_b && offsets && ctx && n_seq > 0 && heads > 0);
+    hr_status st = HR_OK;
+    const int tokens = offsets[n_seq];
+    void *d_qkv = NULL, *d_b = NULL, *d_off = NULL, *d_ctx = NULL; /* (T, 3h), (3h), (n_seq+1), (T, h) */
+    if (h % heads != 0 || (h / heads != 32 && h / heads != 64))
+        return hr_fail(HR_ERR_UNSUPPORTED, err, errlen, "attention: head size must be 32 or 64");
+    HR_CUDA_TRY(upload(&d_qkv, qkv, (size_t)tokens * 3 * h * sizeof(float)));
+    HR_CUDA_TRY(upload(&d_b, qkv_b, (size_t)3 * h * sizeof(float)));
+    HR_CUDA_TRY(upload(&d_off, offsets, ((size_t)n_seq + 1) * sizeof *offsets));
+    HR_CUDA_TRY(cudaMalloc(&d_ctx, (size_t)tokens * h * sizeof(float)));
+    HR_CUDA_TRY(launch_attention<float>(0, (const float *)d_qkv, (const float *)d_b,
+                                        (const int *)d_off, n_seq, h, heads, (float *)d_ctx));
+    HR_CUDA_TRY(cudaMemcpy(ctx, d_ctx, (size_t)tokens * h * sizeof(float), cudaMemcpyDeviceToHost));
+cleanup:
+    cudaFree(d_qkv), cudaFree(d_b), cudaFree(d_off), cudaFree(d_ctx);
+    return st;
+}
+
+extern "C" hr_status hr_cuda_mean_pool_host(const float *x, const int *offsets, int n_seq, int h,
+                                            int normalize, float *out, char *err, size_t errlen)
+{
+    assert(x && offsets && out && n_seq > 0 && h > 0);
+    hr_status st = HR_OK;
+    const int tokens = offsets[n_seq];
+    void *d_x = NULL, *d_off = NULL, *d_out = NULL; /* (T, h), (n_seq+1), (n_seq, h) */
+    HR_CUDA_TRY(upload(&d_x, x, (size_t)tokens * h * sizeof(float)));
+    HR_CUDA_TRY(upload(&d_off, offsets, ((size_t)n_seq + 1) * sizeof *offsets));
+    HR_CUDA_TRY(cudaMalloc(&d_out, (size_t)n_seq * h * sizeof(float)));
+    HR_CUDA_TRY(launch_mean_pool(0, (const float *)d_x, (const int *)d_off, n_seq, h, normalize,
+                                 (float *)d_out));
+    HR_CUDA_TRY(cudaMemcpy(out, d_out, (size_t)n_seq * h * sizeof(float), cudaMemcpyDeviceToHost));
+cleanup:
+    cudaFree(d_x), cudaFree(d_off), cudaFree(d_out);
+    return st;
+}
