@@ -11,41 +11,13 @@
  */
 #include "hyporank/scorer.h"
 #include "hyporank/stats.h"
+#include "test_random.h"
 #include "test_util.h"
 
 #include <float.h>
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
-
-static uint64_t rng_state;
-
-static uint64_t rng_next(void) /* splitmix64 */
-{
-    uint64_t z = (rng_state += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-
-static double rng_uniform(void) { return ((double)(rng_next() >> 11) + 0.5) * 0x1.0p-53; }
-
-static double rng_normal(void)
-{
-    return sqrt(-2.0 * log(rng_uniform())) * cos(6.283185307179586 * rng_uniform());
-}
-
-/* (n, d) row-major of multiples of 1/256 in [-1, 1], with few levels when
- * coarse (many tied scores). */
-static float *exact_matrix(size_t n, size_t d, int coarse)
-{
-    float *m = malloc(n * d * sizeof *m);
-    for (size_t i = 0; i < n * d; i++) {
-        int k = coarse ? (int)(rng_next() % 3) - 1 : (int)(rng_next() % 513) - 256;
-        m[i] = (float)k / 256.0f;
-    }
-    return m;
-}
 
 /* Brute force: S = H X^T whole, in double (exact here), then the sorting
  * reference per row and BH. out: (k). */

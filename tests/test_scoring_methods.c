@@ -32,41 +32,13 @@
  */
 #include "hyporank/scorer.h"
 #include "hyporank/stats.h"
+#include "test_random.h"
 #include "test_util.h"
 
 #include <float.h>
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
-
-static uint64_t rng_state;
-
-static uint64_t rng_next(void) /* splitmix64 */
-{
-    uint64_t z = (rng_state += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-
-static double rng_uniform(void) { return ((double)(rng_next() >> 11) + 0.5) * 0x1.0p-53; }
-
-static double rng_normal(void)
-{
-    return sqrt(-2.0 * log(rng_uniform())) * cos(6.283185307179586 * rng_uniform());
-}
-
-/* (n, d) row-major of multiples of 1/256 in [-1, 1]; with coarse, only
- * -1/256, 0 and 1/256 (many tied similarities). */
-static float *exact_matrix(size_t n, size_t d, int coarse)
-{
-    float *m = malloc(n * d * sizeof *m);
-    for (size_t i = 0; i < n * d; i++) {
-        int k = coarse ? (int)(rng_next() % 3) - 1 : (int)(rng_next() % 513) - 256;
-        m[i] = (float)k / 256.0f;
-    }
-    return m;
-}
 
 /* The method's score of hypothesis k on the sample whose similarities to
  * the K hypotheses are col[0..K) (exact, in double), by its definition. */
@@ -98,7 +70,7 @@ static void brute_force(hr_score_method m, double t, const float *xa, size_t na,
     const size_t n = na + nb;
     double *sim = malloc(k * n * sizeof *sim); /* (N, k) row-major: column of sample x at sim + x k */
     float *s = malloc(k * n * sizeof *s);      /* (k, N) row-major: the transformed scores */
-    double *p = malloc(k * sizeof *p);
+    double *p = calloc(k, sizeof *p);          /* (k) p-values, then q-values in place */
     for (size_t x = 0; x < n; x++) {
         const float *v = x < na ? xa + x * d : xb + (x - na) * d;
         for (size_t r = 0; r < k; r++) {
