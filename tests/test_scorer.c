@@ -11,6 +11,7 @@
  */
 #include "hyporank/scorer.h"
 #include "hyporank/stats.h"
+#include "scorer_reference.h"
 #include "test_random.h"
 #include "test_util.h"
 
@@ -26,7 +27,6 @@ static void brute_force(const float *xa, size_t na, const float *xb, size_t nb, 
 {
     const size_t n = na + nb;
     float *s = malloc(k * n * sizeof *s); /* (k, N) row-major: the whole matrix */
-    double *p = malloc(k * sizeof *p);
     for (size_t r = 0; r < k; r++)
         for (size_t j = 0; j < n; j++) {
             const float *x = j < na ? xa + j * d : xb + (j - na) * d;
@@ -34,16 +34,8 @@ static void brute_force(const float *xa, size_t na, const float *xb, size_t nb, 
             for (size_t c = 0; c < d; c++) acc += (double)h[r * d + c] * (double)x[c];
             s[r * n + j] = (float)acc;
         }
-    for (size_t r = 0; r < k; r++) {
-        hr_mw_result m;
-        hr_mw_sorted(s + r * n, na, nb, &m, NULL, 0);
-        out[r] = (hr_hypothesis_score){m.auroc, m.mean_a, m.mean_b, m.u, m.z, m.p_value, 0.0};
-        p[r] = m.p_value;
-    }
-    hr_bh_qvalues(p, k, p, NULL, 0);
-    for (size_t r = 0; r < k; r++) out[r].q_value = p[r];
+    reference_results(s, na, nb, k, out);
     free(s);
-    free(p);
 }
 
 typedef struct config {

@@ -32,6 +32,7 @@
  */
 #include "hyporank/scorer.h"
 #include "hyporank/stats.h"
+#include "scorer_reference.h"
 #include "test_random.h"
 #include "test_util.h"
 
@@ -62,15 +63,14 @@ static float reference_score(hr_score_method m, double t, const double *col, siz
     return (float)(v - mx - t * (log(sum) - log((double)(K - 1))));
 }
 
-/* Brute force: out (k) with q-values; also the materialised score matrix
- * in scores_out when not NULL, (k, N) row-major. */
+/* Brute force: materialises the method's score matrix, then out (k) with
+ * q-values. */
 static void brute_force(hr_score_method m, double t, const float *xa, size_t na, const float *xb,
                         size_t nb, const float *h, size_t k, size_t d, hr_hypothesis_score *out)
 {
     const size_t n = na + nb;
     double *sim = malloc(k * n * sizeof *sim); /* (N, k) row-major: column of sample x at sim + x k */
     float *s = malloc(k * n * sizeof *s);      /* (k, N) row-major: the transformed scores */
-    double *p = calloc(k, sizeof *p);          /* (k) p-values, then q-values in place */
     for (size_t x = 0; x < n; x++) {
         const float *v = x < na ? xa + x * d : xb + (x - na) * d;
         for (size_t r = 0; r < k; r++) {
@@ -81,17 +81,9 @@ static void brute_force(hr_score_method m, double t, const float *xa, size_t na,
     }
     for (size_t x = 0; x < n; x++)
         for (size_t r = 0; r < k; r++) s[r * n + x] = reference_score(m, t, sim + x * k, k, r);
-    for (size_t r = 0; r < k; r++) {
-        hr_mw_result mw;
-        hr_mw_sorted(s + r * n, na, nb, &mw, NULL, 0);
-        out[r] = (hr_hypothesis_score){mw.auroc, mw.mean_a, mw.mean_b, mw.u, mw.z, mw.p_value, 0.0};
-        p[r] = mw.p_value;
-    }
-    hr_bh_qvalues(p, k, p, NULL, 0);
-    for (size_t r = 0; r < k; r++) out[r].q_value = p[r];
+    reference_results(s, na, nb, k, out);
     free(sim);
     free(s);
-    free(p);
 }
 
 typedef struct config {
