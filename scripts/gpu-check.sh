@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# Runs on a GPU machine, from the repository root, with the payload that
+# scripts/gpu-pack.sh made: the GPU tests (plain, then under
+# compute-sanitizer), then the GPU benchmarks against their peers.
+#
+#     scripts/gpu-check.sh OUT_DIR [STEPS]
+#
+# STEPS is a comma-separated list of: env, tests, scorer, sanitize, probe,
+# encoder, rank (default: all of them). Each step has its own time limit, so
+# one that hangs costs only its limit. The whole log goes to OUT_DIR/log.txt; the last
+# lines printed are a summary of every step.
+set -uo pipefail
+out=${1:?usage: gpu-check.sh OUT_DIR [STEPS]}
+steps=${2:-env,tests,scorer,sanitize,probe,encoder,rank}
+here=$(pwd)
+mkdir -p "$out"
+work=/tmp/hyporank-gpu
+rm -rf "$work" && mkdir -p "$work"
+xz -dc .gpu/payload.tar.xz | tar -C "$work" -xf - || { echo "cannot unpack .gpu/payload.tar.xz"; exit 2; }
+bin=$work/bin
+export LD_LIBRARY_PATH=$work/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+# cuBLAS 13: the toolkit's, else the one PyTorch's wheels bring.
+for d in /usr/local/cuda/lib64 /usr/local/cuda/targets/x86_64-linux/lib \
+         "$(python3 -c 'import nvidia.cublas, os; print(os.path.dirname(nvidia.cublas.__file__) + "/lib")' 2>/dev/null)"; do
+    [ -n "$d" ] && [ -e "$d/libcublas.so.13" ] && { export LD_LIBRARY_PATH=$LD_LIBRARY_PATH:$d; break; }
+done
+export HR_FIXTURES=$here/tests/fixtures HYPORANK_MODEL=$work/model HR_CLI=$bin/hyporank HR_SOURCE_DIR=$here
+export PYTHONUNBUFFERED=1 HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
+summary=()
+
+# run NAME LIMIT_S COMMAND...: runs it with a limit; the whole output goes to
+# OUT/log.txt, its last lines to stdout.
+run() {
+    local name=$1 limit=$2; shift 2
+    local t0=$EPOCHREALTIME
+    echo "=== $name: $*" | tee -a "$out/log.txt"
+    timeout -k 5 "$limit" "$@" > "$work/step.txt" 2>&1
+    local rc=$?
+    local dt=$(awk "BEGIN { print $EPOCHREALTIME - $t0 }")
+    cat "$work/step.txt" >> "$out/log.txt"
+    tail -n 12 "$work/step.txt"
+    summary+=("$(printf '%-34s rc=%-3s %7.1f s' "$name" "$rc" "$dt")")
+    return 0
+}
+has() { [[ ",$steps," == *",$1,"* ]]; }
+
+if has env; then
+    run env 30 bash -c 'nvidia-smi; nvcc --version | tail -1; echo "LD_LIBRARY_PATH=$LD_LIBRARY_PATH";
+        for p in '"$bin"'/*; do ldd "$p" | grep "not found" | sed "s|^|$(basename $p): |"; done; echo ldd-checked'
+fi
+if has tests; then
+    for t in "$bin"/test_*_gpu; do run "$(basename "$t")" 120 "$t"; done
+fi
+if has scorer; then
+    run bench_scorer_gpu 300 "$bin/bench_scorer_gpu" --repeat 5
+fi
+if has sanitize; then
+    for t in "$bin"/test_*_gpu; do
+        run "memcheck_$(basename "$t")" 150 compute-sanitizer --tool memcheck --error-exitcode 3 "$t"
+    done
+    run racecheck_test_scorer_gpu 150 compute-sanitizer --tool racecheck --error-exitcode 3 "$bin/test_scorer_gpu"
+fi
+if has probe && [ -x "$bin/bench_probe_gpu" ]; then
+    run bench_probe_gpu 300 "$bin/bench_probe_gpu"
+fi
+if has encoder; then
+    run bench_encoder_gpu 400 bash "$here/bench/run-encoder-bench-gpu.sh" "$work/data" "$bin" "$work/model" "$work"
+fi
+if has rank; then
+    run rank_end_to_end 500 bash "$here/bench/run-rank-end-to-end.sh" "$work/data" "$bin" "$work/model" "$work"
+fi
+
+echo
+echo "=== summary ($(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null))"
+printf '%s\n' "${summary[@]}" | tee "$out/summary.txt"
