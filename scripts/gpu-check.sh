@@ -46,13 +46,13 @@ has() { [[ ",$steps," == *",$1,"* ]]; }
 
 if has env; then
     run env 30 bash -c 'nvidia-smi; nvcc --version | tail -1; echo "LD_LIBRARY_PATH=$LD_LIBRARY_PATH";
-        for p in '"$bin"'/*; do ldd "$p" | grep "not found" | sed "s|^|$(basename $p): |"; done; echo ldd-checked'
+        for p in '"$bin"'/*; do ldd "$p" | grep "not found" | sed "s|^|$(basename $p): |"; done; echo ldd-checked; ldconfig -p | grep -E "openblas|cjson|sqlite|libcurl" | head; nproc; free -g | head -2'
 fi
 if has tests; then
     for t in "$bin"/test_*_gpu; do run "$(basename "$t")" 120 "$t"; done
 fi
 if has scorer; then
-    run bench_scorer_gpu 300 "$bin/bench_scorer_gpu" --repeat 5
+    run bench_scorer_gpu 180 "$bin/bench_scorer_gpu" --repeat 5
 fi
 if has sanitize; then
     for t in "$bin"/test_*_gpu; do
