@@ -12,6 +12,8 @@
  * (memory budget --stream-mb, below X's FP16 size, so create keeps X on the
  * host); one call, device and wall time. --stream-n 0 skips it (it needs
  * stream-n x dim x 4 bytes of host memory: 15 GiB at the defaults).
+ * Figure 0, the floor of this design: the FP16 GEMM alone (K x N x D, FP32
+ * out, as the scorer calls it) with the same cuBLAS, best of --repeat.
  * Prints one line per figure. Exits 77 without a GPU.
  *
  * Data: rows drawn from a pool of 65,536 random unit vectors (cheap to make
@@ -19,6 +21,11 @@
  */
 #include "cuda.h"
 #include "scorer_cuda.h"
+
+#ifdef HR_HAVE_CUDA
+#include <cublas_v2.h>
+#include <cuda_runtime.h>
+#endif
 
 #include <errno.h>
 #include <math.h>
@@ -132,6 +139,65 @@ static int run(const char *label, const float *pool, const float *h, size_t k, s
     return rc;
 }
 
+#ifdef HR_HAVE_CUDA
+/* Figure 0: C (n, k) FP32 = X (n, d) H (k, d)^T from FP16 inputs (random
+ * values of magnitude 2^-6 to 2^-1, not zeros), cudaEvents, best of repeat. */
+static int gemm_floor(size_t k, size_t n, int d, int repeat)
+{
+    uint16_t *x = NULL, *h = NULL; /* FP16 bits */
+    float *c = NULL;
+    cublasHandle_t blas = NULL;
+    cudaEvent_t e0 = NULL, e1 = NULL;
+    const float one = 1.f, zero = 0.f;
+    float best = INFINITY, ms = 0.f;
+    int rc = 1;
+    uint16_t *hx = malloc(n * (size_t)d * sizeof *hx);
+    if (!hx) return 1;
+    uint64_t seed = 99;
+    for (size_t i = 0; i < n * (size_t)d; i++) {
+        seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+        const unsigned sign = (unsigned)(seed >> 63), e = 9 + (unsigned)(seed >> 40) % 6,
+                       m = (unsigned)(seed >> 20) & 0x3FFu;
+        hx[i] = (uint16_t)(sign << 15 | e << 10 | m);
+    }
+    if (cudaMalloc((void **)&x, n * (size_t)d * sizeof *x) || cudaMalloc((void **)&h, k * (size_t)d * sizeof *h) ||
+        cudaMalloc((void **)&c, n * k * sizeof *c) || cublasCreate(&blas) ||
+        cudaEventCreate(&e0) || cudaEventCreate(&e1) ||
+        cudaMemcpy(x, hx, n * (size_t)d * sizeof *x, cudaMemcpyHostToDevice) ||
+        cudaMemcpy(h, hx, k * (size_t)d * sizeof *h, cudaMemcpyHostToDevice))
+        goto done;
+    for (int r = 0; r <= repeat; r++) {
+        cudaEventRecord(e0, 0);
+        if (cublasGemmEx(blas, CUBLAS_OP_T, CUBLAS_OP_N, (int)n, (int)k, d, &one, x, CUDA_R_16F, d,
+                         h, CUDA_R_16F, d, &zero, c, CUDA_R_32F, (int)n, CUBLAS_COMPUTE_32F,
+                         CUBLAS_GEMM_DEFAULT) != CUBLAS_STATUS_SUCCESS)
+            goto done;
+        cudaEventRecord(e1, 0);
+        if (cudaEventSynchronize(e1) || cudaEventElapsedTime(&ms, e0, e1)) goto done;
+        if (r > 0 && ms < best) best = ms;
+    }
+    printf("gemm alone: K=%zu N=%zu D=%d FP16 in, FP32 out: %.3f ms (%.0f TFLOP/s, %.2f TB/s "
+           "of output)\n",
+           k, n, d, best, 2.0 * k * n * d / (best * 1e-3) / 1e12,
+           4.0 * k * n / (best * 1e-3) / 1e12);
+    rc = 0;
+done:
+    if (rc) fprintf(stderr, "bench_scorer_gpu: the GEMM floor figure failed\n");
+    if (blas) cublasDestroy(blas);
+    if (e0) cudaEventDestroy(e0);
+    if (e1) cudaEventDestroy(e1);
+    cudaFree(x), cudaFree(h), cudaFree(c);
+    free(hx);
+    return rc;
+}
+#else
+static int gemm_floor(size_t k, size_t n, int d, int repeat)
+{
+    (void)k, (void)n, (void)d, (void)repeat;
+    return 1;
+}
+#endif
+
 int main(int argc, char **argv)
 {
     long k = 1000, n = 1000000, d = 384, repeat = 3, sk = 4096, sn = 10000000, smb = 4096;
@@ -165,7 +231,8 @@ int main(int argc, char **argv)
     if (!pool || !h) return 1;
     unit_rows(pool, POOL, (int)d);
     unit_rows(h, (size_t)kmax, (int)d);
-    int rc = run("resident", pool, h, (size_t)k, (size_t)n, (int)d, 0, (int)repeat);
+    int rc = gemm_floor((size_t)k, (size_t)n, (int)d, (int)repeat > 0 ? (int)repeat : 1);
+    if (rc == 0) rc = run("resident", pool, h, (size_t)k, (size_t)n, (int)d, 0, (int)repeat);
     if (rc == 0 && sn > 0)
         rc = run("streamed", pool, h, (size_t)sk, (size_t)sn, (int)d, (size_t)smb << 20, 0);
     free(pool), free(h);

@@ -9,6 +9,7 @@
  * mantissa) whatever order sgemm sums in. The scorer must then agree exactly,
  * ties and all, however the work is split into blocks and threads.
  */
+#include "cuda.h"
 #include "hyporank/scorer.h"
 #include "hyporank/stats.h"
 #include "scorer_reference.h"
@@ -118,6 +119,13 @@ static void test_scorer_rejects_what_it_cannot_score(void)
     hr_scorer_options o = hr_scorer_default_options();
     o.device = HR_DEVICE_CUDA;
     CHECK(hr_scorer_create(x, 1, x, 1, 4, &o, &s, err, sizeof err) == HR_ERR_UNSUPPORTED);
+    CHECKF(strstr(err, "contrast") != NULL, "%s", err); /* the GPU has no contrast */
+    if (hr_cuda_device_count(NULL) == 0) { /* without a GPU, cosine on cuda says why */
+        o.method = HR_SCORE_COSINE;
+        hr_status st = hr_scorer_create(x, 1, x, 1, 4, &o, &s, err, sizeof err);
+        CHECKF(st == HR_ERR_NO_DEVICE || st == HR_ERR_UNSUPPORTED, "%d: %s", (int)st, err);
+        CHECK(s == NULL);
+    }
     /* A NaN sample makes NaN scores: named by hypothesis and sample (the
      * pool-relative methods name the embedding: tests/test_scoring_methods.c). */
     float xa[8] = {1, 0, 0, 0, 0, 1, 0, 0}, xb[8] = {0, 0, 1, 0, 0, 0, 0, 1};

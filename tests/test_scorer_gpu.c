@@ -165,9 +165,9 @@ static void test_random_unit_vectors_agree_with_cpu(void)
     float *h = malloc(k * d * sizeof *h);
     make_shifted(xa, n_a, xb, n_b, h, k, d);
     compare("random, default budget", xa, n_a, xb, n_b, d, h, k, 0, 0, AUROC_TOL);
-    /* 64 MiB: X resident (28 MB) but the tile (~9.7 MB) takes 4 chunks of
-     * 9,445 samples (not dividing 37,000) and the histograms groups of 36
-     * hypotheses (not dividing 300; blocks of 256 would not either). */
+    /* 64 MiB: X resident (28 MB) but the tile (~9 MB) takes chunks of 4,096
+     * samples (not dividing 37,000) and the histograms groups of 36
+     * hypotheses (not dividing 300, nor does the GEMM block). */
     compare("random, several resident chunks", xa, n_a, xb, n_b, d, h, k, (size_t)64 << 20, 0,
             AUROC_TOL);
     /* 8 MiB: X (28 MB in FP16) streamed from the host in chunks of 455. */
@@ -273,6 +273,95 @@ static void test_non_unit_embeddings_are_refused(void)
     hr_scorer_cuda_destroy(sg);
 }
 
+/* The public scorer (hyporank/scorer.h) with device dev against the CPU:
+ * the device it picks must be want, and its results the CPU's within the
+ * tolerances above. CENTERED's means are scaled back from a unit-norm
+ * hypothesis of norm at most 2K / (K - 1) <= 3 (host/scorer.c), hence three
+ * times MEAN_TOL. */
+static void public_vs_cpu(const char *what, hr_score_method m, hr_device dev, hr_device want,
+                          const float *xa, size_t n_a, const float *xb, size_t n_b, int d,
+                          const float *h, size_t k)
+{
+    hr_hypothesis_score *cpu = calloc(k, sizeof *cpu), *dv = calloc(k, sizeof *dv);
+    char err[512] = "";
+    hr_scorer_options o = hr_scorer_default_options();
+    o.method = m;
+    o.device = HR_DEVICE_CPU;
+    hr_scorer *sc = NULL, *sd = NULL;
+    CHECKF(hr_scorer_create(xa, n_a, xb, n_b, d, &o, &sc, err, sizeof err) == HR_OK, "%s: %s",
+           what, err);
+    o.device = dev;
+    CHECKF(hr_scorer_create(xa, n_a, xb, n_b, d, &o, &sd, err, sizeof err) == HR_OK, "%s: %s",
+           what, err);
+    if (!sc || !sd) goto done;
+    CHECKF(hr_scorer_score(sc, h, k, cpu, err, sizeof err) == HR_OK, "%s: %s", what, err);
+    CHECKF(hr_scorer_score(sd, h, k, dv, err, sizeof err) == HR_OK, "%s: %s", what, err);
+    CHECKF(hr_scorer_device(sd) == want, "%s: device %s, expected %s", what,
+           hr_device_str(hr_scorer_device(sd)), hr_device_str(want));
+    const double mean_tol = m == HR_SCORE_CENTERED ? 3 * MEAN_TOL : MEAN_TOL;
+    double worst = 0.0;
+    for (size_t i = 0; i < k; i++) {
+        const double da = fabs(dv[i].auroc - cpu[i].auroc);
+        worst = fmax(worst, da);
+        CHECKF(da <= AUROC_TOL, "%s: hypothesis %zu: auroc %.9f cpu %.9f", what, i, dv[i].auroc,
+               cpu[i].auroc);
+        CHECKF(fabs(dv[i].mean_a - cpu[i].mean_a) <= mean_tol &&
+                   fabs(dv[i].mean_b - cpu[i].mean_b) <= mean_tol,
+               "%s: hypothesis %zu: means %g %g cpu %g %g", what, i, dv[i].mean_a, dv[i].mean_b,
+               cpu[i].mean_a, cpu[i].mean_b);
+        CHECKF(dv[i].q_value >= dv[i].p_value && dv[i].q_value <= 1.0, "%s: hypothesis %zu: p %g q %g",
+               what, i, dv[i].p_value, dv[i].q_value);
+    }
+    fprintf(stderr, "  %s: on %s, largest |auroc diff| %.3g\n", what,
+            hr_device_str(hr_scorer_device(sd)), worst);
+done:
+    hr_scorer_destroy(sc);
+    hr_scorer_destroy(sd);
+    free(cpu), free(dv);
+}
+
+static void test_public_scorer_picks_the_gpu_and_agrees(void)
+{
+    const size_t n_a = 6000, n_b = 5000, k = 120;
+    const int d = 384;
+    float *xa = malloc(n_a * d * sizeof *xa), *xb = malloc(n_b * d * sizeof *xb);
+    float *h = malloc(k * d * sizeof *h);
+    make_shifted(xa, n_a, xb, n_b, h, k, d);
+    public_vs_cpu("cosine on cuda", HR_SCORE_COSINE, HR_DEVICE_CUDA, HR_DEVICE_CUDA, xa, n_a, xb,
+                  n_b, d, h, k);
+    public_vs_cpu("centered on cuda", HR_SCORE_CENTERED, HR_DEVICE_CUDA, HR_DEVICE_CUDA, xa, n_a,
+                  xb, n_b, d, h, k);
+    public_vs_cpu("cosine on auto", HR_SCORE_COSINE, HR_DEVICE_AUTO, HR_DEVICE_CUDA, xa, n_a, xb,
+                  n_b, d, h, k);
+    public_vs_cpu("centered, two hypotheses", HR_SCORE_CENTERED, HR_DEVICE_CUDA, HR_DEVICE_CUDA,
+                  xa, n_a, xb, n_b, d, h, 2);
+    public_vs_cpu("centered, one hypothesis", HR_SCORE_CENTERED, HR_DEVICE_CUDA, HR_DEVICE_CUDA,
+                  xa, n_a, xb, n_b, d, h, 1);
+    /* CONTRAST: the CPU under auto, refused on cuda. */
+    public_vs_cpu("contrast on auto", HR_SCORE_CONTRAST, HR_DEVICE_AUTO, HR_DEVICE_CPU, xa, n_a,
+                  xb, n_b, d, h, k);
+    hr_scorer_options o = hr_scorer_default_options();
+    o.device = HR_DEVICE_CUDA;
+    hr_scorer *s = NULL;
+    char err[512] = "";
+    CHECK(hr_scorer_create(xa, n_a, xb, n_b, d, &o, &s, err, sizeof err) == HR_ERR_UNSUPPORTED);
+    CHECKF(strstr(err, "contrast") != NULL, "%s", err);
+    /* Tiny groups: fewer than 1e6 A-B pairs, auto keeps the exact CPU. */
+    public_vs_cpu("cosine on auto, 900 x 1000", HR_SCORE_COSINE, HR_DEVICE_AUTO, HR_DEVICE_CPU, xa,
+                  900, xb, 1000, d, h, k);
+    /* A hypothesis of norm 2: auto moves to the CPU at the first score. */
+    for (int c = 0; c < d; c++) h[5 * d + c] *= 2.f;
+    public_vs_cpu("cosine on auto, a hypothesis of norm 2", HR_SCORE_COSINE, HR_DEVICE_AUTO,
+                  HR_DEVICE_CPU, xa, n_a, xb, n_b, d, h, k);
+    o.method = HR_SCORE_COSINE;
+    s = NULL;
+    hr_hypothesis_score r[1];
+    CHECK(hr_scorer_create(xa, n_a, xb, n_b, d, &o, &s, err, sizeof err) == HR_OK);
+    if (s) CHECK(hr_scorer_score(s, h + 5 * d, 1, r, err, sizeof err) == HR_ERR_UNSUPPORTED);
+    hr_scorer_destroy(s);
+    free(xa), free(xb), free(h);
+}
+
 int main(void)
 {
     const char *why = NULL;
@@ -283,5 +372,6 @@ int main(void)
     RUN(test_identical_samples_give_one_half_and_p_one);
     RUN(test_groups_of_one_sample_agree_with_cpu);
     RUN(test_non_unit_embeddings_are_refused);
+    RUN(test_public_scorer_picks_the_gpu_and_agrees);
     return test_summary();
 }

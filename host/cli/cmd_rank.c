@@ -330,7 +330,7 @@ int cmd_rank(int argc, char **argv)
     }
 
     /* Score. */
-    so.device = opt.device;
+    so.device = cli_scorer_device(opt.device, &so);
     so.n_threads = opt.threads;
     so.memory_bytes = (size_t)memory_mb << 20;
     double t0 = cli_now();
