@@ -254,6 +254,8 @@ int cmd_rank(int argc, char **argv)
     char *json_text = NULL;
 
     /* Texts first: a bad file is reported before any slow work. */
+    const double t_start = cli_now();
+    double t_read = 0.0, t_embed = 0.0; /* seconds spent reading inputs, embedding */
     hr_corpus_options copt = {opt.text_field, HR_FORMAT_AUTO};
     hr_corpus_options hopt = {hyp_field, HR_FORMAT_AUTO};
     for (int k = 0; k < 3; k++) {
@@ -278,6 +280,8 @@ int cmd_rank(int argc, char **argv)
         goto fail;
     }
 
+    t_read = cli_now() - t_start;
+
     /* Embed what came as text. */
     const int need_model = (a.text_path != NULL) + (b.text_path != NULL) + (h.npy_path == NULL);
     if (need_model) {
@@ -288,6 +292,7 @@ int cmd_rank(int argc, char **argv)
             if ((st = embed_side(s, &emb_ctx, err, sizeof err)) != HR_OK) goto fail;
         }
     }
+    t_embed = cli_now() - t_start - t_read;
     /* One width for all: embeddings from one model. */
     for (int k = 1; k < 3; k++) {
         const side *s = sides[k];
@@ -368,6 +373,10 @@ int cmd_rank(int argc, char **argv)
         cJSON_AddStringToObject(sc, "device", hr_device_str(hr_scorer_device(scorer)));
         cJSON_AddStringToObject(sc, "method", hr_score_method_str(so.method));
         if (so.method == HR_SCORE_CONTRAST) cli_json_number(sc, "temperature", so.temperature);
+        cJSON *tm = cJSON_AddObjectToObject(root, "seconds");
+        cli_json_number(tm, "read", t_read);
+        cli_json_number(tm, "embed", t_embed);
+        cli_json_number(tm, "score", secs);
         cJSON_AddStringToObject(sc, "p_value", "two-sided Mann-Whitney U, normal approximation, "
                                                "tie and continuity corrected");
         cJSON_AddStringToObject(sc, "q_value", "Benjamini-Hochberg over all hypotheses");
@@ -425,6 +434,12 @@ int cmd_rank(int argc, char **argv)
     }
     if (show < h.n) printf("(%zu more; --top 0 shows all%s)\n", h.n - show, json_path ? ", --json has all" : "");
     if (json_path && !opt.quiet) fprintf(stderr, "hyporank: wrote %s\n", json_path);
+    if (!opt.quiet)
+        fprintf(stderr, "hyporank: %.2f s: read %.2f s, embed %.2f s (%s), score %.2f s (%s), "
+                        "report %.2f s\n",
+                cli_now() - t_start, t_read, t_embed,
+                need_model ? cli_embedder_device(&emb_ctx) : "precomputed", secs,
+                hr_device_str(hr_scorer_device(scorer)), cli_now() - t_start - t_read - t_embed - secs);
     goto done;
 nomem_json:
     st = HR_ERR_NOMEM;
