@@ -4,22 +4,19 @@
  * a call.
  *
  * Backends: the CPU scorer (host/scorer_cpu.c) computes every method exactly;
- * the CUDA scorer (host/scorer_cuda.h) computes COSINE with a binned AUROC
- * whose error is bounded by the mass of A-B pairs closer than a bin
- * (3e-5), so it serves:
- *   --device cuda  COSINE, and CENTERED through its linear form: the centred
- *                  score of h_k is (h_k K - sum_j h_j) / (K - 1) . x, a
- *                  hypothesis like any other, scaled to unit norm for the
- *                  bins (the AUROC does not change under a positive scale;
- *                  the means are scaled back). CONTRAST is not linear in x
- *                  and stays on the CPU: asking for it on cuda is
- *                  HR_ERR_UNSUPPORTED.
- *   --device auto  the GPU for COSINE and CENTERED when a GPU is usable and
- *                  n_a n_b >= HR_SCORER_GPU_MIN_PAIRS (one A-B pair then
- *                  weighs at most 1e-6 of the AUROC, so the binning error
- *                  stays far under 1e-4 even for tiny groups), else the CPU.
- *                  Embeddings the GPU scorer refuses (norm above 1.001) send
- *                  auto to the CPU, at create or at the first score.
+ * the CUDA scorer (host/scorer_cuda.h) computes them from FP16 products with
+ * a binned AUROC whose error is bounded by the mass of A-B pairs closer than
+ * a bin (about 3e-5): COSINE and CONTRAST directly, CENTERED through its
+ * linear form: the centred score of h_k is (h_k K - sum_j h_j) / (K - 1) . x,
+ * a hypothesis like any other, scaled to unit norm for the bins (the AUROC
+ * does not change under a positive scale; the means are scaled back).
+ *   --device cuda  the GPU.
+ *   --device auto  the GPU when one is usable and n_a n_b >=
+ *                  HR_SCORER_GPU_MIN_PAIRS (one A-B pair then weighs at most
+ *                  1e-6 of the AUROC, so the binning error stays far under
+ *                  1e-4 even for tiny groups), else the CPU. Embeddings the
+ *                  GPU scorer refuses (norm above 1.001), or a GPU short of
+ *                  memory, send auto to the CPU, at create or at a score.
  */
 #include "hyporank/scorer.h"
 #include "hyporank/stats.h"
@@ -104,11 +101,6 @@ hr_status hr_scorer_create(const float *xa, size_t n_a, const float *xb, size_t 
         return hr_fail(HR_ERR_INPUT, err, errlen,
                        "score temperature %g is out of range: it must be above 0 and at most %g",
                        o.temperature, HR_SCORER_MAX_TEMPERATURE);
-    if (o.device == HR_DEVICE_CUDA && o.method == HR_SCORE_CONTRAST)
-        return hr_fail(HR_ERR_UNSUPPORTED, err, errlen,
-                       "--device cuda: the GPU scorer computes the cosine and centered methods; "
-                       "contrast (the default) runs on the CPU: use --device cpu or auto, or "
-                       "--score-method cosine|centered");
     if (o.memory_bytes == 0) o.memory_bytes = HR_SCORER_DEFAULT_MEMORY;
     hr_scorer *s = calloc(1, sizeof *s);
     if (!s) return hr_fail(HR_ERR_NOMEM, err, errlen, "out of memory");
@@ -117,7 +109,7 @@ hr_status hr_scorer_create(const float *xa, size_t n_a, const float *xb, size_t 
     s->device = HR_DEVICE_CPU;
     s->fallback = o.device == HR_DEVICE_AUTO;
     int want_gpu = o.device == HR_DEVICE_CUDA ||
-                   (o.device == HR_DEVICE_AUTO && o.method != HR_SCORE_CONTRAST &&
+                   (o.device == HR_DEVICE_AUTO &&
                     (double)n_a * (double)n_b >= HR_SCORER_GPU_MIN_PAIRS &&
                     hr_cuda_device_count(NULL) > 0);
     hr_status st = HR_OK;
@@ -208,6 +200,8 @@ static hr_status score_gpu(hr_scorer *s, const float *h, size_t k, hr_hypothesis
                            char *err, size_t errlen)
 {
     if (s->opt.method == HR_SCORE_COSINE) return hr_scorer_cuda_score(s->gpu, h, k, out, err, errlen);
+    if (s->opt.method == HR_SCORE_CONTRAST)
+        return hr_scorer_cuda_score_contrast(s->gpu, h, k, s->opt.temperature, out, err, errlen);
     /* A non-finite hypothesis must be named as the CPU names it, not lost in the sums. */
     for (size_t i = 0; i < k * (size_t)s->dim; i++)
         if (!isfinite(h[i]))
@@ -238,8 +232,8 @@ hr_status hr_scorer_score(hr_scorer *s, const float *h, size_t k, hr_hypothesis_
     hr_status st = HR_OK;
     if (s->device == HR_DEVICE_CUDA) {
         st = score_gpu(s, h, k, out, err, errlen);
-        /* auto: hypotheses the GPU refuses (norm above 1.001) go to the CPU,
-         * for this call and the next ones. */
+        /* auto: hypotheses the GPU refuses (norm above 1.001), or no room
+         * for CONTRAST's statistics: the CPU, for this call and the next. */
         if (st == HR_ERR_UNSUPPORTED && s->fallback) {
             st = hr_scorer_cpu_create(s->xa, s->n_a, s->xb, s->n_b, s->dim, s->opt.method,
                                       s->opt.temperature, s->opt.memory_bytes, s->opt.n_threads,

@@ -1,5 +1,5 @@
 /*
- * host/scorer_cuda.h: the CUDA scorer for HR_SCORE_COSINE (internal; the
+ * host/scorer_cuda.h: the CUDA scorer for HR_SCORE_COSINE and CONTRAST (internal; the
  * public API is hyporank/scorer.h, which will pick this backend for
  * --device cuda / auto). Declared in every build: without the CUDA toolkit
  * host/scorer_cuda_stub.c answers HR_ERR_UNSUPPORTED.
@@ -110,6 +110,23 @@ void hr_scorer_cuda_destroy(hr_scorer_cuda *s); /* accepts NULL */
  * host; out: (k), every field but q_value (left untouched). */
 hr_status hr_scorer_cuda_score(hr_scorer_cuda *s, const float *h, size_t k,
                                hr_hypothesis_score *out, char *err, size_t errlen);
+
+/* HR_SCORE_CONTRAST at temperature t > 0 for k hypotheses (the pool): as
+ * hr_scorer_cuda_score, with the contrast scores of host/scorer_cpu.c
+ * (k = 1: the similarity itself). Two passes over the samples: the first
+ * folds every sample's similarities, hypotheses in order, into the CPU's
+ * running statistics (largest, which one, second largest, sum of
+ * exponentials: pool_fold_kernel, in double), and the second computes each
+ * score from its similarity and those statistics (in float: the rounding,
+ * ~1e-7 relative, is far below the FP16 product error) and bins it. The
+ * bins cover the range the statistics prove for the call's scores,
+ * [min over x of (smallest - largest similarity), max over x of (largest -
+ * second largest) + T log(K - 1)], about [-0.7, 0.5] for MiniLM: a finer
+ * bin than COSINE's over [-1, 1]. 44 bytes a sample of GPU memory, taken at
+ * the first call (HR_ERR_UNSUPPORTED when they cannot be had). */
+hr_status hr_scorer_cuda_score_contrast(hr_scorer_cuda *s, const float *h, size_t k,
+                                        double temperature, hr_hypothesis_score *out, char *err,
+                                        size_t errlen);
 
 /* How the budget was spent, for tests and benchmarks. */
 typedef struct hr_scorer_cuda_layout {

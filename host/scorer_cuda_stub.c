@@ -28,6 +28,15 @@ hr_status hr_scorer_cuda_score(hr_scorer_cuda *s, const float *h, size_t k,
                    "this hyporank was built without the CUDA toolkit");
 }
 
+hr_status hr_scorer_cuda_score_contrast(hr_scorer_cuda *s, const float *h, size_t k,
+                                        double temperature, hr_hypothesis_score *out, char *err,
+                                        size_t errlen)
+{
+    (void)s, (void)h, (void)k, (void)temperature, (void)out;
+    return hr_fail(HR_ERR_UNSUPPORTED, err, errlen,
+                   "this hyporank was built without the CUDA toolkit");
+}
+
 void hr_scorer_cuda_info(const hr_scorer_cuda *s, hr_scorer_cuda_layout *out)
 {
     (void)s;

@@ -66,6 +66,13 @@ static_assert(BINS % REDUCE_THREADS == 0, "bins must fill whole reduction rounds
 static_assert(BINS % 2 == 0 && BINS <= 65536, "bins must fit the packed shared histogram");
 static_assert(REDUCE_THREADS == 1024 && BIN_THREADS % 32 == 0, "block shapes");
 
+/* CONTRAST's running statistics per sample, (N) each, A's samples then B's. */
+struct pool_state {
+    double *m1, *m2, *acc; /* largest, largest but top, sum over j != top of exp((s_j - m2) / T) */
+    float *m0;             /* smallest */
+    int *top;              /* first hypothesis with m1 */
+};
+
 struct hr_scorer_cuda {
     const float *xa; /* (n_a, dim) row-major, borrowed */
     const float *xb; /* (n_b, dim) row-major, borrowed */
@@ -94,9 +101,13 @@ struct hr_scorer_cuda {
     unsigned long long *d_u2; /* (group_rows) 2U */
     double *d_tie;        /* (group_rows) sum over bins of t^3 - t */
     int *d_bad;           /* (1) first sample whose norm check failed, INT_MAX if none */
+    pool_state pool;      /* CONTRAST: (N) each, allocated on the first CONTRAST call */
+    float4 *d_pool4;      /* CONTRAST: (N) packed statistics of the second pass */
+    unsigned *d_range;    /* CONTRAST: (2) range of the scores, ordered_bits */
     unsigned long long *u2; /* (group_rows) host copies */
     double *tie;            /* (group_rows) */
     double *sum;            /* (group_rows, 2) */
+    int slot;             /* streamed: the staging slot the next sweep starts with */
     double last_ms;
 };
 
@@ -127,25 +138,59 @@ __global__ static void row_norm_check_kernel(const float *__restrict__ x, int ro
     if (lane == 0 && !(ss <= max2)) atomicMin(bad, row0 + warp);
 }
 
-/* The bin of a score: floor((v + 1) BINS / 2) clamped to [0, BINS - 1]; a
- * monotone function of v (v <= w gives bin(v) <= bin(w)); NaN goes to 0
+/* Where scores go in the bins: bin(v) = floor((v - lo) scale) clamped to
+ * [0, BINS - 1]. COSINE: lo = -1, scale = BINS / 2 (bins over [-1, 1]);
+ * CONTRAST: the range of the call's contrast scores (pool_finish_kernel). */
+struct bin_map {
+    float lo, scale;
+};
+
+/* A monotone function of v (v <= w gives bin(v) <= bin(w)); NaN goes to 0
  * (impossible after the norm checks). */
-__device__ __forceinline__ static int score_bin(float v)
+__device__ __forceinline__ static int score_bin(float v, bin_map m)
 {
-    float t = (v + 1.f) * (float)(BINS / 2);
+    float t = (v - m.lo) * m.scale;
     t = fminf(fmaxf(t, 0.f), (float)(BINS - 1));
     return (int)t;
 }
 
-/* s: (kb, ld) row-major score tile; its columns [c_lo, c_hi) belong to group
- * cls (0 = A, 1 = B). Adds their bins into hist rows g_off + r, group cls
- * (hist: (group_rows, 2, BINS)) and their sum into sum[(g_off + r) * 2 + cls]
- * (sum: (group_rows, 2)). Block (blockIdx.x, r): samples c_lo + blockIdx.x
- * SEG_MAX + [0, SEG_MAX) of row r, counted first in shared memory, two 16-bit
- * counters a word (at most SEG_MAX per block: no carry). */
+/* CONTRAST's per-sample statistics for the second pass, packed for one
+ * 16-byte load: x = m1 (the largest similarity), y = r = sum over j != top of
+ * exp((s_j - m1) / T), z = top_off, w = top (the hypothesis with m1, as int
+ * bits). Formulas: host/scorer_cpu.c (transform_row, pool_main). */
+struct contrast_ctx {
+    const float4 *pool; /* (N) per sample, A's then B's */
+    size_t x_base;      /* sample index of the tile's column 0 */
+    int k_base;         /* hypothesis index of the tile's row 0 */
+    float t, log_km1;   /* temperature, log(K - 1) */
+};
+
+/* Twin of transform_row's CONTRAST branch (host/scorer_cpu.c), in float:
+ * the score of hypothesis k on sample x from its similarity v. */
+__device__ __forceinline__ static float contrast_score(float v, int k, size_t x,
+                                                       const contrast_ctx &c)
+{
+    const float4 p = c.pool[x];
+    if (__float_as_int(p.w) == k) return v - p.z;
+    float rest = p.y - __expf((v - p.x) / c.t); /* sum over j != k, top */
+    rest = fmaxf(rest, 0.f);                     /* rounding; the exact value is >= 0 */
+    const float l = rest < 0.5f ? log1pf(rest) : logf(1.f + rest);
+    return v - p.x - c.t * (l - c.log_km1);
+}
+
+/* s: (kb, ld) row-major similarity tile; its columns [c_lo, c_hi) belong to
+ * group cls (0 = A, 1 = B). Adds the bins of their scores (the similarity
+ * itself, or with CONTRAST its contrast score) into hist rows g_off + r,
+ * group cls (hist: (group_rows, 2, BINS)) and their sum into
+ * sum[(g_off + r) * 2 + cls] (sum: (group_rows, 2)). Block (blockIdx.x, r):
+ * samples c_lo + blockIdx.x SEG_MAX + [0, SEG_MAX) of row r, counted first
+ * in shared memory, two 16-bit counters a word (at most SEG_MAX per block:
+ * no carry). */
+template <bool CONTRAST>
 __global__ static void __launch_bounds__(BIN_THREADS)
 bin_scores_kernel(const float *__restrict__ s, int kb, int ld, int c_lo, int c_hi, int cls,
-                  int g_off, uint32_t *__restrict__ hist, double *__restrict__ sum)
+                  int g_off, uint32_t *__restrict__ hist, double *__restrict__ sum, bin_map map,
+                  contrast_ctx cc)
 {
     extern __shared__ uint32_t sh[]; /* (BINS / 2): bin 2w in the low half of sh[w] */
     const int r = blockIdx.y;
@@ -155,35 +200,29 @@ bin_scores_kernel(const float *__restrict__ s, int kb, int ld, int c_lo, int c_h
     for (int w = threadIdx.x; w < BINS / 2; w += blockDim.x) sh[w] = 0u;
     __syncthreads();
     const float *row = s + (size_t)r * ld;
+    const int k = cc.k_base + r;
     float acc = 0.f;
+    /* Counts sample column c with similarity v. */
+    auto count = [&](float v, int c) {
+        if (CONTRAST) v = contrast_score(v, k, cc.x_base + (size_t)c, cc);
+        const int b = score_bin(v, map);
+        atomicAdd(&sh[b >> 1], 1u << ((b & 1) * 16));
+        acc += v;
+    };
     /* Up to 3 scalars until 16-byte alignment, float4 loads (four bins per
      * load in flight), then the scalar tail. */
     int x = (int)x0;
     const int head = min((int)(((16u - ((uintptr_t)(row + x) & 15u)) & 15u) / 4u), x1 - x);
-    if ((int)threadIdx.x < head) {
-        const float v = row[x + threadIdx.x];
-        const int b = score_bin(v);
-        atomicAdd(&sh[b >> 1], 1u << ((b & 1) * 16));
-        acc += v;
-    }
+    if ((int)threadIdx.x < head) count(row[x + threadIdx.x], x + (int)threadIdx.x);
     x += head;
     const int nvec = (x1 - x) / 4;
     const float4 *row4 = (const float4 *)(row + x);
     for (int i = threadIdx.x; i < nvec; i += blockDim.x) {
         const float4 v = row4[i];
-        const int b0 = score_bin(v.x), b1 = score_bin(v.y), b2 = score_bin(v.z), b3 = score_bin(v.w);
-        atomicAdd(&sh[b0 >> 1], 1u << ((b0 & 1) * 16));
-        atomicAdd(&sh[b1 >> 1], 1u << ((b1 & 1) * 16));
-        atomicAdd(&sh[b2 >> 1], 1u << ((b2 & 1) * 16));
-        atomicAdd(&sh[b3 >> 1], 1u << ((b3 & 1) * 16));
-        acc += (v.x + v.y) + (v.z + v.w);
+        const int c = x + 4 * i;
+        count(v.x, c), count(v.y, c + 1), count(v.z, c + 2), count(v.w, c + 3);
     }
-    for (int t = x + 4 * nvec + threadIdx.x; t < x1; t += blockDim.x) {
-        const float v = row[t];
-        const int b = score_bin(v);
-        atomicAdd(&sh[b >> 1], 1u << ((b & 1) * 16));
-        acc += v;
-    }
+    for (int c = x + 4 * nvec + threadIdx.x; c < x1; c += blockDim.x) count(row[c], c);
     __syncthreads();
     uint32_t *hg = hist + ((size_t)(g_off + r) * 2 + cls) * BINS;
     for (int w = threadIdx.x; w < BINS / 2; w += blockDim.x) {
@@ -194,6 +233,94 @@ bin_scores_kernel(const float *__restrict__ s, int kb, int ld, int c_lo, int c_h
     }
     for (int o = 16; o > 0; o >>= 1) acc += __shfl_xor_sync(0xffffffffu, acc, o);
     if (threadIdx.x % 32 == 0) atomicAdd(&sum[(size_t)(g_off + r) * 2 + cls], (double)acc);
+}
+
+/* CONTRAST's first pass: the running statistics of each sample over the
+ * hypotheses in order (twin of pool_main's fold, host/scorer_cpu.c, which
+ * the formulas follow to the letter), plus m0, the smallest similarity, for
+ * the bins' range. s: (kb, ld) tile of hypotheses k_base.. (in order) on
+ * samples x_base + [0, cn); state arrays (N) (pool_state, at the top). A
+ * thread a sample. */
+
+#define POOL_THREADS 256
+#define EXP_NEGLIGIBLE (-37.0) /* exp below this adds nothing to a sum >= 1 in double */
+
+__global__ static void pool_init_kernel(pool_state ps, size_t n)
+{
+    for (size_t x = (size_t)blockIdx.x * blockDim.x + threadIdx.x; x < n;
+         x += (size_t)gridDim.x * blockDim.x) {
+        ps.m1[x] = -INFINITY, ps.m2[x] = -INFINITY, ps.acc[x] = 0.0;
+        ps.m0[x] = INFINITY, ps.top[x] = 0;
+    }
+}
+
+__global__ static void __launch_bounds__(POOL_THREADS)
+pool_fold_kernel(const float *__restrict__ s, int kb, int ld, int cn, int k_base, size_t x_base,
+                 double t, pool_state ps)
+{
+    const int c = blockIdx.x * blockDim.x + threadIdx.x;
+    if (c >= cn) return;
+    const size_t x = x_base + (size_t)c;
+    double m1 = ps.m1[x], m2 = ps.m2[x], acc = ps.acc[x];
+    float m0 = ps.m0[x];
+    int top = ps.top[x];
+    for (int r = 0; r < kb; r++) {
+        const float vf = s[(size_t)r * ld + c];
+        const double v = vf;
+        m0 = fminf(m0, vf);
+        if (v > m1) { /* a new top: the old one joins the others */
+            if (m1 > -INFINITY) {
+                acc = acc * exp((m2 - m1) / t) + 1.0;
+                m2 = m1;
+            }
+            m1 = v;
+            top = k_base + r;
+        } else if (v > m2) { /* a new largest among the others */
+            acc = acc * exp((m2 - v) / t) + 1.0;
+            m2 = v;
+        } else {
+            const double e = (v - m2) / t;
+            if (e > EXP_NEGLIGIBLE) acc += exp(e);
+        }
+    }
+    ps.m1[x] = m1, ps.m2[x] = m2, ps.acc[x] = acc, ps.m0[x] = m0, ps.top[x] = top;
+}
+
+/* Orders floats as unsigned integers (for atomicMin / atomicMax). */
+__device__ __forceinline__ static unsigned ordered_bits(float f)
+{
+    const unsigned u = __float_as_uint(f);
+    return (u & 0x80000000u) ? ~u : (u | 0x80000000u);
+}
+
+/* After the fold (K >= 2): the second pass's packed statistics (twin of the
+ * end of pool_main: top_off = m2 + T (log acc - log(K - 1)), r = acc
+ * exp((m2 - m1) / T)), and the range of every contrast score of the call
+ * into range[0] (smallest m0 - m1: a score is at least s_k - max over j != k
+ * of s_j) and range[1] (largest m1 - m2: a score is at most that plus
+ * T log(K - 1)), as ordered_bits. */
+__global__ static void __launch_bounds__(POOL_THREADS)
+pool_finish_kernel(pool_state ps, size_t n, double t, double log_km1, float4 *pool,
+                   unsigned *range)
+{
+    const size_t x = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
+    float lo = INFINITY, gap = -INFINITY;
+    if (x < n) {
+        const double m1 = ps.m1[x], m2 = ps.m2[x], acc = ps.acc[x];
+        const double top_off = m2 + t * (log(acc) - log_km1);
+        const double r = acc * exp((m2 - m1) / t);
+        pool[x] = make_float4((float)m1, (float)r, (float)top_off, __int_as_float(ps.top[x]));
+        lo = ps.m0[x] - (float)m1;
+        gap = (float)(m1 - m2);
+    }
+    for (int o = 16; o > 0; o >>= 1) {
+        lo = fminf(lo, __shfl_xor_sync(0xffffffffu, lo, o));
+        gap = fmaxf(gap, __shfl_xor_sync(0xffffffffu, gap, o));
+    }
+    if (threadIdx.x % 32 == 0) {
+        atomicMin(&range[0], ordered_bits(lo));
+        atomicMax(&range[1], ordered_bits(gap));
+    }
 }
 
 /* Exclusive prefix sum of v over the block (REDUCE_THREADS threads); *total
@@ -296,14 +423,28 @@ static cudaError_t launch_norm_check(const float *x, int rows, int dim, int row0
 }
 
 static cudaError_t launch_bin(const float *s, int kb, int ld, int c_lo, int c_hi, int cls,
-                              int g_off, uint32_t *hist, double *sum, cudaStream_t st)
+                              int g_off, uint32_t *hist, double *sum, bin_map map,
+                              const contrast_ctx *cc, cudaStream_t st)
 {
     assert(s && hist && sum);
     assert(kb >= 1 && kb <= 65535 && 0 <= c_lo && c_lo < c_hi && c_hi <= ld);
     assert((cls == 0 || cls == 1) && g_off >= 0);
     const dim3 grid((unsigned)((c_hi - c_lo + SEG_MAX - 1) / SEG_MAX), (unsigned)kb);
-    bin_scores_kernel<<<grid, BIN_THREADS, BIN_SMEM_BYTES, st>>>(s, kb, ld, c_lo, c_hi, cls,
-                                                                 g_off, hist, sum);
+    if (cc)
+        bin_scores_kernel<true><<<grid, BIN_THREADS, BIN_SMEM_BYTES, st>>>(
+            s, kb, ld, c_lo, c_hi, cls, g_off, hist, sum, map, *cc);
+    else
+        bin_scores_kernel<false><<<grid, BIN_THREADS, BIN_SMEM_BYTES, st>>>(
+            s, kb, ld, c_lo, c_hi, cls, g_off, hist, sum, map, contrast_ctx{});
+    return cudaGetLastError();
+}
+
+static cudaError_t launch_pool_fold(const float *s, int kb, int ld, int cn, int k_base,
+                                    size_t x_base, double t, const pool_state &ps, cudaStream_t st)
+{
+    assert(s && kb >= 1 && cn >= 1 && cn <= ld);
+    pool_fold_kernel<<<(unsigned)((cn + POOL_THREADS - 1) / POOL_THREADS), POOL_THREADS, 0, st>>>(
+        s, kb, ld, cn, k_base, x_base, t, ps);
     return cudaGetLastError();
 }
 
@@ -447,6 +588,10 @@ extern "C" void hr_scorer_cuda_destroy(hr_scorer_cuda *s)
     cudaFree(s->d_u2);
     cudaFree(s->d_tie);
     cudaFree(s->d_bad);
+    cudaFree(s->pool.m1), cudaFree(s->pool.m2), cudaFree(s->pool.acc);
+    cudaFree(s->pool.m0), cudaFree(s->pool.top);
+    cudaFree(s->d_pool4);
+    cudaFree(s->d_range);
     if (s->compute) cudaStreamDestroy(s->compute);
     if (s->copy) cudaStreamDestroy(s->copy);
     free(s->u2);
@@ -533,8 +678,10 @@ extern "C" hr_status hr_scorer_cuda_create(const float *xa, size_t n_a, const fl
     HR_CUDA_TRY(cudaEventCreate(&s->t1));
     HR_CUBLAS_TRY(cublasCreate(&s->blas));
     HR_CUBLAS_TRY(cublasSetStream(s->blas, s->compute));
-    HR_CUDA_TRY(cudaFuncSetAttribute(bin_scores_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                     (int)BIN_SMEM_BYTES));
+    HR_CUDA_TRY(cudaFuncSetAttribute(bin_scores_kernel<false>,
+                                     cudaFuncAttributeMaxDynamicSharedMemorySize, (int)BIN_SMEM_BYTES));
+    HR_CUDA_TRY(cudaFuncSetAttribute(bin_scores_kernel<true>,
+                                     cudaFuncAttributeMaxDynamicSharedMemorySize, (int)BIN_SMEM_BYTES));
 
     HR_CUDA_TRY(cudaMalloc(&s->d_s, s->block_rows * s->chunk * sizeof(float)));
     HR_CUDA_TRY(cudaMalloc(&s->d_hist, s->group_rows * HIST_ROW_BYTES));
@@ -584,44 +731,153 @@ extern "C" double hr_scorer_cuda_last_ms(const hr_scorer_cuda *s)
     return s ? s->last_ms : -1.0;
 }
 
-/* S tile and bins for one chunk of samples [c0, c0 + cn) whose FP16 rows are
- * xc ((cn, dim) row-major), for hypotheses g0 .. g0 + gk - 1. */
-static hr_status score_chunk(hr_scorer_cuda *s, const __half *xc, size_t c0, size_t cn, size_t g0,
-                             size_t gk, char *err, size_t errlen)
+/* What a sweep over the samples does with each tile of similarities. */
+struct sweep_args {
+    int fold;            /* 1: CONTRAST's first pass (pool_fold_kernel); 0: the bins */
+    size_t g0, gk;       /* hypotheses g0 .. g0 + gk - 1 (for bins, at most group_rows) */
+    bin_map map;         /* bins: where scores go */
+    const float4 *pool;  /* bins: CONTRAST's packed statistics, NULL for COSINE */
+    double t, log_km1;   /* CONTRAST: temperature, log(K - 1) */
+};
+
+/* The tiles of one chunk of samples [c0, c0 + cn) whose FP16 rows are xc
+ * ((cn, dim) row-major): per block of hypotheses, the similarity tile, then
+ * the fold or the bins. */
+static hr_status tile_work(hr_scorer_cuda *s, const __half *xc, size_t c0, size_t cn,
+                           const sweep_args &a, char *err, size_t errlen)
 {
     hr_status st = HR_OK;
     const float one = 1.f, zero = 0.f;
-    assert(cn >= 1 && cn <= s->chunk && gk >= 1 && gk <= s->group_rows);
+    assert(cn >= 1 && cn <= s->chunk && a.gk >= 1 && (a.fold || a.gk <= s->group_rows));
     /* Columns [0, a_end) of the tile are A's samples, [a_end, cn) B's. */
     const size_t a_end = c0 >= s->n_a ? 0 : (s->n_a - c0 < cn ? s->n_a - c0 : cn);
-    for (size_t b0 = 0; b0 < gk; b0 += s->block_rows) {
-        const int kb = (int)(gk - b0 < s->block_rows ? gk - b0 : s->block_rows);
+    for (size_t b0 = 0; b0 < a.gk; b0 += s->block_rows) {
+        const int kb = (int)(a.gk - b0 < s->block_rows ? a.gk - b0 : s->block_rows);
+        const int k_base = (int)(a.g0 + b0);
         /* Column-major view: C (cn, kb), ldc = cn, = X_chunk (cn, dim) times
          * H_block^T; that is d_s as (kb, cn) row-major, a hypothesis a row. */
         HR_CUBLAS_TRY(cublasGemmEx(s->blas, CUBLAS_OP_T, CUBLAS_OP_N, (int)cn, kb, s->dim, &one,
-                                   xc, CUDA_R_16F, s->dim, s->d_h16 + (g0 + b0) * s->dim,
+                                   xc, CUDA_R_16F, s->dim, s->d_h16 + (size_t)k_base * s->dim,
                                    CUDA_R_16F, s->dim, &zero, s->d_s, CUDA_R_32F, (int)cn,
                                    CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
+        if (a.fold) {
+            HR_CUDA_TRY(launch_pool_fold(s->d_s, kb, (int)cn, (int)cn, k_base, c0, a.t, s->pool,
+                                         s->compute));
+            continue;
+        }
+        const contrast_ctx cc = {a.pool, c0, k_base, (float)a.t, (float)a.log_km1};
+        const contrast_ctx *ccp = a.pool ? &cc : NULL;
         if (a_end > 0)
             HR_CUDA_TRY(launch_bin(s->d_s, kb, (int)cn, 0, (int)a_end, 0, (int)b0, s->d_hist,
-                                   s->d_sum, s->compute));
+                                   s->d_sum, a.map, ccp, s->compute));
         if (a_end < cn)
-            HR_CUDA_TRY(launch_bin(s->d_s, kb, (int)cn, (int)a_end, (int)cn, 1, (int)b0, s->d_hist,
-                                   s->d_sum, s->compute));
+            HR_CUDA_TRY(launch_bin(s->d_s, kb, (int)cn, (int)a_end, (int)cn, 1, (int)b0,
+                                   s->d_hist, s->d_sum, a.map, ccp, s->compute));
     }
 cleanup:
     return st;
 }
 
-extern "C" hr_status hr_scorer_cuda_score(hr_scorer_cuda *s, const float *h, size_t k,
-                                          hr_hypothesis_score *out, char *err, size_t errlen)
+/* One pass over all samples, chunk by chunk (a view of the resident X, or
+ * staged from the host through the two slots, the next chunk's copy
+ * overlapping this one's tiles), doing a's work on every tile. */
+static hr_status sweep(hr_scorer_cuda *s, const sweep_args &a, char *err, size_t errlen)
+{
+    hr_status st = HR_OK;
+    int slot = s->slot;
+    if (!s->resident &&
+        (st = stage_begin(s, 0, s->chunk < s->n ? s->chunk : s->n, slot, err, errlen)) != HR_OK)
+        return st;
+    for (size_t c0 = 0; c0 < s->n; c0 += s->chunk, slot ^= 1) {
+        const size_t cn = s->n - c0 < s->chunk ? s->n - c0 : s->chunk;
+        const __half *xc;
+        if (s->resident) {
+            xc = s->d_x + c0 * s->dim;
+        } else {
+            if ((st = stage_convert(s, c0, cn, slot, s->d_xc[slot], 0, err, errlen)) != HR_OK)
+                return st;
+            xc = s->d_xc[slot];
+        }
+        if ((st = tile_work(s, xc, c0, cn, a, err, errlen)) != HR_OK) return st;
+        /* Queue chunk c's work first, then fill the other slot on the host
+         * while the GPU runs it. */
+        const size_t n0 = c0 + s->chunk;
+        if (!s->resident && n0 < s->n &&
+            (st = stage_begin(s, n0, s->n - n0 < s->chunk ? s->n - n0 : s->chunk, slot ^ 1, err,
+                              errlen)) != HR_OK)
+            return st;
+    }
+    s->slot = slot;
+    return HR_OK;
+}
+
+/* Inverse of ordered_bits. */
+static float from_ordered_bits(unsigned o)
+{
+    const unsigned u = (o & 0x80000000u) ? (o & 0x7fffffffu) : ~o;
+    float f;
+    memcpy(&f, &u, sizeof f);
+    return f;
+}
+
+/* CONTRAST's first pass over all k hypotheses (k >= 2): the packed
+ * statistics in d_pool4 and the bins' map over the range of the scores. */
+static hr_status contrast_pool(hr_scorer_cuda *s, size_t k, double t, bin_map *map, char *err,
+                               size_t errlen)
+{
+    hr_status st = HR_OK;
+    unsigned range[2] = {0xffffffffu, 0u};
+    const double log_km1 = log((double)(k - 1));
+    sweep_args a = {};
+    if (!s->d_pool4) { /* first CONTRAST call: 44 bytes a sample */
+        cudaError_t e = cudaSuccess;
+        if (e == cudaSuccess) e = cudaMalloc(&s->pool.m1, s->n * sizeof(double));
+        if (e == cudaSuccess) e = cudaMalloc(&s->pool.m2, s->n * sizeof(double));
+        if (e == cudaSuccess) e = cudaMalloc(&s->pool.acc, s->n * sizeof(double));
+        if (e == cudaSuccess) e = cudaMalloc(&s->pool.m0, s->n * sizeof(float));
+        if (e == cudaSuccess) e = cudaMalloc(&s->pool.top, s->n * sizeof(int));
+        if (e == cudaSuccess) e = cudaMalloc(&s->d_range, 2 * sizeof(unsigned));
+        if (e == cudaSuccess) e = cudaMalloc(&s->d_pool4, s->n * sizeof(float4));
+        if (e != cudaSuccess) {
+            cudaGetLastError(); /* clear it: the scorer stays usable for COSINE */
+            return hr_fail(HR_ERR_UNSUPPORTED, err, errlen,
+                           "GPU scorer: no room on the GPU for the contrast statistics of %zu "
+                           "samples (%zu MB): %s",
+                           s->n, s->n * 44 >> 20, cudaGetErrorString(e));
+        }
+    }
+    pool_init_kernel<<<1024, POOL_THREADS, 0, s->compute>>>(s->pool, s->n);
+    HR_CUDA_TRY(cudaGetLastError());
+    a.fold = 1, a.g0 = 0, a.gk = k, a.t = t;
+    if ((st = sweep(s, a, err, errlen)) != HR_OK) return st;
+    HR_CUDA_TRY(cudaMemcpyAsync(s->d_range, range, sizeof range, cudaMemcpyHostToDevice, s->compute));
+    pool_finish_kernel<<<(unsigned)((s->n + POOL_THREADS - 1) / POOL_THREADS), POOL_THREADS, 0,
+                         s->compute>>>(s->pool, s->n, t, log_km1, s->d_pool4, s->d_range);
+    HR_CUDA_TRY(cudaGetLastError());
+    HR_CUDA_TRY(cudaMemcpyAsync(range, s->d_range, sizeof range, cudaMemcpyDeviceToHost, s->compute));
+    HR_CUDA_TRY(cudaStreamSynchronize(s->compute));
+    {
+        /* Every score lies in [lo, gap + T log(K - 1)] (pool_finish_kernel);
+         * a little slack for the float rounding of the scores, which the
+         * clamp of score_bin would otherwise fold into the end bins. */
+        const double lo = from_ordered_bits(range[0]), gap = from_ordered_bits(range[1]);
+        const double hi = gap + t * log_km1, slack = 1e-5 * (1.0 + hi - lo);
+        map->lo = (float)(lo - slack);
+        map->scale = (float)(BINS / (hi - lo + 2.0 * slack));
+    }
+cleanup:
+    return st;
+}
+
+/* COSINE (t = 0) or CONTRAST (t > 0, k >= 2): every field but q_value. */
+static hr_status score_impl(hr_scorer_cuda *s, const float *h, size_t k, double t,
+                            hr_hypothesis_score *out, char *err, size_t errlen)
 {
     hr_status st = HR_OK;
     float ms = 0.f;
-    int slot = 0;
-    if (k == 0) return HR_OK;
-    if (!s || !h || !out)
-        return hr_fail(HR_ERR_INTERNAL, err, errlen, "hr_scorer_cuda_score: null argument");
+    const int contrast = t > 0.0;
+    sweep_args a = {};
+    a.map.lo = -1.f, a.map.scale = (float)(BINS / 2);
     if ((st = check_h_norms(h, k, s->dim, err, errlen)) != HR_OK) return st;
     s->last_ms = -1.0;
     if (s->h_cap < k) {
@@ -636,32 +892,16 @@ extern "C" hr_status hr_scorer_cuda_score(hr_scorer_cuda *s, const float *h, siz
     HR_CUDA_TRY(cudaMemcpyAsync(s->d_h32, h, k * s->dim * sizeof(float), cudaMemcpyHostToDevice,
                                 s->compute));
     HR_CUDA_TRY(launch_to_half(s->d_h32, s->d_h16, k * s->dim, s->compute));
+    if (contrast) {
+        if ((st = contrast_pool(s, k, t, &a.map, err, errlen)) != HR_OK) goto cleanup;
+        a.pool = s->d_pool4, a.t = t, a.log_km1 = log((double)(k - 1));
+    }
     for (size_t g0 = 0; g0 < k; g0 += s->group_rows) {
         const size_t gk = k - g0 < s->group_rows ? k - g0 : s->group_rows;
         HR_CUDA_TRY(cudaMemsetAsync(s->d_hist, 0, gk * HIST_ROW_BYTES, s->compute));
         HR_CUDA_TRY(cudaMemsetAsync(s->d_sum, 0, gk * 2 * sizeof(double), s->compute));
-        if (!s->resident &&
-            (st = stage_begin(s, 0, s->chunk < s->n ? s->chunk : s->n, slot, err, errlen)) != HR_OK)
-            goto cleanup;
-        for (size_t c0 = 0; c0 < s->n; c0 += s->chunk, slot ^= 1) {
-            const size_t cn = s->n - c0 < s->chunk ? s->n - c0 : s->chunk;
-            const __half *xc;
-            if (s->resident) {
-                xc = s->d_x + c0 * s->dim;
-            } else {
-                if ((st = stage_convert(s, c0, cn, slot, s->d_xc[slot], 0, err, errlen)) != HR_OK)
-                    goto cleanup;
-                xc = s->d_xc[slot];
-            }
-            if ((st = score_chunk(s, xc, c0, cn, g0, gk, err, errlen)) != HR_OK) goto cleanup;
-            /* Queue chunk c's work first, then fill the other slot on the host
-             * while the GPU runs it. */
-            const size_t n0 = c0 + s->chunk;
-            if (!s->resident && n0 < s->n &&
-                (st = stage_begin(s, n0, s->n - n0 < s->chunk ? s->n - n0 : s->chunk, slot ^ 1,
-                                  err, errlen)) != HR_OK)
-                goto cleanup;
-        }
+        a.g0 = g0, a.gk = gk;
+        if ((st = sweep(s, a, err, errlen)) != HR_OK) goto cleanup;
         HR_CUDA_TRY(launch_mw(s->d_hist, (int)gk, s->d_u2, s->d_tie, s->compute));
         HR_CUDA_TRY(cudaMemcpyAsync(s->u2, s->d_u2, gk * sizeof *s->u2, cudaMemcpyDeviceToHost,
                                     s->compute));
@@ -688,4 +928,26 @@ extern "C" hr_status hr_scorer_cuda_score(hr_scorer_cuda *s, const float *h, siz
     s->last_ms = ms;
 cleanup:
     return st;
+}
+
+extern "C" hr_status hr_scorer_cuda_score(hr_scorer_cuda *s, const float *h, size_t k,
+                                          hr_hypothesis_score *out, char *err, size_t errlen)
+{
+    if (k == 0) return HR_OK;
+    if (!s || !h || !out)
+        return hr_fail(HR_ERR_INTERNAL, err, errlen, "hr_scorer_cuda_score: null argument");
+    return score_impl(s, h, k, 0.0, out, err, errlen);
+}
+
+extern "C" hr_status hr_scorer_cuda_score_contrast(hr_scorer_cuda *s, const float *h, size_t k,
+                                                   double temperature, hr_hypothesis_score *out,
+                                                   char *err, size_t errlen)
+{
+    if (k == 0) return HR_OK;
+    if (!s || !h || !out || !(temperature > 0.0))
+        return hr_fail(HR_ERR_INTERNAL, err, errlen,
+                       "hr_scorer_cuda_score_contrast: null argument or temperature %g",
+                       temperature);
+    /* A pool of one: the pool term is 0 and the score is the similarity. */
+    return score_impl(s, h, k, k >= 2 ? temperature : 0.0, out, err, errlen);
 }

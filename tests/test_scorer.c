@@ -118,10 +118,7 @@ static void test_scorer_rejects_what_it_cannot_score(void)
     CHECK(s == NULL);
     hr_scorer_options o = hr_scorer_default_options();
     o.device = HR_DEVICE_CUDA;
-    CHECK(hr_scorer_create(x, 1, x, 1, 4, &o, &s, err, sizeof err) == HR_ERR_UNSUPPORTED);
-    CHECKF(strstr(err, "contrast") != NULL, "%s", err); /* the GPU has no contrast */
-    if (hr_cuda_device_count(NULL) == 0) { /* without a GPU, cosine on cuda says why */
-        o.method = HR_SCORE_COSINE;
+    if (hr_cuda_device_count(NULL) == 0) { /* without a GPU, cuda says why */
         hr_status st = hr_scorer_create(x, 1, x, 1, 4, &o, &s, err, sizeof err);
         CHECKF(st == HR_ERR_NO_DEVICE || st == HR_ERR_UNSUPPORTED, "%d: %s", (int)st, err);
         CHECK(s == NULL);

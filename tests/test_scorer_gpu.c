@@ -82,17 +82,21 @@ static double near_pair_tol(const float *xa, size_t n_a, const float *xb, size_t
     return fmax(AUROC_TOL, (double)near / ((double)n_a * (double)n_b));
 }
 
-/* Fills every hypothesis score of both scorers and compares them. budget:
+/* Fills every hypothesis score of both scorers and compares them: COSINE
+ * when t is 0, else CONTRAST at temperature t (whose score is a similarity
+ * minus a pool term, each within the FP16 bound: twice MEAN_TOL). budget:
  * the GPU scorer's memory_bytes; want_streamed: 1, 0, or -1 (either). */
-static void compare(const char *what, const float *xa, size_t n_a, const float *xb, size_t n_b,
-                    int d, const float *h, size_t k, size_t budget, int want_streamed,
-                    double auroc_tol)
+static void compare_method(const char *what, const float *xa, size_t n_a, const float *xb,
+                           size_t n_b, int d, const float *h, size_t k, size_t budget,
+                           int want_streamed, double auroc_tol, double t)
 {
     hr_hypothesis_score *cpu = calloc(k, sizeof *cpu), *gpu = calloc(k, sizeof *gpu);
     char err[512] = "";
     hr_scorer_options o = hr_scorer_default_options();
-    o.method = HR_SCORE_COSINE;
+    o.method = t > 0.0 ? HR_SCORE_CONTRAST : HR_SCORE_COSINE;
+    o.temperature = t;
     o.device = HR_DEVICE_CPU;
+    const double mean_tol = t > 0.0 ? 2 * MEAN_TOL : MEAN_TOL;
     hr_scorer *sc = NULL;
     hr_scorer_cuda *sg = NULL;
     CHECKF(hr_scorer_create(xa, n_a, xb, n_b, d, &o, &sc, err, sizeof err) == HR_OK, "%s: %s",
@@ -107,7 +111,9 @@ static void compare(const char *what, const float *xa, size_t n_a, const float *
     if (want_streamed >= 0)
         CHECKF(lay.resident == !want_streamed, "%s: resident %d", what, lay.resident);
     CHECKF(hr_scorer_score(sc, h, k, cpu, err, sizeof err) == HR_OK, "%s: %s", what, err);
-    CHECKF(hr_scorer_cuda_score(sg, h, k, gpu, err, sizeof err) == HR_OK, "%s: %s", what, err);
+    CHECKF((t > 0.0 ? hr_scorer_cuda_score_contrast(sg, h, k, t, gpu, err, sizeof err)
+                    : hr_scorer_cuda_score(sg, h, k, gpu, err, sizeof err)) == HR_OK,
+           "%s: %s", what, err);
     const double nn = (double)n_a * (double)n_b, n = (double)(n_a + n_b);
     const double sigma0 = sqrt(nn * (n + 1.0) / 12.0);
     double worst_auroc = 0.0, worst_mean = 0.0;
@@ -120,7 +126,7 @@ static void compare(const char *what, const float *xa, size_t n_a, const float *
         const double tol = auroc_tol >= 0.0 ? auroc_tol : near_pair_tol(xa, n_a, xb, n_b, d, h + i * d);
         CHECKF(da <= tol, "%s: hypothesis %zu: auroc gpu %.9f cpu %.9f (tolerance %g)", what, i,
                g->auroc, c->auroc, tol);
-        CHECKF(dm <= MEAN_TOL, "%s: hypothesis %zu: means gpu %g %g cpu %g %g", what, i,
+        CHECKF(dm <= mean_tol, "%s: hypothesis %zu: means gpu %g %g cpu %g %g", what, i,
                g->mean_a, g->mean_b, c->mean_a, c->mean_b);
         CHECKF(fabs(g->u - g->auroc * nn) <= 1e-6 * nn, "%s: hypothesis %zu: u %g, auroc %g", what,
                i, g->u, g->auroc);
@@ -144,6 +150,13 @@ done:
     hr_scorer_cuda_destroy(sg);
     free(cpu);
     free(gpu);
+}
+
+static void compare(const char *what, const float *xa, size_t n_a, const float *xb, size_t n_b,
+                    int d, const float *h, size_t k, size_t budget, int want_streamed,
+                    double auroc_tol)
+{
+    compare_method(what, xa, n_a, xb, n_b, d, h, k, budget, want_streamed, auroc_tol, 0.0);
 }
 
 /* A: unit vectors leaning towards dir; B: uniform; hypotheses: half leaning
@@ -273,11 +286,50 @@ static void test_non_unit_embeddings_are_refused(void)
     hr_scorer_cuda_destroy(sg);
 }
 
+/* CONTRAST on the GPU against the CPU: random data at several temperatures,
+ * resident and streamed, and the small pools (K = 2: the two AUROCs sum to
+ * one; K = 1: the similarity itself). */
+static void test_contrast_agrees_with_cpu(void)
+{
+    const size_t n_a = 9000, n_b = 7000, k = 200;
+    const int d = 384;
+    float *xa = malloc(n_a * d * sizeof *xa), *xb = malloc(n_b * d * sizeof *xb);
+    float *h = malloc(k * d * sizeof *h);
+    make_shifted(xa, n_a, xb, n_b, h, k, d);
+    compare_method("contrast T = 0.02", xa, n_a, xb, n_b, d, h, k, 0, 0, AUROC_TOL, 0.02);
+    compare_method("contrast T = 0.002", xa, n_a, xb, n_b, d, h, k, 0, 0, AUROC_TOL, 0.002);
+    compare_method("contrast T = 1", xa, n_a, xb, n_b, d, h, k, 0, 0, AUROC_TOL, 1.0);
+    compare_method("contrast T = 1000", xa, n_a, xb, n_b, d, h, k, 0, 0, AUROC_TOL, 1000.0);
+    compare_method("contrast, streamed", xa, n_a, xb, n_b, d, h, 40, (size_t)8 << 20, 1,
+                   AUROC_TOL, 0.02);
+    compare_method("contrast, several chunks", xa, n_a, xb, n_b, d, h, k, (size_t)48 << 20, 0,
+                   AUROC_TOL, 0.02);
+    compare_method("contrast K = 2", xa, n_a, xb, n_b, d, h, 2, 0, 0, AUROC_TOL, 0.02);
+    compare_method("contrast K = 1", xa, n_a, xb, n_b, d, h, 1, 0, 0, AUROC_TOL, 0.02);
+    hr_scorer_cuda *sg = NULL;
+    hr_hypothesis_score r[2];
+    char err[512] = "";
+    CHECKF(hr_scorer_cuda_create(xa, n_a, xb, n_b, d, 0, &sg, err, sizeof err) == HR_OK, "%s", err);
+    if (sg && hr_scorer_cuda_score_contrast(sg, h, 2, 0.02, r, err, sizeof err) == HR_OK)
+        CHECKF(fabs(r[0].auroc + r[1].auroc - 1.0) <= 1e-12, "K = 2: %.12f + %.12f", r[0].auroc,
+               r[1].auroc);
+    /* Identical hypotheses: every contrast score is 0, a tie. */
+    float *same = malloc(3 * d * sizeof *same);
+    for (int i = 0; i < 3; i++) memcpy(same + i * d, h, d * sizeof *same);
+    hr_hypothesis_score r3[3];
+    if (sg && hr_scorer_cuda_score_contrast(sg, same, 3, 0.02, r3, err, sizeof err) == HR_OK)
+        for (int i = 0; i < 3; i++)
+            CHECKF(r3[i].auroc == 0.5 && r3[i].p_value == 1.0, "identical %d: auroc %g p %g", i,
+                   r3[i].auroc, r3[i].p_value);
+    hr_scorer_cuda_destroy(sg);
+    free(same), free(xa), free(xb), free(h);
+}
+
 /* The public scorer (hyporank/scorer.h) with device dev against the CPU:
  * the device it picks must be want, and its results the CPU's within the
  * tolerances above. CENTERED's means are scaled back from a unit-norm
  * hypothesis of norm at most 2K / (K - 1) <= 3 (host/scorer.c), hence three
- * times MEAN_TOL. */
+ * times MEAN_TOL; CONTRAST's are a similarity minus a pool term: twice. */
 static void public_vs_cpu(const char *what, hr_score_method m, hr_device dev, hr_device want,
                           const float *xa, size_t n_a, const float *xb, size_t n_b, int d,
                           const float *h, size_t k)
@@ -298,7 +350,8 @@ static void public_vs_cpu(const char *what, hr_score_method m, hr_device dev, hr
     CHECKF(hr_scorer_score(sd, h, k, dv, err, sizeof err) == HR_OK, "%s: %s", what, err);
     CHECKF(hr_scorer_device(sd) == want, "%s: device %s, expected %s", what,
            hr_device_str(hr_scorer_device(sd)), hr_device_str(want));
-    const double mean_tol = m == HR_SCORE_CENTERED ? 3 * MEAN_TOL : MEAN_TOL;
+    const double mean_tol = m == HR_SCORE_CENTERED ? 3 * MEAN_TOL
+                            : m == HR_SCORE_CONTRAST ? 2 * MEAN_TOL : MEAN_TOL;
     double worst = 0.0;
     for (size_t i = 0; i < k; i++) {
         const double da = fabs(dv[i].auroc - cpu[i].auroc);
@@ -337,15 +390,14 @@ static void test_public_scorer_picks_the_gpu_and_agrees(void)
                   xa, n_a, xb, n_b, d, h, 2);
     public_vs_cpu("centered, one hypothesis", HR_SCORE_CENTERED, HR_DEVICE_CUDA, HR_DEVICE_CUDA,
                   xa, n_a, xb, n_b, d, h, 1);
-    /* CONTRAST: the CPU under auto, refused on cuda. */
-    public_vs_cpu("contrast on auto", HR_SCORE_CONTRAST, HR_DEVICE_AUTO, HR_DEVICE_CPU, xa, n_a,
+    public_vs_cpu("contrast on cuda", HR_SCORE_CONTRAST, HR_DEVICE_CUDA, HR_DEVICE_CUDA, xa, n_a,
+                  xb, n_b, d, h, k);
+    public_vs_cpu("contrast on auto", HR_SCORE_CONTRAST, HR_DEVICE_AUTO, HR_DEVICE_CUDA, xa, n_a,
                   xb, n_b, d, h, k);
     hr_scorer_options o = hr_scorer_default_options();
     o.device = HR_DEVICE_CUDA;
     hr_scorer *s = NULL;
     char err[512] = "";
-    CHECK(hr_scorer_create(xa, n_a, xb, n_b, d, &o, &s, err, sizeof err) == HR_ERR_UNSUPPORTED);
-    CHECKF(strstr(err, "contrast") != NULL, "%s", err);
     /* Tiny groups: fewer than 1e6 A-B pairs, auto keeps the exact CPU. */
     public_vs_cpu("cosine on auto, 900 x 1000", HR_SCORE_COSINE, HR_DEVICE_AUTO, HR_DEVICE_CPU, xa,
                   900, xb, 1000, d, h, k);
@@ -372,6 +424,7 @@ int main(void)
     RUN(test_identical_samples_give_one_half_and_p_one);
     RUN(test_groups_of_one_sample_agree_with_cpu);
     RUN(test_non_unit_embeddings_are_refused);
+    RUN(test_contrast_agrees_with_cpu);
     RUN(test_public_scorer_picks_the_gpu_and_agrees);
     return test_summary();
 }

@@ -112,10 +112,6 @@ struct hr_scorer_options;
  * consumes it into *so and returns 1; 0 when it is not one; -1 after a usage
  * error. */
 int cli_scorer_parse(struct hr_scorer_options *so, const char *cmd, int argc, char **argv, int *i);
-/* The scorer's device for the command's --device: cuda asks for the GPU
- * encoder and, where the method has a GPU scorer (cosine, centered), the GPU
- * scorer; contrast then scores on the CPU rather than failing. */
-hr_device cli_scorer_device(hr_device device, const struct hr_scorer_options *so);
 extern const char cli_scorer_help[];
 
 /* Writes text and a final newline to path through a temporary file and a

@@ -554,7 +554,7 @@ int cmd_describe(int argc, char **argv)
     for (size_t i = 0; i < nb; i++)
         memcpy(score_b + i * dim, emb_b + order_b[prop_nb + i] * dim, dim * sizeof(float));
 
-    so.device = cli_scorer_device(opt.device, &so);
+    so.device = opt.device;
     so.n_threads = opt.threads;
     const double t0 = cli_now();
     if ((st = hr_scorer_create(score_a, na, score_b, nb, (int)dim, &so, &scorer, err, sizeof err)) ||

@@ -335,7 +335,7 @@ int cmd_rank(int argc, char **argv)
     }
 
     /* Score. */
-    so.device = cli_scorer_device(opt.device, &so);
+    so.device = opt.device;
     so.n_threads = opt.threads;
     so.memory_bytes = (size_t)memory_mb << 20;
     double t0 = cli_now();

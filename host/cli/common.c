@@ -20,10 +20,9 @@ const char cli_common_help[] =
     "Model and device:\n"
     "  --model DIR         sentence-transformers model folder (also $HYPORANK_MODEL;\n"
     "                      default: the one scripts/fetch-model.sh lays out)\n"
-    "  --device D          cpu, cuda or auto (default auto: the GPU when usable):\n"
-    "                      the encoder, and the scorer for cosine and centered\n"
-    "                      (contrast scores on the CPU; auto also keeps groups\n"
-    "                      of under 1e6 A-B pairs on the exact CPU scorer)\n"
+    "  --device D          cpu, cuda or auto (default auto: the GPU when usable)\n"
+    "                      for the encoder and the scorer (auto keeps groups of\n"
+    "                      under 1e6 A-B pairs on the CPU, whose AUROC is exact)\n"
     "  --threads N         CPU worker threads (default: one per core)\n"
     "  --embed-url URL     embed with a remote OpenAI-compatible /v1/embeddings\n"
     "                      endpoint instead (key from $HYPORANK_API_KEY or\n"
@@ -267,11 +266,6 @@ const char cli_scorer_help[] =
     "                      cosine    raw embedding similarity (as VisDiff)\n"
     "                      centered  similarity minus the mean over the other candidates\n"
     "  --score-temperature T   contrast's temperature (default 0.02)\n";
-
-hr_device cli_scorer_device(hr_device device, const hr_scorer_options *so)
-{
-    return device == HR_DEVICE_CUDA && so->method == HR_SCORE_CONTRAST ? HR_DEVICE_CPU : device;
-}
 
 int cli_scorer_parse(hr_scorer_options *so, const char *cmd, int argc, char **argv, int *i)
 {

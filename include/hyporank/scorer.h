@@ -163,20 +163,17 @@ typedef struct hr_scorer hr_scorer;
  * HR_ERR_UNSUPPORTED; a temperature out of range is HR_ERR_INPUT.
  *
  * Devices. The CPU computes every method exactly. The GPU (CUDA builds, a GPU
- * present) computes COSINE and CENTERED from FP16 products with FP32
- * accumulation and a binned AUROC within 1e-4 of the exact one whenever
- * n_a n_b >= 1e6 (host/scorer_cuda.h derives the bound; tests/
- * test_scorer_gpu.c checks it), at about 1.4e11 scores a second on an H100;
- * CONTRAST is not linear in the sample and runs on the CPU only.
- *   HR_DEVICE_CUDA  COSINE or CENTERED on the GPU; CONTRAST is
- *                   HR_ERR_UNSUPPORTED, no GPU HR_ERR_NO_DEVICE (or
- *                   HR_ERR_UNSUPPORTED in a build without CUDA), embeddings of
- *                   norm above 1.001 HR_ERR_UNSUPPORTED (the bins cover the
- *                   cosines of unit vectors).
- *   HR_DEVICE_AUTO  the GPU for COSINE and CENTERED when n_a n_b >= 1e6 and
- *                   the GPU takes the embeddings; else, and whenever the GPU
- *                   cannot be had, the CPU. memory_bytes and n_threads are
- *                   the CPU's; the GPU takes most of its free memory.
+ * present) computes every method from FP16 products with FP32 accumulation
+ * and a binned AUROC within 1e-4 of the exact one whenever n_a n_b >= 1e6
+ * (host/scorer_cuda.h derives the bound; tests/test_scorer_gpu.c checks it).
+ *   HR_DEVICE_CUDA  the GPU; no GPU is HR_ERR_NO_DEVICE (HR_ERR_UNSUPPORTED
+ *                   in a build without CUDA), embeddings of norm above 1.001
+ *                   HR_ERR_UNSUPPORTED (the bins cover the cosines of unit
+ *                   vectors).
+ *   HR_DEVICE_AUTO  the GPU when n_a n_b >= 1e6 and the GPU takes the
+ *                   embeddings; else, and whenever the GPU cannot be had, the
+ *                   CPU. memory_bytes and n_threads are the CPU's; the GPU
+ *                   takes most of its free memory.
  * hr_scorer_device says which was chosen. */
 hr_status hr_scorer_create(const float *xa, size_t n_a, const float *xb, size_t n_b, int dim,
                            const hr_scorer_options *opt, hr_scorer **out, char *err,
