@@ -29,6 +29,7 @@
  * values would say nothing, while the step is the error estimate itself.
  */
 #include "hyporank/probe.h"
+#include "probe_cuda.h"
 #include "hyporank/stats.h"
 #include "util.h"
 
@@ -460,6 +461,25 @@ hr_status hr_probe_fit(const float *X, size_t n, int d, const uint8_t *y, const 
         return st;
     fit_data f = {X, d, NULL, n, y, weights};
     return make_probe(&f, &o, out, err, errlen);
+}
+
+hr_probe *hr_probe_from_coef(const double *w, int d, double b, const hr_probe_info *info)
+{
+    if (!w || d < 1) return NULL;
+    hr_probe *p = calloc(1, sizeof *p);
+    double *theta = malloc(((size_t)d + 1) * sizeof *theta);
+    if (!p || !theta) {
+        free(p);
+        free(theta);
+        return NULL;
+    }
+    memcpy(theta, w, (size_t)d * sizeof *theta);
+    theta[d] = b; /* (d + 1): w, then b, as make_probe stores theta */
+    p->d = d;
+    p->w = theta;
+    p->b = b;
+    if (info) p->info = *info;
+    return p;
 }
 
 void hr_probe_destroy(hr_probe *p)
