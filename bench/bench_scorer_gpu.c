@@ -8,6 +8,7 @@
  * on the GPU (FP16, uploaded by create, not timed): device time of
  * hr_scorer_cuda_score from cudaEvents (H upload included), best of
  * --repeat after one warm-up, and the wall time of the call.
+ * Figure 1 again for CONTRAST (T = 0.02), the default method.
  * Figure 2: --stream-k against --stream-n samples streamed from the host
  * (memory budget --stream-mb, below X's FP16 size, so create keeps X on the
  * host); one call, device and wall time. --stream-n 0 skips it (it needs
@@ -92,8 +93,9 @@ static float *pooled_rows(const float *pool, size_t n, int d)
     return x;
 }
 
+/* temp: 0 for COSINE, else CONTRAST at that temperature. */
 static int run(const char *label, const float *pool, const float *h, size_t k, size_t n, int d,
-               size_t budget, int repeat)
+               size_t budget, int repeat, double temp)
 {
     const size_t n_a = n / 2, n_b = n - n_a;
     float *x = pooled_rows(pool, n, d);
@@ -118,7 +120,8 @@ static int run(const char *label, const float *pool, const float *h, size_t k, s
     int rc = 0;
     for (int r = 0; r <= repeat && rc == 0; r++) { /* r = 0: warm-up */
         t = now();
-        if (hr_scorer_cuda_score(g, h, k, out, err, sizeof err) != HR_OK) {
+        if ((temp > 0.0 ? hr_scorer_cuda_score_contrast(g, h, k, temp, out, err, sizeof err)
+                     : hr_scorer_cuda_score(g, h, k, out, err, sizeof err)) != HR_OK) {
             fprintf(stderr, "bench_scorer_gpu: %s\n", err);
             rc = 1;
             break;
@@ -232,9 +235,13 @@ int main(int argc, char **argv)
     unit_rows(pool, POOL, (int)d);
     unit_rows(h, (size_t)kmax, (int)d);
     int rc = gemm_floor((size_t)k, (size_t)n, (int)d, (int)repeat > 0 ? (int)repeat : 1);
-    if (rc == 0) rc = run("resident", pool, h, (size_t)k, (size_t)n, (int)d, 0, (int)repeat);
+    if (rc == 0)
+        rc = run("resident cosine", pool, h, (size_t)k, (size_t)n, (int)d, 0, (int)repeat, 0.0);
+    if (rc == 0)
+        rc = run("resident contrast", pool, h, (size_t)k, (size_t)n, (int)d, 0, (int)repeat, 0.02);
     if (rc == 0 && sn > 0)
-        rc = run("streamed", pool, h, (size_t)sk, (size_t)sn, (int)d, (size_t)smb << 20, 0);
+        rc = run("streamed cosine", pool, h, (size_t)sk, (size_t)sn, (int)d, (size_t)smb << 20, 0,
+                 0.0);
     free(pool), free(h);
     return rc;
 }
