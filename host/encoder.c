@@ -1,21 +1,38 @@
 /*
- * host/encoder.c: the encoder handle and the choice of device.
- * The CPU forward pass is in encoder_cpu.c.
+ * host/encoder.c: the encoder handle, the choice of device and the dispatch
+ * to the CPU encoder (host/encoder_cpu.c) or the GPU driver
+ * (host/encoder_gpu.c, on the CUDA encoder of kernels/encoder.cu).
+ *
+ * HR_DEVICE_AUTO never fails where HR_DEVICE_CPU would work: whatever keeps
+ * the GPU encoder from being had (no GPU or a CPU-only build, a model it
+ * cannot run, a CUDA error or too little GPU memory while uploading the
+ * weights) gives the CPU encoder, silently, and hr_encoder_gpu_note
+ * (host/encoder_cuda.h) says why. Likewise an embed on an auto encoder whose
+ * GPU fails (a CUDA error, GPU memory) is done again on the CPU, and the
+ * encoder stays on the CPU from then on (hr_encoder_device says so). With
+ * HR_DEVICE_CUDA the same failures are errors whose messages start with
+ * "--device cuda: ".
  */
 #include "hyporank/encoder.h"
 #include "hyporank/cache.h"
 #include "cuda.h"
 #include "encoder_cpu.h"
+#include "encoder_cuda.h"
 #include "util.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 struct hr_encoder {
     const hr_model *model; /* borrowed */
-    hr_device device;      /* HR_DEVICE_CPU or HR_DEVICE_CUDA */
+    hr_device device;      /* HR_DEVICE_CPU or HR_DEVICE_CUDA: what runs */
+    hr_device requested;   /* what hr_encoder_create was asked for */
     int n_threads;
+    hr_cuda_encoder *cuda; /* the GPU encoder when device is HR_DEVICE_CUDA */
+    hr_gpu_embed_options gpu_opt; /* zero: the driver's defaults */
+    char note[512];        /* auto on the CPU: why */
 };
 
 int hr_device_parse(const char *s, hr_device *out)
@@ -38,35 +55,53 @@ const char *hr_device_str(hr_device d)
     return "unknown";
 }
 
+/* Creates the GPU encoder for enc->model; on failure why says why. */
+static hr_status open_gpu(hr_encoder *enc, char *why, size_t whylen)
+{
+    const char *reason = NULL;
+    if (hr_cuda_device_count(&reason) == 0)
+        return hr_fail(HR_ERR_NO_DEVICE, why, whylen, "no usable GPU (%s)",
+                       reason ? reason : "no CUDA device found");
+    hr_status st = hr_cuda_encoder_create(enc->model, &enc->cuda, why, whylen);
+    if (st != HR_OK) return st;
+    enc->device = HR_DEVICE_CUDA;
+    return HR_OK;
+}
+
 hr_status hr_encoder_create(const hr_model *model, hr_device device, int n_threads,
                             hr_encoder **out, char *err, size_t errlen)
 {
     *out = NULL;
     if (!model) return hr_fail(HR_ERR_INTERNAL, err, errlen, "hr_encoder_create: no model");
-    if (device == HR_DEVICE_CUDA) {
-        const char *why = NULL;
-        if (hr_cuda_device_count(&why) == 0)
-            return hr_fail(HR_ERR_NO_DEVICE, err, errlen, "--device cuda: no usable GPU (%s)", why);
-        return hr_fail(HR_ERR_UNSUPPORTED, err, errlen,
-                       "--device cuda: the GPU encoder is not implemented yet; "
-                       "use --device cpu (or auto, which picks the CPU for now)");
-    }
-    /* auto: the CPU until the GPU encoder exists. */
+    if (device != HR_DEVICE_AUTO && device != HR_DEVICE_CPU && device != HR_DEVICE_CUDA)
+        return hr_fail(HR_ERR_INTERNAL, err, errlen, "hr_encoder_create: bad device %d", (int)device);
     hr_encoder *enc = calloc(1, sizeof *enc);
     if (!enc) return hr_fail(HR_ERR_NOMEM, err, errlen, "out of memory");
     enc->model = model;
     enc->device = HR_DEVICE_CPU;
+    enc->requested = device;
     if (n_threads <= 0) {
         long cores = sysconf(_SC_NPROCESSORS_ONLN);
         n_threads = cores > 0 ? (int)(cores < 64 ? cores : 64) : 1;
     }
     enc->n_threads = n_threads;
+    if (device != HR_DEVICE_CPU) {
+        char why[sizeof enc->note] = "";
+        hr_status st = open_gpu(enc, why, sizeof why);
+        if (st != HR_OK && device == HR_DEVICE_CUDA) {
+            free(enc);
+            return hr_fail(st, err, errlen, "--device cuda: %s", why);
+        }
+        if (st != HR_OK) snprintf(enc->note, sizeof enc->note, "%s", why); /* auto: the CPU */
+    }
     *out = enc;
     return HR_OK;
 }
 
 void hr_encoder_destroy(hr_encoder *enc)
 {
+    if (!enc) return;
+    hr_cuda_encoder_destroy(enc->cuda);
     free(enc);
 }
 
@@ -80,16 +115,42 @@ hr_device hr_encoder_device(const hr_encoder *enc)
     return enc->device;
 }
 
+void hr_encoder_set_gpu_options(hr_encoder *enc, const hr_gpu_embed_options *opt)
+{
+    if (opt) enc->gpu_opt = *opt;
+    else memset(&enc->gpu_opt, 0, sizeof enc->gpu_opt);
+}
+
+const char *hr_encoder_gpu_note(const hr_encoder *enc)
+{
+    return enc->requested == HR_DEVICE_AUTO && enc->note[0] ? enc->note : NULL;
+}
+
 hr_status hr_encoder_embed(hr_encoder *enc, const char *const *texts, const size_t *lens,
                            size_t n, float *out, hr_progress_fn progress, void *user,
                            char *err, size_t errlen)
 {
+    if (enc->cuda) {
+        char why[sizeof enc->note - 64] = ""; /* room for the note's preamble */
+        hr_status st = hr_gpu_embed(enc->cuda, enc->model, enc->n_threads, &enc->gpu_opt, texts,
+                                    lens, n, out, progress, user, why, sizeof why);
+        if (st == HR_OK) return HR_OK;
+        if (enc->requested != HR_DEVICE_AUTO) return hr_fail(st, err, errlen, "%s", why);
+        /* auto: the CPU can still do it, and does from now on */
+        snprintf(enc->note, sizeof enc->note, "the GPU encoder failed, the CPU took over: %s", why);
+        hr_cuda_encoder_destroy(enc->cuda);
+        enc->cuda = NULL;
+        enc->device = HR_DEVICE_CPU;
+    }
     return hr_cpu_embed(enc->model, enc->n_threads, texts, lens, n, out, progress, user, err,
                         errlen);
 }
 
-/* Texts embedded between two cache writes: what a killed run can lose. */
+/* Texts embedded between two cache writes: what a killed run can lose. The
+ * GPU embeds ~30 times faster and needs bigger calls to keep busy (its
+ * driver overlaps tokenising a chunk with computing the one before). */
 #define HR_CACHE_BATCH_TEXTS 4096
+#define HR_CACHE_BATCH_TEXTS_GPU 32768
 
 typedef struct cached_progress {
     hr_progress_fn fn;
@@ -143,7 +204,9 @@ hr_status hr_encoder_embed_cached(hr_encoder *enc, hr_cache *cache, const char *
         misses++;
     }
     if (progress) progress(hits, n, user);
-    size_t batch = misses < HR_CACHE_BATCH_TEXTS ? misses : HR_CACHE_BATCH_TEXTS;
+    const size_t per_put =
+        enc->device == HR_DEVICE_CUDA ? HR_CACHE_BATCH_TEXTS_GPU : HR_CACHE_BATCH_TEXTS;
+    size_t batch = misses < per_put ? misses : per_put;
     miss_emb = malloc((batch ? batch : 1) * (size_t)dim * sizeof *miss_emb);
     if (!miss_emb) {
         st = hr_fail(HR_ERR_NOMEM, err, errlen, "out of memory");

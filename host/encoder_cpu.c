@@ -310,82 +310,171 @@ void hr_cpu_forward(const hr_model *m, const int32_t *ids, const int *offsets, i
     if (m->normalize) hr_cpu_l2_normalize_rows(out, n_seq, h);
 }
 
-/* ---- scheduling: tokenise, sort by length, pack, run on worker threads ---- */
+/* ---- scheduling: tokenise, sort by length, pack (shared with the GPU driver,
+ * host/encoder_gpu.c), and the CPU driver that runs batches on worker threads ---- */
 
-typedef struct chunk_job {
-    const hr_model *m;
-    const char *const *texts;
-    const size_t *lens;
-    size_t first, count;   /* the texts [first, first + count) of the call */
-    int max_len;
-    int32_t *ids;          /* (count, max_len) token ids, row i for text first+i */
-    int *n_ids;            /* (count) tokens of each text */
-    size_t *order;         /* (count) text rows sorted by length */
-    size_t *batch_start;   /* (n_batches + 1) positions in order[] */
-    size_t n_batches;
-    atomic_size_t next_text;   /* tokenising: next text row to take */
-    atomic_size_t next_batch;  /* encoding: next batch to take */
-    float *out;            /* (n, H) output of the whole call */
-    size_t total;          /* n, texts of the whole call */
-    atomic_size_t done;    /* texts of the call embedded so far */
-    pthread_t caller;      /* the thread that reports progress */
-    hr_progress_fn progress;
-    void *user;
-    int alloc_failed;
-    pthread_mutex_t lock;
-} chunk_job;
+int hr_embed_chunk_init(hr_embed_chunk *c, const hr_model *m, const char *const *texts,
+                        const size_t *lens, size_t cap)
+{
+    memset(c, 0, sizeof *c);
+    c->m = m;
+    c->texts = texts;
+    c->lens = lens;
+    c->cap = cap ? cap : 1;
+    c->max_len = m->max_seq_length;
+    c->ids = malloc(c->cap * (size_t)c->max_len * sizeof *c->ids);
+    c->n_ids = malloc(c->cap * sizeof *c->n_ids);
+    c->order = malloc(c->cap * sizeof *c->order);
+    c->batch_start = malloc((c->cap + 1) * sizeof *c->batch_start);
+    atomic_init(&c->next_text, 0);
+    if (!c->ids || !c->n_ids || !c->order || !c->batch_start) {
+        hr_embed_chunk_free(c);
+        return -1;
+    }
+    return 0;
+}
+
+void hr_embed_chunk_free(hr_embed_chunk *c)
+{
+    free(c->ids);
+    free(c->n_ids);
+    free(c->order);
+    free(c->batch_start);
+    c->ids = NULL, c->n_ids = NULL, c->order = NULL, c->batch_start = NULL;
+}
+
+void hr_embed_chunk_start(hr_embed_chunk *c, size_t first, size_t count)
+{
+    c->first = first;
+    c->count = count <= c->cap ? count : c->cap;
+    c->n_batches = 0;
+    atomic_store(&c->next_text, 0);
+}
 
 #define TOKENIZE_GRAIN 256
 
-static void tokenize_some(chunk_job *job)
+void hr_embed_chunk_tokenize(hr_embed_chunk *c)
 {
-    const hr_tokenizer *tok = job->m->tokenizer;
+    const hr_tokenizer *tok = c->m->tokenizer;
     for (;;) {
-        size_t i0 = atomic_fetch_add(&job->next_text, TOKENIZE_GRAIN);
-        if (i0 >= job->count) return;
-        size_t i1 = i0 + TOKENIZE_GRAIN < job->count ? i0 + TOKENIZE_GRAIN : job->count;
+        size_t i0 = atomic_fetch_add(&c->next_text, TOKENIZE_GRAIN);
+        if (i0 >= c->count) return;
+        size_t i1 = i0 + TOKENIZE_GRAIN < c->count ? i0 + TOKENIZE_GRAIN : c->count;
         for (size_t i = i0; i < i1; i++) {
-            const char *t = job->texts[job->first + i];
-            size_t len = job->lens ? job->lens[job->first + i] : strlen(t);
-            job->n_ids[i] = (int)hr_tokenizer_encode(tok, t, len, job->ids + i * job->max_len,
-                                                     (size_t)job->max_len);
+            const char *t = c->texts[c->first + i];
+            size_t len = c->lens ? c->lens[c->first + i] : strlen(t);
+            c->n_ids[i] = (int)hr_tokenizer_encode(tok, t, len, c->ids + i * (size_t)c->max_len,
+                                                   (size_t)c->max_len);
         }
     }
 }
 
-static void encode_some(chunk_job *job)
+void *hr_embed_chunk_tokenize_worker(void *chunk)
 {
-    const hr_model *m = job->m;
+    hr_embed_chunk_tokenize(chunk);
+    return NULL;
+}
+
+/* Orders rows by token count (counting sort: lengths are <= max_len) and cuts
+ * the order into batches of at most `budget` tokens. */
+int hr_embed_chunk_plan(hr_embed_chunk *c, int budget)
+{
+    size_t *count = calloc((size_t)c->max_len + 2, sizeof *count);
+    if (!count) return -1;
+    for (size_t i = 0; i < c->count; i++) count[c->n_ids[i] + 1]++;
+    for (int l = 1; l <= c->max_len + 1; l++) count[l] += count[l - 1];
+    for (size_t i = 0; i < c->count; i++) c->order[count[c->n_ids[i]]++] = i;
+    free(count);
+
+    size_t nb = 0, tokens = 0;
+    c->batch_start[0] = 0;
+    for (size_t k = 0; k < c->count; k++) {
+        int n = c->n_ids[c->order[k]];
+        if (tokens > 0 && tokens + (size_t)n > (size_t)budget) {
+            c->batch_start[++nb] = k;
+            tokens = 0;
+        }
+        tokens += (size_t)n;
+    }
+    c->batch_start[++nb] = c->count;
+    c->n_batches = nb;
+    return 0;
+}
+
+int hr_embed_chunk_pack(const hr_embed_chunk *c, size_t b, int32_t *ids, int *offsets)
+{
+    int n_seq = 0;
+    offsets[0] = 0;
+    for (size_t k = c->batch_start[b]; k < c->batch_start[b + 1]; k++) {
+        size_t row = c->order[k];
+        int n = c->n_ids[row];
+        memcpy(ids + offsets[n_seq], c->ids + row * (size_t)c->max_len, (size_t)n * sizeof *ids);
+        offsets[n_seq + 1] = offsets[n_seq] + n;
+        n_seq++;
+    }
+    return n_seq;
+}
+
+void hr_threads_start(hr_threads *t, void *(*fn)(void *), void *arg, int n)
+{
+    t->n = 0;
+    if (n > HR_MAX_THREADS) n = HR_MAX_THREADS;
+    for (int i = 0; i < n; i++) {
+        if (pthread_create(&t->th[t->n], NULL, fn, arg) != 0) break;
+        t->n++;
+    }
+}
+
+void hr_threads_join(hr_threads *t)
+{
+    for (int i = 0; i < t->n; i++) pthread_join(t->th[i], NULL);
+    t->n = 0;
+}
+
+/* Runs fn on n_threads threads (the caller being one of them). */
+static void run_parallel(void *(*fn)(void *), void *arg, int n_threads)
+{
+    hr_threads t;
+    hr_threads_start(&t, fn, arg, n_threads - 1);
+    fn(arg);
+    hr_threads_join(&t);
+}
+
+/* The CPU driver: every worker thread takes whole batches of the chunk. */
+typedef struct cpu_job {
+    const hr_embed_chunk *c;
+    atomic_size_t next_batch;  /* next batch to take */
+    float *out;                /* (n, H) output of the whole call */
+    size_t total;              /* n, texts of the whole call */
+    atomic_size_t done;        /* texts of the call embedded so far */
+    pthread_t caller;          /* the thread that reports progress */
+    hr_progress_fn progress;
+    void *user;
+    atomic_int alloc_failed;
+} cpu_job;
+
+static void encode_some(cpu_job *job)
+{
+    const hr_embed_chunk *c = job->c;
+    const hr_model *m = c->m;
     const int h = m->hidden;
-    int budget = HR_CPU_BATCH_TOKENS > job->max_len ? HR_CPU_BATCH_TOKENS : job->max_len;
-    hr_cpu_workspace *ws = hr_cpu_workspace_create(m, budget, job->max_len);
+    int budget = HR_CPU_BATCH_TOKENS > c->max_len ? HR_CPU_BATCH_TOKENS : c->max_len;
+    hr_cpu_workspace *ws = hr_cpu_workspace_create(m, budget, c->max_len);
     int32_t *packed = malloc((size_t)budget * sizeof *packed);         /* (budget) */
     int *offsets = malloc(((size_t)budget + 1) * sizeof *offsets);     /* (n_seq + 1) */
     float *pooled = malloc((size_t)budget * (size_t)h * sizeof *pooled); /* (n_seq, H) */
     if (!ws || !packed || !offsets || !pooled) {
-        pthread_mutex_lock(&job->lock);
-        job->alloc_failed = 1;
-        pthread_mutex_unlock(&job->lock);
+        atomic_store(&job->alloc_failed, 1);
         goto done;
     }
     for (;;) {
         size_t b = atomic_fetch_add(&job->next_batch, 1);
-        if (b >= job->n_batches) break;
-        int n_seq = 0;
-        offsets[0] = 0;
-        for (size_t k = job->batch_start[b]; k < job->batch_start[b + 1]; k++) {
-            size_t row = job->order[k];
-            int n = job->n_ids[row];
-            memcpy(packed + offsets[n_seq], job->ids + row * job->max_len, (size_t)n * sizeof *packed);
-            offsets[n_seq + 1] = offsets[n_seq] + n;
-            n_seq++;
-        }
+        if (b >= c->n_batches) break;
+        const int n_seq = hr_embed_chunk_pack(c, b, packed, offsets);
         hr_cpu_forward(m, packed, offsets, n_seq, pooled, ws);
-        for (int s = 0; s < n_seq; s++) {
-            size_t row = job->order[job->batch_start[b] + (size_t)s];
-            memcpy(job->out + (job->first + row) * (size_t)h, pooled + (size_t)s * h,
+        for (int s = 0; s < n_seq; s++)
+            memcpy(job->out + hr_embed_chunk_row(c, b, s) * (size_t)h, pooled + (size_t)s * h,
                    (size_t)h * sizeof(float));
-        }
         size_t done = atomic_fetch_add(&job->done, (size_t)n_seq) + (size_t)n_seq;
         if (job->progress && pthread_equal(pthread_self(), job->caller))
             job->progress(done, job->total, job->user);
@@ -397,59 +486,10 @@ done:
     free(pooled);
 }
 
-static void *tokenize_worker(void *arg)
-{
-    tokenize_some(arg);
-    return NULL;
-}
-
 static void *encode_worker(void *arg)
 {
     encode_some(arg);
     return NULL;
-}
-
-/* Runs fn on n_threads threads (the caller being one of them). */
-static int run_parallel(void *(*fn)(void *), void *arg, int n_threads)
-{
-    pthread_t th[64];
-    int started = 0;
-    if (n_threads > 64) n_threads = 64;
-    for (int i = 1; i < n_threads; i++) {
-        if (pthread_create(&th[started], NULL, fn, arg) != 0) break;
-        started++;
-    }
-    fn(arg);
-    for (int i = 0; i < started; i++) pthread_join(th[i], NULL);
-    return started + 1;
-}
-
-/* Orders rows by token count (counting sort: lengths are <= max_len) and cuts
- * the order into batches of at most `budget` tokens. */
-static void plan_batches(chunk_job *job, int budget)
-{
-    size_t *count = calloc((size_t)job->max_len + 2, sizeof *count);
-    if (!count) {
-        job->alloc_failed = 1;
-        return;
-    }
-    for (size_t i = 0; i < job->count; i++) count[job->n_ids[i] + 1]++;
-    for (int l = 1; l <= job->max_len + 1; l++) count[l] += count[l - 1];
-    for (size_t i = 0; i < job->count; i++) job->order[count[job->n_ids[i]]++] = i;
-    free(count);
-
-    size_t nb = 0, tokens = 0;
-    job->batch_start[0] = 0;
-    for (size_t k = 0; k < job->count; k++) {
-        int n = job->n_ids[job->order[k]];
-        if (tokens > 0 && tokens + (size_t)n > (size_t)budget) {
-            job->batch_start[++nb] = k;
-            tokens = 0;
-        }
-        tokens += (size_t)n;
-    }
-    job->batch_start[++nb] = job->count;
-    job->n_batches = nb;
 }
 
 hr_status hr_cpu_embed(const hr_model *m, int n_threads, const char *const *texts,
@@ -462,48 +502,36 @@ hr_status hr_cpu_embed(const hr_model *m, int n_threads, const char *const *text
     const int budget = HR_CPU_BATCH_TOKENS > max_len ? HR_CPU_BATCH_TOKENS : max_len;
     const size_t chunk = n < HR_CPU_CHUNK_TEXTS ? n : HR_CPU_CHUNK_TEXTS;
 
-    chunk_job job;
+    hr_embed_chunk c;
+    if (hr_embed_chunk_init(&c, m, texts, lens, chunk))
+        return hr_fail(HR_ERR_NOMEM, err, errlen, "cannot allocate the CPU encoder's buffers");
+    cpu_job job;
     memset(&job, 0, sizeof job);
-    job.m = m;
-    job.texts = texts;
-    job.lens = lens;
-    job.max_len = max_len;
+    job.c = &c;
     job.out = out;
     job.total = n;
     job.caller = pthread_self();
     job.progress = progress;
     job.user = user;
-    atomic_store(&job.done, 0);
-    job.ids = malloc(chunk * (size_t)max_len * sizeof *job.ids);
-    job.n_ids = malloc(chunk * sizeof *job.n_ids);
-    job.order = malloc(chunk * sizeof *job.order);
-    job.batch_start = malloc((chunk + 1) * sizeof *job.batch_start);
+    atomic_init(&job.next_batch, 0);
+    atomic_init(&job.done, 0);
+    atomic_init(&job.alloc_failed, 0);
     hr_status st = HR_OK;
-    if (!job.ids || !job.n_ids || !job.order || !job.batch_start || pthread_mutex_init(&job.lock, NULL)) {
-        st = hr_fail(HR_ERR_NOMEM, err, errlen, "cannot allocate the CPU encoder's buffers");
-        goto out;
-    }
     /* Our workers each call BLAS; BLAS itself stays on one thread. */
     openblas_set_num_threads(1);
 
-    for (job.first = 0; job.first < n; job.first += chunk) {
-        job.count = n - job.first < chunk ? n - job.first : chunk;
-        atomic_store(&job.next_text, 0);
+    for (size_t first = 0; first < n; first += chunk) {
+        hr_embed_chunk_start(&c, first, n - first < chunk ? n - first : chunk);
         atomic_store(&job.next_batch, 0);
-        run_parallel(tokenize_worker, &job, n_threads);
-        plan_batches(&job, budget);
-        if (!job.alloc_failed) run_parallel(encode_worker, &job, n_threads);
-        if (job.alloc_failed) {
+        run_parallel(hr_embed_chunk_tokenize_worker, &c, n_threads);
+        if (hr_embed_chunk_plan(&c, budget) == 0) run_parallel(encode_worker, &job, n_threads);
+        else atomic_store(&job.alloc_failed, 1);
+        if (atomic_load(&job.alloc_failed)) {
             st = hr_fail(HR_ERR_NOMEM, err, errlen, "cannot allocate the CPU encoder's work buffers");
             break;
         }
         if (progress) progress(atomic_load(&job.done), n, user);
     }
-    pthread_mutex_destroy(&job.lock);
-out:
-    free(job.ids);
-    free(job.n_ids);
-    free(job.order);
-    free(job.batch_start);
+    hr_embed_chunk_free(&c);
     return st;
 }

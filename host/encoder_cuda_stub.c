@@ -31,6 +31,29 @@ hr_status hr_cuda_encoder_forward(hr_cuda_encoder *enc, const int32_t *ids, cons
     return unsupported(err, errlen);
 }
 
+hr_status hr_cuda_encoder_submit(hr_cuda_encoder *enc, int slot, const int32_t *ids,
+                                 const int *offsets, int n_seq, char *err, size_t errlen)
+{
+    (void)enc, (void)slot, (void)ids, (void)offsets, (void)n_seq;
+    return unsupported(err, errlen);
+}
+
+hr_status hr_cuda_encoder_wait(hr_cuda_encoder *enc, int slot, const float **out, int *n_seq,
+                               char *err, size_t errlen)
+{
+    (void)enc, (void)slot;
+    if (out) *out = NULL;
+    if (n_seq) *n_seq = 0;
+    return unsupported(err, errlen);
+}
+
+hr_status hr_cuda_encoder_reserve(hr_cuda_encoder *enc, int tokens, int n_seq, char *err,
+                                  size_t errlen)
+{
+    (void)enc, (void)tokens, (void)n_seq;
+    return unsupported(err, errlen);
+}
+
 hr_status hr_cuda_embed_layernorm_host(const int32_t *ids, const int *offsets, int n_seq,
                                        const float *word, int vocab, const float *pos, int n_pos,
                                        const float *type0, const float *gamma, const float *beta,

@@ -55,7 +55,6 @@
 #define ATT_WARPS 4       /* attention: warps per block */
 #define ATT_QPW 8         /* attention: queries each warp carries through one pass */
 #define ATT_KT 32         /* attention: keys per shared-memory tile (one per lane) */
-#define HR_CUDA_MAX_LEN 512 /* longest sequence forward accepts (BERT's position table) */
 
 /* ------------------------------------------------------------------ reductions */
 
@@ -403,18 +402,18 @@ typedef struct layer_dev {
     float *out_b, *ln2_g, *ln2_b; /* (H) */
 } layer_dev;
 
-struct hr_cuda_encoder {
-    int h, inter, heads, n_layers, vocab, n_pos, max_len, normalize;
-    float eps;
+/* One batch in flight: its stream, cuBLAS handle, device work buffers and
+ * pinned host staging. Batches on different slots overlap: the copies of one
+ * with the compute of the other, and compute with compute. */
+typedef struct slot_t {
     cudaStream_t stream;
-    cublasHandle_t blas;
-    void *weights;         /* one device allocation backing every pointer below */
-    float *word;           /* (vocab, H) FP32 */
-    float *pos;            /* (n_pos, H) FP32 */
-    float *type0;          /* (H) token type 0 */
-    float *emb_g, *emb_b;  /* (H) */
-    layer_dev *layers;     /* (n_layers) host array of device pointers */
-    /* work buffers, for cap_tokens tokens and cap_seq sequences */
+    cublasHandle_t blas;   /* bound to stream; one per slot (a handle's workspace
+                              must not serve two streams at once) */
+    cudaEvent_t done;      /* recorded after the copy-out; blocking sync, so a
+                              waiting host thread sleeps instead of spinning */
+    int busy;              /* submitted and not yet waited for */
+    int n_seq;             /* sequences of the batch in flight */
+    /* device work buffers, for cap_tokens tokens and cap_seq sequences */
     int cap_tokens, cap_seq;
     int32_t *d_ids;        /* (cap_tokens) */
     int *d_offsets;        /* (cap_seq + 1) */
@@ -425,31 +424,64 @@ struct hr_cuda_encoder {
     float *d_inter;        /* (cap_tokens, I) FP32 */
     __half *d_inter16;     /* (cap_tokens, I) FP16 GELU output */
     float *d_out;          /* (cap_seq, H) FP32 pooled */
+    /* pinned host staging (cudaMallocHost), for hcap_tokens and hcap_seq */
+    int hcap_tokens, hcap_seq;
+    int32_t *h_ids;        /* (hcap_tokens) */
+    int *h_offsets;        /* (hcap_seq + 1) */
+    float *h_out;          /* (hcap_seq, H) the batch's embeddings */
+} slot_t;
+
+struct hr_cuda_encoder {
+    int h, inter, heads, n_layers, vocab, n_pos, max_len, normalize;
+    float eps;
+    void *weights;         /* one device allocation backing every pointer below */
+    float *word;           /* (vocab, H) FP32 */
+    float *pos;            /* (n_pos, H) FP32 */
+    float *type0;          /* (H) token type 0 */
+    float *emb_g, *emb_b;  /* (H) */
+    layer_dev *layers;     /* (n_layers) host array of device pointers */
+    slot_t slots[HR_CUDA_SLOTS];
 };
 
-static void free_work(hr_cuda_encoder *e)
+static void free_work(slot_t *s)
 {
-    cudaFree(e->d_ids);
-    cudaFree(e->d_offsets);
-    cudaFree(e->d_x);
-    cudaFree(e->d_x16);
-    cudaFree(e->d_qkv);
-    cudaFree(e->d_ctx16);
-    cudaFree(e->d_inter);
-    cudaFree(e->d_inter16);
-    cudaFree(e->d_out);
-    e->d_ids = NULL, e->d_offsets = NULL, e->d_x = NULL, e->d_x16 = NULL, e->d_qkv = NULL;
-    e->d_ctx16 = NULL, e->d_inter = NULL, e->d_inter16 = NULL, e->d_out = NULL;
-    e->cap_tokens = e->cap_seq = 0;
+    cudaFree(s->d_ids);
+    cudaFree(s->d_offsets);
+    cudaFree(s->d_x);
+    cudaFree(s->d_x16);
+    cudaFree(s->d_qkv);
+    cudaFree(s->d_ctx16);
+    cudaFree(s->d_inter);
+    cudaFree(s->d_inter16);
+    cudaFree(s->d_out);
+    s->d_ids = NULL, s->d_offsets = NULL, s->d_x = NULL, s->d_x16 = NULL, s->d_qkv = NULL;
+    s->d_ctx16 = NULL, s->d_inter = NULL, s->d_inter16 = NULL, s->d_out = NULL;
+    s->cap_tokens = s->cap_seq = 0;
+}
+
+static void free_staging(slot_t *s)
+{
+    cudaFreeHost(s->h_ids);
+    cudaFreeHost(s->h_offsets);
+    cudaFreeHost(s->h_out);
+    s->h_ids = NULL, s->h_offsets = NULL, s->h_out = NULL;
+    s->hcap_tokens = s->hcap_seq = 0;
 }
 
 extern "C" void hr_cuda_encoder_destroy(hr_cuda_encoder *enc)
 {
     if (!enc) return;
-    free_work(enc);
+    for (int i = 0; i < HR_CUDA_SLOTS; i++) {
+        slot_t *s = &enc->slots[i];
+        /* A batch still in flight reads and writes the buffers freed below. */
+        if (s->stream) cudaStreamSynchronize(s->stream);
+        free_work(s);
+        free_staging(s);
+        if (s->done) cudaEventDestroy(s->done);
+        if (s->blas) cublasDestroy(s->blas);
+        if (s->stream) cudaStreamDestroy(s->stream);
+    }
     cudaFree(enc->weights);
-    if (enc->blas) cublasDestroy(enc->blas);
-    if (enc->stream) cudaStreamDestroy(enc->stream);
     free(enc->layers);
     free(enc);
 }
@@ -504,6 +536,12 @@ extern "C" hr_status hr_cuda_encoder_create(const hr_model *m, hr_cuda_encoder *
     if (inter <= 0 || m->n_layers <= 0 || m->vocab_size <= 0 || m->max_position <= 0 ||
         m->type_vocab <= 0)
         return hr_fail(HR_ERR_UNSUPPORTED, err, errlen, "GPU encoder: malformed model dimensions");
+    if (m->max_seq_length > m->max_position || m->max_seq_length > HR_CUDA_MAX_LEN)
+        return hr_fail(HR_ERR_UNSUPPORTED, err, errlen,
+                       "GPU encoder: max_seq_length %d exceeds the %d positions it supports; "
+                       "use --device cpu",
+                       m->max_seq_length,
+                       m->max_position < HR_CUDA_MAX_LEN ? m->max_position : HR_CUDA_MAX_LEN);
     /* BF16 (and F32) weights may lie beyond FP16's range (65504): refuse
      * rather than saturate. */
     for (int l = 0; l < m->n_layers; l++) {
@@ -529,9 +567,13 @@ extern "C" hr_status hr_cuda_encoder_create(const hr_model *m, hr_cuda_encoder *
         st = hr_fail(HR_ERR_NOMEM, err, errlen, "out of memory");
         goto cleanup;
     }
-    HR_CUDA_TRY(cudaStreamCreateWithFlags(&e->stream, cudaStreamNonBlocking));
-    HR_CUBLAS_TRY(cublasCreate(&e->blas));
-    HR_CUBLAS_TRY(cublasSetStream(e->blas, e->stream));
+    for (int i = 0; i < HR_CUDA_SLOTS; i++) {
+        slot_t *s = &e->slots[i];
+        HR_CUDA_TRY(cudaStreamCreateWithFlags(&s->stream, cudaStreamNonBlocking));
+        HR_CUBLAS_TRY(cublasCreate(&s->blas));
+        HR_CUBLAS_TRY(cublasSetStream(s->blas, s->stream));
+        HR_CUDA_TRY(cudaEventCreateWithFlags(&s->done, cudaEventDisableTiming | cudaEventBlockingSync));
+    }
 
     /* one allocation for every weight */
     total = carve_bytes((size_t)e->vocab * h, 4) + carve_bytes((size_t)e->n_pos * h, 4) +
@@ -589,6 +631,10 @@ extern "C" hr_status hr_cuda_encoder_create(const hr_model *m, hr_cuda_encoder *
 #undef CARVE_F32
 #undef CARVE_F16
     assert((size_t)(p - (char *)e->weights) == total);
+    /* cudaMemcpy from pageable memory may return before the DMA has landed,
+     * and the slots' non-blocking streams do not order after the legacy
+     * stream: make sure every weight is in place before any batch runs. */
+    HR_CUDA_TRY(cudaDeviceSynchronize());
     *out = e;
     e = NULL;
 cleanup:
@@ -597,28 +643,172 @@ cleanup:
     return st;
 }
 
-/* Grows the work buffers to hold `tokens` tokens and `n_seq` sequences. */
-static hr_status ensure_work(hr_cuda_encoder *e, int tokens, int n_seq, char *err, size_t errlen)
+/* Grows slot s's device work buffers to hold `tokens` tokens and `n_seq`
+ * sequences (never shrinks). The slot must be idle. */
+static hr_status ensure_work(hr_cuda_encoder *e, slot_t *s, int tokens, int n_seq, char *err,
+                             size_t errlen)
 {
     hr_status st = HR_OK;
-    const size_t t = (size_t)(tokens > e->cap_tokens ? tokens : e->cap_tokens);
-    const size_t s = (size_t)(n_seq > e->cap_seq ? n_seq : e->cap_seq);
+    const size_t t = (size_t)(tokens > s->cap_tokens ? tokens : s->cap_tokens);
+    const size_t q = (size_t)(n_seq > s->cap_seq ? n_seq : s->cap_seq);
     const size_t h = (size_t)e->h, in = (size_t)e->inter;
-    if (tokens <= e->cap_tokens && n_seq <= e->cap_seq) return HR_OK;
-    free_work(e);
-    HR_CUDA_TRY(cudaMalloc(&e->d_ids, t * sizeof(int32_t)));
-    HR_CUDA_TRY(cudaMalloc(&e->d_offsets, (s + 1) * sizeof(int)));
-    HR_CUDA_TRY(cudaMalloc(&e->d_x, t * h * sizeof(float)));
-    HR_CUDA_TRY(cudaMalloc(&e->d_x16, t * h * sizeof(__half)));
-    HR_CUDA_TRY(cudaMalloc(&e->d_qkv, t * 3 * h * sizeof(float)));
-    HR_CUDA_TRY(cudaMalloc(&e->d_ctx16, t * h * sizeof(__half)));
-    HR_CUDA_TRY(cudaMalloc(&e->d_inter, t * in * sizeof(float)));
-    HR_CUDA_TRY(cudaMalloc(&e->d_inter16, t * in * sizeof(__half)));
-    HR_CUDA_TRY(cudaMalloc(&e->d_out, s * h * sizeof(float)));
-    e->cap_tokens = (int)t;
-    e->cap_seq = (int)s;
+    if (tokens <= s->cap_tokens && n_seq <= s->cap_seq) return HR_OK;
+    free_work(s);
+    HR_CUDA_TRY(cudaMalloc(&s->d_ids, t * sizeof(int32_t)));
+    HR_CUDA_TRY(cudaMalloc(&s->d_offsets, (q + 1) * sizeof(int)));
+    HR_CUDA_TRY(cudaMalloc(&s->d_x, t * h * sizeof(float)));
+    HR_CUDA_TRY(cudaMalloc(&s->d_x16, t * h * sizeof(__half)));
+    HR_CUDA_TRY(cudaMalloc(&s->d_qkv, t * 3 * h * sizeof(float)));
+    HR_CUDA_TRY(cudaMalloc(&s->d_ctx16, t * h * sizeof(__half)));
+    HR_CUDA_TRY(cudaMalloc(&s->d_inter, t * in * sizeof(float)));
+    HR_CUDA_TRY(cudaMalloc(&s->d_inter16, t * in * sizeof(__half)));
+    HR_CUDA_TRY(cudaMalloc(&s->d_out, q * h * sizeof(float)));
+    s->cap_tokens = (int)t;
+    s->cap_seq = (int)q;
 cleanup:
-    if (st != HR_OK) free_work(e);
+    if (st != HR_OK) free_work(s);
+    return st;
+}
+
+/* Grows slot s's pinned host staging likewise. The slot must be idle. */
+static hr_status ensure_staging(hr_cuda_encoder *e, slot_t *s, int tokens, int n_seq, char *err,
+                                size_t errlen)
+{
+    hr_status st = HR_OK;
+    const size_t t = (size_t)(tokens > s->hcap_tokens ? tokens : s->hcap_tokens);
+    const size_t q = (size_t)(n_seq > s->hcap_seq ? n_seq : s->hcap_seq);
+    if (tokens <= s->hcap_tokens && n_seq <= s->hcap_seq) return HR_OK;
+    free_staging(s);
+    HR_CUDA_TRY(cudaMallocHost(&s->h_ids, t * sizeof(int32_t)));
+    HR_CUDA_TRY(cudaMallocHost(&s->h_offsets, (q + 1) * sizeof(int)));
+    HR_CUDA_TRY(cudaMallocHost(&s->h_out, q * (size_t)e->h * sizeof(float)));
+    s->hcap_tokens = (int)t;
+    s->hcap_seq = (int)q;
+cleanup:
+    if (st != HR_OK) free_staging(s);
+    return st;
+}
+
+extern "C" hr_status hr_cuda_encoder_reserve(hr_cuda_encoder *e, int tokens, int n_seq, char *err,
+                                             size_t errlen)
+{
+    hr_status st = HR_OK;
+    if (!e || tokens < 0 || n_seq < 0)
+        return hr_fail(HR_ERR_INTERNAL, err, errlen, "hr_cuda_encoder_reserve: bad arguments");
+    for (int i = 0; i < HR_CUDA_SLOTS; i++) {
+        slot_t *s = &e->slots[i];
+        if (s->busy)
+            return hr_fail(HR_ERR_INTERNAL, err, errlen,
+                           "hr_cuda_encoder_reserve: slot %d has a batch in flight", i);
+        if ((st = ensure_work(e, s, tokens, n_seq, err, errlen)) != HR_OK) return st;
+        if ((st = ensure_staging(e, s, tokens, n_seq, err, errlen)) != HR_OK) return st;
+    }
+    return st;
+}
+
+/* The caller's contract for one packed batch (host/encoder_cuda.h). */
+static hr_status check_batch(const hr_cuda_encoder *e, const int32_t *ids, const int *offsets,
+                             int n_seq, char *err, size_t errlen)
+{
+    if (offsets[0] != 0)
+        return hr_fail(HR_ERR_INTERNAL, err, errlen, "GPU encoder batch: offsets[0] != 0");
+    for (int s = 0; s < n_seq; s++) {
+        const int len = offsets[s + 1] - offsets[s];
+        if (len < 1 || len > e->max_len)
+            return hr_fail(HR_ERR_INTERNAL, err, errlen,
+                           "GPU encoder batch: sequence %d has %d tokens (1..%d allowed)", s, len,
+                           e->max_len);
+    }
+    const int tokens = offsets[n_seq];
+    for (int t = 0; t < tokens; t++)
+        if (ids[t] < 0 || ids[t] >= e->vocab)
+            return hr_fail(HR_ERR_INTERNAL, err, errlen,
+                           "GPU encoder batch: token %d has id %d (vocabulary %d)", t, (int)ids[t],
+                           e->vocab);
+    return HR_OK;
+}
+
+extern "C" hr_status hr_cuda_encoder_submit(hr_cuda_encoder *e, int slot, const int32_t *ids,
+                                            const int *offsets, int n_seq, char *err,
+                                            size_t errlen)
+{
+    hr_status st = HR_OK;
+    slot_t *s = NULL;
+    int tokens = 0, h = 0, inter = 0, enqueued = 0;
+    if (!e || slot < 0 || slot >= HR_CUDA_SLOTS || n_seq < 0 || (n_seq > 0 && (!ids || !offsets)))
+        return hr_fail(HR_ERR_INTERNAL, err, errlen, "hr_cuda_encoder_submit: bad arguments");
+    s = &e->slots[slot];
+    if (s->busy)
+        return hr_fail(HR_ERR_INTERNAL, err, errlen,
+                       "hr_cuda_encoder_submit: slot %d still has a batch in flight", slot);
+    if (n_seq == 0) { /* nothing to run; wait answers at once */
+        s->busy = 1;
+        s->n_seq = 0;
+        return HR_OK;
+    }
+    if ((st = check_batch(e, ids, offsets, n_seq, err, errlen)) != HR_OK) return st;
+    tokens = offsets[n_seq];
+    h = e->h, inter = e->inter;
+    if ((st = ensure_work(e, s, tokens, n_seq, err, errlen)) != HR_OK) return st;
+    if ((st = ensure_staging(e, s, tokens, n_seq, err, errlen)) != HR_OK) return st;
+    /* The slot is idle (its last copy-out was waited for), so its staging is
+     * free; copies from pinned memory run asynchronously to the host. */
+    memcpy(s->h_ids, ids, (size_t)tokens * sizeof *ids);
+    memcpy(s->h_offsets, offsets, ((size_t)n_seq + 1) * sizeof *offsets);
+    enqueued = 1;
+    HR_CUDA_TRY(cudaMemcpyAsync(s->d_ids, s->h_ids, (size_t)tokens * sizeof *ids,
+                                cudaMemcpyHostToDevice, s->stream));
+    HR_CUDA_TRY(cudaMemcpyAsync(s->d_offsets, s->h_offsets, ((size_t)n_seq + 1) * sizeof *offsets,
+                                cudaMemcpyHostToDevice, s->stream));
+    HR_CUDA_TRY(launch_embed_layernorm(s->stream, s->d_ids, s->d_offsets, n_seq, tokens, e->word,
+                                       e->vocab, e->pos, e->n_pos, e->type0, e->emb_g, e->emb_b,
+                                       e->eps, h, s->d_x, s->d_x16));
+    for (int l = 0; l < e->n_layers; l++) {
+        const layer_dev *w = &e->layers[l];
+        float *proj = s->d_qkv; /* (T, H): qkv is free once attention has read it */
+        HR_CUBLAS_TRY(gemm_wt(s->blas, s->d_x16, tokens, h, w->qkv_w, 3 * h, s->d_qkv));
+        HR_CUDA_TRY(launch_attention<__half>(s->stream, s->d_qkv, w->qkv_b, s->d_offsets, n_seq, h,
+                                             e->heads, s->d_ctx16));
+        HR_CUBLAS_TRY(gemm_wt(s->blas, s->d_ctx16, tokens, h, w->ao_w, h, proj));
+        HR_CUDA_TRY(launch_residual_layernorm(s->stream, s->d_x, proj, w->ao_b, tokens, h, w->ln1_g,
+                                              w->ln1_b, e->eps, s->d_x16));
+        HR_CUBLAS_TRY(gemm_wt(s->blas, s->d_x16, tokens, h, w->in_w, inter, s->d_inter));
+        HR_CUDA_TRY(launch_bias_gelu<__half>(s->stream, s->d_inter, w->in_b, tokens, inter,
+                                             s->d_inter16));
+        HR_CUBLAS_TRY(gemm_wt(s->blas, s->d_inter16, tokens, inter, w->out_w, h, proj));
+        HR_CUDA_TRY(launch_residual_layernorm(s->stream, s->d_x, proj, w->out_b, tokens, h, w->ln2_g,
+                                              w->ln2_b, e->eps, s->d_x16));
+    }
+    HR_CUDA_TRY(launch_mean_pool(s->stream, s->d_x, s->d_offsets, n_seq, h, e->normalize, s->d_out));
+    HR_CUDA_TRY(cudaMemcpyAsync(s->h_out, s->d_out, (size_t)n_seq * h * sizeof(float),
+                                cudaMemcpyDeviceToHost, s->stream));
+    HR_CUDA_TRY(cudaEventRecord(s->done, s->stream));
+    s->busy = 1;
+    s->n_seq = n_seq;
+cleanup:
+    /* Leave no half-submitted batch behind that still reads the staging. */
+    if (st != HR_OK && enqueued) cudaStreamSynchronize(s->stream);
+    return st;
+}
+
+extern "C" hr_status hr_cuda_encoder_wait(hr_cuda_encoder *e, int slot, const float **out,
+                                          int *n_seq, char *err, size_t errlen)
+{
+    hr_status st = HR_OK;
+    slot_t *s = NULL;
+    if (!e || slot < 0 || slot >= HR_CUDA_SLOTS || !out)
+        return hr_fail(HR_ERR_INTERNAL, err, errlen, "hr_cuda_encoder_wait: bad arguments");
+    s = &e->slots[slot];
+    *out = NULL;
+    if (n_seq) *n_seq = 0;
+    if (!s->busy)
+        return hr_fail(HR_ERR_INTERNAL, err, errlen,
+                       "hr_cuda_encoder_wait: nothing was submitted on slot %d", slot);
+    s->busy = 0; /* whatever happens below, the slot is free again */
+    if (s->n_seq > 0) HR_CUDA_TRY(cudaEventSynchronize(s->done));
+    *out = s->h_out;
+    if (n_seq) *n_seq = s->n_seq;
+cleanup:
     return st;
 }
 
@@ -627,56 +817,13 @@ extern "C" hr_status hr_cuda_encoder_forward(hr_cuda_encoder *e, const int32_t *
                                              size_t errlen)
 {
     hr_status st = HR_OK;
-    int tokens = 0, h = 0, inter = 0;
+    const float *res = NULL;
     if (!e || !ids || !offsets || !out || n_seq < 0)
         return hr_fail(HR_ERR_INTERNAL, err, errlen, "hr_cuda_encoder_forward: bad arguments");
     if (n_seq == 0) return HR_OK;
-    if (offsets[0] != 0)
-        return hr_fail(HR_ERR_INTERNAL, err, errlen, "hr_cuda_encoder_forward: offsets[0] != 0");
-    for (int s = 0; s < n_seq; s++) {
-        const int len = offsets[s + 1] - offsets[s];
-        if (len < 1 || len > e->max_len)
-            return hr_fail(HR_ERR_INTERNAL, err, errlen,
-                           "hr_cuda_encoder_forward: sequence %d has %d tokens (1..%d allowed)", s,
-                           len, e->max_len);
-    }
-    tokens = offsets[n_seq];
-    for (int t = 0; t < tokens; t++)
-        if (ids[t] < 0 || ids[t] >= e->vocab)
-            return hr_fail(HR_ERR_INTERNAL, err, errlen,
-                           "hr_cuda_encoder_forward: token %d has id %d (vocabulary %d)", t,
-                           (int)ids[t], e->vocab);
-    h = e->h, inter = e->inter;
-    if ((st = ensure_work(e, tokens, n_seq, err, errlen)) != HR_OK) return st;
-
-    HR_CUDA_TRY(cudaMemcpyAsync(e->d_ids, ids, (size_t)tokens * sizeof *ids,
-                                cudaMemcpyHostToDevice, e->stream));
-    HR_CUDA_TRY(cudaMemcpyAsync(e->d_offsets, offsets, ((size_t)n_seq + 1) * sizeof *offsets,
-                                cudaMemcpyHostToDevice, e->stream));
-    HR_CUDA_TRY(launch_embed_layernorm(e->stream, e->d_ids, e->d_offsets, n_seq, tokens, e->word,
-                                       e->vocab, e->pos, e->n_pos, e->type0, e->emb_g, e->emb_b,
-                                       e->eps, h, e->d_x, e->d_x16));
-    for (int l = 0; l < e->n_layers; l++) {
-        const layer_dev *w = &e->layers[l];
-        float *proj = e->d_qkv; /* (T, H): qkv is free once attention has read it */
-        HR_CUBLAS_TRY(gemm_wt(e->blas, e->d_x16, tokens, h, w->qkv_w, 3 * h, e->d_qkv));
-        HR_CUDA_TRY(launch_attention<__half>(e->stream, e->d_qkv, w->qkv_b, e->d_offsets, n_seq, h,
-                                             e->heads, e->d_ctx16));
-        HR_CUBLAS_TRY(gemm_wt(e->blas, e->d_ctx16, tokens, h, w->ao_w, h, proj));
-        HR_CUDA_TRY(launch_residual_layernorm(e->stream, e->d_x, proj, w->ao_b, tokens, h, w->ln1_g,
-                                              w->ln1_b, e->eps, e->d_x16));
-        HR_CUBLAS_TRY(gemm_wt(e->blas, e->d_x16, tokens, h, w->in_w, inter, e->d_inter));
-        HR_CUDA_TRY(launch_bias_gelu<__half>(e->stream, e->d_inter, w->in_b, tokens, inter,
-                                             e->d_inter16));
-        HR_CUBLAS_TRY(gemm_wt(e->blas, e->d_inter16, tokens, inter, w->out_w, h, proj));
-        HR_CUDA_TRY(launch_residual_layernorm(e->stream, e->d_x, proj, w->out_b, tokens, h, w->ln2_g,
-                                              w->ln2_b, e->eps, e->d_x16));
-    }
-    HR_CUDA_TRY(launch_mean_pool(e->stream, e->d_x, e->d_offsets, n_seq, h, e->normalize, e->d_out));
-    HR_CUDA_TRY(cudaMemcpyAsync(out, e->d_out, (size_t)n_seq * h * sizeof *out,
-                                cudaMemcpyDeviceToHost, e->stream));
-    HR_CUDA_TRY(cudaStreamSynchronize(e->stream));
-cleanup:
+    if ((st = hr_cuda_encoder_submit(e, 0, ids, offsets, n_seq, err, errlen)) != HR_OK) return st;
+    if ((st = hr_cuda_encoder_wait(e, 0, &res, NULL, err, errlen)) != HR_OK) return st;
+    memcpy(out, res, (size_t)n_seq * e->h * sizeof *out);
     return st;
 }
 

@@ -2,7 +2,13 @@
  * tests/test_encoder_gpu.c: the CUDA encoder (host/encoder_cuda.h) against the
  * CPU encoder (host/encoder_cpu.c, the specification): each kernel against
  * its CPU twin on random data, then the whole forward pass of the real model
- * on a packed batch of varied texts. Skips (exit 77) where no GPU is present.
+ * on a packed batch of varied texts, the two-slot submit/wait API, and whole
+ * embed calls through hr_encoder_embed (the GPU driver, host/encoder_gpu.c)
+ * with --device cuda against --device cpu: the committed fixture texts,
+ * thousands of generated texts of mixed length (several chunks and batches,
+ * tokenising overlapped with the GPU), texts past the model's limit, one
+ * text, an empty text; and that auto picks the GPU. Skips (exit 77) where no
+ * GPU is present.
  *
  * The CPU twins of the steps that host/encoder_cpu.c keeps inside
  * hr_cpu_forward (static there) are written out below, step for step as
@@ -17,7 +23,9 @@
 #include "hyporank/tokenizer.h"
 #include "test_util.h"
 
+#include <cjson/cJSON.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdint.h>
 
 static unsigned rng_state = 4242u;
@@ -413,6 +421,338 @@ static void test_forward_matches_cpu_on_real_texts(void)
     free(ids), free(off), free(cpu), free(gpu);
 }
 
+
+/* ---- the two-slot API ---- */
+
+static void test_submit_wait_slots_match_forward(void)
+{
+    const int h = hr_model_dim(model), max_len = hr_model_max_tokens(model);
+    enum { N = sizeof short_texts / sizeof short_texts[0] };
+    int32_t *ids;
+    int *off;
+    const int n_seq = pack_texts(short_texts, N, max_len, &ids, &off);
+    /* two batches: the first 8 sequences and the rest, offsets rebased */
+    const int n0 = 8, n1 = n_seq - n0;
+    int *off1 = malloc(((size_t)n1 + 1) * sizeof *off1);
+    for (int s = 0; s <= n1; s++) off1[s] = off[n0 + s] - off[n0];
+    float *ref = malloc((size_t)n_seq * h * sizeof *ref);
+    char err[512] = "";
+    hr_cuda_encoder *enc = NULL;
+    hr_status st = hr_cuda_encoder_create(model, &enc, err, sizeof err);
+    CHECKF(st == HR_OK, "%s", err);
+    if (st == HR_OK) {
+        CHECKF(hr_cuda_encoder_forward(enc, ids, off, n_seq, ref, err, sizeof err) == HR_OK, "%s", err);
+        for (int round = 0; round < 3; round++) { /* the slots are reused */
+            const float *r0 = NULL, *r1 = NULL;
+            int got0 = -1, got1 = -1;
+            CHECKF(hr_cuda_encoder_submit(enc, 0, ids, off, n0, err, sizeof err) == HR_OK, "%s", err);
+            CHECKF(hr_cuda_encoder_submit(enc, 1, ids + off[n0], off1, n1, err, sizeof err) == HR_OK,
+                   "%s", err);
+            /* a busy slot refuses a second batch */
+            CHECK(hr_cuda_encoder_submit(enc, 0, ids, off, n0, err, sizeof err) == HR_ERR_INTERNAL);
+            CHECKF(hr_cuda_encoder_wait(enc, 1, &r1, &got1, err, sizeof err) == HR_OK, "%s", err);
+            CHECKF(hr_cuda_encoder_wait(enc, 0, &r0, &got0, err, sizeof err) == HR_OK, "%s", err);
+            CHECK(got0 == n0 && got1 == n1 && r0 && r1);
+            if (!r0 || !r1 || got0 != n0 || got1 != n1) break;
+            double worst = 1.0;
+            for (int s = 0; s < n_seq; s++) {
+                const float *g = s < n0 ? r0 + (size_t)s * h : r1 + (size_t)(s - n0) * h;
+                const double c = cosine(ref + (size_t)s * h, g, h);
+                worst = c < worst ? c : worst;
+            }
+            /* the same batches as forward's, split in two: only the GEMM
+             * shapes differ, so agreement is to float rounding */
+            CHECKF(worst >= 0.99999, "round %d: worst cosine against forward %.7f", round, worst);
+        }
+        /* waiting on an idle slot is the caller's bug; an empty batch is fine */
+        const float *r = NULL;
+        int got = -1;
+        CHECK(hr_cuda_encoder_wait(enc, 0, &r, NULL, err, sizeof err) == HR_ERR_INTERNAL);
+        CHECK(hr_cuda_encoder_submit(enc, 1, NULL, NULL, 0, err, sizeof err) == HR_OK);
+        CHECK(hr_cuda_encoder_wait(enc, 1, &r, &got, err, sizeof err) == HR_OK && got == 0);
+        CHECK(hr_cuda_encoder_submit(enc, 2, ids, off, 1, err, sizeof err) == HR_ERR_INTERNAL);
+        /* destroy with a batch in flight waits for it */
+        CHECK(hr_cuda_encoder_submit(enc, 0, ids, off, n_seq, err, sizeof err) == HR_OK);
+    }
+    hr_cuda_encoder_destroy(enc);
+    free(ids), free(off), free(off1), free(ref);
+}
+
+/* ---- whole embed calls: hr_encoder_embed on cuda against cpu ---- */
+
+static char **read_texts(const char *path, size_t *n)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    char **texts = NULL;
+    size_t cap = 0;
+    *n = 0;
+    char *line = NULL;
+    size_t lcap = 0;
+    while (getline(&line, &lcap, f) > 0) {
+        cJSON *obj = cJSON_Parse(line);
+        cJSON *t = cJSON_GetObjectItemCaseSensitive(obj, "text");
+        if (cJSON_IsString(t)) {
+            if (*n == cap) {
+                cap = cap ? 2 * cap : 256;
+                texts = realloc(texts, cap * sizeof *texts);
+            }
+            texts[(*n)++] = strdup(t->valuestring);
+        }
+        cJSON_Delete(obj);
+    }
+    free(line);
+    fclose(f);
+    return texts;
+}
+
+static void free_texts(char **texts, size_t n)
+{
+    for (size_t i = 0; texts && i < n; i++) free(texts[i]);
+    free(texts);
+}
+
+/* Progress as the GPU driver reports it: on the calling thread, never
+ * backwards, never past the total. */
+typedef struct progress_log {
+    pthread_t caller;
+    size_t last, total, calls;
+    int off_thread, backwards;
+} progress_log;
+
+static void log_progress(size_t done, size_t total, void *user)
+{
+    progress_log *p = user;
+    if (!pthread_equal(pthread_self(), p->caller)) p->off_thread++;
+    if (done < p->last || done > total) p->backwards++;
+    p->last = done;
+    p->total = total;
+    p->calls++;
+}
+
+/* Embeds texts with an encoder on `device` (opt: the GPU driver's options, or
+ * NULL) into out (n, dim). Returns the status; checks progress. */
+static hr_status embed_on(hr_device device, const hr_gpu_embed_options *opt,
+                          const char *const *texts, const size_t *lens, size_t n, float *out)
+{
+    char err[512] = "";
+    hr_encoder *enc = NULL;
+    hr_status st = hr_encoder_create(model, device, 0, &enc, err, sizeof err);
+    CHECKF(st == HR_OK, "create %s: %s", hr_device_str(device), err);
+    if (st != HR_OK) return st;
+    CHECKF(hr_encoder_device(enc) == device, "asked for %s, got %s", hr_device_str(device),
+           hr_device_str(hr_encoder_device(enc)));
+    if (opt) hr_encoder_set_gpu_options(enc, opt);
+    progress_log p;
+    memset(&p, 0, sizeof p);
+    p.caller = pthread_self();
+    st = hr_encoder_embed(enc, texts, lens, n, out, log_progress, &p, err, sizeof err);
+    CHECKF(st == HR_OK, "embed %s: %s", hr_device_str(device), err);
+    CHECKF(hr_encoder_device(enc) == device, "%s encoder now on %s", hr_device_str(device),
+           hr_device_str(hr_encoder_device(enc)));
+    if (n > 0 && st == HR_OK) {
+        CHECKF(p.off_thread == 0, "%d progress calls off the calling thread", p.off_thread);
+        CHECKF(p.backwards == 0, "%d progress calls went backwards or past the total", p.backwards);
+        CHECKF(p.calls > 0 && p.last == n && p.total == n, "progress ended at %zu of %zu (%zu calls)",
+               p.last, p.total, p.calls);
+    }
+    hr_encoder_destroy(enc);
+    return st;
+}
+
+/* Per-text cosine of two (n, dim) sets; checks every one >= min_cos and that
+ * every row has unit length (so a row left unwritten is caught). */
+static void compare_rows(const char *what, const char *const *texts, const float *cpu,
+                         const float *gpu, size_t n, double min_cos)
+{
+    const int h = hr_model_dim(model);
+    double worst = 1.0, sum = 0.0;
+    size_t worst_i = 0, bad = 0, bad_norm = 0;
+    for (size_t i = 0; i < n; i++) {
+        const double c = cosine(cpu + i * h, gpu + i * h, h);
+        sum += c;
+        if (!(c >= worst)) worst = c, worst_i = i;
+        if (!(c >= min_cos)) bad++;
+        double ss = 0;
+        for (int k = 0; k < h; k++) ss += (double)gpu[i * h + k] * gpu[i * h + k];
+        if (model->normalize && !(fabs(sqrt(ss) - 1.0) < 1e-3)) bad_norm++;
+    }
+    fprintf(stderr, "  %s: %zu texts, worst cosine %.6f (text %zu), mean %.7f\n", what, n, worst,
+            worst_i, n ? sum / (double)n : 1.0);
+    CHECKF(bad == 0, "%s: %zu of %zu texts below cosine %.4f; worst %.6f: \"%.60s\"", what, bad, n,
+           min_cos, worst, n ? texts[worst_i] : "");
+    CHECKF(bad_norm == 0, "%s: %zu rows are not unit length", what, bad_norm);
+}
+
+/* Issue 4's bar for GPU against CPU embeddings (see the forward test). */
+#define MIN_COSINE_GPU 0.9995
+
+static void test_embed_fixture_texts_cuda_matches_cpu(void)
+{
+    size_t n = 0;
+    char **texts = read_texts(test_fixture("embedding-texts.jsonl"), &n);
+    CHECKF(texts && n >= 200, "fixture texts: %zu", n);
+    if (!texts) return;
+    const size_t h = (size_t)hr_model_dim(model);
+    float *cpu = malloc(n * h * sizeof *cpu), *gpu = malloc(n * h * sizeof *gpu);
+    if (embed_on(HR_DEVICE_CPU, NULL, (const char *const *)texts, NULL, n, cpu) == HR_OK &&
+        embed_on(HR_DEVICE_CUDA, NULL, (const char *const *)texts, NULL, n, gpu) == HR_OK)
+        compare_rows("fixture", (const char *const *)texts, cpu, gpu, n, MIN_COSINE_GPU);
+    free(cpu), free(gpu);
+    free_texts(texts, n);
+}
+
+/* n texts of words from the fixture: mostly 1 to 40 words, every 53rd 150 to
+ * 400 words (past the model's limit: truncated), every 401st empty. */
+static char **generated_texts(size_t n, size_t *lens)
+{
+    size_t n_src = 0;
+    char **src = read_texts(test_fixture("embedding-texts.jsonl"), &n_src);
+    /* the fixture's words, split at spaces */
+    size_t n_words = 0, cap = 0;
+    char **words = NULL;
+    for (size_t i = 0; src && i < n_src; i++) {
+        char *save = NULL;
+        for (char *w = strtok_r(src[i], " ", &save); w; w = strtok_r(NULL, " ", &save)) {
+            if (n_words == cap) {
+                cap = cap ? 2 * cap : 1024;
+                words = realloc(words, cap * sizeof *words);
+            }
+            words[n_words++] = w;
+        }
+    }
+    char **texts = malloc(n * sizeof *texts);
+    unsigned r = 12345u;
+#define NEXT_RAND() (r = r * 1664525u + 1013904223u, r >> 8)
+    for (size_t i = 0; i < n; i++) {
+        size_t nw = 1 + NEXT_RAND() % 40;
+        if (i % 53 == 5) nw = 150 + NEXT_RAND() % 250;
+        if (i % 401 == 7 || n_words == 0) nw = 0;
+        size_t len = 0, tcap = 64;
+        char *t = malloc(tcap);
+        t[0] = '\0';
+        for (size_t w = 0; w < nw; w++) {
+            const char *word = words[NEXT_RAND() % n_words];
+            const size_t wl = strlen(word);
+            if (len + wl + 2 > tcap) {
+                tcap = 2 * (len + wl + 2);
+                t = realloc(t, tcap);
+            }
+            if (w) t[len++] = ' ';
+            memcpy(t + len, word, wl + 1);
+            len += wl;
+        }
+        texts[i] = t;
+        lens[i] = len;
+    }
+#undef NEXT_RAND
+    free(words);
+    free_texts(src, n_src);
+    return texts;
+}
+
+/* Texts for the generated test: HR_TEST_GPU_TEXTS (default 2000; fewer
+ * keeps a run under compute-sanitizer short, more makes more chunks). */
+static size_t generated_count(void)
+{
+    const char *v = getenv("HR_TEST_GPU_TEXTS");
+    long n = v ? strtol(v, NULL, 10) : 0;
+    return n >= 20 && n <= 10000000 ? (size_t)n : 2000;
+}
+
+static void test_embed_generated_texts_cuda_matches_cpu(void)
+{
+    const size_t N = generated_count();
+    const size_t h = (size_t)hr_model_dim(model);
+    size_t *lens = malloc(N * sizeof *lens);
+    char **texts = generated_texts(N, lens);
+    const char *const *t = (const char *const *)texts;
+    float *cpu = malloc(N * h * sizeof *cpu), *gpu = malloc(N * h * sizeof *gpu);
+    const int max_len = hr_model_max_tokens(model);
+    size_t truncated = 0, empty = 0;
+    int32_t *ids = malloc((size_t)max_len * 2 * sizeof *ids);
+    for (size_t i = 0; i < N; i++) {
+        empty += lens[i] == 0;
+        truncated += hr_tokenizer_encode(hr_model_tokenizer(model), texts[i], lens[i], ids,
+                                         (size_t)max_len * 2) > (size_t)max_len;
+    }
+    free(ids);
+    CHECKF(truncated >= N / 100 && empty >= N / 450, "%zu texts past the limit, %zu empty", truncated,
+           empty);
+    fprintf(stderr, "  %zu generated texts, %zu past the limit, %zu empty\n", N, truncated, empty);
+    if (embed_on(HR_DEVICE_CPU, NULL, t, lens, N, cpu) == HR_OK) {
+        /* the defaults: one chunk (2000 texts), a few batches of 32768 tokens,
+         * both slots */
+        memset(gpu, 0, N * h * sizeof *gpu);
+        if (embed_on(HR_DEVICE_CUDA, NULL, t, lens, N, gpu) == HR_OK)
+            compare_rows("generated, default chunks", t, cpu, gpu, N, MIN_COSINE_GPU);
+        /* small chunks and batches: 4 chunks (of 2000 texts), the next
+         * tokenised while the GPU works on this one, ~30 batches through
+         * both slots */
+        const hr_gpu_embed_options small = {500, 2048};
+        memset(gpu, 0, N * h * sizeof *gpu);
+        if (embed_on(HR_DEVICE_CUDA, &small, t, lens, N, gpu) == HR_OK)
+            compare_rows("generated, 500-text chunks, 2048-token batches", t, cpu, gpu, N,
+                         MIN_COSINE_GPU);
+        /* batches of one text at the limit (budget below max_len is raised to it) */
+        const hr_gpu_embed_options tiny = {97, 1};
+        memset(gpu, 0, N * h * sizeof *gpu);
+        const size_t n_tiny = N < 200 ? N : 200;
+        if (embed_on(HR_DEVICE_CUDA, &tiny, t, lens, n_tiny, gpu) == HR_OK)
+            compare_rows("generated, 97-text chunks, max_len-token batches", t, cpu, gpu, n_tiny,
+                         MIN_COSINE_GPU);
+    }
+    free(cpu), free(gpu), free(lens);
+    free_texts(texts, N);
+}
+
+static void test_embed_edge_cases_cuda_matches_cpu(void)
+{
+    const size_t h = (size_t)hr_model_dim(model);
+    char *longest = paragraph(40, 0); /* far past max_len */
+    const char *cases[][3] = {
+        {"Central bank raises interest rates by 0.25%", NULL, NULL}, /* n = 1 */
+        {"", NULL, NULL},                                            /* one empty text */
+        {longest, NULL, NULL},                                       /* one truncated text */
+        {"", "x", longest},                                          /* all three together */
+    };
+    const size_t counts[] = {1, 1, 1, 3};
+    float cpu[3 * 384], gpu[3 * 384];
+    CHECK(h <= 384);
+    for (size_t c = 0; c < sizeof counts / sizeof counts[0] && h <= 384; c++) {
+        if (embed_on(HR_DEVICE_CPU, NULL, cases[c], NULL, counts[c], cpu) != HR_OK) continue;
+        if (embed_on(HR_DEVICE_CUDA, NULL, cases[c], NULL, counts[c], gpu) != HR_OK) continue;
+        char what[64];
+        snprintf(what, sizeof what, "edge case %zu", c);
+        compare_rows(what, cases[c], cpu, gpu, counts[c], MIN_COSINE_GPU);
+    }
+    /* n = 0 writes nothing and succeeds */
+    CHECK(embed_on(HR_DEVICE_CUDA, NULL, cases[0], NULL, 0, gpu) == HR_OK);
+    free(longest);
+}
+
+static void test_auto_picks_cuda(void)
+{
+    char err[512] = "";
+    hr_encoder *enc = NULL;
+    CHECKF(hr_encoder_create(model, HR_DEVICE_AUTO, 0, &enc, err, sizeof err) == HR_OK, "%s", err);
+    if (!enc) return;
+    const char *note = hr_encoder_gpu_note(enc);
+    CHECKF(hr_encoder_device(enc) == HR_DEVICE_CUDA, "auto picked %s: %s",
+           hr_device_str(hr_encoder_device(enc)), note ? note : "(no note)");
+    CHECK(note == NULL);
+    const char *texts[] = {"auto should run this on the GPU", "and this"};
+    float out[2 * 384];
+    if (hr_model_dim(model) <= 384) {
+        CHECKF(hr_encoder_embed(enc, texts, NULL, 2, out, NULL, NULL, err, sizeof err) == HR_OK, "%s",
+               err);
+        note = hr_encoder_gpu_note(enc);
+        CHECKF(hr_encoder_device(enc) == HR_DEVICE_CUDA, "auto fell back to the CPU: %s",
+               note ? note : "(no note)");
+    }
+    hr_encoder_destroy(enc);
+}
+
 int main(void)
 {
     const char *why = NULL;
@@ -429,6 +769,11 @@ int main(void)
         return 1;
     }
     RUN(test_forward_matches_cpu_on_real_texts);
+    RUN(test_submit_wait_slots_match_forward);
+    RUN(test_embed_fixture_texts_cuda_matches_cpu);
+    RUN(test_embed_generated_texts_cuda_matches_cpu);
+    RUN(test_embed_edge_cases_cuda_matches_cpu);
+    RUN(test_auto_picks_cuda);
     hr_model_destroy(model);
     return test_summary();
 }
