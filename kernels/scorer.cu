@@ -156,22 +156,40 @@ __device__ __forceinline__ static int score_bin(float v, bin_map m)
 
 /* CONTRAST's per-sample statistics for the second pass, packed for one
  * 16-byte load: x = m1 (the largest similarity), y = r = sum over j != top of
- * exp((s_j - m1) / T), z = top_off, w = top (the hypothesis with m1, as int
- * bits). Formulas: host/scorer_cpu.c (transform_row, pool_main). */
+ * exp((s_j - m1) / T), or R = r - (K - 1) when shifted (below), z = top_off,
+ * w = top (the hypothesis with m1, as int bits). Formulas: host/scorer_cpu.c
+ * (transform_row, pool_main). */
 struct contrast_ctx {
     const float4 *pool; /* (N) per sample, A's then B's */
     size_t x_base;      /* sample index of the tile's column 0 */
     int k_base;         /* hypothesis index of the tile's row 0 */
-    float t, log_km1;   /* temperature, log(K - 1) */
+    int shifted;        /* pool's y is R = r - (K - 1) (large temperatures) */
+    float t, log_km1, km1; /* temperature, log(K - 1), K - 1 */
 };
 
+/* Temperatures above this use the shifted form of the score (see below). */
+#define CONTRAST_SHIFT_T 1.0
+
 /* Twin of transform_row's CONTRAST branch (host/scorer_cpu.c), in float:
- * the score of hypothesis k on sample x from its similarity v. */
+ * the score of hypothesis k on sample x from its similarity v. For k != top
+ * the score is v - m1 - T log((1 + rest) / (K - 1)), rest = r - e, e =
+ * exp((v - m1) / T). Written as the CPU writes it, T (log1p(rest) - log(K -
+ * 1)), float rounding of the two logs (~6e-8 log K each) is multiplied by
+ * T: harmless up to T ~ 1 (4e-7), 4e-4 at T = 1000. So above
+ * CONTRAST_SHIFT_T the ratio is taken as 1 + (R - (e - 1)) / (K - 1), with R
+ * = r - (K - 1) computed in double by pool_finish_kernel and e - 1 by
+ * expm1f, both small when T is large: log1pf of a small number, no
+ * cancellation, error ~T 1e-11. (Below it the plain form is kept: there
+ * 1 + rest can be as small as 1 and R as large as K - 1 in magnitude.) */
 __device__ __forceinline__ static float contrast_score(float v, int k, size_t x,
                                                        const contrast_ctx &c)
 {
     const float4 p = c.pool[x];
     if (__float_as_int(p.w) == k) return v - p.z;
+    if (c.shifted) {
+        const float d = fmaxf((p.y - expm1f((v - p.x) / c.t)) / c.km1, 1.f / c.km1 - 1.f);
+        return v - p.x - c.t * log1pf(d);
+    }
     float rest = p.y - __expf((v - p.x) / c.t); /* sum over j != k, top */
     rest = fmaxf(rest, 0.f);                     /* rounding; the exact value is >= 0 */
     const float l = rest < 0.5f ? log1pf(rest) : logf(1.f + rest);
@@ -295,13 +313,13 @@ __device__ __forceinline__ static unsigned ordered_bits(float f)
 
 /* After the fold (K >= 2): the second pass's packed statistics (twin of the
  * end of pool_main: top_off = m2 + T (log acc - log(K - 1)), r = acc
- * exp((m2 - m1) / T)), and the range of every contrast score of the call
- * into range[0] (smallest m0 - m1: a score is at least s_k - max over j != k
+ * exp((m2 - m1) / T), or r - (K - 1) when shifted), and the range of every
+ * contrast score of the call into range[0] (smallest m0 - m1: a score is at least s_k - max over j != k
  * of s_j) and range[1] (largest m1 - m2: a score is at most that plus
  * T log(K - 1)), as ordered_bits. */
 __global__ static void __launch_bounds__(POOL_THREADS)
-pool_finish_kernel(pool_state ps, size_t n, double t, double log_km1, float4 *pool,
-                   unsigned *range)
+pool_finish_kernel(pool_state ps, size_t n, double t, double log_km1, int shifted, double km1,
+                   float4 *pool, unsigned *range)
 {
     const size_t x = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
     float lo = INFINITY, gap = -INFINITY;
@@ -309,7 +327,8 @@ pool_finish_kernel(pool_state ps, size_t n, double t, double log_km1, float4 *po
         const double m1 = ps.m1[x], m2 = ps.m2[x], acc = ps.acc[x];
         const double top_off = m2 + t * (log(acc) - log_km1);
         const double r = acc * exp((m2 - m1) / t);
-        pool[x] = make_float4((float)m1, (float)r, (float)top_off, __int_as_float(ps.top[x]));
+        pool[x] = make_float4((float)m1, (float)(shifted ? r - km1 : r), (float)top_off,
+                              __int_as_float(ps.top[x]));
         lo = ps.m0[x] - (float)m1;
         gap = (float)(m1 - m2);
     }
@@ -737,7 +756,7 @@ struct sweep_args {
     size_t g0, gk;       /* hypotheses g0 .. g0 + gk - 1 (for bins, at most group_rows) */
     bin_map map;         /* bins: where scores go */
     const float4 *pool;  /* bins: CONTRAST's packed statistics, NULL for COSINE */
-    double t, log_km1;   /* CONTRAST: temperature, log(K - 1) */
+    double t, log_km1, km1; /* CONTRAST: temperature, log(K - 1), K - 1 */
 };
 
 /* The tiles of one chunk of samples [c0, c0 + cn) whose FP16 rows are xc
@@ -765,7 +784,8 @@ static hr_status tile_work(hr_scorer_cuda *s, const __half *xc, size_t c0, size_
                                          s->compute));
             continue;
         }
-        const contrast_ctx cc = {a.pool, c0, k_base, (float)a.t, (float)a.log_km1};
+        const contrast_ctx cc = {a.pool, c0, k_base, a.t > CONTRAST_SHIFT_T, (float)a.t,
+                                 (float)a.log_km1, (float)a.km1};
         const contrast_ctx *ccp = a.pool ? &cc : NULL;
         if (a_end > 0)
             HR_CUDA_TRY(launch_bin(s->d_s, kb, (int)cn, 0, (int)a_end, 0, (int)b0, s->d_hist,
@@ -852,7 +872,8 @@ static hr_status contrast_pool(hr_scorer_cuda *s, size_t k, double t, bin_map *m
     if ((st = sweep(s, a, err, errlen)) != HR_OK) return st;
     HR_CUDA_TRY(cudaMemcpyAsync(s->d_range, range, sizeof range, cudaMemcpyHostToDevice, s->compute));
     pool_finish_kernel<<<(unsigned)((s->n + POOL_THREADS - 1) / POOL_THREADS), POOL_THREADS, 0,
-                         s->compute>>>(s->pool, s->n, t, log_km1, s->d_pool4, s->d_range);
+                         s->compute>>>(s->pool, s->n, t, log_km1, t > CONTRAST_SHIFT_T,
+                                       (double)(k - 1), s->d_pool4, s->d_range);
     HR_CUDA_TRY(cudaGetLastError());
     HR_CUDA_TRY(cudaMemcpyAsync(range, s->d_range, sizeof range, cudaMemcpyDeviceToHost, s->compute));
     HR_CUDA_TRY(cudaStreamSynchronize(s->compute));
@@ -894,7 +915,7 @@ static hr_status score_impl(hr_scorer_cuda *s, const float *h, size_t k, double 
     HR_CUDA_TRY(launch_to_half(s->d_h32, s->d_h16, k * s->dim, s->compute));
     if (contrast) {
         if ((st = contrast_pool(s, k, t, &a.map, err, errlen)) != HR_OK) goto cleanup;
-        a.pool = s->d_pool4, a.t = t, a.log_km1 = log((double)(k - 1));
+        a.pool = s->d_pool4, a.t = t, a.log_km1 = log((double)(k - 1)), a.km1 = (double)(k - 1);
     }
     for (size_t g0 = 0; g0 < k; g0 += s->group_rows) {
         const size_t gk = k - g0 < s->group_rows ? k - g0 : s->group_rows;

@@ -69,7 +69,7 @@ step_sanitize() {
     done
 }
 step_encoder() {
-    run bench_encoder_gpu 400 bash "$here/bench/run-encoder-bench-gpu.sh" "$work/data" "$bin" \
+    run bench_encoder_gpu 250 bash "$here/bench/run-encoder-bench-gpu.sh" "$work/data" "$bin" \
         "$work/model" "$work"
 }
 step_rank() {

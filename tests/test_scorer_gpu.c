@@ -299,6 +299,7 @@ static void test_contrast_agrees_with_cpu(void)
     compare_method("contrast T = 0.02", xa, n_a, xb, n_b, d, h, k, 0, 0, AUROC_TOL, 0.02);
     compare_method("contrast T = 0.002", xa, n_a, xb, n_b, d, h, k, 0, 0, AUROC_TOL, 0.002);
     compare_method("contrast T = 1", xa, n_a, xb, n_b, d, h, k, 0, 0, AUROC_TOL, 1.0);
+    compare_method("contrast T = 30", xa, n_a, xb, n_b, d, h, k, 0, 0, AUROC_TOL, 30.0);
     compare_method("contrast T = 1000", xa, n_a, xb, n_b, d, h, k, 0, 0, AUROC_TOL, 1000.0);
     compare_method("contrast, streamed", xa, n_a, xb, n_b, d, h, 40, (size_t)8 << 20, 1,
                    AUROC_TOL, 0.02);
