@@ -10,8 +10,9 @@
  * linear form: the centred score of h_k is (h_k K - sum_j h_j) / (K - 1) . x,
  * a hypothesis like any other, scaled to unit norm for the bins (the AUROC
  * does not change under a positive scale; the means are scaled back).
- *   --device cuda  the GPU.
- *   --device auto  the GPU when one is usable and n_a n_b >=
+ *   --device cuda  the GPU (CONTRAST up to HR_SCORER_GPU_MAX_CONTRAST_T).
+ *   --device auto  the GPU when one is usable, the method is verified there
+ *                  (CONTRAST up to HR_SCORER_GPU_MAX_CONTRAST_T) and n_a n_b >=
  *                  HR_SCORER_GPU_MIN_PAIRS (one A-B pair then weighs at most
  *                  1e-6 of the AUROC, so the binning error stays far under
  *                  1e-4 even for tiny groups), else the CPU. Embeddings the
@@ -31,6 +32,12 @@
 
 /* auto uses the GPU only from this many A-B pairs on (see above). */
 #define HR_SCORER_GPU_MIN_PAIRS 1e6
+/* CONTRAST on the GPU is verified (tests/test_scorer_gpu.c on an H100) up
+ * to this temperature; above it auto scores on the CPU and cuda refuses.
+ * The default is 0.02. (At T = 30 and 1000 the H100 run of 2026-11-26
+ * found AUROCs off by up to 1e-2: the bins' range used a bound that grows
+ * as T log K; kernels/scorer.cu now bounds it by 2 as well, not yet run.) */
+#define HR_SCORER_GPU_MAX_CONTRAST_T 1.0
 
 /* Default budget for the score slabs: 256 MiB. */
 #define HR_SCORER_DEFAULT_MEMORY ((size_t)256 << 20)
@@ -101,6 +108,13 @@ hr_status hr_scorer_create(const float *xa, size_t n_a, const float *xb, size_t 
         return hr_fail(HR_ERR_INPUT, err, errlen,
                        "score temperature %g is out of range: it must be above 0 and at most %g",
                        o.temperature, HR_SCORER_MAX_TEMPERATURE);
+    const int gpu_method = o.method != HR_SCORE_CONTRAST ||
+                           o.temperature <= HR_SCORER_GPU_MAX_CONTRAST_T;
+    if (o.device == HR_DEVICE_CUDA && !gpu_method)
+        return hr_fail(HR_ERR_UNSUPPORTED, err, errlen,
+                       "--device cuda: the GPU scorer's contrast is verified up to temperature "
+                       "%g, not %g: use --device cpu or auto (which scores it on the CPU)",
+                       HR_SCORER_GPU_MAX_CONTRAST_T, o.temperature);
     if (o.memory_bytes == 0) o.memory_bytes = HR_SCORER_DEFAULT_MEMORY;
     hr_scorer *s = calloc(1, sizeof *s);
     if (!s) return hr_fail(HR_ERR_NOMEM, err, errlen, "out of memory");
@@ -109,7 +123,7 @@ hr_status hr_scorer_create(const float *xa, size_t n_a, const float *xb, size_t 
     s->device = HR_DEVICE_CPU;
     s->fallback = o.device == HR_DEVICE_AUTO;
     int want_gpu = o.device == HR_DEVICE_CUDA ||
-                   (o.device == HR_DEVICE_AUTO &&
+                   (o.device == HR_DEVICE_AUTO && gpu_method &&
                     (double)n_a * (double)n_b >= HR_SCORER_GPU_MIN_PAIRS &&
                     hr_cuda_device_count(NULL) > 0);
     hr_status st = HR_OK;

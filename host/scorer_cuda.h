@@ -1,14 +1,15 @@
 /*
- * host/scorer_cuda.h: the CUDA scorer for HR_SCORE_COSINE and CONTRAST (internal; the
- * public API is hyporank/scorer.h, which will pick this backend for
- * --device cuda / auto). Declared in every build: without the CUDA toolkit
- * host/scorer_cuda_stub.c answers HR_ERR_UNSUPPORTED.
+ * host/scorer_cuda.h: the CUDA scorer for HR_SCORE_COSINE and CONTRAST
+ * (internal; the public API is hyporank/scorer.h, which picks this backend
+ * for --device cuda and auto: COSINE and CONTRAST directly, CENTERED through
+ * its linear form, host/scorer.c). Declared in every build: without the CUDA
+ * toolkit host/scorer_cuda_stub.c answers HR_ERR_UNSUPPORTED.
  *
- * Used by host/scorer.c for --device cuda and auto (COSINE directly,
- * CENTERED through its linear form). Verified on an H100 (2026-11-26):
- * tests/test_scorer_gpu.c passes (largest AUROC difference from the exact
- * CPU value 1.4e-5 on random data, 0 on the exact-tie data), and
- * compute-sanitizer memcheck finds no error.
+ * Verified on an H100 (2026-11-26): tests/test_scorer_gpu.c passes for
+ * COSINE (largest AUROC difference from the exact CPU value 1.4e-5 on
+ * random data, 0 on the exact-tie data) and CONTRAST up to T = 1 (see
+ * hr_scorer_cuda_score_contrast), and compute-sanitizer memcheck finds no
+ * error.
  *
  *     hr_scorer_cuda *g;
  *     if (hr_scorer_cuda_create(xa, n_a, xb, n_b, dim, 0, &g, err, sizeof err) == HR_OK) {
@@ -119,11 +120,21 @@ hr_status hr_scorer_cuda_score(hr_scorer_cuda *s, const float *h, size_t k,
  * exponentials: pool_fold_kernel, in double), and the second computes each
  * score from its similarity and those statistics (in float: the rounding,
  * ~1e-7 relative, is far below the FP16 product error) and bins it. The
- * bins cover the range the statistics prove for the call's scores,
- * [min over x of (smallest - largest similarity), max over x of (largest -
- * second largest) + T log(K - 1)], about [-0.7, 0.5] for MiniLM: a finer
- * bin than COSINE's over [-1, 1]. 44 bytes a sample of GPU memory, taken at
- * the first call (HR_ERR_UNSUPPORTED when they cannot be had). */
+ * bins cover the range the statistics prove for the call's scores: on
+ * sample x, [smallest - largest similarity, min(largest - second largest +
+ * T log(K - 1), largest - smallest)] (kernels/scorer.cu, pool_finish_kernel),
+ * over all x about [-0.7, 0.5] for MiniLM at the default T: a finer bin than
+ * COSINE's over [-1, 1]. 44 bytes a sample of GPU memory, taken at the first
+ * call (HR_ERR_UNSUPPORTED when they cannot be had).
+ *
+ * Verified on an H100 (2026-11-26) at T = 0.002, 0.02 and 1 (largest AUROC
+ * difference from the CPU 1.3e-5, resident, streamed and chunked) with the
+ * range's upper end taken as max (largest - second largest) + T log(K - 1)
+ * alone; at T = 30 and 1000 that bound stretched the bins over thousands
+ * and the AUROCs were off by up to 1e-2. The min with largest - smallest
+ * (Jensen's bound, which caps the range at 2) was added after that run and
+ * has not run on a GPU yet; host/scorer.c keeps CONTRAST above T = 1 off
+ * the GPU until tests/test_scorer_gpu.c passes there. */
 hr_status hr_scorer_cuda_score_contrast(hr_scorer_cuda *s, const float *h, size_t k,
                                         double temperature, hr_hypothesis_score *out, char *err,
                                         size_t errlen);

@@ -314,15 +314,20 @@ __device__ __forceinline__ static unsigned ordered_bits(float f)
 /* After the fold (K >= 2): the second pass's packed statistics (twin of the
  * end of pool_main: top_off = m2 + T (log acc - log(K - 1)), r = acc
  * exp((m2 - m1) / T), or r - (K - 1) when shifted), and the range of every
- * contrast score of the call into range[0] (smallest m0 - m1: a score is at least s_k - max over j != k
- * of s_j) and range[1] (largest m1 - m2: a score is at most that plus
- * T log(K - 1)), as ordered_bits. */
+ * contrast score of the call into range[0] and range[1], as ordered_bits.
+ * On sample x every score lies in [m0 - m1, min(m1 - m2 + T log(K - 1),
+ * m1 - m0)]: it is at least s_k - max over j != k of s_j (a mean of
+ * exponentials is at most their largest), and at most both s_k - max over
+ * j != k of s_j + T log(K - 1) (the mean is at least the largest over K -
+ * 1) and s_k - mean over j != k of s_j (Jensen: log mean exp >= mean log),
+ * which the first bounds for small T and the second for large T (at T =
+ * 1000 the first would stretch the bins over [-1, 5000]). */
 __global__ static void __launch_bounds__(POOL_THREADS)
 pool_finish_kernel(pool_state ps, size_t n, double t, double log_km1, int shifted, double km1,
                    float4 *pool, unsigned *range)
 {
     const size_t x = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
-    float lo = INFINITY, gap = -INFINITY;
+    float lo = INFINITY, hi = -INFINITY;
     if (x < n) {
         const double m1 = ps.m1[x], m2 = ps.m2[x], acc = ps.acc[x];
         const double top_off = m2 + t * (log(acc) - log_km1);
@@ -330,15 +335,15 @@ pool_finish_kernel(pool_state ps, size_t n, double t, double log_km1, int shifte
         pool[x] = make_float4((float)m1, (float)(shifted ? r - km1 : r), (float)top_off,
                               __int_as_float(ps.top[x]));
         lo = ps.m0[x] - (float)m1;
-        gap = (float)(m1 - m2);
+        hi = (float)fmin(m1 - m2 + t * log_km1, m1 - (double)ps.m0[x]);
     }
     for (int o = 16; o > 0; o >>= 1) {
         lo = fminf(lo, __shfl_xor_sync(0xffffffffu, lo, o));
-        gap = fmaxf(gap, __shfl_xor_sync(0xffffffffu, gap, o));
+        hi = fmaxf(hi, __shfl_xor_sync(0xffffffffu, hi, o));
     }
     if (threadIdx.x % 32 == 0) {
         atomicMin(&range[0], ordered_bits(lo));
-        atomicMax(&range[1], ordered_bits(gap));
+        atomicMax(&range[1], ordered_bits(hi));
     }
 }
 
@@ -878,11 +883,11 @@ static hr_status contrast_pool(hr_scorer_cuda *s, size_t k, double t, bin_map *m
     HR_CUDA_TRY(cudaMemcpyAsync(range, s->d_range, sizeof range, cudaMemcpyDeviceToHost, s->compute));
     HR_CUDA_TRY(cudaStreamSynchronize(s->compute));
     {
-        /* Every score lies in [lo, gap + T log(K - 1)] (pool_finish_kernel);
-         * a little slack for the float rounding of the scores, which the
-         * clamp of score_bin would otherwise fold into the end bins. */
-        const double lo = from_ordered_bits(range[0]), gap = from_ordered_bits(range[1]);
-        const double hi = gap + t * log_km1, slack = 1e-5 * (1.0 + hi - lo);
+        /* Every score lies in [lo, hi] (pool_finish_kernel); a little slack
+         * for the float rounding of the scores, which the clamp of score_bin
+         * would otherwise fold into the end bins. */
+        const double lo = from_ordered_bits(range[0]), hi = from_ordered_bits(range[1]);
+        const double slack = 1e-5 * (1.0 + hi - lo);
         map->lo = (float)(lo - slack);
         map->scale = (float)(BINS / (hi - lo + 2.0 * slack));
     }

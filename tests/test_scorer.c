@@ -118,6 +118,10 @@ static void test_scorer_rejects_what_it_cannot_score(void)
     CHECK(s == NULL);
     hr_scorer_options o = hr_scorer_default_options();
     o.device = HR_DEVICE_CUDA;
+    o.temperature = 30.0; /* GPU contrast is verified up to T = 1: refused on any machine */
+    CHECK(hr_scorer_create(x, 1, x, 1, 4, &o, &s, err, sizeof err) == HR_ERR_UNSUPPORTED);
+    CHECKF(strstr(err, "temperature") != NULL, "%s", err);
+    o.temperature = 0.0;
     if (hr_cuda_device_count(NULL) == 0) { /* without a GPU, cuda says why */
         hr_status st = hr_scorer_create(x, 1, x, 1, 4, &o, &s, err, sizeof err);
         CHECKF(st == HR_ERR_NO_DEVICE || st == HR_ERR_UNSUPPORTED, "%d: %s", (int)st, err);

@@ -311,9 +311,12 @@ static void test_contrast_agrees_with_cpu(void)
     hr_hypothesis_score r[2];
     char err[512] = "";
     CHECKF(hr_scorer_cuda_create(xa, n_a, xb, n_b, d, 0, &sg, err, sizeof err) == HR_OK, "%s", err);
+    /* K = 2: the exact AUROCs sum to 1; the binned ones are each within
+     * AUROC_TOL of the exact (the bins are not symmetric about 0, so the sum
+     * is not exact). */
     if (sg && hr_scorer_cuda_score_contrast(sg, h, 2, 0.02, r, err, sizeof err) == HR_OK)
-        CHECKF(fabs(r[0].auroc + r[1].auroc - 1.0) <= 1e-12, "K = 2: %.12f + %.12f", r[0].auroc,
-               r[1].auroc);
+        CHECKF(fabs(r[0].auroc + r[1].auroc - 1.0) <= 2 * AUROC_TOL, "K = 2: %.12f + %.12f",
+               r[0].auroc, r[1].auroc);
     /* Identical hypotheses: every contrast score is 0, a tie. */
     float *same = malloc(3 * d * sizeof *same);
     for (int i = 0; i < 3; i++) memcpy(same + i * d, h, d * sizeof *same);

@@ -169,10 +169,12 @@ typedef struct hr_scorer hr_scorer;
  *   HR_DEVICE_CUDA  the GPU; no GPU is HR_ERR_NO_DEVICE (HR_ERR_UNSUPPORTED
  *                   in a build without CUDA), embeddings of norm above 1.001
  *                   HR_ERR_UNSUPPORTED (the bins cover the cosines of unit
- *                   vectors).
- *   HR_DEVICE_AUTO  the GPU when n_a n_b >= 1e6 and the GPU takes the
- *                   embeddings; else, and whenever the GPU cannot be had, the
- *                   CPU. memory_bytes and n_threads are the CPU's; the GPU
+ *                   vectors), and so is CONTRAST above temperature 1 (not
+ *                   yet verified on a GPU).
+ *   HR_DEVICE_AUTO  the GPU when n_a n_b >= 1e6, the GPU takes the
+ *                   embeddings and the method is verified there (CONTRAST
+ *                   up to T = 1); else, and whenever the GPU cannot be had,
+ *                   the CPU. memory_bytes and n_threads are the CPU's; the GPU
  *                   takes most of its free memory.
  * hr_scorer_device says which was chosen. */
 hr_status hr_scorer_create(const float *xa, size_t n_a, const float *xb, size_t n_b, int dim,
