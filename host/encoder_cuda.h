@@ -6,13 +6,13 @@
  * Declared in every build: without the CUDA toolkit host/encoder_cuda_stub.c
  * answers HR_ERR_UNSUPPORTED.
  *
- * STATUS: the forward pass ran on an H100 (sm_90): tests/test_encoder_gpu.c
- * passed, worst cosine against the CPU encoder 1.000000 on 35 real sequences
- * up to max_len, compute-sanitizer memcheck clean. The two-slot submit/wait
- * API, the GPU driver (hr_gpu_embed) and the wiring into hr_encoder_create
- * were written afterwards on a machine without a GPU: until the next GPU run
- * has passed tests/test_encoder_gpu.c (plain and under memcheck), treat them
- * as compiled, not run.
+ * Verified on an H100 (2026-11-26): tests/test_encoder_gpu.c passes (every
+ * kernel against its CPU twin; the forward pass, the two-slot submit/wait
+ * API, the GPU driver hr_gpu_embed and the wiring into hr_encoder_create
+ * against the CPU encoder: worst cosine 1.000000 on the fixtures, 2,000
+ * generated texts in several chunk and batch layouts, and the edge cases),
+ * compute-sanitizer memcheck finds no error, and on 10,000 ABC headlines the
+ * worst cosine against the CPU is 1.000000 (bench/RESULTS.md).
  *
  *     hr_cuda_encoder *g;
  *     if (hr_cuda_encoder_create(model, &g, err, sizeof err) == HR_OK) {

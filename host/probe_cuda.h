@@ -4,9 +4,11 @@
  * Declared in every build: without the CUDA toolkit host/probe_cuda_stub.c
  * answers HR_ERR_UNSUPPORTED.
  *
- * STATUS: written and compiled (sm_90) on a machine without a GPU; it has
- * never run. Run tests/test_probe_gpu.c (ctest -L gpu) and
- * bench/bench_probe_gpu.c on a GPU before relying on it.
+ * Verified on an H100 (2026-11-26): tests/test_probe_gpu.c passes
+ * (coefficients within 2e-15 of the CPU fit's, same iteration counts, the
+ * CPU's errors for bad input) and compute-sanitizer memcheck finds no error;
+ * n = 1M, d = 384 fits in 0.53 s against 21.8 s on 16 CPU cores
+ * (bench/RESULTS.md).
  *
  *     hr_probe *p;
  *     // X: (n, d) row-major float32, y: (n) 0 / 1, weights NULL: all 1
