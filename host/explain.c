@@ -5,6 +5,7 @@
  * residual. See include/hyporank/explain.h for the method.
  */
 #include "hyporank/explain.h"
+#include "cholesky.h"
 
 #include "hyporank/probe.h"
 #include "util.h"
@@ -815,46 +816,6 @@ double hr_explain_r2(const double *p, const double *t, size_t n)
     return tot > 0 ? 1 - res / tot : NAN;
 }
 
-/* Cholesky factor of the symmetric matrix whose upper triangle is in A:
- * (p, p) row-major, plus ridge on the diagonal: A + ridge I = L L^T, L: (p,
- * p) row-major, lower triangle. Returns 0, or -1 when a pivot is not
- * positive. (As host/probe.c's.) */
-static int cholesky(const double *A, int p, double ridge, double *L)
-{
-    for (int i = 0; i < p; i++) {
-        double *li = L + (size_t)i * p;
-        for (int j = 0; j <= i; j++) {
-            const double *lj = L + (size_t)j * p;
-            double s = A[(size_t)j * p + i];
-            for (int k = 0; k < j; k++) s -= li[k] * lj[k];
-            if (j == i) {
-                s += ridge;
-                if (!(s > 0)) return -1;
-                li[i] = sqrt(s);
-            } else {
-                li[j] = s / lj[j];
-            }
-        }
-    }
-    return 0;
-}
-
-/* Solves L L^T x = rhs in place (x: (p)). */
-static void cholesky_solve(const double *L, int p, double *x)
-{
-    for (int i = 0; i < p; i++) {
-        const double *li = L + (size_t)i * p;
-        double s = x[i];
-        for (int k = 0; k < i; k++) s -= li[k] * x[k];
-        x[i] = s / li[i];
-    }
-    for (int i = p - 1; i >= 0; i--) {
-        double s = x[i];
-        for (int k = i + 1; k < p; k++) s -= L[(size_t)k * p + i] * x[k];
-        x[i] = s / L[(size_t)i * p + i];
-    }
-}
-
 /* Rows of the centred design accumulated per block, so a large X is never
  * copied whole into doubles. */
 #define RIDGE_BLOCK 256
@@ -904,12 +865,12 @@ hr_status hr_explain_ridge_fit(const float *X, size_t n, int d, const double *t,
         cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, d, (int)nb, 1.0, C, d, 1.0, A, d);
         cblas_dgemv(CblasRowMajor, CblasTrans, (int)nb, d, 1.0, C, d, tc, 1, 1.0, beta, 1);
     }
-    if (cholesky(A, d, lambda, L) != 0) { /* lambda > 0 makes it positive definite */
+    if (hr_cholesky(A, d, lambda, L) != 0) { /* lambda > 0 makes it positive definite */
         st = hr_fail(HR_ERR_INPUT, err, errlen, "explain: ridge: the system is not positive "
                      "definite (non-finite features?)");
         goto done;
     }
-    cholesky_solve(L, d, beta);
+    hr_cholesky_solve(L, d, beta);
     double b = tm;
     for (size_t c = 0; c < D; c++) b -= mean[c] * beta[c];
     *b0 = b;

@@ -29,6 +29,7 @@
  * values would say nothing, while the step is the error estimate itself.
  */
 #include "hyporank/probe.h"
+#include "cholesky.h"
 #include "probe_cuda.h"
 #include "hyporank/stats.h"
 #include "util.h"
@@ -73,51 +74,6 @@ static double sigmoid(double z)
         return 1.0 / (1.0 + exp(-z));
     double e = exp(z);
     return e / (1.0 + e);
-}
-
-/* Cholesky factor of the symmetric matrix whose upper triangle is in
- * H: (p, p) row-major. Writes L: (p, p) row-major, lower triangle (the upper
- * is left as is), with H + ridge I = L L^T. Returns 0, or -1 when a pivot is
- * not positive. Row-oriented, so every inner product runs over two
- * contiguous row prefixes. */
-static int cholesky(const double *H, int p, double ridge, double *L)
-{
-    for (int i = 0; i < p; i++) {
-        double *li = L + (size_t)i * p;
-        for (int j = 0; j <= i; j++) {
-            const double *lj = L + (size_t)j * p;
-            double s = H[(size_t)j * p + i]; /* H[j][i], j <= i: upper triangle */
-            for (int k = 0; k < j; k++)
-                s -= li[k] * lj[k];
-            if (j == i) {
-                s += ridge;
-                if (!(s > 0))
-                    return -1;
-                li[i] = sqrt(s);
-            } else {
-                li[j] = s / lj[j];
-            }
-        }
-    }
-    return 0;
-}
-
-/* Solves L L^T x = rhs in place (rhs: (p)). */
-static void cholesky_solve(const double *L, int p, double *x)
-{
-    for (int i = 0; i < p; i++) { /* L v = rhs */
-        const double *li = L + (size_t)i * p;
-        double s = x[i];
-        for (int k = 0; k < i; k++)
-            s -= li[k] * x[k];
-        x[i] = s / li[i];
-    }
-    for (int i = p - 1; i >= 0; i--) { /* L^T x = v */
-        double s = x[i];
-        for (int k = i + 1; k < p; k++)
-            s -= L[(size_t)k * p + i] * x[k];
-        x[i] = s / L[(size_t)i * p + i];
-    }
 }
 
 /* ------------------------------------------------------------------------ */
@@ -282,7 +238,7 @@ static hr_status fit(const fit_data *f, const hr_probe_options *o, double *theta
             if (H[(size_t)k * p + k] > hmax)
                 hmax = H[(size_t)k * p + k];
         double ridge = 0;
-        while (cholesky(H, p, ridge, L) != 0) {
+        while (hr_cholesky(H, p, ridge, L) != 0) {
             ridge = ridge == 0 ? 1e-13 * (hmax > 0 ? hmax : 1.0) : ridge * 100;
             if (!(ridge < 1e6 * (hmax > 0 ? hmax : 1.0))) {
                 st = hr_fail(HR_ERR_INTERNAL, err, errlen,
@@ -292,7 +248,7 @@ static hr_status fit(const fit_data *f, const hr_probe_options *o, double *theta
         }
         for (int k = 0; k < p; k++)
             delta[k] = -g[k];
-        cholesky_solve(L, p, delta);
+        hr_cholesky_solve(L, p, delta);
         double smax = 0, slope = 0;
         for (int k = 0; k < p; k++) {
             if (fabs(delta[k]) > smax)

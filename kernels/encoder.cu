@@ -40,16 +40,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define HR_CUBLAS_TRY(call)                                                                \
-    do {                                                                                   \
-        cublasStatus_t b_ = (call);                                                        \
-        if (b_ != CUBLAS_STATUS_SUCCESS) {                                                 \
-            st = hr_fail(HR_ERR_CUDA, err, errlen, "%s:%d: %s: cuBLAS status %d",          \
-                         __FILE__, __LINE__, #call, (int)b_);                             \
-            goto cleanup;                                                                  \
-        }                                                                                  \
-    } while (0)
-
 #define ROW_THREADS 128   /* LayerNorm, pooling: one block a row / sequence */
 #define EW_THREADS 256    /* element-wise kernels */
 #define ATT_WARPS 4       /* attention: warps per block */

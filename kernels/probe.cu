@@ -36,6 +36,7 @@
  * Not yet run on a GPU: this first cut was compiled for sm_90 only.
  */
 #include "probe_cuda.h"
+#include "cholesky.h"
 #include "cuda.h"
 #include "cuda_check.cuh"
 
@@ -48,16 +49,6 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define HR_CUBLAS_TRY(call)                                                                \
-    do {                                                                                   \
-        cublasStatus_t b_ = (call);                                                        \
-        if (b_ != CUBLAS_STATUS_SUCCESS) {                                                 \
-            st = hr_fail(HR_ERR_CUDA, err, errlen, "%s:%d: %s: cuBLAS status %d",          \
-                         __FILE__, __LINE__, #call, (int)b_);                             \
-            goto cleanup;                                                                  \
-        }                                                                                  \
-    } while (0)
 
 #define THREADS 256                            /* every kernel's block */
 #define RED_BLOCKS_MAX 1024                    /* blocks of a row reduction */
@@ -262,51 +253,6 @@ static cudaError_t launch_line_sum(const double *z, const double *dz, double t, 
 /* ------------------------------------------------------------------------ */
 /* Host numerics: copies of host/probe.c's static helpers (same code, so the */
 /* host side of the fit is the same arithmetic)                              */
-
-/* Cholesky factor of the symmetric matrix whose upper triangle is in
- * H: (p, p) row-major. Writes L: (p, p) row-major, lower triangle, with
- * H + ridge I = L L^T. Returns 0, or -1 when a pivot is not positive.
- * Copy of cholesky() in host/probe.c. */
-static int cholesky(const double *H, int p, double ridge, double *L)
-{
-    for (int i = 0; i < p; i++) {
-        double *li = L + (size_t)i * p;
-        for (int j = 0; j <= i; j++) {
-            const double *lj = L + (size_t)j * p;
-            double s = H[(size_t)j * p + i]; /* H[j][i], j <= i: upper triangle */
-            for (int k = 0; k < j; k++)
-                s -= li[k] * lj[k];
-            if (j == i) {
-                s += ridge;
-                if (!(s > 0))
-                    return -1;
-                li[i] = sqrt(s);
-            } else {
-                li[j] = s / lj[j];
-            }
-        }
-    }
-    return 0;
-}
-
-/* Solves L L^T x = rhs in place (rhs: (p)). Copy of cholesky_solve() in
- * host/probe.c. */
-static void cholesky_solve(const double *L, int p, double *x)
-{
-    for (int i = 0; i < p; i++) {
-        const double *li = L + (size_t)i * p;
-        double s = x[i];
-        for (int k = 0; k < i; k++)
-            s -= li[k] * x[k];
-        x[i] = s / li[i];
-    }
-    for (int i = p - 1; i >= 0; i--) {
-        double s = x[i];
-        for (int k = i + 1; k < p; k++)
-            s -= L[(size_t)k * p + i] * x[k];
-        x[i] = s / L[(size_t)i * p + i];
-    }
-}
 
 /* ------------------------------------------------------------------------ */
 /* Checks: the same conditions, order and messages as check_options and      */
@@ -580,7 +526,7 @@ static hr_status fit(hr_probe_cuda_data *g, const hr_probe_options *o, double *t
         for (int k = 0; k < p; k++)
             if (H[(size_t)k * p + k] > hmax) hmax = H[(size_t)k * p + k];
         double ridge = 0;
-        while (cholesky(H, p, ridge, L) != 0) {
+        while (hr_cholesky(H, p, ridge, L) != 0) {
             ridge = ridge == 0 ? 1e-13 * (hmax > 0 ? hmax : 1.0) : ridge * 100;
             if (!(ridge < 1e6 * (hmax > 0 ? hmax : 1.0))) {
                 st = hr_fail(HR_ERR_INTERNAL, err, errlen,
@@ -589,7 +535,7 @@ static hr_status fit(hr_probe_cuda_data *g, const hr_probe_options *o, double *t
             }
         }
         for (int k = 0; k < p; k++) delta[k] = -gr[k];
-        cholesky_solve(L, p, delta);
+        hr_cholesky_solve(L, p, delta);
         double smax = 0, slope = 0;
         for (int k = 0; k < p; k++) {
             if (fabs(delta[k]) > smax) smax = fabs(delta[k]);

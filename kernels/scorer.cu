@@ -41,16 +41,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define HR_CUBLAS_TRY(call)                                                                \
-    do {                                                                                   \
-        cublasStatus_t b_ = (call);                                                        \
-        if (b_ != CUBLAS_STATUS_SUCCESS) {                                                 \
-            st = hr_fail(HR_ERR_CUDA, err, errlen, "%s:%d: %s: cuBLAS status %d",          \
-                         __FILE__, __LINE__, #call, (int)b_);                             \
-            goto cleanup;                                                                  \
-        }                                                                                  \
-    } while (0)
-
 #define BINS HR_SCORER_CUDA_BINS
 #define BIN_THREADS 1024
 #define BIN_SMEM_BYTES (BINS / 2 * sizeof(uint32_t)) /* 128 KiB: two 16-bit counters a word */
