@@ -9,6 +9,7 @@
 #include "hyporank/encoder.h"
 #include "hyporank/model.h"
 #include "hyporank/npy.h"
+#include "test_texts.h"
 #include "test_util.h"
 
 #include <cjson/cJSON.h>
@@ -19,32 +20,6 @@
 #define MIN_COSINE 0.99999
 
 static hr_model *model;
-
-static char **read_texts(const char *path, size_t *n)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    char **texts = NULL;
-    size_t cap = 0;
-    *n = 0;
-    char *line = NULL;
-    size_t lcap = 0;
-    while (getline(&line, &lcap, f) > 0) {
-        cJSON *obj = cJSON_Parse(line);
-        cJSON *t = cJSON_GetObjectItemCaseSensitive(obj, "text");
-        if (cJSON_IsString(t)) {
-            if (*n == cap) {
-                cap = cap ? 2 * cap : 256;
-                texts = realloc(texts, cap * sizeof *texts);
-            }
-            texts[(*n)++] = strdup(t->valuestring);
-        }
-        cJSON_Delete(obj);
-    }
-    free(line);
-    fclose(f);
-    return texts;
-}
 
 static double cosine(const float *a, const float *b, int d)
 {
@@ -93,8 +68,7 @@ static void test_cpu_embeddings_match_sentence_transformers(void)
     hr_encoder_destroy(enc);
     free(got);
     free(expected);
-    for (size_t i = 0; i < n; i++) free(texts[i]);
-    free(texts);
+    free_texts(texts, n);
 }
 
 static void test_thread_count_does_not_change_embeddings(void)

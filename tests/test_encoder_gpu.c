@@ -21,6 +21,7 @@
 #include "cuda.h"
 #include "hyporank/model.h"
 #include "hyporank/tokenizer.h"
+#include "test_texts.h"
 #include "test_util.h"
 
 #include <cjson/cJSON.h>
@@ -479,38 +480,6 @@ static void test_submit_wait_slots_match_forward(void)
 }
 
 /* ---- whole embed calls: hr_encoder_embed on cuda against cpu ---- */
-
-static char **read_texts(const char *path, size_t *n)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    char **texts = NULL;
-    size_t cap = 0;
-    *n = 0;
-    char *line = NULL;
-    size_t lcap = 0;
-    while (getline(&line, &lcap, f) > 0) {
-        cJSON *obj = cJSON_Parse(line);
-        cJSON *t = cJSON_GetObjectItemCaseSensitive(obj, "text");
-        if (cJSON_IsString(t)) {
-            if (*n == cap) {
-                cap = cap ? 2 * cap : 256;
-                texts = realloc(texts, cap * sizeof *texts);
-            }
-            texts[(*n)++] = strdup(t->valuestring);
-        }
-        cJSON_Delete(obj);
-    }
-    free(line);
-    fclose(f);
-    return texts;
-}
-
-static void free_texts(char **texts, size_t n)
-{
-    for (size_t i = 0; texts && i < n; i++) free(texts[i]);
-    free(texts);
-}
 
 /* Progress as the GPU driver reports it: on the calling thread, never
  * backwards, never past the total. */
