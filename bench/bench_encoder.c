@@ -14,6 +14,7 @@
  * set the GPU driver's batch budget and chunk size (host/encoder_gpu.c; 0:
  * its defaults) and are shown in the line when given.
  */
+#include "bench_util.h"
 #include "blas_core.h"
 #include "cuda.h"
 #include "encoder_cuda.h"
@@ -31,35 +32,10 @@
 #include <time.h>
 #include <unistd.h>
 
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static long parse_long(const char *s, long lo, long hi, const char *what)
-{
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno || *end || end == s || v < lo || v > hi) {
-        fprintf(stderr, "bench_encoder: %s must be in [%ld, %ld], not '%s'\n", what, lo, hi, s);
-        exit(2);
-    }
-    return v;
-}
 
 int main(int argc, char **argv)
 {
-    /* As the hyporank program does (host/cli/main.c): never time the
-     * fallback kernels of an OpenBLAS that does not know this CPU. */
-    const char *core = hr_blas_better_coretype();
-    if (core && !getenv("HYPORANK_BLAS_REEXEC")) {
-        setenv("OPENBLAS_CORETYPE", core, 1);
-        setenv("HYPORANK_BLAS_REEXEC", "1", 1);
-        execv("/proc/self/exe", argv);
-    }
+    hr_blas_use_better_kernels(argv); /* never time OpenBLAS's fallback kernels */
     const char *in = NULL, *out = NULL, *label = NULL;
     const char *model_dir = getenv("HYPORANK_MODEL");
     hr_device device = HR_DEVICE_CPU;
@@ -75,12 +51,12 @@ int main(int argc, char **argv)
         else if (strcmp(a, "--out") == 0) out = v;
         else if (strcmp(a, "--label") == 0) label = v;
         else if (strcmp(a, "--model") == 0) model_dir = v;
-        else if (strcmp(a, "--threads") == 0) threads = (int)parse_long(v, 1, 64, "--threads");
-        else if (strcmp(a, "--repeat") == 0) repeat = (int)parse_long(v, 1, 100, "--repeat");
+        else if (strcmp(a, "--threads") == 0) threads = (int)bench_parse_long("bench_encoder", v, 1, 64, "--threads");
+        else if (strcmp(a, "--repeat") == 0) repeat = (int)bench_parse_long("bench_encoder", v, 1, 100, "--repeat");
         else if (strcmp(a, "--batch-tokens") == 0)
-            gpu_opt.batch_tokens = (int)parse_long(v, 0, 1 << 20, "--batch-tokens");
+            gpu_opt.batch_tokens = (int)bench_parse_long("bench_encoder", v, 0, 1 << 20, "--batch-tokens");
         else if (strcmp(a, "--chunk-texts") == 0)
-            gpu_opt.chunk_texts = (size_t)parse_long(v, 0, 1 << 24, "--chunk-texts");
+            gpu_opt.chunk_texts = (size_t)bench_parse_long("bench_encoder", v, 0, 1 << 24, "--chunk-texts");
         else if (strcmp(a, "--device") == 0) {
             if (hr_device_parse(v, &device)) {
                 fprintf(stderr, "bench_encoder: bad --device '%s'\n", v);

@@ -8,6 +8,7 @@
  * first, for the peer (bench/peer_probe.py; bench/run-probe-bench.sh runs
  * both). Prints one line: the fit time, Newton iterations, training AUROC.
  */
+#include "bench_util.h"
 #include "blas_core.h"
 #include "hyporank/npy.h"
 #include "hyporank/probe.h"
@@ -22,22 +23,10 @@
 #include <time.h>
 #include <unistd.h>
 
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
-static uint64_t rng = 0x9E3779B97F4A7C15ull;
-static double uniform(void) /* (0, 1) */
-{
-    rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
-    return ((double)(rng >> 11) + 0.5) / 9007199254740992.0;
-}
 static double gauss(void)
 {
-    return sqrt(-2.0 * log(uniform())) * cos(6.283185307179586 * uniform());
+    return sqrt(-2.0 * log(bench_uniform())) * cos(6.283185307179586 * bench_uniform());
 }
 
 static long arg_long(const char *s, long lo, long hi)
@@ -54,13 +43,7 @@ static long arg_long(const char *s, long lo, long hi)
 
 int main(int argc, char **argv)
 {
-    /* As the hyporank program does: never time OpenBLAS's fallback kernels. */
-    const char *core = hr_blas_better_coretype();
-    if (core && !getenv("HYPORANK_BLAS_REEXEC")) {
-        setenv("OPENBLAS_CORETYPE", core, 1);
-        setenv("HYPORANK_BLAS_REEXEC", "1", 1);
-        execv("/proc/self/exe", argv);
-    }
+    hr_blas_use_better_kernels(argv); /* never time OpenBLAS's fallback kernels */
     size_t n = 1000000;
     int d = 384;
     const char *dir = NULL;
@@ -88,7 +71,7 @@ int main(int argc, char **argv)
         for (int k = 0; k < d; k++) r[k] = (float)gauss(), ss += (double)r[k] * r[k];
         for (int k = 0; k < d; k++) r[k] = (float)(r[k] / sqrt(ss)), dot += r[k] * w[k];
         /* P(y = 1) = sigmoid(8 sqrt(d) x . w): a signal a probe finds, not a separable one */
-        y[i] = uniform() < 1.0 / (1.0 + exp(-8.0 * sqrt((double)d) * dot));
+        y[i] = bench_uniform() < 1.0 / (1.0 + exp(-8.0 * sqrt((double)d) * dot));
         yf[i] = y[i];
     }
     char err[512], path[4096];

@@ -17,6 +17,7 @@
  * A small fit runs first, untimed, so that CUDA and cuBLAS start-up is not
  * counted.
  */
+#include "bench_util.h"
 #include "blas_core.h"
 #include "cuda.h"
 #include "hyporank/probe.h"
@@ -32,24 +33,11 @@
 #include <time.h>
 #include <unistd.h>
 
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static uint64_t rng = 0x9E3779B97F4A7C15ull;
-static double uniform(void) /* (0, 1) */
-{
-    rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
-    return ((double)(rng >> 11) + 0.5) / 9007199254740992.0;
-}
 
 /* Two independent standard normals (Box-Muller, both outputs). */
 static void gauss2(double *a, double *b)
 {
-    const double r = sqrt(-2.0 * log(uniform())), t = 6.283185307179586 * uniform();
+    const double r = sqrt(-2.0 * log(bench_uniform())), t = 6.283185307179586 * bench_uniform();
     *a = r * cos(t);
     *b = r * sin(t);
 }
@@ -90,13 +78,7 @@ static double train_auroc(const hr_probe *p, const float *x, size_t n, const uin
 
 int main(int argc, char **argv)
 {
-    /* As the hyporank program does: never time OpenBLAS's fallback kernels. */
-    const char *core = hr_blas_better_coretype();
-    if (core && !getenv("HYPORANK_BLAS_REEXEC")) {
-        setenv("OPENBLAS_CORETYPE", core, 1);
-        setenv("HYPORANK_BLAS_REEXEC", "1", 1);
-        execv("/proc/self/exe", argv);
-    }
+    hr_blas_use_better_kernels(argv); /* never time OpenBLAS's fallback kernels */
     size_t n = 1000000, budget = 0;
     int d = 384, cpu = 1;
     for (int i = 1; i < argc; i++) {
@@ -145,7 +127,7 @@ int main(int argc, char **argv)
         }
         for (int k = 0; k < d; k++) r[k] = (float)(r[k] / sqrt(ss)), dot += r[k] * w[k];
         /* P(y = 1) = sigmoid(8 sqrt(d) x . w): a signal a probe finds, not a separable one */
-        y[i] = uniform() < 1.0 / (1.0 + exp(-8.0 * sqrt((double)d) * dot));
+        y[i] = bench_uniform() < 1.0 / (1.0 + exp(-8.0 * sqrt((double)d) * dot));
     }
 
     /* warm-up: CUDA context, cuBLAS handle, kernels loaded */

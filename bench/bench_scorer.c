@@ -12,6 +12,7 @@
  * so that bench/run-scorer-bench.sh can time both on the same data and
  * compare their answers.
  */
+#include "bench_util.h"
 #include "blas_core.h"
 #include "hyporank/npy.h"
 #include "hyporank/scorer.h"
@@ -29,36 +30,6 @@
 
 void openblas_set_num_threads(int num_threads);
 
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static long parse_long(const char *s, long lo, long hi, const char *what)
-{
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno || *end || end == s || v < lo || v > hi) {
-        fprintf(stderr, "bench_scorer: %s must be in [%ld, %ld], not '%s'\n", what, lo, hi, s);
-        exit(2);
-    }
-    return v;
-}
-
-static uint64_t rng_state = 42;
-
-static double rng_normal(void)
-{
-    uint64_t z = (rng_state += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    z ^= z >> 31;
-    const double u = ((double)(z >> 11) + 0.5) * 0x1.0p-53, v = (double)(z & 0x7FF) / 2048.0;
-    return sqrt(-2.0 * log(u)) * cos(6.283185307179586 * v);
-}
 
 /* (n, d) row-major random unit vectors. */
 static float *unit_vectors(size_t n, size_t d)
@@ -71,7 +42,7 @@ static float *unit_vectors(size_t n, size_t d)
     for (size_t i = 0; i < n; i++) {
         double norm = 0.0;
         for (size_t c = 0; c < d; c++) {
-            double v = rng_normal();
+            double v = bench_normal();
             m[i * d + c] = (float)v;
             norm += v * v;
         }
@@ -82,14 +53,7 @@ static float *unit_vectors(size_t n, size_t d)
 
 int main(int argc, char **argv)
 {
-    /* As the hyporank program does (host/cli/main.c): never time the
-     * fallback kernels of an OpenBLAS that does not know this CPU. */
-    const char *core = hr_blas_better_coretype();
-    if (core && !getenv("HYPORANK_BLAS_REEXEC")) {
-        setenv("OPENBLAS_CORETYPE", core, 1);
-        setenv("HYPORANK_BLAS_REEXEC", "1", 1);
-        execv("/proc/self/exe", argv);
-    }
+    hr_blas_use_better_kernels(argv); /* never time OpenBLAS's fallback kernels */
     size_t k = 1000, na = 50000, nb = 50000, d = 384;
     int threads = 0, repeat = 3;
     long memory_mb = 256;
@@ -100,13 +64,13 @@ int main(int argc, char **argv)
             fprintf(stderr, "bench_scorer: %s needs a value\n", a);
             return 2;
         }
-        if (strcmp(a, "--k") == 0) k = (size_t)parse_long(v, 1, 10000000, a);
-        else if (strcmp(a, "--na") == 0) na = (size_t)parse_long(v, 1, 100000000, a);
-        else if (strcmp(a, "--nb") == 0) nb = (size_t)parse_long(v, 1, 100000000, a);
-        else if (strcmp(a, "--dim") == 0) d = (size_t)parse_long(v, 1, 8192, a);
-        else if (strcmp(a, "--threads") == 0) threads = (int)parse_long(v, 1, 64, a);
-        else if (strcmp(a, "--memory-mb") == 0) memory_mb = parse_long(v, 1, 1L << 20, a);
-        else if (strcmp(a, "--repeat") == 0) repeat = (int)parse_long(v, 1, 100, a);
+        if (strcmp(a, "--k") == 0) k = (size_t)bench_parse_long("bench_scorer", v, 1, 10000000, a);
+        else if (strcmp(a, "--na") == 0) na = (size_t)bench_parse_long("bench_scorer", v, 1, 100000000, a);
+        else if (strcmp(a, "--nb") == 0) nb = (size_t)bench_parse_long("bench_scorer", v, 1, 100000000, a);
+        else if (strcmp(a, "--dim") == 0) d = (size_t)bench_parse_long("bench_scorer", v, 1, 8192, a);
+        else if (strcmp(a, "--threads") == 0) threads = (int)bench_parse_long("bench_scorer", v, 1, 64, a);
+        else if (strcmp(a, "--memory-mb") == 0) memory_mb = bench_parse_long("bench_scorer", v, 1, 1L << 20, a);
+        else if (strcmp(a, "--repeat") == 0) repeat = (int)bench_parse_long("bench_scorer", v, 1, 100, a);
         else if (strcmp(a, "--dir") == 0) dir = v;
         else {
             fprintf(stderr, "bench_scorer: unknown option %s\n", a);

@@ -20,6 +20,7 @@
  * Data: rows drawn from a pool of 65,536 random unit vectors (cheap to make
  * at 10M rows; the scores' distribution, not their values, sets the cost).
  */
+#include "bench_util.h"
 #include "cuda.h"
 #include "scorer_cuda.h"
 
@@ -36,42 +37,13 @@
 #include <string.h>
 #include <time.h>
 
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static long parse_long(const char *s, long lo, long hi, const char *what)
-{
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno || *end || end == s || v < lo || v > hi) {
-        fprintf(stderr, "bench_scorer_gpu: %s must be in [%ld, %ld], not '%s'\n", what, lo, hi, s);
-        exit(2);
-    }
-    return v;
-}
-
-static uint64_t rng_state = 42;
-static double rng_normal(void)
-{
-    uint64_t z = (rng_state += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    z ^= z >> 31;
-    const double u = ((double)(z >> 11) + 0.5) * 0x1.0p-53, v = (double)(z & 0x7FF) / 2048.0;
-    return sqrt(-2.0 * log(u)) * cos(6.283185307179586 * v);
-}
 
 static void unit_rows(float *x, size_t n, int d)
 {
     for (size_t i = 0; i < n; i++) {
         double ss = 0.0;
         for (int c = 0; c < d; c++) {
-            x[i * d + c] = (float)rng_normal();
+            x[i * d + c] = (float)bench_normal();
             ss += (double)x[i * d + c] * x[i * d + c];
         }
         for (int c = 0; c < d; c++) x[i * d + c] = (float)(x[i * d + c] / sqrt(ss));
@@ -206,13 +178,13 @@ int main(int argc, char **argv)
     long k = 1000, n = 1000000, d = 384, repeat = 3, sk = 4096, sn = 10000000, smb = 4096;
     for (int i = 1; i + 1 < argc; i += 2) {
         const char *a = argv[i], *v = argv[i + 1];
-        if (!strcmp(a, "--k")) k = parse_long(v, 1, 1000000, a);
-        else if (!strcmp(a, "--n")) n = parse_long(v, 2, 2000000000L, a);
-        else if (!strcmp(a, "--dim")) d = parse_long(v, 1, 4096, a);
-        else if (!strcmp(a, "--repeat")) repeat = parse_long(v, 0, 100, a);
-        else if (!strcmp(a, "--stream-k")) sk = parse_long(v, 1, 1000000, a);
-        else if (!strcmp(a, "--stream-n")) sn = parse_long(v, 0, 2000000000L, a);
-        else if (!strcmp(a, "--stream-mb")) smb = parse_long(v, 1, 1L << 22, a);
+        if (!strcmp(a, "--k")) k = bench_parse_long("bench_scorer_gpu", v, 1, 1000000, a);
+        else if (!strcmp(a, "--n")) n = bench_parse_long("bench_scorer_gpu", v, 2, 2000000000L, a);
+        else if (!strcmp(a, "--dim")) d = bench_parse_long("bench_scorer_gpu", v, 1, 4096, a);
+        else if (!strcmp(a, "--repeat")) repeat = bench_parse_long("bench_scorer_gpu", v, 0, 100, a);
+        else if (!strcmp(a, "--stream-k")) sk = bench_parse_long("bench_scorer_gpu", v, 1, 1000000, a);
+        else if (!strcmp(a, "--stream-n")) sn = bench_parse_long("bench_scorer_gpu", v, 0, 2000000000L, a);
+        else if (!strcmp(a, "--stream-mb")) smb = bench_parse_long("bench_scorer_gpu", v, 1, 1L << 22, a);
         else {
             fprintf(stderr, "bench_scorer_gpu: unknown option %s\n", a);
             return 2;

@@ -23,6 +23,7 @@
  * adds CONTRAST at other temperatures; --cost times each method on random
  * unit vectors (K 1000, N 50k, D 384) against cosine.
  */
+#include "bench_util.h"
 #include "blas_core.h"
 #include "hyporank/cache.h"
 #include "hyporank/corpus.h"
@@ -45,12 +46,6 @@
 #define MAX_METHODS 16
 #define TOP_N 5
 
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 static void die(const char *what, const char *detail)
 {
@@ -63,19 +58,6 @@ static void *xmalloc(size_t n)
     void *p = malloc(n ? n : 1);
     if (!p) die("out of memory", NULL);
     return p;
-}
-
-static long parse_long(const char *s, long lo, long hi, const char *what)
-{
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno || *end || end == s || v < lo || v > hi) {
-        fprintf(stderr, "bench_scoring_methods: %s must be in [%ld, %ld], not '%s'\n", what, lo,
-                hi, s);
-        exit(2);
-    }
-    return v;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -356,14 +338,7 @@ static void cost(method *ms, size_t n_methods, int threads)
 
 int main(int argc, char **argv)
 {
-    /* As the hyporank program does (host/cli/main.c): never time the
-     * fallback kernels of an OpenBLAS that does not know this CPU. */
-    const char *core = hr_blas_better_coretype();
-    if (core && !getenv("HYPORANK_BLAS_REEXEC")) {
-        setenv("OPENBLAS_CORETYPE", core, 1);
-        setenv("HYPORANK_BLAS_REEXEC", "1", 1);
-        execv("/proc/self/exe", argv);
-    }
+    hr_blas_use_better_kernels(argv); /* never time OpenBLAS's fallback kernels */
     const char *dir = "bench/scoring-tasks", *model_dir = getenv("HYPORANK_MODEL");
     const char *cache_path = NULL;
     int threads = 0, sweep = 0, do_cost = 0, no_cache = 0;
@@ -381,7 +356,7 @@ int main(int argc, char **argv)
         if (strcmp(a, "--tasks") == 0) dir = v;
         else if (strcmp(a, "--model") == 0) model_dir = v;
         else if (strcmp(a, "--cache") == 0) cache_path = v;
-        else if (strcmp(a, "--threads") == 0) threads = (int)parse_long(v, 1, 64, a);
+        else if (strcmp(a, "--threads") == 0) threads = (int)bench_parse_long("bench_scoring_methods", v, 1, 64, a);
         else {
             fprintf(stderr, "bench_scoring_methods: unknown option %s\n", a);
             return 2;

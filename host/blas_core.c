@@ -3,6 +3,7 @@
 
 #include <stdlib.h>
 #include <strings.h>
+#include <unistd.h>
 
 char *openblas_get_corename(void); /* OpenBLAS */
 
@@ -36,4 +37,14 @@ const char *hr_blas_better_coretype(void)
     if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return "Haswell";
 #endif
     return NULL;
+}
+
+void hr_blas_use_better_kernels(char **argv)
+{
+    const char *core = hr_blas_better_coretype();
+    if (!core || getenv("HYPORANK_BLAS_REEXEC")) return;
+    setenv("OPENBLAS_CORETYPE", core, 1);
+    setenv("HYPORANK_BLAS_REEXEC", "1", 1);
+    execv("/proc/self/exe", argv);
+    unsetenv("OPENBLAS_CORETYPE");
 }

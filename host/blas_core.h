@@ -16,6 +16,13 @@
  * already set (someone chose on purpose), or when the CPU is not x86-64. */
 const char *hr_blas_better_coretype(void);
 
+/* Runs the program again (execv of /proc/self/exe with argv) with
+ * OPENBLAS_CORETYPE set to hr_blas_better_coretype() when there is a better
+ * one, once (HYPORANK_BLAS_REEXEC marks the second run). Returns when there
+ * is nothing to do or the exec fails, which leaves the program as it was.
+ * Call first thing in main, before any thread starts. */
+void hr_blas_use_better_kernels(char **argv);
+
 /* The kernel set OpenBLAS is running ("SkylakeX", "Prescott", ...). */
 const char *hr_blas_corename(void);
 

@@ -24,22 +24,9 @@ static const char main_help[] =
     "Exit status: 0 success, 2 bad arguments or input (the message says which\n"
     "file, line and what was wrong), 1 any other failure.\n";
 
-/* Runs the program again with OPENBLAS_CORETYPE set when OpenBLAS fell back
- * to kernels far slower than the CPU allows (see host/blas_core.h). Goes on
- * as it is when the exec fails. */
-static void select_blas_kernels(char **argv)
-{
-    const char *core = hr_blas_better_coretype();
-    if (!core || getenv("HYPORANK_BLAS_REEXEC")) return;
-    setenv("OPENBLAS_CORETYPE", core, 1);
-    setenv("HYPORANK_BLAS_REEXEC", "1", 1);
-    execv("/proc/self/exe", argv);
-    unsetenv("OPENBLAS_CORETYPE");
-}
-
 int main(int argc, char **argv)
 {
-    select_blas_kernels(argv);
+    hr_blas_use_better_kernels(argv); /* host/blas_core.h */
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
         strcmp(argv[1], "help") == 0) {
         fputs(main_help, argc < 2 ? stderr : stdout);
