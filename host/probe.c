@@ -30,6 +30,7 @@
  */
 #include "hyporank/probe.h"
 #include "cholesky.h"
+#include "cuda.h"
 #include "probe_cuda.h"
 #include "hyporank/stats.h"
 #include "util.h"
@@ -56,6 +57,7 @@ hr_probe_options hr_probe_default_options(void)
     o.lambda = 1.0;
     o.tol = 1e-8;
     o.max_iter = 100;
+    o.device = HR_DEVICE_CPU;
     return o;
 }
 
@@ -403,6 +405,47 @@ static hr_status make_probe(const fit_data *f, const hr_probe_options *o, hr_pro
     return HR_OK;
 }
 
+hr_status hr_probe_fit_rows_with(const float *X, int d, const size_t *rows, size_t m,
+                                 const uint8_t *y, const double *weights,
+                                 const hr_probe_options *o, hr_probe_fit_fn fit_fn,
+                                 hr_probe **out, char *err, size_t errlen)
+{
+    if (!rows) return fit_fn(X, m, d, y, weights, o, out, err, errlen);
+    float *xs = malloc(m * (size_t)d * sizeof *xs); /* (m, d) the rows, in order */
+    uint8_t *ys = malloc(m ? m : 1);                 /* (m) */
+    double *ws = weights ? malloc(m * sizeof *ws) : NULL; /* (m) */
+    hr_status st;
+    if (!xs || !ys || (weights && !ws)) {
+        st = hr_fail(HR_ERR_NOMEM, err, errlen, "probe: out of memory for %zu rows", m);
+    } else {
+        for (size_t i = 0; i < m; i++) {
+            memcpy(xs + i * (size_t)d, X + rows[i] * (size_t)d, (size_t)d * sizeof *xs);
+            ys[i] = y[rows[i]];
+            if (ws) ws[i] = weights[rows[i]];
+        }
+        st = fit_fn(xs, m, d, ys, ws, o, out, err, errlen);
+    }
+    free(xs), free(ys), free(ws);
+    return st;
+}
+
+/* A fit on the device o asks for (hyporank/probe.h, "Devices"). */
+static hr_status fit_on_device(const fit_data *f, const hr_probe_options *o, hr_probe **out,
+                               char *err, size_t errlen)
+{
+    if (o->device == HR_DEVICE_CPU ||
+        (o->device == HR_DEVICE_AUTO &&
+         ((double)f->m * (double)f->d < HR_PROBE_GPU_MIN_WORK || hr_cuda_device_count(NULL) == 0)))
+        return make_probe(f, o, out, err, errlen);
+    hr_status st = hr_probe_fit_rows_with(f->X, f->d, f->rows, f->m, f->y, f->sw, o,
+                                          hr_probe_fit_cuda, out, err, errlen);
+    if (st == HR_OK || o->device == HR_DEVICE_CUDA) return st;
+    if (st == HR_ERR_NO_DEVICE || st == HR_ERR_UNSUPPORTED || st == HR_ERR_CUDA ||
+        st == HR_ERR_NOMEM) /* auto: the CPU can still do it */
+        return make_probe(f, o, out, err, errlen);
+    return st;
+}
+
 hr_status hr_probe_fit(const float *X, size_t n, int d, const uint8_t *y, const double *weights,
                        const hr_probe_options *opt, hr_probe **out, char *err, size_t errlen)
 {
@@ -416,7 +459,7 @@ hr_status hr_probe_fit(const float *X, size_t n, int d, const uint8_t *y, const 
     if (st != HR_OK)
         return st;
     fit_data f = {X, d, NULL, n, y, weights};
-    return make_probe(&f, &o, out, err, errlen);
+    return fit_on_device(&f, &o, out, err, errlen);
 }
 
 hr_probe *hr_probe_from_coef(const double *w, int d, double b, const hr_probe_info *info)
@@ -624,7 +667,7 @@ hr_status hr_probe_cross_validate(const float *X, size_t n, int d, const uint8_t
         }
         fit_data fd = {X, d, train, ntr, y, weights};
         hr_probe *pr = NULL;
-        st = make_probe(&fd, &o, &pr, err, errlen);
+        st = fit_on_device(&fd, &o, &pr, err, errlen);
         if (st != HR_OK)
             goto done;
         decide(pr, X, test, nte, dv);

@@ -1,6 +1,7 @@
 /*
  * host/probe_cuda.h: the logistic-regression probe (hyporank/probe.h) fitted
- * on a CUDA GPU (internal; not wired into hr_probe_fit or the CLI yet).
+ * on a CUDA GPU (internal; hr_probe_fit and hr_probe_cross_validate use it
+ * for options.device CUDA, or AUTO on large fits: hyporank/probe.h).
  * Declared in every build: without the CUDA toolkit host/probe_cuda_stub.c
  * answers HR_ERR_UNSUPPORTED.
  *
@@ -130,6 +131,21 @@ typedef struct hr_probe_cuda_layout {
     size_t chunk_rows; /* rows per double block (and per streamed chunk) */
 } hr_probe_cuda_layout;
 void hr_probe_cuda_data_info(const hr_probe_cuda_data *g, hr_probe_cuda_layout *out);
+
+/* A fit function with hr_probe_fit's arguments (hr_probe_fit itself, or
+ * hr_probe_fit_cuda). */
+typedef hr_status (*hr_probe_fit_fn)(const float *X, size_t n, int d, const uint8_t *y,
+                                     const double *weights, const hr_probe_options *opt,
+                                     hr_probe **out, char *err, size_t errlen);
+
+/* fit_fn on rows[0..m) of X (n, d), y and weights (or on the first m rows
+ * when rows is NULL), gathered into contiguous copies: how host/probe.c
+ * gives the GPU fit the training rows of a cross-validation fold. Exposed
+ * so that tests can check the gathering with the CPU fit. */
+hr_status hr_probe_fit_rows_with(const float *X, int d, const size_t *rows, size_t m,
+                                 const uint8_t *y, const double *weights,
+                                 const hr_probe_options *o, hr_probe_fit_fn fit_fn,
+                                 hr_probe **out, char *err, size_t errlen);
 
 /* A probe from given coefficients (host/probe.c): w: (d) copied, b the
  * intercept, info stored as given. NULL when out of memory or d < 1 or w is

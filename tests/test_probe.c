@@ -9,7 +9,9 @@
  * With HR_PROBE_BENCH=1 in the environment it also times a fit on n = 100,000
  * rows of d = 384 (MiniLM's width) and prints the time.
  */
+#include "cuda.h"
 #include "hyporank/probe.h"
+#include "probe_cuda.h"
 #include "hyporank/stats.h"
 #include "test_util.h"
 
@@ -479,6 +481,62 @@ static void test_fits_and_cross_validation_are_deterministic(void)
     free(y);
 }
 
+/* The GPU fit is given each fold's training rows gathered into contiguous
+ * copies (hr_probe_fit_rows_with, host/probe.c). With the CPU fit behind the
+ * same gathering, every held-out value must be what cross-validation gives
+ * (same rows, same order, same arithmetic). And the device option: without
+ * a GPU, auto is the CPU to the bit and cuda says why. */
+static void test_gathered_fold_fits_match_cross_validation(void)
+{
+    const size_t n = 600;
+    const int d = 16, k = 5;
+    float *X = malloc(n * d * sizeof *X);
+    double wt[16], *w = malloc(n * sizeof *w), *cv = malloc(n * sizeof *cv);
+    uint8_t *y = malloc(n);
+    int *fold = malloc(n * sizeof *fold);
+    size_t *train = malloc(n * sizeof *train);
+    planted(n, d, 1.5, 77, X, wt, y);
+    for (size_t i = 0; i < n; i++) w[i] = 0.5 + (double)(i % 7) / 4.0;
+    char err[256] = "";
+    hr_probe_options o = hr_probe_default_options();
+    CHECKF(hr_probe_cross_validate(X, n, d, y, w, &o, k, 8, cv, NULL, err, sizeof err) == HR_OK,
+           "%s", err);
+    CHECKF(hr_probe_folds(y, n, k, 8, fold, err, sizeof err) == HR_OK, "%s", err);
+    double worst = 0.0;
+    for (int f = 0; f < k; f++) {
+        size_t ntr = 0;
+        for (size_t i = 0; i < n; i++)
+            if (fold[i] != f) train[ntr++] = i;
+        hr_probe *p = NULL;
+        CHECKF(hr_probe_fit_rows_with(X, d, train, ntr, y, w, &o, hr_probe_fit, &p, err,
+                                      sizeof err) == HR_OK,
+               "fold %d: %s", f, err);
+        for (size_t i = 0; p && i < n; i++) {
+            if (fold[i] != f) continue;
+            double v;
+            CHECK(hr_probe_decision(p, X + i * d, 1, &v, err, sizeof err) == HR_OK);
+            worst = fmax(worst, fabs(v - cv[i]) / fmax(1.0, fabs(cv[i])));
+        }
+        hr_probe_destroy(p);
+    }
+    CHECKF(worst <= 1e-12, "gathered fits differ from cross-validation by %.3g", worst);
+    if (hr_cuda_device_count(NULL) == 0) {
+        hr_probe *a = NULL, *b = NULL;
+        o.device = HR_DEVICE_AUTO;
+        CHECK(hr_probe_fit(X, n, d, y, w, &o, &a, err, sizeof err) == HR_OK);
+        o.device = HR_DEVICE_CPU;
+        CHECK(hr_probe_fit(X, n, d, y, w, &o, &b, err, sizeof err) == HR_OK);
+        if (a && b) CHECK(memcmp(hr_probe_coef(a), hr_probe_coef(b), d * sizeof(double)) == 0);
+        hr_probe_destroy(a), hr_probe_destroy(b);
+        o.device = HR_DEVICE_CUDA;
+        hr_status st = hr_probe_fit(X, n, d, y, w, &o, &a, err, sizeof err);
+        CHECKF(st == HR_ERR_NO_DEVICE || st == HR_ERR_UNSUPPORTED, "%d: %s", (int)st, err);
+        st = hr_probe_cross_validate(X, n, d, y, w, &o, k, 8, cv, NULL, err, sizeof err);
+        CHECKF(st == HR_ERR_NO_DEVICE || st == HR_ERR_UNSUPPORTED, "%d: %s", (int)st, err);
+    }
+    free(X), free(w), free(cv), free(y), free(fold), free(train);
+}
+
 /* A very weak penalty on separable data: the weights grow large, and the line
  * search keeps every step a descent, so Newton still converges. */
 static void test_separable_data_with_a_tiny_penalty_converges(void)
@@ -628,6 +686,7 @@ int main(void)
     RUN(test_folds_are_stratified_balanced_and_seeded);
     RUN(test_heldout_values_come_from_probes_that_did_not_see_the_row);
     RUN(test_fits_and_cross_validation_are_deterministic);
+    RUN(test_gathered_fold_fits_match_cross_validation);
     RUN(test_separable_data_with_a_tiny_penalty_converges);
     RUN(test_bad_input_is_refused_with_a_message);
     const char *b = getenv("HR_PROBE_BENCH");

@@ -300,6 +300,48 @@ static void test_tiny_sizes_agree_with_cpu(void)
     free_data(&t);
 }
 
+/* The device option (hyporank/probe.h): hr_probe_fit and cross-validation
+ * with HR_DEVICE_CUDA, and AUTO on a fit above HR_PROBE_GPU_MIN_WORK, give
+ * what the CPU gives, to the coefficient tolerance above carried through a
+ * decision value: |df| <= 2 tol max(1, max |theta|) (1 + sum |x|). */
+static void test_device_option_agrees_with_cpu(void)
+{
+    dataset s = make_data(30011, 384, 0.8, 0.1, 1);
+    const size_t n = s.n;
+    const int d = s.d, k = 5;
+    double *cpu = malloc(n * sizeof *cpu), *gpu = malloc(n * sizeof *gpu);
+    char err[512] = "";
+    hr_probe_options o = hr_probe_default_options();
+    hr_probe *ref = NULL;
+    CHECKF(hr_probe_fit(s.X, n, d, s.y, s.w, &o, &ref, err, sizeof err) == HR_OK, "%s", err);
+    double big = 1.0;
+    for (int c = 0; ref && c < d; c++) big = fmax(big, fabs(hr_probe_coef(ref)[c]));
+    if (ref) big = fmax(big, fabs(hr_probe_intercept(ref)));
+    hr_probe_destroy(ref);
+    CHECKF(hr_probe_cross_validate(s.X, n, d, s.y, s.w, &o, k, 3, cpu, NULL, err, sizeof err) ==
+               HR_OK, "%s", err);
+    const hr_device devices[2] = {HR_DEVICE_CUDA, HR_DEVICE_AUTO};
+    for (int v = 0; v < 2; v++) {
+        o.device = devices[v];
+        CHECKF(hr_probe_cross_validate(s.X, n, d, s.y, s.w, &o, k, 3, gpu, NULL, err,
+                                       sizeof err) == HR_OK,
+               "%s: %s", hr_device_str(o.device), err);
+        double worst = 0.0;
+        for (size_t i = 0; i < n; i++) {
+            double l1 = 1.0;
+            for (int c = 0; c < d; c++) l1 += fabs(s.X[i * d + c]);
+            const double tol = 2 * o.tol * big * l1;
+            worst = fmax(worst, fabs(gpu[i] - cpu[i]) / tol);
+            CHECKF(fabs(gpu[i] - cpu[i]) <= tol, "%s: row %zu: %.12g vs %.12g",
+                   hr_device_str(o.device), i, gpu[i], cpu[i]);
+        }
+        fprintf(stderr, "  cross-validation on %s: largest |difference| / tolerance %.3g\n",
+                hr_device_str(o.device), worst);
+    }
+    free(cpu), free(gpu);
+    free_data(&s);
+}
+
 static void test_one_handle_fits_twice(void)
 {
     dataset s = make_data(4099, 64, 3.0, 0.0, 0);
@@ -426,6 +468,7 @@ int main(void)
     RUN(test_other_options_agree_with_cpu);
     RUN(test_tiny_sizes_agree_with_cpu);
     RUN(test_one_handle_fits_twice);
+    RUN(test_device_option_agrees_with_cpu);
     RUN(test_bad_input_gives_the_cpus_errors);
     return test_summary();
 }

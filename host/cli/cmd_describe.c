@@ -220,6 +220,7 @@ static hr_status fit_proposal_probe(const describe_opts *d, const cli_common *op
     hr_status st = HR_OK;
     if (folds >= 2) {
         hr_probe_options po = hr_probe_default_options();
+        po.device = opt->device; /* auto: the GPU for large fits */
         hr_probe_cv_result cv;
         st = hr_probe_cross_validate(xp, n, (int)dim, y, NULL, &po, folds, (uint64_t)d->seed, dec,
                                      &cv, err, errlen);

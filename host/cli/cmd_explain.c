@@ -979,6 +979,7 @@ int cmd_explain(int argc, char **argv)
         for (size_t r = 0; r < m; r++) ref[r] = ds.score[eval[r]];
     } else {
         hr_probe_options po = hr_probe_default_options();
+        po.device = opt.device; /* auto: the GPU for large fits */
         st = hr_probe_cross_validate(X, m, (int)dim, ye, NULL, &po, (int)d.folds,
                                      (uint64_t)d.seed, ref, &cv, err, sizeof err);
         if (st != HR_OK) goto fail;
@@ -1024,6 +1025,7 @@ int cmd_explain(int argc, char **argv)
             for (size_t k = 0; k < mp; k++) refp[k] = ds.score[prow[k]];
         } else { /* the reference probe, fitted on all evaluated texts */
             hr_probe_options po = hr_probe_default_options();
+            po.device = opt.device;
             if ((st = hr_probe_fit(X, m, (int)dim, ye, NULL, &po, &probe, err, sizeof err)) ||
                 (st = hr_probe_decision(probe, Xp, mp, refp, err, sizeof err)))
                 goto fail;
