@@ -287,6 +287,29 @@ static void expect_input_error(const char *what, const char *must_name, const ch
     CHECKF(access(tmp_path("bad.json"), F_OK) != 0, "%s: wrote a JSON", what);
 }
 
+/* With thousands of samples a clean separation has a p-value that the
+ * normal approximation takes below the smallest double: the table says
+ * "<1e-300", not a certainty of 0. */
+static void test_underflowing_p_values_are_shown_as_a_bound(void)
+{
+    enum { N = 3000, DD = 4 };
+    static float a[N * DD], b[N * DD];
+    const float h[DD] = {1, 0, 0, 0};
+    for (int i = 0; i < N; i++) {
+        a[i * DD] = 1.0f, a[i * DD + 2] = (float)i / N; /* cosine 1 with h, distinct rows */
+        b[i * DD + 1] = 1.0f, b[i * DD + 3] = (float)i / N; /* cosine 0 */
+    }
+    char err[256];
+    CHECK(hr_npy_write_f32(tmp_path("sep_a.npy"), a, N, DD, err, sizeof err) == HR_OK);
+    CHECK(hr_npy_write_f32(tmp_path("sep_b.npy"), b, N, DD, err, sizeof err) == HR_OK);
+    CHECK(hr_npy_write_f32(tmp_path("sep_h.npy"), h, 1, DD, err, sizeof err) == HR_OK);
+    int rc = run_cli("rank", "--a-emb", tmp_path("sep_a.npy"), "--b-emb", tmp_path("sep_b.npy"),
+                     "--h-emb", tmp_path("sep_h.npy"), "--device", "cpu", "--quiet", NULL);
+    CHECKF(rc == 0, "exit %d: %s", rc, err_text);
+    CHECKF(out_text && strstr(out_text, "<1e-300") && !strstr(out_text, "0.00e+00"), "%s",
+           out_text ? out_text : "(no output)");
+}
+
 static void test_bad_inputs_exit_2_naming_the_file(void)
 {
     write_bad_files();
@@ -370,6 +393,7 @@ int main(void)
     write_inputs();
     RUN(test_help_teaches_with_an_example);
     RUN(test_npy_inputs_give_the_contract_json_ordered_by_auroc);
+    RUN(test_underflowing_p_values_are_shown_as_a_bound);
     RUN(test_bad_inputs_exit_2_naming_the_file);
     RUN(test_text_inputs_are_embedded_with_the_model);
     free(out_text);

@@ -126,5 +126,9 @@ void cli_json_number(struct cJSON *o, const char *name, double v);
 /* Text for a table cell: control characters as spaces, cut at about width
  * bytes on a UTF-8 boundary with "..." after. out holds width + 4 bytes. */
 void cli_table_text(const char *s, size_t len, char *out, size_t width);
+/* A p- or q-value for a table, 9 characters: "%9.2e", or "  <1e-300" for
+ * values below 1e-300 (with a million samples the normal approximation
+ * underflows to 0, which would read as a certainty). Returns out. */
+const char *cli_p_text(double p, char out[16]);
 
 #endif

@@ -655,7 +655,8 @@ int cmd_describe(int argc, char **argv)
             const hr_pool_entry *e = hr_pool_get(pool, pidx[i]);
             char text[160];
             cli_table_text(e->text, e->len, text, 90);
-            printf("%5zu  %6.3f  %9.2e  %-6s %s%s\n", r + 1, s->auroc, s->q_value,
+            char q[16];
+            printf("%5zu  %6.3f  %s  %-6s %s%s\n", r + 1, s->auroc, cli_p_text(s->q_value, q),
                    hr_hyp_source_str(e->source), text, s->q_value <= d.alpha ? "" : "  (n.s.)");
             if (verify_of && verify_of[i] != SIZE_MAX) {
                 const hr_verify_result *v = &vres[verify_of[i]];

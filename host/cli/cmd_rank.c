@@ -428,9 +428,10 @@ int cmd_rank(int argc, char **argv)
         char text[128];
         if (h.corpus) cli_table_text(h.corpus->texts[i], h.corpus->lens[i], text, 72);
         else snprintf(text, sizeof text, "(row %zu of %s)", i, h.npy_path);
-        printf("%5zu  %6.4f  %3s  %7.4f  %7.4f  %9.2e  %9.2e  %s%s\n", r + 1, s->auroc,
-               s->auroc > 0.5 ? "A" : "B", s->mean_a, s->mean_b, s->p_value, s->q_value, text,
-               dup[i] >= 0 ? " (repeat)" : "");
+        char p[16], q[16];
+        printf("%5zu  %6.4f  %3s  %7.4f  %7.4f  %s  %s  %s%s\n", r + 1, s->auroc,
+               s->auroc > 0.5 ? "A" : "B", s->mean_a, s->mean_b, cli_p_text(s->p_value, p),
+               cli_p_text(s->q_value, q), text, dup[i] >= 0 ? " (repeat)" : "");
     }
     if (show < h.n) printf("(%zu more; --top 0 shows all%s)\n", h.n - show, json_path ? ", --json has all" : "");
     if (json_path && !opt.quiet) fprintf(stderr, "hyporank: wrote %s\n", json_path);

@@ -244,6 +244,13 @@ void cli_json_number(cJSON *o, const char *name, double v)
     cJSON_AddRawToObject(o, name, buf);
 }
 
+const char *cli_p_text(double p, char out[16])
+{
+    if (p < 1e-300) snprintf(out, 16, "%9s", "<1e-300");
+    else snprintf(out, 16, "%9.2e", p);
+    return out;
+}
+
 void cli_table_text(const char *s, size_t len, char *out, size_t width)
 {
     size_t n = len < width ? len : width;
