@@ -1,17 +1,20 @@
 #!/usr/bin/env bash
 # Runs on a GPU machine, from the repository root, with the payload that
-# scripts/gpu-pack.sh made: the GPU tests (plain, then under
-# compute-sanitizer), then the GPU benchmarks against their peers.
+# scripts/gpu-pack.sh made: the GPU tests, the GPU benchmarks against their
+# peers, and the tests under compute-sanitizer.
 #
 #     scripts/gpu-check.sh OUT_DIR [STEPS]
 #
-# STEPS is a comma-separated list of: env, tests, scorer, probe, sanitize,
-# encoder, rank (default: all of them), run in the order given. Each step has
-# its own time limit, so one that hangs costs only its limit. The whole log
-# goes to OUT_DIR/log.txt; the last lines printed summarise every step.
+# STEPS is a comma-separated list, run in the order given (default: all but
+# racecheck). Seconds each took on an H100 on 2026-11-26:
+#   env 1, tests 25, scorer 20, probe 35, rank 15, encoder over 250 (it hit
+#   that limit; now 420), sanitize (memcheck) 30, racecheck (see below).
+# Plan a lease by those. Each step has its own time limit, so one that hangs
+# costs only its limit. The whole log goes to OUT_DIR/log.txt; the last
+# lines printed summarise every step.
 set -uo pipefail
 out=${1:?usage: gpu-check.sh OUT_DIR [STEPS]}
-steps=${2:-env,tests,scorer,probe,sanitize,encoder,rank}
+steps=${2:-env,tests,scorer,probe,rank,encoder,sanitize}
 here=$(pwd)
 mkdir -p "$out"
 work=/tmp/hyporank-gpu
@@ -61,15 +64,20 @@ step_sanitize() {
         HR_TEST_GPU_TEXTS=500 run "memcheck_$(basename "$t")" 120 \
             compute-sanitizer --tool memcheck --error-exitcode 3 "$t"
     done
-    # racecheck on our kernels only (all named *_kernel): racecheck reports
-    # cuBLAS's Hopper GEMMs (nvjet_*) as racing, and instrumenting them is slow.
+}
+step_racecheck() {
+    # Our kernels only (all named *_kernel): racecheck reports cuBLAS's Hopper
+    # GEMMs (nvjet_*) as racing, and instrumenting them is slow. On the H100
+    # of 2026-11-26 this filtered run stopped with "Internal Sanitizer Error:
+    # failed to handle a hardware exception" in the scorer and encoder tests
+    # (which pass plain and under memcheck); kept as a step of its own.
     for t in test_scorer_gpu test_encoder_gpu test_probe_gpu; do
         HR_TEST_GPU_TEXTS=500 run "racecheck_$t" 120 compute-sanitizer --tool racecheck \
             --kernel-name kns=_kernel --error-exitcode 3 "$bin/$t"
     done
 }
 step_encoder() {
-    run bench_encoder_gpu 250 bash "$here/bench/run-encoder-bench-gpu.sh" "$work/data" "$bin" \
+    run bench_encoder_gpu 420 bash "$here/bench/run-encoder-bench-gpu.sh" "$work/data" "$bin" \
         "$work/model" "$work"
 }
 step_rank() {
@@ -79,7 +87,7 @@ step_rank() {
 
 for step in ${steps//,/ }; do
     case $step in
-    env | tests | scorer | probe | sanitize | encoder | rank) "step_$step" ;;
+    env | tests | scorer | probe | sanitize | racecheck | encoder | rank) "step_$step" ;;
     *) echo "gpu-check.sh: unknown step '$step'" >&2 ;;
     esac
 done
