@@ -151,19 +151,33 @@ static cJSON *num(cJSON *o, const char *name)
     return v && cJSON_IsNumber(v) ? v : NULL;
 }
 
+/* Runs explain with args, which write the JSON report to json: checks the
+ * exit status, shows the table, and returns the parsed report (NULL, after
+ * a failed check, when there is none). *out_text gets the standard output
+ * when out_text is not NULL (the caller frees it). */
+static cJSON *explain_json(const char *const *args, const char *json, char **out_text)
+{
+    char *out, *err;
+    int rc = run(&out, &err, args);
+    CHECKF(rc == 0, "exit %d: %s", rc, err);
+    fprintf(stderr, "%s", out);
+    char *text = read_all(json);
+    cJSON *root = text ? cJSON_Parse(text) : NULL;
+    CHECKF(root != NULL, "the JSON does not parse");
+    free(text), free(err);
+    if (out_text) *out_text = out;
+    else free(out);
+    return root;
+}
+
 static void test_planted_topic_is_chosen_first_and_explains_most_of_the_probe(void)
 {
     char json[300];
     snprintf(json, sizeof json, "%s/planted.json", dir);
     const char *args[] = {"explain", "--data", planted, "--label-field", "label", "--json", json,
                           "--cache", cache, "--quiet", NULL};
-    char *out, *err;
-    int rc = run(&out, &err, args);
-    CHECKF(rc == 0, "exit %d: %s", rc, err);
-    fprintf(stderr, "%s", out);
-    char *text = read_all(json);
-    cJSON *root = cJSON_Parse(text);
-    CHECKF(root != NULL, "the JSON does not parse");
+    char *out = NULL;
+    cJSON *root = explain_json(args, json, &out);
     if (!root) goto done;
     CHECK(num(root, "n") && num(root, "n")->valuedouble == N_TEXTS);
     CHECK(num(root, "folds") && num(root, "folds")->valuedouble == 5);
@@ -207,7 +221,7 @@ static void test_planted_topic_is_chosen_first_and_explains_most_of_the_probe(vo
     cJSON_ArrayForEach(h, rx) CHECK(cJSON_GetObjectItem(h, "text") && num(h, "line"));
 done:
     cJSON_Delete(root);
-    free(text), free(out), free(err);
+    free(out);
 }
 
 static void test_shuffled_labels_leave_nothing_to_explain(void)
@@ -216,13 +230,7 @@ static void test_shuffled_labels_leave_nothing_to_explain(void)
     snprintf(json, sizeof json, "%s/shuffled.json", dir);
     const char *args[] = {"explain", "--data", shuffled, "--label-field", "label", "--json", json,
                           "--cache", cache, "--quiet", NULL};
-    char *out, *err;
-    int rc = run(&out, &err, args);
-    CHECKF(rc == 0, "exit %d: %s", rc, err);
-    fprintf(stderr, "%s", out);
-    char *text = read_all(json);
-    cJSON *root = cJSON_Parse(text);
-    CHECKF(root != NULL, "the JSON does not parse");
+    cJSON *root = explain_json(args, json, NULL);
     if (!root) goto done;
     cJSON *ref = num(root, "reference_auroc");
     CHECKF(ref && fabs(ref->valuedouble - 0.5) < 0.15, "reference AUROC %g",
@@ -237,7 +245,6 @@ static void test_shuffled_labels_leave_nothing_to_explain(void)
     if (cJSON_IsNull(x)) CHECK(strcmp(status, "undefined") == 0);
 done:
     cJSON_Delete(root);
-    free(text), free(out), free(err);
 }
 
 static void test_a_classifier_score_is_the_reference_and_its_decisions_are_explained(void)
@@ -248,13 +255,7 @@ static void test_a_classifier_score_is_the_reference_and_its_decisions_are_expla
                           "prob", "--positive", "1", "--top-k", "3", "--no-ngrams", "--json",
                           json, "--cache",
                           cache, "--quiet", NULL};
-    char *out, *err;
-    int rc = run(&out, &err, args);
-    CHECKF(rc == 0, "exit %d: %s", rc, err);
-    fprintf(stderr, "%s", out);
-    char *text = read_all(json);
-    cJSON *root = cJSON_Parse(text);
-    CHECKF(root != NULL, "the JSON does not parse");
+    cJSON *root = explain_json(args, json, NULL);
     if (!root) goto done;
     cJSON *kind = cJSON_GetObjectItem(root, "reference");
     CHECK(kind && cJSON_IsString(kind) && strcmp(kind->valuestring, "score") == 0);
@@ -277,7 +278,6 @@ static void test_a_classifier_score_is_the_reference_and_its_decisions_are_expla
     CHECK(num(root, "explained") != NULL);
 done:
     cJSON_Delete(root);
-    free(text), free(out), free(err);
 }
 
 /* --rounds: round 1 is the plain run (same folds, same figures); later
@@ -496,13 +496,7 @@ static void test_a_continuous_target_is_ranked_and_explained_by_the_planted_topi
     const char *args[] = {"explain", "--data", cont_planted, "--label-field", "sportiness",
                           "--continuous", "--top-k", "3", "--json", json, "--cache", cache,
                           "--quiet", NULL};
-    char *out, *err;
-    int rc = run(&out, &err, args);
-    CHECKF(rc == 0, "exit %d: %s", rc, err);
-    fprintf(stderr, "%s", out);
-    char *text = read_all(json);
-    cJSON *root = cJSON_Parse(text);
-    CHECKF(root != NULL, "the JSON does not parse");
+    cJSON *root = explain_json(args, json, NULL);
     if (!root) goto done;
     cJSON *tg = cJSON_GetObjectItem(root, "target");
     CHECK(tg && cJSON_IsString(tg) && strcmp(tg->valuestring, "continuous") == 0);
@@ -536,7 +530,6 @@ static void test_a_continuous_target_is_ranked_and_explained_by_the_planted_topi
     CHECK(num(root, "readable_spearman") && num(root, "readable_r2"));
 done:
     cJSON_Delete(root);
-    free(text), free(out), free(err);
 }
 
 static void test_a_shuffled_continuous_target_leaves_nothing_to_explain(void)
@@ -546,13 +539,7 @@ static void test_a_shuffled_continuous_target_leaves_nothing_to_explain(void)
     const char *args[] = {"explain", "--data", cont_shuffled, "--label-field", "sportiness",
                           "--continuous", "--top-k", "3", "--json", json, "--cache", cache,
                           "--quiet", NULL};
-    char *out, *err;
-    int rc = run(&out, &err, args);
-    CHECKF(rc == 0, "exit %d: %s", rc, err);
-    fprintf(stderr, "%s", out);
-    char *text = read_all(json);
-    cJSON *root = cJSON_Parse(text);
-    CHECKF(root != NULL, "the JSON does not parse");
+    cJSON *root = explain_json(args, json, NULL);
     if (!root) goto done;
     cJSON *ref = num(root, "reference_spearman");
     CHECKF(ref && fabs(ref->valuedouble) < 0.25, "reference rho %g", ref ? ref->valuedouble : -1);
@@ -562,7 +549,6 @@ static void test_a_shuffled_continuous_target_leaves_nothing_to_explain(void)
     CHECKF(not_significant, "explained %s", x ? cJSON_PrintUnformatted(x) : "?");
 done:
     cJSON_Delete(root);
-    free(text), free(out), free(err);
 }
 
 int main(void)
