@@ -26,6 +26,7 @@
  *   inter (T, I) FP32 x W_in^T                       inter16 (T, I) FP16 GELU output
  */
 #include "cuda.h"
+#include "block_sum.cuh"
 #include "cuda_check.cuh"
 #include "encoder_cuda.h"
 #include "model_internal.h"
@@ -48,20 +49,6 @@
 
 /* ------------------------------------------------------------------ reductions */
 
-/* Sum of v over the block (blockDim.x == ROW_THREADS); every thread gets it. */
-__device__ static float block_sum(float v)
-{
-    __shared__ float partial[ROW_THREADS / 32];
-    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
-    const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
-    __syncthreads(); /* partial may still be read from an earlier call */
-    if (lane == 0) partial[warp] = v;
-    __syncthreads();
-    float total = 0.f;
-    for (int w = 0; w < ROW_THREADS / 32; w++) total += partial[w];
-    return total;
-}
-
 __device__ static float warp_sum(float v)
 {
     for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
@@ -82,13 +69,13 @@ __device__ static float warp_max(float v)
 __device__ static void layernorm_finish(float *v, __half *v16, int h, float s, const float *gamma,
                                         const float *beta, float eps)
 {
-    const float mean = block_sum(s) / (float)h;
+    const float mean = block_sum<ROW_THREADS>(s) / (float)h;
     float ss = 0.f;
     for (int c = threadIdx.x; c < h; c += blockDim.x) {
         const float d = v[c] - mean;
         ss += d * d;
     }
-    const float inv = 1.f / sqrtf(block_sum(ss) / (float)h + eps);
+    const float inv = 1.f / sqrtf(block_sum<ROW_THREADS>(ss) / (float)h + eps);
     for (int c = threadIdx.x; c < h; c += blockDim.x) {
         const float y = (v[c] - mean) * inv * gamma[c] + beta[c];
         v[c] = y;
@@ -294,7 +281,7 @@ __global__ static void mean_pool_kernel(const float *x, const int *offsets, int 
         ss += v * v;
     }
     if (!normalize) return; /* block-uniform */
-    const float inv = 1.f / fmaxf(sqrtf(block_sum(ss)), 1e-12f); /* as torch F.normalize */
+    const float inv = 1.f / fmaxf(sqrtf(block_sum<ROW_THREADS>(ss)), 1e-12f); /* as torch F.normalize */
     for (int c = threadIdx.x; c < h; c += blockDim.x) o[c] *= inv;
 }
 

@@ -6,25 +6,12 @@
  *   layernorm_rows_kernel     twin of hr_cpu_layernorm_rows    (host/encoder_cpu.c)
  */
 #include "cuda.h"
+#include "block_sum.cuh"
 #include "cuda_check.cuh"
 
 #include <assert.h>
 
 #define ROW_THREADS 128
-
-/* Sum of v over the block; every thread gets the result. */
-__device__ static float block_sum(float v)
-{
-    __shared__ float partial[ROW_THREADS / 32];
-    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
-    const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
-    __syncthreads(); /* partial may still be read from an earlier call */
-    if (lane == 0) partial[warp] = v;
-    __syncthreads();
-    float total = 0.f;
-    for (int w = 0; w < ROW_THREADS / 32; w++) total += partial[w];
-    return total;
-}
 
 /* x: (rows, cols) row-major, normalised in place to unit L2 norm per row
  * (divided by max(norm, 1e-12), as torch.nn.functional.normalize). */
@@ -35,7 +22,7 @@ __global__ static void l2_normalize_rows_kernel(float *x, int rows, int cols)
     float *v = x + (size_t)r * cols;
     float ss = 0.f;
     for (int c = threadIdx.x; c < cols; c += blockDim.x) ss += v[c] * v[c];
-    const float norm = sqrtf(block_sum(ss));
+    const float norm = sqrtf(block_sum<ROW_THREADS>(ss));
     const float inv = 1.f / fmaxf(norm, 1e-12f);
     for (int c = threadIdx.x; c < cols; c += blockDim.x) v[c] *= inv;
 }
@@ -50,13 +37,13 @@ __global__ static void layernorm_rows_kernel(float *x, int rows, int cols, const
     float *v = x + (size_t)r * cols;
     float s = 0.f;
     for (int c = threadIdx.x; c < cols; c += blockDim.x) s += v[c];
-    const float mean = block_sum(s) / (float)cols;
+    const float mean = block_sum<ROW_THREADS>(s) / (float)cols;
     float ss = 0.f;
     for (int c = threadIdx.x; c < cols; c += blockDim.x) {
         const float d = v[c] - mean;
         ss += d * d;
     }
-    const float inv = rsqrtf(block_sum(ss) / (float)cols + eps);
+    const float inv = rsqrtf(block_sum<ROW_THREADS>(ss) / (float)cols + eps);
     for (int c = threadIdx.x; c < cols; c += blockDim.x)
         v[c] = (v[c] - mean) * inv * gamma[c] + beta[c];
 }
