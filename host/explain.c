@@ -566,6 +566,50 @@ static double percentile(const double *sorted, size_t m, double p)
     return sorted[lo] + (pos - (double)lo) * (sorted[hi] - sorted[lo]);
 }
 
+/* Both bootstraps (AUROC, chance 0.5; Spearman, chance 0) measure the
+ * readable model against the reference by X = (hyp - chance) / (ref -
+ * chance). One resample's X: +-inf, counted undefined, when the reference
+ * is within epsilon of chance (the ratio is unbounded). */
+static double resample_ratio(double ar, double ah, double chance, double epsilon,
+                             hr_explain_ratio *out)
+{
+    if (ar - chance <= epsilon) {
+        out->undefined++;
+        return ah - chance > 0 ? INFINITY : -INFINITY;
+    }
+    return (ah - chance) / (ar - chance);
+}
+
+/* The end of both bootstraps: the intervals of the reference and readable
+ * figures over the `both` resamples that define them (rb, hb), X on the
+ * whole sample and its interval over all B resamples (xb). Sorts rb, hb, xb. */
+static void finish_ratio(hr_explain_ratio *out, double chance, double epsilon, double *rb,
+                         double *hb, size_t both, double *xb, size_t B)
+{
+    qsort(rb, both, sizeof *rb, cmp_double);
+    qsort(hb, both, sizeof *hb, cmp_double);
+    qsort(xb, B, sizeof *xb, cmp_double);
+    out->ref_ci_low = percentile(rb, both, 0.025);
+    out->ref_ci_high = percentile(rb, both, 0.975);
+    out->hyp_ci_low = percentile(hb, both, 0.025);
+    out->hyp_ci_high = percentile(hb, both, 0.975);
+    out->ci_low = out->ci_high = NAN;
+    if (out->ref_auroc - chance <= epsilon) {
+        out->status = HR_EXPLAINED_UNDEFINED;
+        out->explained = NAN;
+        return;
+    }
+    out->explained = (out->hyp_auroc - chance) / (out->ref_auroc - chance);
+    const double lo = percentile(xb, B, 0.025), hi = percentile(xb, B, 0.975);
+    if (isfinite(lo) && isfinite(hi)) {
+        out->status = HR_EXPLAINED_OK;
+        out->ci_low = lo;
+        out->ci_high = hi;
+    } else {
+        out->status = HR_EXPLAINED_UNSTABLE;
+    }
+}
+
 hr_status hr_explain_bootstrap(const double *ref, const double *hyp, const uint8_t *y, size_t n,
                                int resamples, uint64_t seed, double epsilon,
                                hr_explain_ratio *out, char *err, size_t errlen)
@@ -623,35 +667,9 @@ hr_status hr_explain_bootstrap(const double *ref, const double *hyp, const uint8
         rb[both] = ar;
         hb[both] = ah;
         both++;
-        if (ar - 0.5 <= epsilon) {
-            out->undefined++;
-            xb[b] = ah - 0.5 > 0 ? INFINITY : -INFINITY; /* the ratio is unbounded */
-        } else {
-            xb[b] = (ah - 0.5) / (ar - 0.5);
-        }
+        xb[b] = resample_ratio(ar, ah, 0.5, epsilon, out);
     }
-    qsort(rb, both, sizeof *rb, cmp_double);
-    qsort(hb, both, sizeof *hb, cmp_double);
-    qsort(xb, B, sizeof *xb, cmp_double);
-    out->ref_ci_low = percentile(rb, both, 0.025);
-    out->ref_ci_high = percentile(rb, both, 0.975);
-    out->hyp_ci_low = percentile(hb, both, 0.025);
-    out->hyp_ci_high = percentile(hb, both, 0.975);
-    out->ci_low = out->ci_high = NAN;
-    if (out->ref_auroc - 0.5 <= epsilon) {
-        out->status = HR_EXPLAINED_UNDEFINED;
-        out->explained = NAN;
-    } else {
-        out->explained = (out->hyp_auroc - 0.5) / (out->ref_auroc - 0.5);
-        const double lo = percentile(xb, B, 0.025), hi = percentile(xb, B, 0.975);
-        if (isfinite(lo) && isfinite(hi)) {
-            out->status = HR_EXPLAINED_OK;
-            out->ci_low = lo;
-            out->ci_high = hi;
-        } else {
-            out->status = HR_EXPLAINED_UNSTABLE;
-        }
-    }
+    finish_ratio(out, 0.5, epsilon, rb, hb, both, xb, B);
 done:
     free(sr), free(sh), free(w), free(rb), free(hb), free(xb);
     return st;
@@ -1225,35 +1243,9 @@ hr_status hr_explain_bootstrap_continuous(const double *ref, const double *hyp, 
         rb[both] = ar;
         hb[both] = ah;
         both++;
-        if (ar <= epsilon) {
-            out->undefined++;
-            xb[b] = ah > 0 ? INFINITY : -INFINITY;
-        } else {
-            xb[b] = ah / ar;
-        }
+        xb[b] = resample_ratio(ar, ah, 0.0, epsilon, out);
     }
-    qsort(rb, both, sizeof *rb, cmp_double);
-    qsort(hb, both, sizeof *hb, cmp_double);
-    qsort(xb, B, sizeof *xb, cmp_double);
-    out->ref_ci_low = percentile(rb, both, 0.025);
-    out->ref_ci_high = percentile(rb, both, 0.975);
-    out->hyp_ci_low = percentile(hb, both, 0.025);
-    out->hyp_ci_high = percentile(hb, both, 0.975);
-    out->ci_low = out->ci_high = NAN;
-    if (out->ref_auroc <= epsilon) {
-        out->status = HR_EXPLAINED_UNDEFINED;
-        out->explained = NAN;
-    } else {
-        out->explained = out->hyp_auroc / out->ref_auroc;
-        const double lo = percentile(xb, B, 0.025), hi = percentile(xb, B, 0.975);
-        if (isfinite(lo) && isfinite(hi)) {
-            out->status = HR_EXPLAINED_OK;
-            out->ci_low = lo;
-            out->ci_high = hi;
-        } else {
-            out->status = HR_EXPLAINED_UNSTABLE;
-        }
-    }
+    finish_ratio(out, 0.0, epsilon, rb, hb, both, xb, B);
 done:
     free(sr), free(sh), free(stt), free(rr), free(rh), free(rt), free(w), free(rb), free(hb);
     free(xb);
