@@ -344,61 +344,52 @@ static void test_failing_endpoint_stops_the_batch_without_a_storm(void)
     hr_llm_destroy(llm);
 }
 
-static void test_retry_after_in_seconds_is_honoured(void)
+/* One prompt answered first by a 429 whose Retry-After the prompt names
+ * (fake_openai_server.py): the call must succeed on its second attempt.
+ * Returns how long it took. o: the client's options. */
+static double seconds_for_one_retry(const hr_remote_options *o, const char *prompt)
 {
-    hr_remote_options o = opts();
     hr_llm_result res;
     char err[512] = "";
     double t0 = now_s();
-    CHECKF(one(&o, "ra seconds [[429*1:1]]", &res, err, sizeof err) == HR_OK, "%s", err);
+    CHECKF(one(o, prompt, &res, err, sizeof err) == HR_OK, "%s: %s", prompt, err);
     double dt = now_s() - t0;
-    CHECK(res.status == HR_OK && res.attempts == 2);
+    CHECKF(res.status == HR_OK && res.attempts == 2, "%s: %d attempts", prompt, res.attempts);
+    hr_llm_results_free(&res, 1);
+    return dt;
+}
+
+static void test_retry_after_in_seconds_is_honoured(void)
+{
+    hr_remote_options o = opts();
+    double dt = seconds_for_one_retry(&o, "ra seconds [[429*1:1]]");
     /* The backoff alone would wait at most 0.02 s. */
     CHECKF(dt >= 0.95 && dt < 3, "took %.3f s", dt);
     fprintf(stderr, "  Retry-After: 1 -> %.3f s\n", dt);
-    hr_llm_results_free(&res, 1);
 }
 
 static void test_retry_after_as_a_date_is_honoured(void)
 {
     hr_remote_options o = opts();
-    hr_llm_result res;
-    char err[512] = "";
-    double t0 = now_s();
-    CHECKF(one(&o, "ra date [[429date*1:2]]", &res, err, sizeof err) == HR_OK, "%s", err);
-    double dt = now_s() - t0;
-    CHECK(res.status == HR_OK && res.attempts == 2);
+    double dt = seconds_for_one_retry(&o, "ra date [[429date*1:2]]");
     /* An HTTP date has whole seconds: 2 s ahead is at least 1 s ahead. */
     CHECKF(dt >= 0.9 && dt < 4, "took %.3f s", dt);
     fprintf(stderr, "  Retry-After: <date 2 s ahead> -> %.3f s\n", dt);
-    hr_llm_results_free(&res, 1);
 }
 
 static void test_retry_after_ms_is_honoured(void)
 {
     hr_remote_options o = opts();
-    hr_llm_result res;
-    char err[512] = "";
-    double t0 = now_s();
-    CHECKF(one(&o, "ra ms [[429ms*1:400]]", &res, err, sizeof err) == HR_OK, "%s", err);
-    double dt = now_s() - t0;
-    CHECK(res.status == HR_OK && res.attempts == 2);
+    double dt = seconds_for_one_retry(&o, "ra ms [[429ms*1:400]]");
     CHECKF(dt >= 0.38 && dt < 2, "took %.3f s", dt);
-    hr_llm_results_free(&res, 1);
 }
 
 static void test_a_long_retry_after_is_capped(void)
 {
     hr_remote_options o = opts();
     o.retry_after_max_s = 0.3;
-    hr_llm_result res;
-    char err[512] = "";
-    double t0 = now_s();
-    CHECKF(one(&o, "ra capped [[429*1:30]]", &res, err, sizeof err) == HR_OK, "%s", err);
-    double dt = now_s() - t0;
-    CHECK(res.status == HR_OK && res.attempts == 2);
+    double dt = seconds_for_one_retry(&o, "ra capped [[429*1:30]]");
     CHECKF(dt >= 0.28 && dt < 2, "took %.3f s", dt);
-    hr_llm_results_free(&res, 1);
 }
 
 typedef struct first_done {
