@@ -168,25 +168,6 @@ static float *synthetic_corpus(size_t n, size_t d, size_t r, float *basis /* (r,
     return x;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-    const double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-/* Kolmogorov-Smirnov distance of the sample from Uniform(0, 1). */
-static double ks_uniform(double *p, size_t n)
-{
-    qsort(p, n, sizeof *p, cmp_double);
-    double dmax = 0.0;
-    for (size_t i = 0; i < n; i++) {
-        const double hi = (double)(i + 1) / (double)n - p[i], lo = p[i] - (double)i / (double)n;
-        dmax = hi > dmax ? hi : dmax;
-        dmax = lo > dmax ? lo : dmax;
-    }
-    return dmax;
-}
-
 static void null_p_values_are_uniform_and_bh_controls_false_discoveries(hr_score_method method)
 {
     /* One corpus, split at random into halves A and B many times: every

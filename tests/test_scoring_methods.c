@@ -350,24 +350,6 @@ static void test_non_finite_input_is_named(void)
 /* ------------------------------------------------------------------------ */
 /* Under the null, for the default                                           */
 
-static int cmp_double(const void *a, const void *b)
-{
-    const double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double ks_uniform(double *p, size_t n)
-{
-    qsort(p, n, sizeof *p, cmp_double);
-    double dmax = 0.0;
-    for (size_t i = 0; i < n; i++) {
-        const double hi = (double)(i + 1) / (double)n - p[i], lo = p[i] - (double)i / (double)n;
-        dmax = hi > dmax ? hi : dmax;
-        dmax = lo > dmax ? lo : dmax;
-    }
-    return dmax;
-}
-
 static void test_default_is_uniform_under_the_null_for_small_and_redundant_pools(void)
 {
     /* tests/test_scorer.c checks the null for every method with 50
