@@ -73,6 +73,18 @@ static inline int fake_server_start(const char *const *args, int n_ports, pid_t 
     return 0;
 }
 
+/* The plain server most tests use: one chat model "judge-1", no key, no
+ * TLS, stopping itself after 300 s. Writes its URL ("http://127.0.0.1:PORT")
+ * into url. Returns as fake_server_start. */
+static inline int fake_server_start_judge(pid_t *pid, char *url, size_t size)
+{
+    const char *args[] = {"--models", "judge-1", "--time-limit", "300", NULL};
+    long port;
+    int rc = fake_server_start(args, 1, pid, &port);
+    if (rc == 0) snprintf(url, size, "http://127.0.0.1:%ld", port);
+    return rc;
+}
+
 static inline void fake_server_stop(pid_t pid)
 {
     if (pid > 0) {

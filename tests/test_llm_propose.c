@@ -35,21 +35,6 @@ static char dir[256];
 
 /* ---- the fake server ---------------------------------------------------------------------- */
 
-/* Starts it; 0, -1 when python3 cannot be run, -2 when it did not start. */
-static int start_server(void)
-{
-    const char *args[] = {"--models", "judge-1", "--time-limit", "300", NULL};
-    long port;
-    int rc = fake_server_start(args, 1, &server_pid, &port);
-    if (rc == 0) snprintf(base_url, sizeof base_url, "http://127.0.0.1:%ld", port);
-    return rc;
-}
-
-static void stop_server(void)
-{
-    fake_server_stop(server_pid);
-}
-
 /* The fake server's count of chat requests so far. */
 static long chat_requests(void)
 {
@@ -784,7 +769,7 @@ int main(void)
     snprintf(dir, sizeof dir, "/tmp/hr-test-llm-propose-XXXXXX");
     if (!mkdtemp(dir))
         return test_skip("cannot make a temporary folder");
-    int started = start_server();
+    int started = fake_server_start_judge(&server_pid, base_url, sizeof base_url);
     if (started == -1) {
         rmdir(dir);
         fprintf(stderr, "python3 cannot be run: the cases with the fake server are skipped\n");
@@ -803,7 +788,7 @@ int main(void)
     RUN(test_a_garbage_answer_adds_nothing);
     RUN(test_a_10000_character_goal_goes_through);
     RUN(test_an_unreachable_endpoint_returns_the_clients_status);
-    stop_server();
+    fake_server_stop(server_pid);
     curl_global_cleanup();
     char cmd[512];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);

@@ -45,22 +45,6 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-/* Starts the fake server; 0, -1 when python3 cannot be run, -2 when the
- * server did not start. */
-static int start_server(void)
-{
-    const char *args[] = {"--models", "judge-1", "--time-limit", "300", NULL};
-    long port;
-    int rc = fake_server_start(args, 1, &server_pid, &port);
-    if (rc == 0) snprintf(base_url, sizeof base_url, "http://127.0.0.1:%ld", port);
-    return rc;
-}
-
-static void stop_server(void)
-{
-    fake_server_stop(server_pid);
-}
-
 /* GET /stats from the fake server; caller cJSON_Deletes. */
 static cJSON *server_stats(void)
 {
@@ -955,7 +939,7 @@ int main(void)
     snprintf(dir, sizeof dir, "/tmp/hr-test-verify-XXXXXX");
     if (!mkdtemp(dir))
         return test_skip("cannot make a temporary folder");
-    int started = start_server();
+    int started = fake_server_start_judge(&server_pid, base_url, sizeof base_url);
     if (started != 0)
         rmdir(dir);
     if (started == -1)
@@ -981,7 +965,7 @@ int main(void)
     RUN(test_bad_arguments_and_a_dead_endpoint_fail_cleanly);
     fprintf(stderr, "  all cases: %.1f s\n", now_s() - t0);
 
-    stop_server();
+    fake_server_stop(server_pid);
     curl_global_cleanup();
     char cmd[512];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
