@@ -9,6 +9,8 @@
 #ifndef HYPORANK_CLI_RUN_H
 #define HYPORANK_CLI_RUN_H
 
+#include "test_util.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,16 +21,8 @@
 /* The whole file as a NUL-terminated string ("" when it cannot be read); free it. */
 static inline char *read_all(const char *path)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) return strdup("");
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *s = malloc((size_t)(n > 0 ? n : 0) + 1);
-    size_t got = n > 0 ? fread(s, 1, (size_t)n, f) : 0;
-    s[got] = '\0';
-    fclose(f);
-    return s;
+    char *s = test_read_file(path);
+    return s ? s : strdup("");
 }
 
 /* Starts the program with args (NULL-terminated, at most 38), its standard

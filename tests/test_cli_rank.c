@@ -29,20 +29,6 @@ static const char *tmp_path(const char *name)
     return p;
 }
 
-static char *slurp(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long len = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *buf = malloc((size_t)len + 1);
-    size_t got = fread(buf, 1, (size_t)len, f);
-    buf[got] = '\0';
-    fclose(f);
-    return buf;
-}
-
 static void spit(const char *path, const char *text)
 {
     FILE *f = fopen(path, "wb");
@@ -84,8 +70,8 @@ static int run_cli(const char *first, ...)
     waitpid(pid, &status, 0);
     free(out_text);
     free(err_text);
-    out_text = slurp(out);
-    err_text = slurp(err);
+    out_text = test_read_file(out);
+    err_text = test_read_file(err);
     if (!out_text) out_text = calloc(1, 1);
     if (!err_text) err_text = calloc(1, 1);
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
@@ -152,7 +138,7 @@ static void test_npy_inputs_give_the_contract_json_ordered_by_auroc(void)
                      tmp_path("h.npy"), "--hypotheses", tmp_path("h.txt"), "--json", json, "--top",
                      "3", NULL);
     CHECKF(rc == 0, "exit %d: %s", rc, err_text);
-    char *text = slurp(json);
+    char *text = test_read_file(json);
     CHECK(text != NULL);
     if (!text) return;
     cJSON *j = cJSON_Parse(text);
@@ -356,7 +342,7 @@ static void test_text_inputs_are_embedded_with_the_model(void)
                      tmp_path("ideas.txt"), "--json", json, "--cache", tmp_path("cache.sqlite"),
                      "--device", "cpu", "--quiet", NULL);
     CHECKF(rc == 0, "exit %d: %s", rc, err_text);
-    char *text = slurp(json);
+    char *text = test_read_file(json);
     cJSON *j = text ? cJSON_Parse(text) : NULL;
     free(text);
     CHECK(j != NULL);

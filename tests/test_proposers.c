@@ -565,23 +565,6 @@ static void test_empty_corpora_and_bad_options_are_rejected(void)
 /* ------------------------------------------------------------------------ */
 /* N-grams: the reference fixture                                             */
 
-static char *read_file(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *buf = malloc((size_t)n + 1);
-    if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
-        free(buf);
-        buf = NULL;
-    }
-    if (buf) buf[n] = '\0';
-    fclose(f);
-    return buf;
-}
-
 /* Relative 1e-9: C and Python do the same operations in the same order on
  * the same doubles, and glibc's log is within an ulp, so they agree to about
  * 1e-15; 1e-9 leaves room for another libm without hiding a wrong formula.
@@ -606,7 +589,7 @@ static const char **json_strings(const cJSON *arr, size_t *n)
 
 static void test_z_matches_the_python_reference(void)
 {
-    char *text = read_file(test_fixture("ngram-cases.json"));
+    char *text = test_read_file(test_fixture("ngram-cases.json"));
     CHECKF(text != NULL, "cannot read %s", test_fixture("ngram-cases.json"));
     if (!text) return;
     cJSON *doc = cJSON_Parse(text);

@@ -338,19 +338,9 @@ static void test_two_sided_p_is_accurate_far_into_the_tail(void)
 static cJSON *load_fixture(void)
 {
     const char *path = test_fixture("stats-cases.json");
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        fprintf(stderr, "cannot open %s\n", path);
-        return NULL;
-    }
-    fseek(f, 0, SEEK_END);
-    long len = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *buf = malloc((size_t)len + 1);
-    size_t got = fread(buf, 1, (size_t)len, f);
-    fclose(f);
-    buf[got] = '\0';
-    cJSON *j = cJSON_Parse(buf);
+    char *buf = test_read_file(path);
+    if (!buf) fprintf(stderr, "cannot open %s\n", path);
+    cJSON *j = buf ? cJSON_Parse(buf) : NULL;
     free(buf);
     return j;
 }
