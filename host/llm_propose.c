@@ -249,6 +249,16 @@ static hr_status check_input(const hr_llm_propose_input *in, char *err, size_t e
     return HR_OK;
 }
 
+/* A call's options (opt, or the defaults for NULL) into *o, checked, and
+ * its input checked. */
+static hr_status resolve_call(const hr_llm_propose_input *in, const hr_llm_propose_options *opt,
+                              hr_llm_propose_options *o, char *err, size_t errlen)
+{
+    *o = opt ? *opt : hr_llm_propose_default_options();
+    hr_status st = check_options(o, err, errlen);
+    return st != HR_OK ? st : check_input(in, err, errlen);
+}
+
 typedef struct ranked {
     double key;  /* the sort key: larger first (B's scores are negated) */
     size_t idx;  /* the text's index */
@@ -409,10 +419,8 @@ hr_status hr_llm_propose_prompt(const hr_llm_propose_input *in, const hr_llm_pro
     if (!out)
         return hr_fail(HR_ERR_INPUT, err, errlen, "llm proposer: no output pointer");
     *out = NULL;
-    hr_llm_propose_options o = opt ? *opt : hr_llm_propose_default_options();
-    hr_status st = check_options(&o, err, errlen);
-    if (st == HR_OK)
-        st = check_input(in, err, errlen);
+    hr_llm_propose_options o;
+    hr_status st = resolve_call(in, opt, &o, err, errlen);
     if (st != HR_OK)
         return st;
     if (round < 0)
@@ -913,10 +921,8 @@ hr_status hr_llm_propose(hr_llm *llm, const hr_llm_propose_input *in,
         *report = rep;
     if (!llm || !pool)
         return hr_fail(HR_ERR_INPUT, err, errlen, "llm proposer: no client or no pool");
-    hr_llm_propose_options o = opt ? *opt : hr_llm_propose_default_options();
-    hr_status st = check_options(&o, err, errlen);
-    if (st == HR_OK)
-        st = check_input(in, err, errlen);
+    hr_llm_propose_options o;
+    hr_status st = resolve_call(in, opt, &o, err, errlen);
     if (st != HR_OK)
         return st;
     orders ord;

@@ -97,6 +97,16 @@ static hr_status check_options(const hr_verify_options *o, char *err, size_t err
     return HR_OK;
 }
 
+/* *o = the options the caller gave (opts), or the defaults for NULL, checked. */
+static hr_status resolve_options(const hr_verify_options *opts, hr_verify_options *o, char *err,
+                                 size_t errlen)
+{
+    hr_verify_options_init(o);
+    if (opts)
+        *o = *opts;
+    return check_options(o, err, errlen);
+}
+
 /* ---- random numbers ----------------------------------------------------------------- */
 
 /* splitmix64 (Steele, Lea & Flood 2014): a 64-bit state, one add and a mix per
@@ -164,10 +174,7 @@ hr_status hr_verify_sample_rows(size_t n_a, size_t n_b, const hr_verify_options 
     *rows_a = *rows_b = NULL;
     *m_a = *m_b = 0;
     hr_verify_options o;
-    hr_verify_options_init(&o);
-    if (opts)
-        o = *opts;
-    hr_status s = check_options(&o, err, errlen);
+    hr_status s = resolve_options(opts, &o, err, errlen);
     if (s != HR_OK)
         return s;
     if (n_a < 1 || n_b < 1)
@@ -641,10 +648,7 @@ hr_status hr_verify_run(hr_llm *llm, const char *const *hypotheses, size_t k,
         return hr_fail(HR_ERR_INTERNAL, err, errlen, "verify: bad arguments to hr_verify_run");
     memset(results, 0, k * sizeof *results);
     hr_verify_options o;
-    hr_verify_options_init(&o);
-    if (opts)
-        o = *opts;
-    hr_status s = check_options(&o, err, errlen);
+    hr_status s = resolve_options(opts, &o, err, errlen);
     if (s != HR_OK)
         return s;
     if (k < 1)
