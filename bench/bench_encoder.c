@@ -11,13 +11,13 @@
  * one warm-up on the first 256 texts. With --out, writes the embeddings for
  * an accuracy comparison with the peer (bench/run-encoder-bench.sh and
  * bench/run-encoder-bench-gpu.sh do both). --batch-tokens and --chunk-texts
- * set the GPU driver's batch budget and chunk size (host/encoder_gpu.c; 0:
+ * set the GPU driver's batch budget and chunk size (host/backends/cuda/encoder_gpu.c; 0:
  * its defaults) and are shown in the line when given.
  */
 #include "bench_util.h"
-#include "blas_core.h"
-#include "cuda.h"
-#include "encoder_cuda.h"
+#include "backends/cpu/blas_core.h"
+#include "backends/cuda/cuda.h"
+#include "backends/cuda/encoder_cuda.h"
 #include "hyporank/corpus.h"
 #include "hyporank/encoder.h"
 #include "hyporank/model.h"

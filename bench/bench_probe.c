@@ -9,7 +9,7 @@
  * both). Prints one line: the fit time, Newton iterations, training AUROC.
  */
 #include "bench_util.h"
-#include "blas_core.h"
+#include "backends/cpu/blas_core.h"
 #include "hyporank/npy.h"
 #include "hyporank/probe.h"
 #include "hyporank/stats.h"

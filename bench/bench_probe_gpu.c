@@ -1,6 +1,6 @@
 /*
  * bench/bench_probe_gpu.c: time of the L2 logistic-regression probe fitted on
- * the GPU (host/probe_cuda.h), on n rows of d unit-norm embeddings with a
+ * the GPU (host/backends/cuda/probe_cuda.h), on n rows of d unit-norm embeddings with a
  * planted direction (the data of bench/bench_probe.c), against the CPU fit
  * (hr_probe_fit) on the same data.
  *
@@ -18,11 +18,11 @@
  * counted.
  */
 #include "bench_util.h"
-#include "blas_core.h"
-#include "cuda.h"
+#include "backends/cpu/blas_core.h"
+#include "backends/cuda/cuda.h"
 #include "hyporank/probe.h"
 #include "hyporank/stats.h"
-#include "probe_cuda.h"
+#include "backends/cuda/probe_cuda.h"
 
 #include <errno.h>
 #include <math.h>

@@ -13,7 +13,7 @@
  * compare their answers.
  */
 #include "bench_util.h"
-#include "blas_core.h"
+#include "backends/cpu/blas_core.h"
 #include "hyporank/npy.h"
 #include "hyporank/scorer.h"
 #include "hyporank/stats.h"
@@ -123,7 +123,7 @@ int main(int argc, char **argv)
         double t = now() - t0;
         best = t < best ? t : best;
     }
-    /* The scorer's blocks (host/scorer_cpu.c): a multiple of the threads. */
+    /* The scorer's blocks (host/backends/cpu/scorer_cpu.c): a multiple of the threads. */
     size_t blocks = (k + hr_scorer_block_rows(s) - 1) / hr_scorer_block_rows(s);
     blocks = (blocks + (size_t)threads - 1) / (size_t)threads * (size_t)threads;
     blocks = blocks > k ? k : blocks;

@@ -1,5 +1,5 @@
 /*
- * bench/bench_scorer_gpu.c: the CUDA COSINE scorer (host/scorer_cuda.h).
+ * bench/bench_scorer_gpu.c: the CUDA COSINE scorer (host/backends/cuda/scorer_cuda.h).
  *
  *     bench_scorer_gpu [--k 1000] [--n 1000000] [--dim 384] [--repeat 3]
  *                      [--stream-k 4096] [--stream-n 10000000] [--stream-mb 4096]
@@ -21,8 +21,8 @@
  * at 10M rows; the scores' distribution, not their values, sets the cost).
  */
 #include "bench_util.h"
-#include "cuda.h"
-#include "scorer_cuda.h"
+#include "backends/cuda/cuda.h"
+#include "backends/cuda/scorer_cuda.h"
 
 #ifdef HR_HAVE_CUDA
 #include <cublas_v2.h>

@@ -24,7 +24,7 @@
  * unit vectors (K 1000, N 50k, D 384) against cosine.
  */
 #include "bench_util.h"
-#include "blas_core.h"
+#include "backends/cpu/blas_core.h"
 #include "hyporank/cache.h"
 #include "hyporank/corpus.h"
 #include "hyporank/encoder.h"

@@ -23,7 +23,7 @@
 #   (b) texts of exactly 16 (100,000 texts), 64 and 128 tokens (50,000 each),
 #       made by bench/make-fixed-length-texts.py from the headlines' words:
 #       both encoders, best of 3 passes.
-#   (c) hyporank-cuda's batch budget (host/encoder_gpu.c, default 32768
+#   (c) hyporank-cuda's batch budget (host/backends/cuda/encoder_gpu.c, default 32768
 #       tokens) at 8192, 16384 and 65536 tokens, on the headlines and the
 #       128-token texts.
 #

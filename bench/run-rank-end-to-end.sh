@@ -7,7 +7,7 @@
 # DATA_DIR holds the ABC headlines (2020.*.jsonl, 2019.*.jsonl). The texts
 # are distinct pairs of headlines of one year joined by ". " (A: 500,000
 # from 2020, B: 500,000 from 2019; about 24 tokens each); the hypotheses the
-# first 1,000 of the built-in bank (host/data/hypothesis-bank.txt). No cache,
+# first 1,000 of the built-in bank (host/discovery/data/hypothesis-bank.txt). No cache,
 # so every text is embedded. Runs twice: --score-method cosine (the GPU
 # scorer) and the default contrast (the CPU scorer, all cores).
 # HR_E2E_PER_SIDE (500000) and HR_E2E_DEVICE (cuda) shrink it for a trial
@@ -36,7 +36,7 @@ for year, side in (("2020", "a"), ("2019", "b")):
             seen.add((i, j))
             f.write(json.dumps({"text": h[i] + ". " + h[j]}) + "\n")
 PY
-grep -v '^#' "$here/host/data/hypothesis-bank.txt" | grep -v '^[[:space:]]*$' | head -n 1000 > "$work/h.txt"
+grep -v '^#' "$here/host/discovery/data/hypothesis-bank.txt" | grep -v '^[[:space:]]*$' | head -n 1000 > "$work/h.txt"
 wc -l "$work/a.jsonl" "$work/b.jsonl" "$work/h.txt"
 for method in cosine contrast; do
     echo "--- rank, --score-method $method, --device $device"

@@ -13,7 +13,7 @@
 #ifndef HYPORANK_CUDA_CHECK_CUH
 #define HYPORANK_CUDA_CHECK_CUH
 
-#include "util.h"
+#include "core/util.h"
 
 #include <cuda_runtime.h>
 

@@ -1,5 +1,5 @@
 /* kernels/device.cu: finding out whether a usable CUDA device is present. */
-#include "cuda.h"
+#include "backends/cuda/cuda.h"
 #include "cuda_check.cuh"
 
 #include <string.h>

@@ -1,7 +1,7 @@
 /*
  * kernels/probe.cu: the logistic-regression probe fitted on the GPU
- * (host/probe_cuda.h states the method, precision, memory plan and errors;
- * host/probe.c is the specification: fit() below mirrors its fit() decision
+ * (host/backends/cuda/probe_cuda.h states the method, precision, memory plan and errors;
+ * host/scoring/probe.c is the specification: fit() below mirrors its fit() decision
  * for decision, with the passes over the rows on the GPU).
  *
  * One Newton iteration (p = d + 1 unknowns, theta = (w, b)):
@@ -15,7 +15,7 @@
  *            cublasDsyrk           H += block^T block (upper triangle)
  *          then line_sum_kernel for L's loss part from z;
  *   host:  g, H and the partial sums come back; the penalty, the checks, the
- *          Cholesky solve H delta = -g and every decision, as host/probe.c;
+ *          Cholesky solve H delta = -g and every decision, as host/scoring/probe.c;
  *   pass 2 for each chunk: widen_kernel, cublasDgemv (T): dz = block delta;
  *   line search: line_sum_kernel at each t tried (loss or slope along the
  *          line from z and dz; the penalty parts on the host).
@@ -23,10 +23,10 @@
  * cuBLAS is column-major: a row-major (nb, p) block is column-major (p, nb)
  * with leading dimension p; H is column-major (p, p), upper triangle, which
  * is the lower triangle of the row-major array: the host transposes it into
- * host/probe.c's row-major upper triangle before factoring.
+ * host/scoring/probe.c's row-major upper triangle before factoring.
  *
- *   nonfinite_rows_kernel  twin of the feature loop of check_data (host/probe.c)
- *   widen_kernel           twin of load_block (host/probe.c)
+ *   nonfinite_rows_kernel  twin of the feature loop of check_data (host/scoring/probe.c)
+ *   widen_kernel           twin of load_block (host/scoring/probe.c)
  *   residual_kernel        twin of the two per-row loops of pass 1 in fit()
  *                          (vb[j] = s (mu - y), sc = sqrt(s mu (1 - mu)))
  *   scale_rows_kernel      twin of the cblas_dscal of each row in pass 1
@@ -35,9 +35,9 @@
  *
  * Verified on an H100: tests/test_probe_gpu.c, compute-sanitizer memcheck.
  */
-#include "probe_cuda.h"
-#include "cholesky.h"
-#include "cuda.h"
+#include "backends/cuda/probe_cuda.h"
+#include "scoring/cholesky.h"
+#include "backends/cuda/cuda.h"
 #include "cuda_check.cuh"
 
 #include <cublas_v2.h>
@@ -85,7 +85,7 @@ struct hr_probe_cuda_data {
 };
 
 /* ------------------------------------------------------------------------ */
-/* Numerics (device twins of host/probe.c's softplus and sigmoid)            */
+/* Numerics (device twins of host/scoring/probe.c's softplus and sigmoid)            */
 
 /* log(1 + exp(v)) without overflow or loss for large |v|. */
 __device__ __forceinline__ static double softplus_d(double v)
@@ -120,7 +120,7 @@ __device__ static double block_sum_d(double v)
 
 /* x: (rows, d) row-major, rows row0.. of X. *bad = the smallest row0 + j of
  * a row with a NaN or infinite feature (|v| <= FLT_MAX fails for both).
- * Twin of the feature loop of check_data (host/probe.c). */
+ * Twin of the feature loop of check_data (host/scoring/probe.c). */
 __global__ static void nonfinite_rows_kernel(const float *__restrict__ x, size_t rows, int d,
                                              int row0, int *bad)
 {
@@ -145,7 +145,7 @@ __global__ static void widen_kernel(const float *__restrict__ x, size_t rows, in
 
 /* z, y, s: (rows) margins, labels and weights (s NULL: all 1) of the block's
  * rows; r, c: (rows) out. Twin of pass 1's per-row loops in fit()
- * (host/probe.c): vb[j] = s (mu - y) and sc = sqrt(s mu (1 - mu)). */
+ * (host/scoring/probe.c): vb[j] = s (mu - y) and sc = sqrt(s mu (1 - mu)). */
 __global__ static void residual_kernel(const double *__restrict__ z, const uint8_t *__restrict__ y,
                                        const double *__restrict__ s, size_t rows,
                                        double *__restrict__ r, double *__restrict__ c)
@@ -160,7 +160,7 @@ __global__ static void residual_kernel(const double *__restrict__ z, const uint8
 }
 
 /* blk: (rows, p) row-major; row j *= c[j]. Twin of the cblas_dscal of each
- * block row in pass 1 of fit() (host/probe.c). */
+ * block row in pass 1 of fit() (host/scoring/probe.c). */
 __global__ static void scale_rows_kernel(double *__restrict__ blk, size_t rows, int p,
                                          const double *__restrict__ c)
 {
@@ -175,7 +175,7 @@ __global__ static void scale_rows_kernel(double *__restrict__ blk, size_t rows, 
  *   slope 0:  sum_i s_i softplus(y_i ? -zi : zi)          (the loss)
  *   slope 1:  sum_i s_i (sigmoid(zi) - y_i) dz[i]          (its derivative in t)
  * Every block writes its entry (0 when it has no rows). z, dz, y, s: (n).
- * Twin of the row loops of line_objective and line_slope (host/probe.c), and
+ * Twin of the row loops of line_objective and line_slope (host/scoring/probe.c), and
  * of pass 1's f0 sum (dz NULL). */
 __global__ static void __launch_bounds__(THREADS)
 line_sum_kernel(const double *__restrict__ z, const double *__restrict__ dz, double t,
@@ -251,12 +251,12 @@ static cudaError_t launch_line_sum(const double *z, const double *dz, double t, 
 }
 
 /* ------------------------------------------------------------------------ */
-/* Host numerics: copies of host/probe.c's static helpers (same code, so the */
+/* Host numerics: copies of host/scoring/probe.c's static helpers (same code, so the */
 /* host side of the fit is the same arithmetic)                              */
 
 /* ------------------------------------------------------------------------ */
 /* Checks: the same conditions, order and messages as check_options and      */
-/* check_data in host/probe.c                                                */
+/* check_data in host/scoring/probe.c                                                */
 
 static hr_status check_options(const hr_probe_options *o, char *err, size_t errlen)
 {
@@ -428,7 +428,7 @@ static double sum_parts(const hr_probe_cuda_data *g)
     return s;
 }
 
-/* L(theta + t delta) from d_z and d_dz: twin of line_objective (host/probe.c). */
+/* L(theta + t delta) from d_z and d_dz: twin of line_objective (host/scoring/probe.c). */
 static hr_status line_objective(hr_probe_cuda_data *g, const double *theta, const double *delta,
                                 double t, double lambda, double *out, char *err, size_t errlen)
 {
@@ -445,7 +445,7 @@ cleanup:
     return st;
 }
 
-/* d/dt L(theta + t delta) from d_z and d_dz: twin of line_slope (host/probe.c). */
+/* d/dt L(theta + t delta) from d_z and d_dz: twin of line_slope (host/scoring/probe.c). */
 static hr_status line_slope(hr_probe_cuda_data *g, const double *theta, const double *delta,
                             double t, double lambda, double *out, char *err, size_t errlen)
 {
@@ -460,7 +460,7 @@ cleanup:
 }
 
 /* ------------------------------------------------------------------------ */
-/* The fit: host/probe.c's fit(), with its passes on the GPU                 */
+/* The fit: host/scoring/probe.c's fit(), with its passes on the GPU                 */
 
 /* Fits theta: (p) out; info filled. Data and options already checked. */
 static hr_status fit(hr_probe_cuda_data *g, const hr_probe_options *o, double *theta,
@@ -495,7 +495,7 @@ static hr_status fit(hr_probe_cuda_data *g, const hr_probe_options *o, double *t
         for (int j = 0; j < p; j++)
             for (int i = j; i < p; i++) H[(size_t)j * p + i] = g->h_H[(size_t)j + (size_t)i * p];
 
-        /* from here on, host/probe.c's fit() line for line */
+        /* from here on, host/scoring/probe.c's fit() line for line */
         double wn = 0, gmax = 0, tmax = 0;
         for (int k = 0; k < d; k++) {
             wn += theta[k] * theta[k];
@@ -556,7 +556,7 @@ static hr_status fit(hr_probe_cuda_data *g, const hr_probe_options *o, double *t
             break;
         }
 
-        /* Line search (host/probe.c explains the two tests) */
+        /* Line search (host/scoring/probe.c explains the two tests) */
         double t = 1.0, ft = f0, v = 0;
         int accepted = 0;
         const int near = -slope <= 1e-6 * (1.0 + fabs(f0));
@@ -652,7 +652,7 @@ extern "C" hr_status hr_probe_cuda_data_create(const float *X, size_t n, int d, 
         g->red_blocks = (int)(rb < RED_BLOCKS_MAX ? rb : RED_BLOCKS_MAX);
     }
 
-    /* The plan (host/probe_cuda.h, "Memory"). */
+    /* The plan (host/backends/cuda/probe_cuda.h, "Memory"). */
     HR_CUDA_TRY(cudaMemGetInfo(&free_b, &total_b));
     budget = memory_bytes ? memory_bytes : free_b / 10 * 8;
     if ((double)p * (double)p * sizeof(double) > (double)budget / 2) {

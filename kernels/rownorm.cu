@@ -2,10 +2,10 @@
  * kernels/rownorm.cu: row-wise normalisations of a (rows, cols) row-major
  * float32 matrix. One block per row; the block reduces with warp shuffles.
  *
- *   l2_normalize_rows_kernel  twin of hr_cpu_l2_normalize_rows (host/encoder_cpu.c)
- *   layernorm_rows_kernel     twin of hr_cpu_layernorm_rows    (host/encoder_cpu.c)
+ *   l2_normalize_rows_kernel  twin of hr_cpu_l2_normalize_rows (host/backends/cpu/encoder_cpu.c)
+ *   layernorm_rows_kernel     twin of hr_cpu_layernorm_rows    (host/backends/cpu/encoder_cpu.c)
  */
-#include "cuda.h"
+#include "backends/cuda/cuda.h"
 #include "block_sum.cuh"
 #include "cuda_check.cuh"
 

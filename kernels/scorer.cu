@@ -1,5 +1,5 @@
 /*
- * kernels/scorer.cu: the CUDA scorer for HR_SCORE_COSINE (host/scorer_cuda.h
+ * kernels/scorer.cu: the CUDA scorer for HR_SCORE_COSINE (host/backends/cuda/scorer_cuda.h
  * states precision, bins, error bound and memory plan).
  *
  * Per call: H is uploaded and rounded to FP16; hypotheses are taken in groups
@@ -20,14 +20,14 @@
  *                           the rounding is the documented score error)
  *   row_norm_check_kernel   twin of check_h_norms (below, for H on the host)
  *   bin_scores_kernel       twin of the grouping of equal scores in
- *                           hr_mw_sorted (host/stats.c), with bins for groups
+ *                           hr_mw_sorted (host/scoring/stats.c), with bins for groups
  *   mw_from_hist_kernel     twin of hr_mw_sorted's walk over the groups in
- *                           ascending order (host/stats.c)
+ *                           ascending order (host/scoring/stats.c)
  *
  * Verified on an H100: tests/test_scorer_gpu.c, compute-sanitizer memcheck.
  */
-#include "scorer_cuda.h"
-#include "cuda.h"
+#include "backends/cuda/scorer_cuda.h"
+#include "backends/cuda/cuda.h"
 #include "cuda_check.cuh"
 #include "hyporank/stats.h"
 
@@ -147,7 +147,7 @@ __device__ __forceinline__ static int score_bin(float v, bin_map m)
 /* CONTRAST's per-sample statistics for the second pass, packed for one
  * 16-byte load: x = m1 (the largest similarity), y = r = sum over j != top of
  * exp((s_j - m1) / T), or R = r - (K - 1) when shifted (below), z = top_off,
- * w = top (the hypothesis with m1, as int bits). Formulas: host/scorer_cpu.c
+ * w = top (the hypothesis with m1, as int bits). Formulas: host/backends/cpu/scorer_cpu.c
  * (transform_row, pool_main). */
 struct contrast_ctx {
     const float4 *pool; /* (N) per sample, A's then B's */
@@ -160,7 +160,7 @@ struct contrast_ctx {
 /* Temperatures above this use the shifted form of the score (see below). */
 #define CONTRAST_SHIFT_T 1.0
 
-/* Twin of transform_row's CONTRAST branch (host/scorer_cpu.c), in float:
+/* Twin of transform_row's CONTRAST branch (host/backends/cpu/scorer_cpu.c), in float:
  * the score of hypothesis k on sample x from its similarity v. For k != top
  * the score is v - m1 - T log((1 + rest) / (K - 1)), rest = r - e, e =
  * exp((v - m1) / T). Written as the CPU writes it, T (log1p(rest) - log(K -
@@ -244,7 +244,7 @@ bin_scores_kernel(const float *__restrict__ s, int kb, int ld, int c_lo, int c_h
 }
 
 /* CONTRAST's first pass: the running statistics of each sample over the
- * hypotheses in order (twin of pool_main's fold, host/scorer_cpu.c, which
+ * hypotheses in order (twin of pool_main's fold, host/backends/cpu/scorer_cpu.c, which
  * the formulas follow to the letter), plus m0, the smallest similarity, for
  * the bins' range. s: (kb, ld) tile of hypotheses k_base.. (in order) on
  * samples x_base + [0, cn); state arrays (N) (pool_state, at the top). A
@@ -642,7 +642,7 @@ extern "C" hr_status hr_scorer_cuda_create(const float *xa, size_t n_a, const fl
     s->xa = xa, s->xb = xb, s->n_a = n_a, s->n_b = n_b, s->n = n_a + n_b, s->dim = dim;
     s->last_ms = -1.0;
 
-    /* The plan (host/scorer_cuda.h, "Memory"). */
+    /* The plan (host/backends/cuda/scorer_cuda.h, "Memory"). */
     HR_CUDA_TRY(cudaMemGetInfo(&free_b, &total_b));
     budget = memory_bytes ? memory_bytes : free_b / 10 * 8;
     x_bytes = s->n * (size_t)dim * sizeof(__half);

@@ -31,7 +31,7 @@ Chat answers, from the last user message U (and the system message S):
     H with 4 or more letters or digits occurs in T (case-insensitive), else
     "no"; with response_format json_object: {"answer": "yes"|"no"};
   - U holds numbered texts <text id="N">...</text> and a line "Hypothesis: H"
-    (the verifier's prompt, host/verify.c): the verifier judge, below;
+    (the verifier's prompt, host/discovery/verify.c): the verifier judge, below;
   - U has a line "Group A:" and, after it, a line "Group B:" (the LLM
     proposer's prompt): the texts are the "- " lines under each; the answer
     is the JSON object {"A": [...], "B": [...]} (whether or not json_object

@@ -4,7 +4,7 @@
  *
  * Every test works in its own file under one mkdtemp folder, removed at the
  * end. Some checks open the file with SQLite directly (integrity_check, WAL
- * mode, damaged rows); the table name "embedding" comes from host/cache.c.
+ * mode, damaged rows); the table name "embedding" comes from host/io/cache.c.
  */
 #include "hyporank/cache.h"
 #include "test_util.h"

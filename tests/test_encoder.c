@@ -4,8 +4,8 @@
  * Fixture: tests/fixtures/embedding-texts.jsonl and embedding-expected.npy,
  * made by tests/fixtures/gen-embedding-fixture.py (see its docstring).
  */
-#include "cuda.h"
-#include "encoder_cpu.h"
+#include "backends/cuda/cuda.h"
+#include "backends/cpu/encoder_cpu.h"
 #include "hyporank/encoder.h"
 #include "hyporank/model.h"
 #include "hyporank/npy.h"

@@ -1,24 +1,24 @@
 /*
- * tests/test_encoder_gpu.c: the CUDA encoder (host/encoder_cuda.h) against the
- * CPU encoder (host/encoder_cpu.c, the specification): each kernel against
+ * tests/test_encoder_gpu.c: the CUDA encoder (host/backends/cuda/encoder_cuda.h) against the
+ * CPU encoder (host/backends/cpu/encoder_cpu.c, the specification): each kernel against
  * its CPU twin on random data, then the whole forward pass of the real model
  * on a packed batch of varied texts, the two-slot submit/wait API, and whole
- * embed calls through hr_encoder_embed (the GPU driver, host/encoder_gpu.c)
+ * embed calls through hr_encoder_embed (the GPU driver, host/backends/cuda/encoder_gpu.c)
  * with --device cuda against --device cpu: the committed fixture texts,
  * thousands of generated texts of mixed length (several chunks and batches,
  * tokenising overlapped with the GPU), texts past the model's limit, one
  * text, an empty text; and that auto picks the GPU. Skips (exit 77) where no
  * GPU is present.
  *
- * The CPU twins of the steps that host/encoder_cpu.c keeps inside
+ * The CPU twins of the steps that host/backends/cpu/encoder_cpu.c keeps inside
  * hr_cpu_forward (static there) are written out below, step for step as
  * encoder_cpu.c does them, reusing its exported hr_cpu_layernorm_rows,
- * hr_cpu_l2_normalize_rows and host/fastmath.h's hr_gelu.
+ * hr_cpu_l2_normalize_rows and host/core/fastmath.h's hr_gelu.
  */
-#include "encoder_cpu.h"
-#include "encoder_cuda.h"
-#include "fastmath.h"
-#include "cuda.h"
+#include "backends/cpu/encoder_cpu.h"
+#include "backends/cuda/encoder_cuda.h"
+#include "core/fastmath.h"
+#include "backends/cuda/cuda.h"
 #include "hyporank/model.h"
 #include "hyporank/tokenizer.h"
 #include "test_texts.h"
@@ -81,7 +81,7 @@ static void embed_ref(const int32_t *ids, const int *offsets, int n_seq, const f
     hr_cpu_layernorm_rows(x, offsets[n_seq], h, g, b, eps);
 }
 
-/* residual_layernorm of host/encoder_cpu.c. x, y: (rows, h). */
+/* residual_layernorm of host/backends/cpu/encoder_cpu.c. x, y: (rows, h). */
 static void residual_layernorm_ref(float *x, const float *y, const float *bias, int rows, int h,
                                    const float *g, const float *b, float eps)
 {
@@ -89,13 +89,13 @@ static void residual_layernorm_ref(float *x, const float *y, const float *bias, 
     hr_cpu_layernorm_rows(x, rows, h, g, b, eps);
 }
 
-/* bias_gelu_rows of host/encoder_cpu.c. y: (rows, cols). */
+/* bias_gelu_rows of host/backends/cpu/encoder_cpu.c. y: (rows, cols). */
 static void bias_gelu_ref(float *y, const float *b, int rows, int cols)
 {
     for (size_t i = 0; i < (size_t)rows * cols; i++) y[i] = hr_gelu(y[i] + b[i % (size_t)cols]);
 }
 
-/* add_bias_rows on qkv, then attention of host/encoder_cpu.c, written with
+/* add_bias_rows on qkv, then attention of host/backends/cpu/encoder_cpu.c, written with
  * loops (in double, so that the reference's own rounding is negligible next
  * to the float32 GPU kernel's). qkv: (T, 3h), ctx: (T, h). */
 static void attention_ref(const float *qkv, const float *qkv_b, const int *offsets, int n_seq,
@@ -131,7 +131,7 @@ static void attention_ref(const float *qkv, const float *qkv_b, const int *offse
     free(p);
 }
 
-/* pool (HR_POOL_MEAN) of host/encoder_cpu.c, then hr_cpu_l2_normalize_rows.
+/* pool (HR_POOL_MEAN) of host/backends/cpu/encoder_cpu.c, then hr_cpu_l2_normalize_rows.
  * x: (T, h), out: (n_seq, h). */
 static void mean_pool_ref(const float *x, const int *offsets, int n_seq, int h, int normalize,
                           float *out)

@@ -1,7 +1,7 @@
 /*
  * tests/test_fastmath.c: hr_expf and hr_gelu against libm in double.
  */
-#include "fastmath.h"
+#include "core/fastmath.h"
 #include "test_util.h"
 
 #include <math.h>

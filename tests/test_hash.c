@@ -7,7 +7,7 @@
 
 #include <time.h>
 
-/* Internal hook in host/hash.c (not public API): 1 forces the portable C
+/* Internal hook in host/core/hash.c (not public API): 1 forces the portable C
  * block function, 0 goes back to choosing by CPUID (SHA extensions where the
  * CPU has them). The vectors run through both. */
 void hr_sha256_force_portable_(int on);

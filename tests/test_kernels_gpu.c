@@ -2,8 +2,8 @@
  * tests/test_kernels_gpu.c: each CUDA kernel against its CPU twin.
  * Skips (exit 77) where no GPU is present.
  */
-#include "cuda.h"
-#include "encoder_cpu.h"
+#include "backends/cuda/cuda.h"
+#include "backends/cpu/encoder_cpu.h"
 #include "test_util.h"
 
 #include <math.h>

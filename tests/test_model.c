@@ -16,8 +16,8 @@
 
 #include "hyporank/hash.h"
 #include "hyporank/model.h"
-#include "model_internal.h"
-#include "safetensors.h"
+#include "model/model_internal.h"
+#include "io/safetensors.h"
 #include "test_util.h"
 
 #include <cjson/cJSON.h>

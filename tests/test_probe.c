@@ -9,9 +9,9 @@
  * With HR_PROBE_BENCH=1 in the environment it also times a fit on n = 100,000
  * rows of d = 384 (MiniLM's width) and prints the time.
  */
-#include "cuda.h"
+#include "backends/cuda/cuda.h"
 #include "hyporank/probe.h"
-#include "probe_cuda.h"
+#include "backends/cuda/probe_cuda.h"
 #include "hyporank/stats.h"
 #include "test_util.h"
 
@@ -472,7 +472,7 @@ static void test_fits_and_cross_validation_are_deterministic(void)
 }
 
 /* The GPU fit is given each fold's training rows gathered into contiguous
- * copies (hr_probe_fit_rows_with, host/probe.c). With the CPU fit behind the
+ * copies (hr_probe_fit_rows_with, host/scoring/probe.c). With the CPU fit behind the
  * same gathering, every held-out value must be what cross-validation gives
  * (same rows, same order, same arithmetic). And the device option: without
  * a GPU, auto is the CPU to the bit and cuda says why. */

@@ -1,6 +1,6 @@
 /*
- * tests/test_probe_gpu.c: the CUDA probe fit (host/probe_cuda.h) against the
- * CPU fit (hr_probe_fit, host/probe.c: the specification). Skips (exit 77)
+ * tests/test_probe_gpu.c: the CUDA probe fit (host/backends/cuda/probe_cuda.h) against the
+ * CPU fit (hr_probe_fit, host/scoring/probe.c: the specification). Skips (exit 77)
  * where no GPU is present, after the one case that needs none
  * (hr_probe_from_coef, the constructor the GPU fit returns its probe with).
  *
@@ -36,10 +36,10 @@
  *           |dAUROC| <= (such pairs) / (n_1 n_0), counted on the data.
  *   errors  bad input gives the same status and the same message as the CPU.
  */
-#include "cuda.h"
+#include "backends/cuda/cuda.h"
 #include "hyporank/probe.h"
 #include "hyporank/stats.h"
-#include "probe_cuda.h"
+#include "backends/cuda/probe_cuda.h"
 #include "test_random.h"
 #include "test_util.h"
 
@@ -216,7 +216,7 @@ done:
 }
 
 /* Runs without a GPU: a probe built from coefficients reads back through
- * host/probe.c's accessors and decision function. */
+ * host/scoring/probe.c's accessors and decision function. */
 static void test_probe_from_coef_reads_back(void)
 {
     const double w[3] = {0.5, -2.0, 3.25};
@@ -268,7 +268,7 @@ static void test_several_chunks_and_streaming_agree_with_cpu(void)
 {
     dataset s = make_data(20011, 384, 3.0, -1.0, 1);
     /* 48 MiB: X (30.7 MB) resident, blocks of 3,926 rows: 6 chunks, the last
-     * of 381 rows (see host/probe_cuda.h, "Memory") */
+     * of 381 rows (see host/backends/cuda/probe_cuda.h, "Memory") */
     compare("d 384, resident in chunks", &s, NULL, (size_t)48 << 20, 1);
     /* 8 MiB: X streamed from the host in chunks of about 500 rows */
     compare("d 384, streamed", &s, NULL, (size_t)8 << 20, 0);

@@ -9,7 +9,7 @@
  * mantissa) whatever order sgemm sums in. The scorer must then agree exactly,
  * ties and all, however the work is split into blocks and threads.
  */
-#include "cuda.h"
+#include "backends/cuda/cuda.h"
 #include "hyporank/scorer.h"
 #include "hyporank/stats.h"
 #include "scorer_reference.h"

@@ -1,9 +1,9 @@
 /*
- * tests/test_scorer_gpu.c: the CUDA scorer (host/scorer_cuda.h) against the
+ * tests/test_scorer_gpu.c: the CUDA scorer (host/backends/cuda/scorer_cuda.h) against the
  * CPU scorer (HR_SCORE_COSINE on HR_DEVICE_CPU, the specification).
  * Skips (exit 77) where no GPU is present.
  *
- * Tolerances (host/scorer_cuda.h explains them):
+ * Tolerances (host/backends/cuda/scorer_cuda.h explains them):
  *   AUROC  1e-4: the binned AUROC is off by at most half the mass of A-B
  *          pairs sharing a bin (bins 3.05e-5 wide: about 8e-5 for cosines
  *          of spread 0.05, in practice far less), plus the pairs the FP16
@@ -20,9 +20,9 @@
  *          a relative exp((|z| + 1 + dz) dz) - 1 (Mills' ratio bounds the
  *          slope of log p in z by |z| + 1).
  */
-#include "cuda.h"
+#include "backends/cuda/cuda.h"
 #include "hyporank/scorer.h"
-#include "scorer_cuda.h"
+#include "backends/cuda/scorer_cuda.h"
 #include "test_random.h"
 #include "test_util.h"
 
@@ -320,7 +320,7 @@ static void test_contrast_agrees_with_cpu(void)
 /* The public scorer (hyporank/scorer.h) with device dev against the CPU:
  * the device it picks must be want, and its results the CPU's within the
  * tolerances above. CENTERED's means are scaled back from a unit-norm
- * hypothesis of norm at most 2K / (K - 1) <= 3 (host/scorer.c), hence three
+ * hypothesis of norm at most 2K / (K - 1) <= 3 (host/scoring/scorer.c), hence three
  * times MEAN_TOL; CONTRAST's are a similarity minus a pool term: twice. */
 static void public_vs_cpu(const char *what, hr_score_method m, hr_device dev, hr_device want,
                           const float *xa, size_t n_a, const float *xb, size_t n_b, int d,

@@ -1,5 +1,5 @@
 /* host/cli/main.c: the hyporank program; dispatches to one command. */
-#include "blas_core.h"
+#include "backends/cpu/blas_core.h"
 #include "cli.h"
 
 #include <stdio.h>
@@ -26,7 +26,7 @@ static const char main_help[] =
 
 int main(int argc, char **argv)
 {
-    hr_blas_use_better_kernels(argv); /* host/blas_core.h */
+    hr_blas_use_better_kernels(argv); /* host/backends/cpu/blas_core.h */
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
         strcmp(argv[1], "help") == 0) {
         fputs(main_help, argc < 2 ? stderr : stdout);

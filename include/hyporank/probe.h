@@ -96,7 +96,7 @@ typedef struct hr_probe_options {
 } hr_probe_options;
 
 /* Devices. HR_DEVICE_CPU: this file's fit. HR_DEVICE_CUDA: the same fit
- * with its O(n d^2) work on the GPU in FP64 (host/probe_cuda.h; its
+ * with its O(n d^2) work on the GPU in FP64 (host/backends/cuda/probe_cuda.h; its
  * coefficients agree with the CPU's to about 1e-15 relative, 41x faster at
  * n = 1M, d = 384 on an H100); no GPU is HR_ERR_NO_DEVICE (HR_ERR_UNSUPPORTED
  * in a build without CUDA). HR_DEVICE_AUTO: the GPU for fits of at least

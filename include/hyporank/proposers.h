@@ -7,7 +7,7 @@
  * several sources into one pool, then the scorer ranks them all:
  *
  *   bank   a built-in list of several hundred generic hypotheses
- *          (host/data/hypothesis-bank.txt, compiled into the library);
+ *          (host/discovery/data/hypothesis-bank.txt, compiled into the library);
  *   ngram  the words and word pairs that most separate A from B, by the
  *          weighted log-odds ratio with an informative Dirichlet prior of
  *          Monroe, Colaresi & Quinn (2008), "Fightin' Words" (below);

@@ -165,7 +165,7 @@ typedef struct hr_scorer hr_scorer;
  * Devices. The CPU computes every method exactly. The GPU (CUDA builds, a GPU
  * present) computes every method from FP16 products with FP32 accumulation
  * and a binned AUROC within 1e-4 of the exact one whenever n_a n_b >= 1e6
- * (host/scorer_cuda.h derives the bound; tests/test_scorer_gpu.c checks it).
+ * (host/backends/cuda/scorer_cuda.h derives the bound; tests/test_scorer_gpu.c checks it).
  *   HR_DEVICE_CUDA  the GPU; no GPU is HR_ERR_NO_DEVICE (HR_ERR_UNSUPPORTED
  *                   in a build without CUDA), embeddings of norm above 1.001
  *                   HR_ERR_UNSUPPORTED (the bins cover the cosines of unit

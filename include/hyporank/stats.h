@@ -21,7 +21,7 @@
  * U is counted exactly in integers. Two methods compute the same result:
  * hr_mw_sorted (sort everything: the readable reference) and hr_mw_fast
  * (O(N) for scores of any continuous-looking distribution, through a
- * workspace sized once for n_a and n_b; see host/stats.c for the method).
+ * workspace sized once for n_a and n_b; see host/scoring/stats.c for the method).
  *
  *     hr_mw_workspace *ws;
  *     hr_mw_workspace_create(n_a, n_b, &ws, err, sizeof err);

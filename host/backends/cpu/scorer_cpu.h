@@ -1,0 +1,50 @@
+/*
+ * host/backends/cpu/scorer_cpu.h: the CPU scorer, the specification every other scorer
+ * backend must agree with (internal; the public API is hyporank/scorer.h).
+ */
+#ifndef HYPORANK_SCORER_CPU_H
+#define HYPORANK_SCORER_CPU_H
+
+#include "hyporank/scorer.h"
+#include "hyporank/stats.h"
+
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct hr_scorer_cpu hr_scorer_cpu;
+
+/* xa: (n_a, dim), xb: (n_b, dim) row-major, borrowed. memory_bytes is the
+ * budget for the (block, N) score slabs of all threads together.
+ * temperature: CONTRAST's T, checked by the caller (hr_scorer_create). */
+hr_status hr_scorer_cpu_create(const float *xa, size_t n_a, const float *xb, size_t n_b, int dim,
+                               hr_score_method method, double temperature, size_t memory_bytes,
+                               int n_threads, hr_scorer_cpu **out, char *err, size_t errlen);
+void hr_scorer_cpu_destroy(hr_scorer_cpu *s); /* accepts NULL */
+
+/* Hypotheses per block (at least 1). */
+size_t hr_scorer_cpu_block_rows(const hr_scorer_cpu *s);
+
+/* Fills everything but q_value for k hypotheses, h: (k, dim) row-major. */
+hr_status hr_scorer_cpu_score(hr_scorer_cpu *s, const float *h, size_t k,
+                              hr_hypothesis_score *out, char *err, size_t errlen);
+
+/* The score of hypothesis k on sample x from the similarities s_j(x) =
+ * h_j . x of the K hypotheses of the call (the specification a GPU scorer
+ * must agree with; host/backends/cpu/scorer_cpu.c computes it in two passes):
+ *
+ *   COSINE    s_k(x)
+ *   CENTERED  s_k(x) - (C(x) - s_k(x)) / (K - 1),  C(x) = (sum_j h_j) . x,
+ *             in double, stored as float
+ *   CONTRAST  s_k(x) - T (log sum_{j != k} exp(s_j(x) / T) - log(K - 1)),
+ *             in double from the float s_j(x), stored as float
+ *
+ * and s_k(x) for every method when K = 1. */
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
