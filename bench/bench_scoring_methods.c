@@ -24,6 +24,7 @@
  * unit vectors (K 1000, N 50k, D 384) against cosine.
  */
 #include "bench_util.h"
+#include "core/random.h"
 #include "backends/cpu/blas_core.h"
 #include "hyporank/cache.h"
 #include "hyporank/corpus.h"
@@ -298,10 +299,7 @@ static void cost(method *ms, size_t n_methods, int threads)
     for (size_t i = 0; i < k + na + nb; i++) {
         double norm = 0.0;
         for (size_t c = 0; c < d; c++) {
-            uint64_t z = (st += 0x9E3779B97F4A7C15ull);
-            z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-            z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-            z ^= z >> 31;
+            const uint64_t z = hr_splitmix64(&st);
             const double v = ((double)(z >> 11) + 0.5) * 0x1.0p-53 - 0.5;
             all[i * d + c] = (float)v;
             norm += v * v;

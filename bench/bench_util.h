@@ -6,6 +6,7 @@
  */
 #ifndef HYPORANK_BENCH_UTIL_H
 #define HYPORANK_BENCH_UTIL_H
+#include "core/random.h"
 
 #include <errno.h>
 #include <math.h>
@@ -52,10 +53,7 @@ static inline double bench_uniform(void)
 static uint64_t bench_normal_state = 42;
 static inline double bench_normal(void)
 {
-    uint64_t z = (bench_normal_state += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    z ^= z >> 31;
+    const uint64_t z = hr_splitmix64(&bench_normal_state);
     const double u = ((double)(z >> 11) + 0.5) * 0x1.0p-53, v = (double)(z & 0x7FF) / 2048.0;
     return sqrt(-2.0 * log(u)) * cos(6.283185307179586 * v);
 }

@@ -14,6 +14,7 @@
 
 #include "cli_run.h"
 #include "test_util.h"
+#include "core/random.h"
 
 #include <cjson/cJSON.h>
 #include <math.h>
@@ -38,10 +39,7 @@ static uint64_t rng_state;
 
 static unsigned rnd(unsigned n)
 {
-    uint64_t z = (rng_state += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return (unsigned)((z ^ (z >> 31)) % n);
+    return (unsigned)(hr_splitmix64(&rng_state) % n);
 }
 
 #define PICK(list) list[rnd(sizeof list / sizeof list[0])]

@@ -6,6 +6,7 @@
 #include "hyporank/npy.h"
 #include "hyporank/scorer.h"
 #include "test_util.h"
+#include "core/random.h"
 
 #include <cjson/cJSON.h>
 #include <dirent.h>
@@ -81,10 +82,7 @@ static uint64_t rng_state = 12345;
 
 static double rng_normal(void)
 {
-    uint64_t z = (rng_state += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    z ^= z >> 31;
+    const uint64_t z = hr_splitmix64(&rng_state);
     /* Irwin-Hall: enough for test data. */
     double s = 0.0;
     for (int i = 0; i < 4; i++) s += (double)((z >> (16 * i)) & 0xFFFF) / 65536.0;

@@ -10,6 +10,7 @@
  * bootstrap on planted signal and on noise.
  */
 #include "test_util.h"
+#include "core/random.h"
 
 #include "hyporank/explain.h"
 #include "hyporank/scorer.h"
@@ -21,10 +22,7 @@ static uint64_t state;
 
 static double uniform(void)
 {
-    uint64_t z = (state += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return ((z ^ (z >> 31)) >> 11) * 0x1.0p-53;
+    return hr_random_uniform(&state);
 }
 
 static double gaussian(void)

@@ -14,6 +14,7 @@
 #include "backends/cuda/probe_cuda.h"
 #include "hyporank/stats.h"
 #include "test_util.h"
+#include "core/random.h"
 
 #include <cjson/cJSON.h>
 
@@ -33,13 +34,7 @@ static double now_s(void)
 /* A small deterministic generator (splitmix64) for synthetic problems. */
 static uint64_t rng_state;
 
-static uint64_t rnd(void)
-{
-    uint64_t z = (rng_state += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
+static uint64_t rnd(void) { return hr_splitmix64(&rng_state); }
 
 static double uniform(void) /* (0, 1) */
 {

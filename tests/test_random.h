@@ -8,19 +8,15 @@
 #ifndef HYPORANK_TEST_RANDOM_H
 #define HYPORANK_TEST_RANDOM_H
 
+#include "core/random.h"
+
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 
 static uint64_t rng_state;
 
-static inline uint64_t rng_next(void) /* splitmix64 */
-{
-    uint64_t z = (rng_state += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
+static inline uint64_t rng_next(void) { return hr_splitmix64(&rng_state); }
 
 /* Uniform in (0, 1). */
 static inline double rng_uniform(void) { return ((double)(rng_next() >> 11) + 0.5) * 0x1.0p-53; }

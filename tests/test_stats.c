@@ -8,6 +8,7 @@
  */
 #include "hyporank/stats.h"
 #include "test_util.h"
+#include "core/random.h"
 
 #include <cjson/cJSON.h>
 #include <float.h>
@@ -20,15 +21,9 @@
 
 static uint64_t rng_state = 0x9E3779B97F4A7C15ull;
 
-static uint64_t rng_next(void) /* splitmix64 */
-{
-    uint64_t z = (rng_state += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
+static uint64_t rng_next(void) { return hr_splitmix64(&rng_state); }
 
-static double rng_uniform(void) { return (double)(rng_next() >> 11) * 0x1.0p-53; }
+static double rng_uniform(void) { return hr_random_uniform(&rng_state); }
 
 static double rng_normal(void)
 {

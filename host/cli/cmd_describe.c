@@ -1,6 +1,7 @@
 /* host/cli/cmd_describe.c: hyporank describe: from two corpora to a ranked
  * list of the ways they differ, in both directions. */
 #include "cli.h"
+#include "core/random.h"
 #include "hyporank/cache.h"
 #include "hyporank/corpus.h"
 #include "hyporank/geometry.h"
@@ -99,27 +100,13 @@ typedef struct describe_opts {
     double holdout, alpha;
 } describe_opts;
 
-/* splitmix64: a small, well-mixed generator for the reproducible split. */
-static uint64_t next_random(uint64_t *state)
-{
-    uint64_t z = (*state += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-
 /* Splits rows [0, n) at random into a proposal part of round(n * share)
  * rows (at least 1) and a scoring part (at least 2; the rest).
  * order: (n) the rows, proposal part first. Returns the proposal size. */
 static size_t split_rows(size_t n, double share, uint64_t *state, size_t *order)
 {
     for (size_t i = 0; i < n; i++) order[i] = i;
-    for (size_t i = n - 1; i > 0; i--) { /* Fisher-Yates */
-        size_t j = (size_t)(next_random(state) % (i + 1));
-        size_t t = order[i];
-        order[i] = order[j];
-        order[j] = t;
-    }
+    hr_random_shuffle(state, order, n);
     size_t k = (size_t)llround((double)n * share);
     if (k < 1) k = 1;
     if (k > n - 2) k = n - 2;

@@ -3,6 +3,7 @@
  * library (include/hyporank/explain.h); this file reads the labelled texts,
  * builds the candidate pool, embeds, and reports. */
 #include "cli.h"
+#include "core/random.h"
 #include "hyporank/corpus.h"
 #include "hyporank/explain.h"
 #include "hyporank/probe.h"
@@ -447,15 +448,6 @@ static hr_status read_labelled(dataset *d, hr_corpus *c, const explain_opts *o, 
     return st;
 }
 
-/* splitmix64, for the reproducible split. */
-static uint64_t next_random(uint64_t *state)
-{
-    uint64_t z = (*state += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-
 /* Stratified split: is_prop[i] = 1 for round(share * n_c) random texts of
  * each class c. */
 static void split_rows(const uint8_t *y, size_t n, double share, uint64_t seed, uint8_t *is_prop,
@@ -467,12 +459,7 @@ static void split_rows(const uint8_t *y, size_t n, double share, uint64_t seed, 
         size_t m = 0;
         for (size_t i = 0; i < n; i++)
             if (y[i] == c) scratch[m++] = i;
-        for (size_t i = m; i > 1; i--) { /* Fisher-Yates */
-            size_t j = (size_t)(next_random(&state) % i);
-            size_t t = scratch[i - 1];
-            scratch[i - 1] = scratch[j];
-            scratch[j] = t;
-        }
+        hr_random_shuffle(&state, scratch, m);
         size_t k = (size_t)llround((double)m * share);
         for (size_t i = 0; i < k; i++) is_prop[scratch[i]] = 1;
     }

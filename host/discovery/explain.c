@@ -8,6 +8,7 @@
 #include "scoring/cholesky.h"
 
 #include "hyporank/probe.h"
+#include "core/random.h"
 #include "core/util.h"
 
 #include <cblas.h>
@@ -530,24 +531,6 @@ done:
 /* ------------------------------------------------------------------------ */
 /* Bootstrap                                                                 */
 
-static uint64_t splitmix64(uint64_t *state)
-{
-    uint64_t z = (*state += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-
-/* Uniform in [0, bound), bound >= 1, by rejection (no modulo bias). */
-static uint64_t below(uint64_t *state, uint64_t bound)
-{
-    const uint64_t limit = UINT64_MAX - UINT64_MAX % bound;
-    uint64_t r;
-    do r = splitmix64(state);
-    while (r >= limit);
-    return r % bound;
-}
-
 static int cmp_double(const void *a, const void *b)
 {
     const double x = *(const double *)a, y = *(const double *)b;
@@ -657,7 +640,7 @@ hr_status hr_explain_bootstrap(const double *ref, const double *hyp, const uint8
     size_t both = 0; /* resamples with both classes: rb, hb */
     for (size_t b = 0; b < B; b++) {
         for (size_t i = 0; i < n; i++) w[i] = 0;
-        for (size_t i = 0; i < n; i++) w[below(&state, n)] += 1;
+        for (size_t i = 0; i < n; i++) w[hr_random_below(&state, n)] += 1;
         const double ar = auroc_sorted(sr, n, y, w), ah = auroc_sorted(sh, n, y, w);
         if (isnan(ar)) { /* one class only: no AUROC, no ratio */
             out->undefined++;
@@ -919,7 +902,7 @@ hr_status hr_explain_plain_folds(size_t n, int k, uint64_t seed, int *fold, char
     for (size_t i = 0; i < n; i++) perm[i] = i;
     uint64_t state = seed;
     for (size_t i = n; i > 1; i--) {
-        const size_t j = (size_t)below(&state, i), tmp = perm[i - 1];
+        const size_t j = (size_t)hr_random_below(&state, i), tmp = perm[i - 1];
         perm[i - 1] = perm[j];
         perm[j] = tmp;
     }
@@ -1228,7 +1211,7 @@ hr_status hr_explain_bootstrap_continuous(const double *ref, const double *hyp, 
     size_t both = 0; /* resamples where t varies: rb, hb */
     for (size_t b = 0; b < B; b++) {
         for (size_t i = 0; i < n; i++) w[i] = 0;
-        for (size_t i = 0; i < n; i++) w[below(&state, n)] += 1;
+        for (size_t i = 0; i < n; i++) w[hr_random_below(&state, n)] += 1;
         ranks_sorted(sr, n, w, rr);
         ranks_sorted(sh, n, w, rh);
         ranks_sorted(stt, n, w, rt);

@@ -11,6 +11,7 @@
  * clusters, which is far cheaper than the n-gram contrasts that follow.
  */
 #include "hyporank/geometry.h"
+#include "core/random.h"
 #include "core/util.h"
 
 #include <math.h>
@@ -21,16 +22,6 @@
 /* ------------------------------------------------------------------------ */
 /* Small helpers                                                              */
 
-static uint64_t splitmix64(uint64_t *s)
-{
-    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
-/* A uniform double in [0, 1), 53 random bits. */
-static double uniform01(uint64_t *s) { return (double)(splitmix64(s) >> 11) * 0x1.0p-53; }
 
 /* dot(x, c): x (d) float32, c (d) double. */
 static double dot_fd(const float *x, const double *c, int d)
@@ -94,7 +85,7 @@ static void km_seed(km *k, uint64_t seed, uint8_t *chosen /* (n) */)
     uint64_t s = seed;
     int d = k->d;
     double *mind = k->sim; /* (n) distance to the nearest centre so far */
-    size_t pick = (size_t)(uniform01(&s) * (double)k->n);
+    size_t pick = (size_t)(hr_random_uniform(&s) * (double)k->n);
     if (pick >= k->n) pick = k->n - 1;
     for (size_t j = 0;; j++) {
         const float *x = k->X + pick * (size_t)d;
@@ -111,7 +102,7 @@ static void km_seed(km *k, uint64_t seed, uint8_t *chosen /* (n) */)
         for (size_t i = 0; i < k->n; i++) total += mind[i] * mind[i];
         pick = k->n;
         if (total > 0.0) {
-            double r = uniform01(&s) * total, cum = 0.0;
+            double r = hr_random_uniform(&s) * total, cum = 0.0;
             size_t last = k->n;
             for (size_t i = 0; i < k->n; i++) {
                 if (mind[i] <= 0.0) continue;

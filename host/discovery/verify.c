@@ -17,6 +17,7 @@
  */
 #include "hyporank/verify.h"
 #include "hyporank/stats.h"
+#include "core/random.h"
 #include "core/util.h"
 
 #include <cjson/cJSON.h>
@@ -109,57 +110,21 @@ static hr_status resolve_options(const hr_verify_options *opts, hr_verify_option
 
 /* ---- random numbers ----------------------------------------------------------------- */
 
-/* splitmix64 (Steele, Lea & Flood 2014): a 64-bit state, one add and a mix per
- * draw; plenty for sampling a few dozen texts. */
-typedef struct rng {
-    uint64_t s;
-} rng;
-
-static uint64_t rng_next(rng *r)
-{
-    uint64_t z = (r->s += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
-
 /* A stream of its own for each purpose, from the seed. */
-static rng rng_stream(uint64_t seed, uint64_t stream)
+static uint64_t rng_stream(uint64_t seed, uint64_t stream)
 {
-    rng r = {seed ^ (stream * 0xd1b54a32d192ed03ULL)};
-    rng_next(&r);
+    uint64_t r = seed ^ (stream * 0xd1b54a32d192ed03ULL);
+    hr_splitmix64(&r);
     return r;
-}
-
-/* Uniform in [0, n), n >= 1, without modulo bias (rejection). */
-static uint64_t rng_below(rng *r, uint64_t n)
-{
-    uint64_t limit = UINT64_MAX - UINT64_MAX % n; /* draws below limit are fair */
-    uint64_t x;
-    do
-        x = rng_next(r);
-    while (x >= limit);
-    return x % n;
-}
-
-/* Fisher-Yates shuffle of v[0..n). */
-static void shuffle(rng *r, size_t *v, size_t n)
-{
-    for (size_t i = n; i > 1; i--) {
-        size_t j = (size_t)rng_below(r, i);
-        size_t t = v[i - 1];
-        v[i - 1] = v[j];
-        v[j] = t;
-    }
 }
 
 /* Selection sampling: m of 0..n-1, each subset equally likely; rows: (m),
  * ascending. Row i is taken with probability (m - taken) / (n - i). */
-static void select_rows(rng *r, size_t n, size_t m, size_t *rows)
+static void select_rows(uint64_t *r, size_t n, size_t m, size_t *rows)
 {
     size_t taken = 0;
     for (size_t i = 0; i < n && taken < m; i++)
-        if (rng_below(r, n - i) < m - taken)
+        if (hr_random_below(r, n - i) < m - taken)
             rows[taken++] = i;
 }
 
@@ -189,7 +154,7 @@ hr_status hr_verify_sample_rows(size_t n_a, size_t n_b, const hr_verify_options 
         free(rb);
         return hr_fail(HR_ERR_NOMEM, err, errlen, "verify: out of memory");
     }
-    rng r = rng_stream(o.seed, STREAM_A);
+    uint64_t r = rng_stream(o.seed, STREAM_A);
     select_rows(&r, n_a, ma, ra);
     r = rng_stream(o.seed, STREAM_B);
     select_rows(&r, n_b, mb, rb);
@@ -212,14 +177,14 @@ hr_status hr_verify_sample_rows(size_t n_a, size_t n_b, const hr_verify_options 
 static void plan_requests(uint64_t seed, size_t m_a, size_t m_b, size_t per, size_t *cols,
                           size_t *off, size_t *n_req_out, size_t *tmp)
 {
-    rng r = rng_stream(seed, STREAM_PLAN);
+    uint64_t r = rng_stream(seed, STREAM_PLAN);
     size_t *a = tmp, *b = tmp + m_a; /* tmp: (T) scratch */
     for (size_t i = 0; i < m_a; i++)
         a[i] = i;
     for (size_t j = 0; j < m_b; j++)
         b[j] = m_a + j;
-    shuffle(&r, a, m_a);
-    shuffle(&r, b, m_b);
+    hr_random_shuffle(&r, a, m_a);
+    hr_random_shuffle(&r, b, m_b);
     size_t i = 0, j = 0, t = 0;
     while (i < m_a || j < m_b) {
         int take_a;
@@ -230,7 +195,7 @@ static void plan_requests(uint64_t seed, size_t m_a, size_t m_b, size_t per, siz
         else {
             /* (2i + 1) / m_a against (2j + 1) / m_b, in integers (m <= 1e5). */
             uint64_t pa = (uint64_t)(2 * i + 1) * m_b, pb = (uint64_t)(2 * j + 1) * m_a;
-            take_a = pa < pb || (pa == pb && (rng_next(&r) >> 63));
+            take_a = pa < pb || (pa == pb && (hr_splitmix64(&r) >> 63));
         }
         cols[t++] = take_a ? a[i++] : b[j++];
     }
@@ -240,7 +205,7 @@ static void plan_requests(uint64_t seed, size_t m_a, size_t m_b, size_t per, siz
     off[0] = 0;
     for (size_t q = 0; q < n_req; q++) {
         off[q + 1] = off[q] + base + (q < extra ? 1 : 0);
-        shuffle(&r, cols + off[q], off[q + 1] - off[q]);
+        hr_random_shuffle(&r, cols + off[q], off[q + 1] - off[q]);
     }
     *n_req_out = n_req;
 }

@@ -33,6 +33,7 @@
 #include "backends/cuda/cuda.h"
 #include "backends/cuda/probe_cuda.h"
 #include "hyporank/stats.h"
+#include "core/random.h"
 #include "core/util.h"
 
 #include <cblas.h>
@@ -538,14 +539,6 @@ typedef struct rng {
     uint64_t s[4];
 } rng;
 
-static uint64_t splitmix64(uint64_t *x)
-{
-    uint64_t z = (*x += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
 static uint64_t rotl(uint64_t x, int k)
 {
     return (x << k) | (x >> (64 - k));
@@ -599,7 +592,7 @@ hr_status hr_probe_folds(const uint8_t *y, size_t n, int k, uint64_t seed, int *
     rng r;
     uint64_t sm = seed;
     for (int j = 0; j < 4; j++)
-        r.s[j] = splitmix64(&sm);
+        r.s[j] = hr_splitmix64(&sm);
     size_t pos = 0;
     for (int c = 1; c >= 0; c--) {
         size_t start = pos;
