@@ -6,6 +6,7 @@
  */
 #include "hyporank/explain.h"
 #include "scoring/cholesky.h"
+#include "scoring/score_methods.h"
 
 #include "hyporank/probe.h"
 #include "core/random.h"
@@ -128,41 +129,7 @@ hr_status hr_explain_features(const float *X, size_t n, const float *H, size_t K
                 return hr_fail(HR_ERR_INPUT, err, errlen,
                                "explain: features: text %zu or hypothesis %zu has a non-finite "
                                "embedding", i, k);
-        if (K == 1 || method == HR_SCORE_COSINE) continue; /* the pool term is 0 for K = 1 */
-        if (method == HR_SCORE_CENTERED) {
-            double sum = 0;
-            for (size_t k = 0; k < K; k++) sum += s[k];
-            for (size_t k = 0; k < K; k++)
-                s[k] = (float)(s[k] - (sum - s[k]) / (double)(K - 1));
-            continue;
-        }
-        /* CONTRAST: s_k - T log(mean over j != k of exp(s_j / T)), with the
-         * largest similarity m1 (at a) factored out; for k = a the sum over
-         * the others is taken afresh around the second largest m2, since
-         * subtracting a's dominant term from the total would cancel. */
-        size_t a = 0;
-        for (size_t k = 1; k < K; k++)
-            if (s[k] > s[a]) a = k;
-        const double m1 = s[a];
-        double m2 = -INFINITY, tot = 0, rest = 0;
-        for (size_t k = 0; k < K; k++) {
-            tot += exp((s[k] - m1) / T);
-            if (k != a && s[k] > m2) m2 = s[k];
-        }
-        for (size_t k = 0; k < K; k++)
-            if (k != a) rest += exp((s[k] - m2) / T);
-        const double log_k1 = log((double)(K - 1));
-        const double pool_a = m2 + T * (log(rest) - log_k1);
-        for (size_t k = 0; k < K; k++) {
-            double pool;
-            if (k == a) {
-                pool = pool_a;
-            } else {
-                double others = tot - exp((s[k] - m1) / T); /* >= a's term, 1 */
-                pool = m1 + T * (log(others) - log_k1);
-            }
-            s[k] = (float)(s[k] - pool);
-        }
+        hr_score_sample(method, T, s, K, s); /* host/scoring/score_methods.h */
     }
     return HR_OK;
 }

@@ -18,6 +18,7 @@
 #include "hyporank/verify.h"
 #include "hyporank/stats.h"
 #include "core/random.h"
+#include "scoring/score_methods.h"
 #include "core/util.h"
 
 #include <cjson/cJSON.h>
@@ -566,9 +567,7 @@ hr_status hr_verify_dot_scores(void *user, const size_t *rows_a, size_t m_a,
         const float *h = d->h + j * dim;
         for (size_t c = 0; c < total; c++) {
             const float *x = c < m_a ? d->xa + rows_a[c] * dim : d->xb + rows_b[c - m_a] * dim;
-            double acc = 0;
-            for (size_t i = 0; i < dim; i++)
-                acc += (double)h[i] * (double)x[i];
+            const double acc = hr_similarity(h, x, d->dim);
             float f = (float)acc;
             if (!isfinite(f))
                 return hr_fail(HR_ERR_INPUT, err, errlen,

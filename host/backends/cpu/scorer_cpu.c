@@ -18,38 +18,29 @@
  * Memory: the slabs of all workers together stay within the budget; besides
  * them each worker holds O(N) for the statistics. Nothing is O(K N).
  *
- * Pool-relative methods (hyporank/scorer.h, formulas in scorer_cpu.h) need
- * per-sample statistics over all K hypotheses before any score is final, so
- * they run a first pass over the samples, split into one contiguous range
- * per thread:
+ * Pool-relative methods (hyporank/scorer.h; the formulas, once, in
+ * host/scoring/score_methods.h) need per-sample statistics over all K
+ * hypotheses before any score is final, so they run a first pass over the
+ * samples, split into one contiguous range per thread:
  *
  *   CENTERED  C(x) = g . x in double, g = sum_j h_j (double, (dim)):
- *             O(N dim), no matrix product.
+ *             O(N dim), no matrix product; then hr_score_centered.
  *   CONTRAST  the block products again, each thread on its own samples,
- *             hypotheses in order 0..K-1, folding each similarity into the
- *             sample's running statistics: m1 (the largest s_j(x)), top (the
- *             first j that has it), m2 (the largest over j != top) and acc =
- *             sum over j != top of exp((s_j - m2) / T), which is >= 1 once
- *             K >= 2 (the m2 term is 1). Each sample folds the hypotheses in
- *             order 0..K-1 whatever the split, so with exact similarities
- *             the statistics do not depend on the threads (sgemm may round
- *             the same product differently in differently shaped blocks,
- *             for COSINE too, so inexact ones may differ in the last bit).
- *             Then, per sample,
- *               top_off = m2 + T (log acc - log(K - 1))
- *               r       = acc exp((m2 - m1) / T) = sum_{j != top} exp((s_j - m1) / T)
- *             and the second pass scores
- *               k == top:  s_k - top_off
- *               k != top:  s_k - m1 - T (log1p(r - exp((s_k - m1) / T)) - log(K - 1))
- *             where 1 + r - exp(...) = sum_{j != k} exp((s_j - m1) / T) >= 1
- *             (the top term is 1): subtracting k's own term loses nothing
- *             worth having, since what remains is at least 1.
+ *             hypotheses in order 0..K-1, each similarity folded into the
+ *             sample's hr_contrast_pool (hr_contrast_pool_fold). Each sample
+ *             folds the hypotheses in order 0..K-1 whatever the split, so
+ *             with exact similarities the statistics do not depend on the
+ *             threads (sgemm may round the same product differently in
+ *             differently shaped blocks, for COSINE too, so inexact ones may
+ *             differ in the last bit). Then hr_contrast_pool_finish per
+ *             sample, and the second pass scores with hr_contrast_score.
  *
  * Those statistics take 32 bytes per sample (CENTERED 8), allocated on the
  * first call. CONTRAST costs one more matrix product per block and about
  * two exponentials and a log1p per score.
  */
 #include "backends/cpu/scorer_cpu.h"
+#include "scoring/score_methods.h"
 #include "core/util.h"
 
 #include <cblas.h>
@@ -65,11 +56,6 @@
 void openblas_set_num_threads(int num_threads);
 
 #define HR_SCORER_MAX_THREADS 64
-
-/* A term exp(e) with e below this is under 8.6e-17, less than half an ulp
- * of any sum >= 1 (2^-53 = 1.1e-16): adding it to such a sum changes
- * nothing, so skipping the exponential gives the same bits. */
-#define HR_EXP_NEGLIGIBLE (-37.0)
 
 typedef struct worker {
     float *slab;         /* (slab_rows, N) row-major: scores of one block */
@@ -92,11 +78,9 @@ struct hr_scorer_cpu {
     int n_threads;
     int samples_finite; /* 1 once xa and xb were checked finite */
     /* Pool statistics of the current call, (N) each, A's samples then B's,
-     * allocated on the first call of a pool-relative method:
-     *   CENTERED  pa: C(x)
-     *   CONTRAST  pa: m1; pb: m2, then top_off; pc: acc, then r; top */
-    double *pa, *pb, *pc;
-    size_t *top;
+     * allocated on the first call of a pool-relative method. */
+    double *c;              /* CENTERED: C(x) */
+    hr_contrast_pool *pool; /* CONTRAST */
     double *g; /* CENTERED: (dim) sum of the hypotheses, in double */
     worker w[HR_SCORER_MAX_THREADS];
 };
@@ -143,10 +127,8 @@ void hr_scorer_cpu_destroy(hr_scorer_cpu *s)
         free(s->w[t].slab);
         hr_mw_workspace_destroy(s->w[t].ws);
     }
-    free(s->pa);
-    free(s->pb);
-    free(s->pc);
-    free(s->top);
+    free(s->c);
+    free(s->pool);
     free(s->g);
     free(s);
 }
@@ -190,34 +172,16 @@ static void run_workers(void *(*fn)(void *), worker_arg *args, int n)
 }
 
 /* The pool-relative transform of row k of a slab, in place; row: (N), A's
- * samples then B's (formulas in scorer_cpu.h and at the top of this file). */
+ * samples then B's (host/scoring/score_methods.h). */
 static void transform_row(const hr_scorer_cpu *s, const job *j, size_t k, float *row, size_t n)
 {
     if (s->method == HR_SCORE_COSINE || j->k == 1) return; /* the raw product is the score */
     if (s->method == HR_SCORE_CENTERED) {
-        const double km1 = (double)(j->k - 1);
-        for (size_t x = 0; x < n; x++) {
-            const double v = row[x];
-            row[x] = (float)(v - (s->pa[x] - v) / km1);
-        }
+        for (size_t x = 0; x < n; x++) row[x] = (float)hr_score_centered(row[x], s->c[x], j->k);
         return;
     }
     const double t = s->t, lk = j->log_km1;
-    for (size_t x = 0; x < n; x++) {
-        const double v = row[x], m1 = s->pa[x];
-        if (s->top[x] == k) {
-            row[x] = (float)(v - s->pb[x]);
-        } else {
-            double rest = s->pc[x] - exp((v - m1) / t); /* sum over j != k, top, of exp((s_j - m1) / T) */
-            if (rest < 0.0) rest = 0.0;                 /* rounding; the exact value is >= 0 */
-            /* log(1 + rest): log1p keeps the digits of a small rest; from
-             * 1/2 up, 1 + rest loses nothing that matters, and when all
-             * similarities tie (rest = K - 2) it gives log(K - 1) to the bit,
-             * so the score is exactly 0 as it should be. */
-            const double l = rest < 0.5 ? log1p(rest) : log(1.0 + rest);
-            row[x] = (float)(v - m1 - t * (l - lk));
-        }
-    }
+    for (size_t x = 0; x < n; x++) row[x] = (float)hr_contrast_score(row[x], k, &s->pool[x], t, lk);
 }
 
 static void *worker_main(void *arg)
@@ -290,7 +254,7 @@ static void *pool_main(void *arg)
             for (; q + 4 <= d; q += 4)
                 for (int u = 0; u < 4; u++) c[u] += s->g[q + u] * (double)v[q + u];
             for (; q < d; q++) c[0] += s->g[q] * (double)v[q];
-            s->pa[x] = (c[0] + c[1]) + (c[2] + c[3]);
+            s->c[x] = (c[0] + c[1]) + (c[2] + c[3]);
         }
         return NULL;
     }
@@ -299,13 +263,7 @@ static void *pool_main(void *arg)
     const size_t b0 = lo > n_a ? lo : n_a, b1 = hi > n_a ? hi : n_a;
     const size_t na_t = a1 - a0, nt = hi - lo;
     const double t = s->t;
-    double *m1 = s->pa, *m2 = s->pb, *acc = s->pc;
-    for (size_t x = lo; x < hi; x++) {
-        m1[x] = -INFINITY;
-        m2[x] = -INFINITY;
-        acc[x] = 0.0;
-        s->top[x] = 0;
-    }
+    for (size_t x = lo; x < hi; x++) hr_contrast_pool_start(&s->pool[x]);
     for (size_t k0 = 0; k0 < j->k && w->st == HR_OK; k0 += j->rows) {
         const size_t kb = j->k - k0 < j->rows ? j->k - k0 : j->rows;
         const float *hb = j->h + k0 * (size_t)d; /* (kb, dim) */
@@ -334,29 +292,12 @@ static void *pool_main(void *arg)
                              isnan(v) ? "NaN" : "infinite");
                     break;
                 }
-                if (v > m1[x]) { /* a new top: the old one joins the others */
-                    if (m1[x] > -INFINITY) {
-                        acc[x] = acc[x] * exp((m2[x] - m1[x]) / t) + 1.0;
-                        m2[x] = m1[x];
-                    }
-                    m1[x] = v;
-                    s->top[x] = k0 + r;
-                } else if (v > m2[x]) { /* a new largest among the others */
-                    acc[x] = acc[x] * exp((m2[x] - v) / t) + 1.0;
-                    m2[x] = v;
-                } else {
-                    const double e = (v - m2[x]) / t;
-                    if (e > HR_EXP_NEGLIGIBLE) acc[x] += exp(e);
-                }
+                hr_contrast_pool_fold(&s->pool[x], v, k0 + r, t);
             }
         }
     }
     if (w->st != HR_OK || j->k < 2) return NULL;
-    for (size_t x = lo; x < hi; x++) {
-        const double top_off = m2[x] + t * (log(acc[x]) - j->log_km1);
-        acc[x] = acc[x] * exp((m2[x] - m1[x]) / t); /* r */
-        m2[x] = top_off;
-    }
+    for (size_t x = lo; x < hi; x++) hr_contrast_pool_finish(&s->pool[x], t, j->log_km1);
     return NULL;
 }
 
@@ -393,22 +334,17 @@ static hr_status check_finite(hr_scorer_cpu *s, const float *h, size_t k, char *
 static hr_status pool_pass(hr_scorer_cpu *s, job *j, char *err, size_t errlen)
 {
     const size_t n = s->n_a + s->n_b, d = (size_t)s->dim;
-    if (!s->pa) {
-        s->pa = malloc(n * sizeof *s->pa);
-        if (!s->pa) return hr_fail(HR_ERR_NOMEM, err, errlen, "out of memory for %zu samples", n);
-    }
     if (s->method == HR_SCORE_CENTERED) {
-        if (!s->g && !(s->g = malloc(d * sizeof *s->g)))
-            return hr_fail(HR_ERR_NOMEM, err, errlen, "out of memory");
+        if (!s->c) s->c = malloc(n * sizeof *s->c);
+        if (!s->g) s->g = malloc(d * sizeof *s->g);
+        if (!s->c || !s->g)
+            return hr_fail(HR_ERR_NOMEM, err, errlen, "out of memory for %zu samples", n);
         for (size_t q = 0; q < d; q++) s->g[q] = 0.0;
         for (size_t i = 0; i < j->k; i++)
             for (size_t q = 0; q < d; q++) s->g[q] += (double)j->h[i * d + q];
     } else {
-        if (!s->pb) s->pb = malloc(n * sizeof *s->pb);
-        if (!s->pc) s->pc = malloc(n * sizeof *s->pc);
-        if (!s->top) s->top = malloc(n * sizeof *s->top);
-        if (!s->pb || !s->pc || !s->top)
-            return hr_fail(HR_ERR_NOMEM, err, errlen, "out of memory for %zu samples", n);
+        if (!s->pool) s->pool = malloc(n * sizeof *s->pool);
+        if (!s->pool) return hr_fail(HR_ERR_NOMEM, err, errlen, "out of memory for %zu samples", n);
     }
     /* One contiguous range of samples per worker. */
     int n_workers = s->n_threads;

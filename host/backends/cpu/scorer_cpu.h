@@ -1,6 +1,8 @@
 /*
- * host/backends/cpu/scorer_cpu.h: the CPU scorer, the specification every other scorer
- * backend must agree with (internal; the public API is hyporank/scorer.h).
+ * host/backends/cpu/scorer_cpu.h: the CPU scorer, the specification every
+ * other scorer backend must agree with (internal; the public API is
+ * hyporank/scorer.h, which reaches it through the CPU backend's table,
+ * host/backends/cpu/backend_cpu.c).
  */
 #ifndef HYPORANK_SCORER_CPU_H
 #define HYPORANK_SCORER_CPU_H
@@ -31,17 +33,8 @@ size_t hr_scorer_cpu_block_rows(const hr_scorer_cpu *s);
 hr_status hr_scorer_cpu_score(hr_scorer_cpu *s, const float *h, size_t k,
                               hr_hypothesis_score *out, char *err, size_t errlen);
 
-/* The score of hypothesis k on sample x from the similarities s_j(x) =
- * h_j . x of the K hypotheses of the call (the specification a GPU scorer
- * must agree with; host/backends/cpu/scorer_cpu.c computes it in two passes):
- *
- *   COSINE    s_k(x)
- *   CENTERED  s_k(x) - (C(x) - s_k(x)) / (K - 1),  C(x) = (sum_j h_j) . x,
- *             in double, stored as float
- *   CONTRAST  s_k(x) - T (log sum_{j != k} exp(s_j(x) / T) - log(K - 1)),
- *             in double from the float s_j(x), stored as float
- *
- * and s_k(x) for every method when K = 1. */
+/* Scores: the formulas of host/scoring/score_methods.h, which this scorer
+ * computes in two passes (scorer_cpu.c). */
 
 #ifdef __cplusplus
 }
