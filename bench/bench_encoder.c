@@ -16,8 +16,7 @@
  */
 #include "bench_util.h"
 #include "backends/cpu/blas_core.h"
-#include "backends/cuda/cuda.h"
-#include "backends/cuda/encoder_cuda.h"
+#include "model/encoder_internal.h"
 #include "hyporank/corpus.h"
 #include "hyporank/encoder.h"
 #include "hyporank/model.h"
@@ -115,7 +114,7 @@ int main(int argc, char **argv)
     char what[256];
     if (hr_encoder_device(enc) == HR_DEVICE_CUDA) {
         char gpu[128] = "unknown GPU";
-        if (hr_cuda_device_info(gpu, sizeof gpu, NULL, err, sizeof err) != HR_OK)
+        if (hr_device_name(HR_DEVICE_CUDA, gpu, sizeof gpu, NULL, err, sizeof err) != HR_OK)
             snprintf(gpu, sizeof gpu, "unknown GPU");
         int n = snprintf(what, sizeof what, "%s", gpu);
         if (gpu_opt.batch_tokens > 0 && n > 0 && (size_t)n < sizeof what)

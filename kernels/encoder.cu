@@ -1,20 +1,17 @@
 /*
  * kernels/encoder.cu: the BERT forward pass on the GPU for one packed batch
  * (host/backends/cuda/encoder_cuda.h has the API and the precision plan). Each kernel sits
- * beside the CPU function it must agree with; where host/backends/cpu/encoder_cpu.c keeps
- * that step inside hr_cpu_forward (no separately callable function), the
- * reference that tests/test_encoder_gpu.c compares against is named too.
+ * beside the CPU function it must agree with (host/backends/cpu/encoder_cpu.h,
+ * each callable on its own; tests/test_backends.c compares them):
  *
- *   embed_layernorm_kernel     twin of the embedding loop + hr_cpu_layernorm_rows
- *                              in hr_cpu_forward (test: embed_ref)
- *   residual_layernorm_kernel  twin of residual_layernorm (host/backends/cpu/encoder_cpu.c,
- *                              static; test: residual_layernorm_ref)
- *   bias_gelu_kernel           twin of bias_gelu_rows (host/backends/cpu/encoder_cpu.c,
- *                              static; hr_gelu in host/core/fastmath.h; test: bias_gelu_ref)
- *   attention_kernel           twin of attention (host/backends/cpu/encoder_cpu.c, static,
- *                              plus the QKV bias of add_bias_rows; test: attention_ref)
- *   mean_pool_kernel           twin of pool (HR_POOL_MEAN) + hr_cpu_l2_normalize_rows
- *                              (test: mean_pool_ref)
+ *   embed_layernorm_kernel     twin of hr_cpu_embed_layernorm
+ *   residual_layernorm_kernel  twin of hr_cpu_residual_layernorm
+ *   bias_gelu_kernel           twin of hr_cpu_bias_gelu_rows (hr_gelu in
+ *                              host/core/fastmath.h)
+ *   attention_kernel           twin of hr_cpu_add_bias_rows on the QKV block
+ *                              followed by hr_cpu_attention
+ *   mean_pool_kernel           twin of hr_cpu_pool (HR_POOL_MEAN) +
+ *                              hr_cpu_l2_normalize_rows
  *   cublasGemmEx               twin of matmul_wt (host/backends/cpu/encoder_cpu.c): FP16 in,
  *                              FP32 accumulation and output
  *
@@ -63,7 +60,7 @@ __device__ static float warp_max(float v)
 
 /* The LayerNorm of row v: (h), whose elements c = threadIdx.x + k blockDim.x
  * this thread has just written, with s the thread's partial sum of them.
- * Two-pass mean and biased variance, as layernorm_row (host/backends/cpu/encoder_cpu.c).
+ * Two-pass mean and biased variance, as hr_cpu_layernorm_rows (host/backends/cpu/encoder_cpu.c).
  * Writes v in place and, when v16 is not NULL, an FP16 copy (h). Each thread
  * reads back only what it wrote, so no barrier is needed before the sums. */
 __device__ static void layernorm_finish(float *v, __half *v16, int h, float s, const float *gamma,
@@ -85,8 +82,8 @@ __device__ static void layernorm_finish(float *v, __half *v16, int h, float s, c
 
 /* ------------------------------------------------------------------ kernels */
 
-/* Twin of the embedding loop of hr_cpu_forward followed by
- * hr_cpu_layernorm_rows. One block (ROW_THREADS) per token t < tokens.
+/* Twin of hr_cpu_embed_layernorm (the embedding sum followed by
+ * hr_cpu_layernorm_rows). One block (ROW_THREADS) per token t < tokens.
  *   ids: (tokens), offsets: (n_seq + 1), word: (vocab, h), pos: (n_pos, h),
  *   type0, gamma, beta: (h), x: (tokens, h) FP32 out, x16: (tokens, h) FP16
  *   out or NULL.
@@ -120,7 +117,7 @@ __global__ static void embed_layernorm_kernel(const int32_t *ids, const int *off
     layernorm_finish(v, x16 ? x16 + (size_t)t * h : NULL, h, s, gamma, beta, eps);
 }
 
-/* Twin of residual_layernorm (host/backends/cpu/encoder_cpu.c): x = LayerNorm(x + (y + b))
+/* Twin of hr_cpu_residual_layernorm: x = LayerNorm(x + (y + b))
  * row by row. One block (ROW_THREADS) per row r < rows.
  *   x: (rows, h) FP32 in/out, y: (rows, h) FP32, b, gamma, beta: (h),
  *   x16: (rows, h) FP16 out or NULL. */
@@ -141,7 +138,7 @@ __global__ static void residual_layernorm_kernel(float *x, const float *y, const
     layernorm_finish(v, x16 ? x16 + (size_t)r * h : NULL, h, s, gamma, beta, eps);
 }
 
-/* Twin of bias_gelu_rows (host/backends/cpu/encoder_cpu.c): out = GELU(y + b), the exact
+/* Twin of hr_cpu_bias_gelu_rows: out = GELU(y + b), the exact
  * GELU 0.5 v (1 + erf(v / sqrt 2)) with erff in FP32 (hr_gelu is the CPU's
  * float-precision version of the same function). Grid-stride over all
  * elements. y: (rows, cols) FP32, b: (cols), out: (rows, cols) FP16 (the
@@ -160,7 +157,7 @@ __global__ static void bias_gelu_kernel(const float *y, const float *b, int rows
 }
 
 /*
- * Twin of attention (host/backends/cpu/encoder_cpu.c) with the QKV bias (add_bias_rows)
+ * Twin of hr_cpu_attention with the QKV bias (hr_cpu_add_bias_rows)
  * folded in: for each sequence s and head, ctx = softmax(Q K^T / sqrt(DH)) V
  * over the sequence's own tokens (packed, no padding, no mask).
  *   qkv:   (T, 3h) FP32 GEMM output without bias: Q | K | V, head j in
@@ -261,7 +258,7 @@ __global__ static void __launch_bounds__(ATT_WARPS * 32)
     }
 }
 
-/* Twin of pool (HR_POOL_MEAN, host/backends/cpu/encoder_cpu.c) followed, when normalize is
+/* Twin of hr_cpu_pool (HR_POOL_MEAN) followed, when normalize is
  * 1, by hr_cpu_l2_normalize_rows. One block (ROW_THREADS) per sequence;
  * thread c sums column c over the sequence's tokens in order, as the CPU.
  *   x: (T, h) FP32, offsets: (n_seq + 1), out: (n_seq, h) FP32. */

@@ -1,11 +1,12 @@
 /*
- * kernels/probe.cu: the logistic-regression probe fitted on the GPU
- * (host/backends/cuda/probe_cuda.h states the method, precision, memory plan and errors;
- * host/scoring/probe.c is the specification: fit() below mirrors its fit() decision
- * for decision, with the passes over the rows on the GPU).
+ * kernels/probe.cu: the probe's passes over the rows on the GPU
+ * (host/backends/cuda/probe_cuda.h states the method, precision, memory plan
+ * and errors). The Newton loop that calls them is host/scoring/probe.c's,
+ * the same loop the CPU's passes (host/backends/cpu/probe_cpu.c, the
+ * specification) serve.
  *
- * One Newton iteration (p = d + 1 unknowns, theta = (w, b)):
- *   pass 1 at theta, for each chunk of rows (resident: a view of X;
+ * Passes (p = d + 1 unknowns, theta = (w, b)):
+ *   gradient at theta, for each chunk of rows (resident: a view of X;
  *          streamed: copied from the host into the staging buffer first):
  *            widen_kernel          block (nb, p) double = (x, 1) of each row
  *            cublasDgemv (T)       z = block theta
@@ -13,30 +14,26 @@
  *            cublasDgemv (N)       g += block^T r
  *            scale_rows_kernel     block rows *= c
  *            cublasDsyrk           H += block^T block (upper triangle)
- *          then line_sum_kernel for L's loss part from z;
- *   host:  g, H and the partial sums come back; the penalty, the checks, the
- *          Cholesky solve H delta = -g and every decision, as host/scoring/probe.c;
- *   pass 2 for each chunk: widen_kernel, cublasDgemv (T): dz = block delta;
- *   line search: line_sum_kernel at each t tried (loss or slope along the
- *          line from z and dz; the penalty parts on the host).
+ *          then line_sum_kernel for the loss from z; g, H and the partial
+ *          sums come back to the host;
+ *   step   for each chunk: widen_kernel, cublasDgemv (T): dz = block delta;
+ *   line sums: line_sum_kernel at each t tried (the loss or its slope along
+ *          the line from z and dz).
  *
  * cuBLAS is column-major: a row-major (nb, p) block is column-major (p, nb)
  * with leading dimension p; H is column-major (p, p), upper triangle, which
- * is the lower triangle of the row-major array: the host transposes it into
- * host/scoring/probe.c's row-major upper triangle before factoring.
+ * is the lower triangle of the row-major array: the gradient pass transposes
+ * it into the row-major upper triangle the Newton loop factors.
  *
  *   nonfinite_rows_kernel  twin of the feature loop of check_data (host/scoring/probe.c)
- *   widen_kernel           twin of load_block (host/scoring/probe.c)
- *   residual_kernel        twin of the two per-row loops of pass 1 in fit()
+ *   widen_kernel           twin of load_block (host/backends/cpu/probe_cpu.c)
+ *   residual_kernel        twin of the two per-row loops of gradient()
  *                          (vb[j] = s (mu - y), sc = sqrt(s mu (1 - mu)))
- *   scale_rows_kernel      twin of the cblas_dscal of each row in pass 1
- *   line_sum_kernel        twin of line_objective's and line_slope's loops
- *                          over the rows, and of pass 1's sum f0 (dz NULL)
- *
- * Verified on an H100: tests/test_probe_gpu.c, compute-sanitizer memcheck.
+ *   scale_rows_kernel      twin of the cblas_dscal of each row in gradient()
+ *   line_sum_kernel        twin of line_sum()'s loops over the rows, and of
+ *                          gradient()'s loss sum (dz NULL)
  */
 #include "backends/cuda/probe_cuda.h"
-#include "scoring/cholesky.h"
 #include "backends/cuda/cuda.h"
 #include "cuda_check.cuh"
 
@@ -85,7 +82,7 @@ struct hr_probe_cuda_data {
 };
 
 /* ------------------------------------------------------------------------ */
-/* Numerics (device twins of host/scoring/probe.c's softplus and sigmoid)            */
+/* Numerics (device twins of probe_cpu.c's softplus and sigmoid)             */
 
 /* log(1 + exp(v)) without overflow or loss for large |v|. */
 __device__ __forceinline__ static double softplus_d(double v)
@@ -131,7 +128,8 @@ __global__ static void nonfinite_rows_kernel(const float *__restrict__ x, size_t
 }
 
 /* x: (rows, d) row-major float32 -> blk: (rows, p) row-major double,
- * blk[j][k] = x[j][k] (exact), blk[j][d] = 1. Twin of load_block. */
+ * blk[j][k] = x[j][k] (exact), blk[j][d] = 1. Twin of load_block
+ * (host/backends/cpu/probe_cpu.c). */
 __global__ static void widen_kernel(const float *__restrict__ x, size_t rows, int d,
                                     double *__restrict__ blk)
 {
@@ -144,8 +142,8 @@ __global__ static void widen_kernel(const float *__restrict__ x, size_t rows, in
 }
 
 /* z, y, s: (rows) margins, labels and weights (s NULL: all 1) of the block's
- * rows; r, c: (rows) out. Twin of pass 1's per-row loops in fit()
- * (host/scoring/probe.c): vb[j] = s (mu - y) and sc = sqrt(s mu (1 - mu)). */
+ * rows; r, c: (rows) out. Twin of the per-row loops of gradient()
+ * (host/backends/cpu/probe_cpu.c): vb[j] = s (mu - y) and sc = sqrt(s mu (1 - mu)). */
 __global__ static void residual_kernel(const double *__restrict__ z, const uint8_t *__restrict__ y,
                                        const double *__restrict__ s, size_t rows,
                                        double *__restrict__ r, double *__restrict__ c)
@@ -160,7 +158,7 @@ __global__ static void residual_kernel(const double *__restrict__ z, const uint8
 }
 
 /* blk: (rows, p) row-major; row j *= c[j]. Twin of the cblas_dscal of each
- * block row in pass 1 of fit() (host/scoring/probe.c). */
+ * block row in gradient() (host/backends/cpu/probe_cpu.c). */
 __global__ static void scale_rows_kernel(double *__restrict__ blk, size_t rows, int p,
                                          const double *__restrict__ c)
 {
@@ -175,8 +173,8 @@ __global__ static void scale_rows_kernel(double *__restrict__ blk, size_t rows, 
  *   slope 0:  sum_i s_i softplus(y_i ? -zi : zi)          (the loss)
  *   slope 1:  sum_i s_i (sigmoid(zi) - y_i) dz[i]          (its derivative in t)
  * Every block writes its entry (0 when it has no rows). z, dz, y, s: (n).
- * Twin of the row loops of line_objective and line_slope (host/scoring/probe.c), and
- * of pass 1's f0 sum (dz NULL). */
+ * Twin of the row loops of line_sum (host/backends/cpu/probe_cpu.c), and of
+ * gradient()'s loss sum (dz NULL). */
 __global__ static void __launch_bounds__(THREADS)
 line_sum_kernel(const double *__restrict__ z, const double *__restrict__ dz, double t,
                 const uint8_t *__restrict__ y, const double *__restrict__ s, size_t n, int slope,
@@ -251,25 +249,8 @@ static cudaError_t launch_line_sum(const double *z, const double *dz, double t, 
 }
 
 /* ------------------------------------------------------------------------ */
-/* Host numerics: copies of host/scoring/probe.c's static helpers (same code, so the */
-/* host side of the fit is the same arithmetic)                              */
-
-/* ------------------------------------------------------------------------ */
-/* Checks: the same conditions, order and messages as check_options and      */
-/* check_data in host/scoring/probe.c                                                */
-
-static hr_status check_options(const hr_probe_options *o, char *err, size_t errlen)
-{
-    if (!(o->lambda > 0) || !isfinite(o->lambda))
-        return hr_fail(HR_ERR_INPUT, err, errlen,
-                       "probe: lambda must be a positive number (it is 1 / C), not %g", o->lambda);
-    if (!(o->tol > 0) || !isfinite(o->tol))
-        return hr_fail(HR_ERR_INPUT, err, errlen, "probe: tol must be positive, not %g", o->tol);
-    if (o->max_iter < 1)
-        return hr_fail(HR_ERR_INPUT, err, errlen, "probe: max_iter must be at least 1, not %d",
-                       o->max_iter);
-    return HR_OK;
-}
+/* Checks: the same conditions, order and messages as check_data in          */
+/* host/scoring/probe.c, with the features checked on the GPU                */
 
 /* The message for the first non-finite feature of row i (which has one). */
 static hr_status feature_error(const float *X, size_t i, int d, char *err, size_t errlen)
@@ -428,171 +409,47 @@ static double sum_parts(const hr_probe_cuda_data *g)
     return s;
 }
 
-/* L(theta + t delta) from d_z and d_dz: twin of line_objective (host/scoring/probe.c). */
-static hr_status line_objective(hr_probe_cuda_data *g, const double *theta, const double *delta,
-                                double t, double lambda, double *out, char *err, size_t errlen)
+/* The loss (slope 0) or its slope (1) along the line, summed: what
+ * host/backends/cpu/probe_cpu.c's line_sum computes. */
+extern "C" hr_status hr_probe_cuda_line_sum(hr_probe_cuda_data *g, double t, int slope,
+                                            double *out, char *err, size_t errlen)
 {
     hr_status st = HR_OK;
-    double pen = 0;
-    if ((st = queue_row_sum(g, g->d_dz, t, 0, err, errlen)) != HR_OK) return st;
+    if ((st = queue_row_sum(g, g->d_dz, t, slope, err, errlen)) != HR_OK) return st;
     HR_CUDA_TRY(cudaStreamSynchronize(g->stream));
-    for (int k = 0; k < g->d; k++) {
-        const double wk = theta[k] + t * delta[k];
-        pen += wk * wk;
-    }
-    *out = sum_parts(g) + 0.5 * lambda * pen;
+    *out = sum_parts(g);
 cleanup:
     return st;
 }
 
-/* d/dt L(theta + t delta) from d_z and d_dz: twin of line_slope (host/scoring/probe.c). */
-static hr_status line_slope(hr_probe_cuda_data *g, const double *theta, const double *delta,
-                            double t, double lambda, double *out, char *err, size_t errlen)
+/* Pass 1 at theta: the loss, g (p) and H (p, p) row-major upper triangle,
+ * on the host. */
+extern "C" hr_status hr_probe_cuda_gradient(hr_probe_cuda_data *g, const double *theta,
+                                            double *loss, double *gr, double *H, char *err,
+                                            size_t errlen)
 {
     hr_status st = HR_OK;
-    double pen = 0;
-    if ((st = queue_row_sum(g, g->d_dz, t, 1, err, errlen)) != HR_OK) return st;
+    const int p = g->p;
+    if ((st = pass_gradient(g, theta, err, errlen)) != HR_OK) return st;
+    if ((st = queue_row_sum(g, NULL, 0.0, 0, err, errlen)) != HR_OK) return st;
+    HR_CUDA_TRY(cudaMemcpyAsync(gr, g->d_g, (size_t)p * sizeof *gr, cudaMemcpyDeviceToHost,
+                                g->stream));
+    HR_CUDA_TRY(cudaMemcpyAsync(g->h_H, g->d_H, (size_t)p * p * sizeof *H, cudaMemcpyDeviceToHost,
+                                g->stream));
     HR_CUDA_TRY(cudaStreamSynchronize(g->stream));
-    for (int k = 0; k < g->d; k++) pen += (theta[k] + t * delta[k]) * delta[k];
-    *out = sum_parts(g) + lambda * pen;
+    *loss = sum_parts(g);
+    /* column-major upper (row j <= column i at j + i p) -> row-major upper */
+    for (int j = 0; j < p; j++)
+        for (int i = j; i < p; i++) H[(size_t)j * p + i] = g->h_H[(size_t)j + (size_t)i * p];
 cleanup:
     return st;
 }
 
-/* ------------------------------------------------------------------------ */
-/* The fit: host/scoring/probe.c's fit(), with its passes on the GPU                 */
-
-/* Fits theta: (p) out; info filled. Data and options already checked. */
-static hr_status fit(hr_probe_cuda_data *g, const hr_probe_options *o, double *theta,
-                     hr_probe_info *info, char *err, size_t errlen)
+/* Pass 2: dz = X~ delta, queued (the next line sum waits for it). */
+extern "C" hr_status hr_probe_cuda_step(hr_probe_cuda_data *g, const double *delta, char *err,
+                                        size_t errlen)
 {
-    const int d = g->d, p = g->p;
-    const double lambda = o->lambda;
-    hr_status st = HR_OK;
-    double *H = (double *)calloc((size_t)p * p, sizeof *H);     /* (p, p) row-major upper */
-    double *L = (double *)calloc((size_t)p * p, sizeof *L);     /* (p, p) row-major lower */
-    double *gr = (double *)malloc((size_t)p * sizeof *gr);      /* (p) gradient */
-    double *delta = (double *)malloc((size_t)p * sizeof *delta); /* (p) Newton step */
-    if (!H || !L || !gr || !delta) {
-        st = hr_fail(HR_ERR_NOMEM, err, errlen, "probe: out of memory (%zu rows, %d features)",
-                     g->n, d);
-        goto cleanup;
-    }
-    memset(theta, 0, (size_t)p * sizeof *theta);
-    memset(info, 0, sizeof *info);
-
-    for (int it = 0; it < o->max_iter; it++) {
-        /* pass 1: margins, objective, gradient, Hessian at theta */
-        if ((st = pass_gradient(g, theta, err, errlen)) != HR_OK) goto cleanup;
-        if ((st = queue_row_sum(g, NULL, 0.0, 0, err, errlen)) != HR_OK) goto cleanup;
-        HR_CUDA_TRY(cudaMemcpyAsync(gr, g->d_g, (size_t)p * sizeof *gr, cudaMemcpyDeviceToHost,
-                                    g->stream));
-        HR_CUDA_TRY(cudaMemcpyAsync(g->h_H, g->d_H, (size_t)p * p * sizeof *H,
-                                    cudaMemcpyDeviceToHost, g->stream));
-        HR_CUDA_TRY(cudaStreamSynchronize(g->stream));
-        double f0 = sum_parts(g);
-        /* column-major upper (row j <= column i at j + i p) -> row-major upper */
-        for (int j = 0; j < p; j++)
-            for (int i = j; i < p; i++) H[(size_t)j * p + i] = g->h_H[(size_t)j + (size_t)i * p];
-
-        /* from here on, host/scoring/probe.c's fit() line for line */
-        double wn = 0, gmax = 0, tmax = 0;
-        for (int k = 0; k < d; k++) {
-            wn += theta[k] * theta[k];
-            gr[k] += lambda * theta[k];
-            H[(size_t)k * p + k] += lambda;
-        }
-        f0 += 0.5 * lambda * wn;
-        for (int k = 0; k < p; k++) {
-            if (fabs(gr[k]) > gmax) gmax = fabs(gr[k]);
-            if (fabs(theta[k]) > tmax) tmax = fabs(theta[k]);
-        }
-        info->iterations = it + 1;
-        info->grad_inf = gmax;
-        info->objective = f0;
-        if (!isfinite(f0) || !isfinite(gmax)) {
-            st = hr_fail(HR_ERR_INPUT, err, errlen,
-                         "probe: the objective is not finite (features too large?)");
-            goto cleanup;
-        }
-        if (gmax == 0) { /* exactly at the minimiser */
-            info->converged = 1;
-            info->last_step = 0;
-            break;
-        }
-
-        /* Newton step: H delta = -g, with the CPU's ridge rule */
-        double hmax = 0;
-        for (int k = 0; k < p; k++)
-            if (H[(size_t)k * p + k] > hmax) hmax = H[(size_t)k * p + k];
-        double ridge = 0;
-        while (hr_cholesky(H, p, ridge, L) != 0) {
-            ridge = ridge == 0 ? 1e-13 * (hmax > 0 ? hmax : 1.0) : ridge * 100;
-            if (!(ridge < 1e6 * (hmax > 0 ? hmax : 1.0))) {
-                st = hr_fail(HR_ERR_INTERNAL, err, errlen,
-                             "probe: the Hessian cannot be factored (iteration %d)", it + 1);
-                goto cleanup;
-            }
-        }
-        for (int k = 0; k < p; k++) delta[k] = -gr[k];
-        hr_cholesky_solve(L, p, delta);
-        double smax = 0, slope = 0;
-        for (int k = 0; k < p; k++) {
-            if (fabs(delta[k]) > smax) smax = fabs(delta[k]);
-            slope += gr[k] * delta[k];
-        }
-
-        /* pass 2: dz = X~ delta */
-        if ((st = pass_step(g, delta, err, errlen)) != HR_OK) goto cleanup;
-
-        if (smax <= o->tol * (tmax > 1 ? tmax : 1)) {
-            /* converged: take the full step, which squares the error */
-            if ((st = line_objective(g, theta, delta, 1.0, lambda, &info->objective, err,
-                                     errlen)) != HR_OK)
-                goto cleanup;
-            for (int k = 0; k < p; k++) theta[k] += delta[k];
-            info->converged = 1;
-            info->last_step = smax;
-            break;
-        }
-
-        /* Line search (host/scoring/probe.c explains the two tests) */
-        double t = 1.0, ft = f0, v = 0;
-        int accepted = 0;
-        const int near = -slope <= 1e-6 * (1.0 + fabs(f0));
-        for (int ls = 0; ls < 60 && !accepted; ls++, t *= 0.5) {
-            if (near) {
-                if ((st = line_slope(g, theta, delta, t, lambda, &v, err, errlen)) != HR_OK)
-                    goto cleanup;
-                if (v <= -0.5 * slope) {
-                    if ((st = line_objective(g, theta, delta, t, lambda, &ft, err, errlen)) !=
-                        HR_OK)
-                        goto cleanup;
-                    accepted = 1;
-                    break;
-                }
-            } else {
-                if ((st = line_objective(g, theta, delta, t, lambda, &ft, err, errlen)) != HR_OK)
-                    goto cleanup;
-                if (ft <= f0 + 1e-4 * t * slope) {
-                    accepted = 1;
-                    break;
-                }
-            }
-        }
-        if (!accepted) /* no decrease along a descent direction: rounding has the last word */
-            break;
-        for (int k = 0; k < p; k++) theta[k] += t * delta[k];
-        info->objective = ft;
-        info->last_step = t * smax;
-    }
-
-cleanup:
-    free(H);
-    free(L);
-    free(gr);
-    free(delta);
-    return st;
+    return pass_step(g, delta, err, errlen);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -742,42 +599,6 @@ extern "C" void hr_probe_cuda_data_info(const hr_probe_cuda_data *g, hr_probe_cu
     if (!out) return;
     out->resident = g ? g->resident : 0;
     out->chunk_rows = g ? g->chunk : 0;
-}
-
-extern "C" hr_status hr_probe_cuda_data_fit(hr_probe_cuda_data *g, const hr_probe_options *opt,
-                                            hr_probe **out, char *err, size_t errlen)
-{
-    if (!out) return hr_fail(HR_ERR_INPUT, err, errlen, "probe: no output pointer");
-    *out = NULL;
-    if (!g) return hr_fail(HR_ERR_INPUT, err, errlen, "probe: no GPU data (NULL handle)");
-    hr_probe_options o = opt ? *opt : hr_probe_default_options();
-    hr_status st = check_options(&o, err, errlen);
-    if (st != HR_OK) return st;
-    double *theta = (double *)malloc((size_t)g->p * sizeof *theta); /* (p): w, then b */
-    if (!theta) return hr_fail(HR_ERR_NOMEM, err, errlen, "probe: out of memory");
-    hr_probe_info info;
-    st = fit(g, &o, theta, &info, err, errlen);
-    if (st == HR_OK) {
-        *out = hr_probe_from_coef(theta, g->d, theta[g->d], &info);
-        if (!*out) st = hr_fail(HR_ERR_NOMEM, err, errlen, "probe: out of memory");
-    }
-    free(theta);
-    return st;
-}
-
-extern "C" hr_status hr_probe_fit_cuda(const float *X, size_t n, int d, const uint8_t *y,
-                                       const double *weights, const hr_probe_options *opt,
-                                       hr_probe **out, char *err, size_t errlen)
-{
-    if (!out) return hr_fail(HR_ERR_INPUT, err, errlen, "probe: no output pointer");
-    *out = NULL;
-    hr_probe_options o = opt ? *opt : hr_probe_default_options();
-    hr_status st = check_options(&o, err, errlen); /* before the data, as hr_probe_fit */
-    if (st != HR_OK) return st;
-    hr_probe_cuda_data *g = NULL;
-    st = hr_probe_cuda_data_create(X, n, d, y, weights, 0, &g, err, errlen);
-    if (st != HR_OK) return st;
-    st = hr_probe_cuda_data_fit(g, &o, out, err, errlen);
-    hr_probe_cuda_data_destroy(g);
-    return st;
+    out->rows = g ? g->n : 0;
+    out->d = g ? g->d : 0;
 }

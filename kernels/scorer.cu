@@ -1,6 +1,8 @@
 /*
- * kernels/scorer.cu: the CUDA scorer for HR_SCORE_COSINE (host/backends/cuda/scorer_cuda.h
- * states precision, bins, error bound and memory plan).
+ * kernels/scorer.cu: the CUDA scorer for HR_SCORE_COSINE and CONTRAST
+ * (host/backends/cuda/scorer_cuda.h states precision, bins, error bound and
+ * memory plan; tests/test_backends.c checks it against the CPU scorer, and
+ * compute-sanitizer memcheck runs it in scripts/gpu-check.sh).
  *
  * Per call: H is uploaded and rounded to FP16; hypotheses are taken in groups
  * whose histograms fit the budget; for each group, for each chunk of samples
@@ -23,8 +25,10 @@
  *                           hr_mw_sorted (host/scoring/stats.c), with bins for groups
  *   mw_from_hist_kernel     twin of hr_mw_sorted's walk over the groups in
  *                           ascending order (host/scoring/stats.c)
- *
- * Verified on an H100: tests/test_scorer_gpu.c, compute-sanitizer memcheck.
+ *   pool_fold_kernel        twin of hr_contrast_pool_fold (host/scoring/score_methods.h)
+ *   pool_finish_kernel      twin of hr_contrast_pool_finish
+ *   contrast_score          twin of hr_contrast_score, and above T = 1 of
+ *                           hr_contrast_score_shifted
  */
 #include "backends/cuda/scorer_cuda.h"
 #include "backends/cuda/cuda.h"
@@ -147,8 +151,8 @@ __device__ __forceinline__ static int score_bin(float v, bin_map m)
 /* CONTRAST's per-sample statistics for the second pass, packed for one
  * 16-byte load: x = m1 (the largest similarity), y = r = sum over j != top of
  * exp((s_j - m1) / T), or R = r - (K - 1) when shifted (below), z = top_off,
- * w = top (the hypothesis with m1, as int bits). Formulas: host/backends/cpu/scorer_cpu.c
- * (transform_row, pool_main). */
+ * w = top (the hypothesis with m1, as int bits). Formulas:
+ * host/scoring/score_methods.h (hr_contrast_pool, hr_contrast_score). */
 struct contrast_ctx {
     const float4 *pool; /* (N) per sample, A's then B's */
     size_t x_base;      /* sample index of the tile's column 0 */
@@ -160,7 +164,7 @@ struct contrast_ctx {
 /* Temperatures above this use the shifted form of the score (see below). */
 #define CONTRAST_SHIFT_T 1.0
 
-/* Twin of transform_row's CONTRAST branch (host/backends/cpu/scorer_cpu.c), in float:
+/* Twin of hr_contrast_score (host/scoring/score_methods.h), in float:
  * the score of hypothesis k on sample x from its similarity v. For k != top
  * the score is v - m1 - T log((1 + rest) / (K - 1)), rest = r - e, e =
  * exp((v - m1) / T). Written as the CPU writes it, T (log1p(rest) - log(K -
@@ -169,8 +173,9 @@ struct contrast_ctx {
  * CONTRAST_SHIFT_T the ratio is taken as 1 + (R - (e - 1)) / (K - 1), with R
  * = r - (K - 1) computed in double by pool_finish_kernel and e - 1 by
  * expm1f, both small when T is large: log1pf of a small number, no
- * cancellation, error ~T 1e-11. (Below it the plain form is kept: there
- * 1 + rest can be as small as 1 and R as large as K - 1 in magnitude.) */
+ * cancellation, error ~T 1e-11 (twin of hr_contrast_score_shifted). Below
+ * it the plain form is kept: there 1 + rest can be as small as 1 and R as
+ * large as K - 1 in magnitude. */
 __device__ __forceinline__ static float contrast_score(float v, int k, size_t x,
                                                        const contrast_ctx &c)
 {
@@ -244,8 +249,9 @@ bin_scores_kernel(const float *__restrict__ s, int kb, int ld, int c_lo, int c_h
 }
 
 /* CONTRAST's first pass: the running statistics of each sample over the
- * hypotheses in order (twin of pool_main's fold, host/backends/cpu/scorer_cpu.c, which
- * the formulas follow to the letter), plus m0, the smallest similarity, for
+ * hypotheses in order (twin of hr_contrast_pool_fold,
+ * host/scoring/score_methods.h, which the formulas follow to the letter),
+ * plus m0, the smallest similarity, for
  * the bins' range. s: (kb, ld) tile of hypotheses k_base.. (in order) on
  * samples x_base + [0, cn); state arrays (N) (pool_state, at the top). A
  * thread a sample. */
@@ -301,8 +307,8 @@ __device__ __forceinline__ static unsigned ordered_bits(float f)
     return (u & 0x80000000u) ? ~u : (u | 0x80000000u);
 }
 
-/* After the fold (K >= 2): the second pass's packed statistics (twin of the
- * end of pool_main: top_off = m2 + T (log acc - log(K - 1)), r = acc
+/* After the fold (K >= 2): the second pass's packed statistics (twin of
+ * hr_contrast_pool_finish: top_off = m2 + T (log acc - log(K - 1)), r = acc
  * exp((m2 - m1) / T), or r - (K - 1) when shifted), and the range of every
  * contrast score of the call into range[0] and range[1], as ordered_bits.
  * On sample x every score lies in [m0 - m1, min(m1 - m2 + T log(K - 1),

@@ -6,12 +6,12 @@
 #     scripts/gpu-check.sh OUT_DIR [STEPS]
 #
 # STEPS is a comma-separated list, run in the order given (default: all but
-# racecheck). Seconds each took on an H100 on 2026-11-26:
-#   env 1, tests 25, scorer 20, probe 35, rank 15, encoder over 250 (it hit
-#   that limit; now 420), sanitize (memcheck) 30, racecheck (see below).
-# Plan a lease by those. Each step has its own time limit, so one that hangs
-# costs only its limit. The whole log goes to OUT_DIR/log.txt; the last
-# lines printed summarise every step.
+# racecheck). Typical seconds on an H100: env 1, tests 25 (test_backends
+# --device cuda: every operation of the CUDA backend against the CPU),
+# scorer 20, probe 35, rank 15, encoder 250 to 420, sanitize (memcheck) 30,
+# racecheck (see below). Plan a lease by those. Each step has its own time
+# limit, so one that hangs costs only its limit. The whole log goes to
+# OUT_DIR/log.txt; the last lines printed summarise every step.
 set -uo pipefail
 out=${1:?usage: gpu-check.sh OUT_DIR [STEPS]}
 steps=${2:-env,tests,scorer,probe,rank,encoder,sanitize}
@@ -50,7 +50,7 @@ step_env() {
         for p in '"$bin"'/*; do ldd "$p" | grep "not found" | sed "s|^|$(basename $p): |"; done; echo ldd-checked; nproc; free -g | head -2'
 }
 step_tests() {
-    for t in "$bin"/test_*_gpu; do run "$(basename "$t")" 120 "$t"; done
+    run test_backends_gpu 300 "$bin/test_backends" --device cuda
 }
 step_scorer() {
     run bench_scorer_gpu 180 "$bin/bench_scorer_gpu" --repeat 5
@@ -59,22 +59,18 @@ step_probe() {
     run bench_probe_gpu 240 "$bin/bench_probe_gpu"
 }
 step_sanitize() {
-    # Fewer generated texts for the encoder test: instrumented, it is slow.
-    for t in "$bin"/test_*_gpu; do
-        HR_TEST_GPU_TEXTS=500 run "memcheck_$(basename "$t")" 120 \
-            compute-sanitizer --tool memcheck --error-exitcode 3 "$t"
-    done
+    # Fewer generated texts for the encoder checks: instrumented, they are slow.
+    HR_TEST_GPU_TEXTS=500 run memcheck_test_backends_gpu 360 \
+        compute-sanitizer --tool memcheck --error-exitcode 3 "$bin/test_backends" --device cuda
 }
 step_racecheck() {
     # Our kernels only (all named *_kernel): racecheck reports cuBLAS's Hopper
-    # GEMMs (nvjet_*) as racing, and instrumenting them is slow. On the H100
-    # of 2026-11-26 this filtered run stopped with "Internal Sanitizer Error:
-    # failed to handle a hardware exception" in the scorer and encoder tests
-    # (which pass plain and under memcheck); kept as a step of its own.
-    for t in test_scorer_gpu test_encoder_gpu test_probe_gpu; do
-        HR_TEST_GPU_TEXTS=500 run "racecheck_$t" 120 compute-sanitizer --tool racecheck \
-            --kernel-name kns=_kernel --error-exitcode 3 "$bin/$t"
-    done
+    # GEMMs (nvjet_*) as racing, and instrumenting them is slow. On Hopper this
+    # filtered run can stop with "Internal Sanitizer Error: failed to handle a
+    # hardware exception" in the scorer and encoder checks, which pass plain
+    # and under memcheck: a step of its own, not in the default list.
+    HR_TEST_GPU_TEXTS=500 run racecheck_test_backends_gpu 360 compute-sanitizer --tool racecheck \
+        --kernel-name kns=_kernel --error-exitcode 3 "$bin/test_backends" --device cuda
 }
 step_encoder() {
     run bench_encoder_gpu 420 bash "$here/bench/run-encoder-bench-gpu.sh" "$work/data" "$bin" \

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the CUDA programs here (sm_90) and packs what a GPU machine without
-# network access needs to run scripts/gpu-check.sh: the test and benchmark
-# executables, the shared libraries they use beyond glibc and CUDA, the model
+# network access needs to run scripts/gpu-check.sh: the backend test
+# (test_backends) and the benchmark executables, the shared libraries they use beyond glibc and CUDA, the model
 # in F16 and the ABC headlines.
 #
 #     scripts/gpu-pack.sh [DATA_DIR]
@@ -22,7 +22,7 @@ cmake --build "$build" -j"$(nproc)" >/dev/null
 
 mkdir -p "$stage/bin" "$stage/lib" "$stage/data"
 progs=(hyporank)
-for f in "$build"/test_*_gpu "$build"/bench_*; do progs+=("$(basename "$f")"); done
+for f in "$build"/test_backends "$build"/bench_*; do progs+=("$(basename "$f")"); done
 for p in "${progs[@]}"; do
     [ -x "$build/$p" ] || continue
     cp "$build/$p" "$stage/bin/"

@@ -4,7 +4,6 @@
  * Fixture: tests/fixtures/embedding-texts.jsonl and embedding-expected.npy,
  * made by tests/fixtures/gen-embedding-fixture.py (see its docstring).
  */
-#include "backends/cuda/cuda.h"
 #include "backends/cpu/encoder_cpu.h"
 #include "hyporank/encoder.h"
 #include "hyporank/model.h"
@@ -113,7 +112,7 @@ static void test_batch_companions_do_not_change_an_embedding(void)
 
 static void test_cuda_device_without_gpu_says_so(void)
 {
-    if (hr_cuda_device_count(NULL) > 0) return; /* tests/test_encoder_gpu.c covers that case */
+    if (hr_device_usable(HR_DEVICE_CUDA, NULL)) return; /* tests/test_backends.c covers that case */
     hr_encoder *enc = NULL;
     char err[256] = "";
     hr_status st = hr_encoder_create(model, HR_DEVICE_CUDA, 1, &enc, err, sizeof err);

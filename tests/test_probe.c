@@ -9,9 +9,8 @@
  * With HR_PROBE_BENCH=1 in the environment it also times a fit on n = 100,000
  * rows of d = 384 (MiniLM's width) and prints the time.
  */
-#include "backends/cuda/cuda.h"
 #include "hyporank/probe.h"
-#include "backends/cuda/probe_cuda.h"
+#include "scoring/probe_internal.h"
 #include "hyporank/stats.h"
 #include "test_util.h"
 #include "core/random.h"
@@ -505,7 +504,7 @@ static void test_gathered_fold_fits_match_cross_validation(void)
         hr_probe_destroy(p);
     }
     CHECKF(worst <= 1e-12, "gathered fits differ from cross-validation by %.3g", worst);
-    if (hr_cuda_device_count(NULL) == 0) {
+    if (!hr_device_usable(HR_DEVICE_CUDA, NULL)) {
         hr_probe *a = NULL, *b = NULL;
         o.device = HR_DEVICE_AUTO;
         CHECK(hr_probe_fit(X, n, d, y, w, &o, &a, err, sizeof err) == HR_OK);

@@ -1,23 +1,22 @@
 /*
- * host/model/encoder.c: the encoder handle, the choice of device and the dispatch
- * to the CPU encoder (host/backends/cpu/encoder_cpu.c) or the GPU driver
- * (host/backends/cuda/encoder_gpu.c, on the CUDA encoder of kernels/encoder.cu).
+ * host/model/encoder.c: the encoder handle: the choice of backend
+ * (host/backends/backend.h) by hyporank/device.h's policy, the dispatch
+ * through its table, and the cache (hr_encoder_embed_cached).
  *
- * HR_DEVICE_AUTO never fails where HR_DEVICE_CPU would work: whatever keeps
- * the GPU encoder from being had (no GPU or a CPU-only build, a model it
- * cannot run, a CUDA error or too little GPU memory while uploading the
- * weights) gives the CPU encoder, silently, and hr_encoder_gpu_note
- * (host/backends/cuda/encoder_cuda.h) says why. Likewise an embed on an auto encoder whose
- * GPU fails (a CUDA error, GPU memory) is done again on the CPU, and the
- * encoder stays on the CPU from then on (hr_encoder_device says so). With
- * HR_DEVICE_CUDA the same failures are errors whose messages start with
- * "--device cuda: ".
+ * HR_DEVICE_AUTO never fails where HR_DEVICE_CPU would work: an
+ * accelerator whose encoder cannot be had (no device, a model it cannot
+ * run, a device error or too little memory while uploading the weights)
+ * gives the CPU encoder, silently, and hr_encoder_gpu_note
+ * (host/model/encoder_internal.h) says why. Likewise an embed on an auto
+ * encoder whose accelerator fails (a device error, memory) is done again on
+ * the CPU, and the encoder stays on the CPU from then on (hr_encoder_device
+ * says so). With an explicit device the same failures are errors whose
+ * messages start with "--device <device>: ".
  */
 #include "hyporank/encoder.h"
 #include "hyporank/cache.h"
-#include "backends/cuda/cuda.h"
-#include "backends/cpu/encoder_cpu.h"
-#include "backends/cuda/encoder_cuda.h"
+#include "backends/backend.h"
+#include "model/encoder_internal.h"
 #include "core/util.h"
 
 #include <stdio.h>
@@ -26,45 +25,27 @@
 #include <unistd.h>
 
 struct hr_encoder {
-    const hr_model *model; /* borrowed */
-    hr_device device;      /* HR_DEVICE_CPU or HR_DEVICE_CUDA: what runs */
-    hr_device requested;   /* what hr_encoder_create was asked for */
+    const hr_model *model;     /* borrowed */
+    hr_device requested;       /* what hr_encoder_create was asked for */
     int n_threads;
-    hr_cuda_encoder *cuda; /* the GPU encoder when device is HR_DEVICE_CUDA */
-    hr_gpu_embed_options gpu_opt; /* zero: the driver's defaults */
-    char note[512];        /* auto on the CPU: why */
+    const hr_backend *backend; /* what runs */
+    void *state;               /* the backend's encoder */
+    hr_gpu_embed_options gpu_opt; /* zero: the backend's defaults */
+    char note[512];            /* auto on the CPU: why */
 };
 
-int hr_device_parse(const char *s, hr_device *out)
-{
-    if (!s) return -1;
-    if (strcmp(s, "auto") == 0) *out = HR_DEVICE_AUTO;
-    else if (strcmp(s, "cpu") == 0) *out = HR_DEVICE_CPU;
-    else if (strcmp(s, "cuda") == 0) *out = HR_DEVICE_CUDA;
-    else return -1;
-    return 0;
-}
-
-const char *hr_device_str(hr_device d)
-{
-    switch (d) {
-    case HR_DEVICE_AUTO: return "auto";
-    case HR_DEVICE_CPU: return "cpu";
-    case HR_DEVICE_CUDA: return "cuda";
-    }
-    return "unknown";
-}
-
-/* Creates the GPU encoder for enc->model; on failure why says why. */
-static hr_status open_gpu(hr_encoder *enc, char *why, size_t whylen)
+/* Opens b's encoder on enc; on failure why says why. */
+static hr_status open_backend(hr_encoder *enc, const hr_backend *b, char *why, size_t whylen)
 {
     const char *reason = NULL;
-    if (hr_cuda_device_count(&reason) == 0)
+    if (!hr_backend_usable(b, &reason))
         return hr_fail(HR_ERR_NO_DEVICE, why, whylen, "no usable GPU (%s)",
-                       reason ? reason : "no CUDA device found");
-    hr_status st = hr_cuda_encoder_create(enc->model, &enc->cuda, why, whylen);
+                       reason ? reason : "no device found");
+    void *state = NULL;
+    hr_status st = b->encoder->create(enc->model, enc->n_threads, &state, why, whylen);
     if (st != HR_OK) return st;
-    enc->device = HR_DEVICE_CUDA;
+    enc->backend = b;
+    enc->state = state;
     return HR_OK;
 }
 
@@ -78,21 +59,38 @@ hr_status hr_encoder_create(const hr_model *model, hr_device device, int n_threa
     hr_encoder *enc = calloc(1, sizeof *enc);
     if (!enc) return hr_fail(HR_ERR_NOMEM, err, errlen, "out of memory");
     enc->model = model;
-    enc->device = HR_DEVICE_CPU;
     enc->requested = device;
     if (n_threads <= 0) {
         long cores = sysconf(_SC_NPROCESSORS_ONLN);
         n_threads = cores > 0 ? (int)(cores < 64 ? cores : 64) : 1;
     }
     enc->n_threads = n_threads;
+    hr_status st = HR_OK;
+    char why[sizeof enc->note] = "";
     if (device != HR_DEVICE_CPU) {
-        char why[sizeof enc->note] = "";
-        hr_status st = open_gpu(enc, why, sizeof why);
-        if (st != HR_OK && device == HR_DEVICE_CUDA) {
+        const hr_backend *b = NULL;
+        if (device == HR_DEVICE_AUTO) {
+            const char *reason = NULL;
+            b = hr_backend_accelerator(HR_SERVICE_ENCODER, &reason);
+            if (!b) st = hr_fail(HR_ERR_NO_DEVICE, why, sizeof why, "no usable GPU (%s)", reason);
+        } else {
+            st = hr_backend_for(device, HR_SERVICE_ENCODER, &b, why, sizeof why);
+        }
+        if (st == HR_OK) st = open_backend(enc, b, why, sizeof why);
+        if (st != HR_OK && !hr_device_falls_back(device, st)) {
             free(enc);
-            return hr_fail(st, err, errlen, "--device cuda: %s", why);
+            return hr_fail(st, err, errlen, "--device %s: %s", hr_device_str(device), why);
         }
         if (st != HR_OK) snprintf(enc->note, sizeof enc->note, "%s", why); /* auto: the CPU */
+    }
+    if (!enc->backend) {
+        const hr_backend *cpu = NULL;
+        st = hr_backend_for(HR_DEVICE_CPU, HR_SERVICE_ENCODER, &cpu, err, errlen);
+        if (st == HR_OK) st = open_backend(enc, cpu, err, errlen);
+        if (st != HR_OK) {
+            free(enc);
+            return st;
+        }
     }
     *out = enc;
     return HR_OK;
@@ -101,7 +99,7 @@ hr_status hr_encoder_create(const hr_model *model, hr_device device, int n_threa
 void hr_encoder_destroy(hr_encoder *enc)
 {
     if (!enc) return;
-    hr_cuda_encoder_destroy(enc->cuda);
+    if (enc->backend) enc->backend->encoder->destroy(enc->state);
     free(enc);
 }
 
@@ -112,7 +110,7 @@ int hr_encoder_dim(const hr_encoder *enc)
 
 hr_device hr_encoder_device(const hr_encoder *enc)
 {
-    return enc->device;
+    return enc->backend->device;
 }
 
 void hr_encoder_set_gpu_options(hr_encoder *enc, const hr_gpu_embed_options *opt)
@@ -130,27 +128,29 @@ hr_status hr_encoder_embed(hr_encoder *enc, const char *const *texts, const size
                            size_t n, float *out, hr_progress_fn progress, void *user,
                            char *err, size_t errlen)
 {
-    if (enc->cuda) {
-        char why[sizeof enc->note - 64] = ""; /* room for the note's preamble */
-        hr_status st = hr_gpu_embed(enc->cuda, enc->model, enc->n_threads, &enc->gpu_opt, texts,
-                                    lens, n, out, progress, user, why, sizeof why);
-        if (st == HR_OK) return HR_OK;
-        if (enc->requested != HR_DEVICE_AUTO) return hr_fail(st, err, errlen, "%s", why);
-        /* auto: the CPU can still do it, and does from now on */
-        snprintf(enc->note, sizeof enc->note, "the GPU encoder failed, the CPU took over: %s", why);
-        hr_cuda_encoder_destroy(enc->cuda);
-        enc->cuda = NULL;
-        enc->device = HR_DEVICE_CPU;
-    }
-    return hr_cpu_embed(enc->model, enc->n_threads, texts, lens, n, out, progress, user, err,
+    const hr_encoder_backend *e = enc->backend->encoder;
+    if (enc->backend->device == HR_DEVICE_CPU)
+        return e->embed(enc->state, &enc->gpu_opt, texts, lens, n, out, progress, user, err,
                         errlen);
+    char why[sizeof enc->note - 64] = ""; /* room for the note's preamble */
+    hr_status st = e->embed(enc->state, &enc->gpu_opt, texts, lens, n, out, progress, user, why,
+                            sizeof why);
+    if (st == HR_OK) return HR_OK;
+    if (!hr_device_falls_back(enc->requested, st)) return hr_fail(st, err, errlen, "%s", why);
+    /* auto: the CPU can still do it, and does from now on */
+    const hr_backend *cpu = NULL;
+    void *cpu_state = NULL;
+    hr_status st2 = hr_backend_for(HR_DEVICE_CPU, HR_SERVICE_ENCODER, &cpu, err, errlen);
+    if (st2 == HR_OK)
+        st2 = cpu->encoder->create(enc->model, enc->n_threads, &cpu_state, err, errlen);
+    if (st2 != HR_OK) return st2;
+    snprintf(enc->note, sizeof enc->note, "the GPU encoder failed, the CPU took over: %s", why);
+    e->destroy(enc->state);
+    enc->backend = cpu;
+    enc->state = cpu_state;
+    return cpu->encoder->embed(cpu_state, &enc->gpu_opt, texts, lens, n, out, progress, user, err,
+                               errlen);
 }
-
-/* Texts embedded between two cache writes: what a killed run can lose. The
- * GPU embeds ~30 times faster and needs bigger calls to keep busy (its
- * driver overlaps tokenising a chunk with computing the one before). */
-#define HR_CACHE_BATCH_TEXTS 4096
-#define HR_CACHE_BATCH_TEXTS_GPU 32768
 
 typedef struct cached_progress {
     hr_progress_fn fn;
@@ -204,8 +204,9 @@ hr_status hr_encoder_embed_cached(hr_encoder *enc, hr_cache *cache, const char *
         misses++;
     }
     if (progress) progress(hits, n, user);
-    const size_t per_put =
-        enc->device == HR_DEVICE_CUDA ? HR_CACHE_BATCH_TEXTS_GPU : HR_CACHE_BATCH_TEXTS;
+    /* Texts between two cache writes: what a killed run can lose (the
+     * backend's figure: faster backends need bigger calls to keep busy). */
+    const size_t per_put = enc->backend->encoder->cache_batch_texts;
     size_t batch = misses < per_put ? misses : per_put;
     miss_emb = malloc((batch ? batch : 1) * (size_t)dim * sizeof *miss_emb);
     if (!miss_emb) {

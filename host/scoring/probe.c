@@ -5,49 +5,41 @@
  *
  * Layout. theta = (w_0 .. w_{d-1}, b): p = d + 1 unknowns. Rows are read as
  * x~ = (x, 1), so the intercept is the last coefficient and is treated like
- * the others except that it gets no penalty. X is float32 and is never
- * copied whole: each pass converts BLOCK_BYTES worth of rows at a time into a
- * (rows, p) double block, on which cblas dgemv (margins, gradient) and dsyrk
- * (Hessian) run. A fit on a subset of rows (cross-validation) reads them
- * through an index list.
+ * the others except that it gets no penalty.
  *
- * One Newton iteration:
- *   pass 1 at theta: z_i = x~_i . theta, p_i = sigmoid(z_i),
- *            L = sum s_i softplus(-(2 y_i - 1) z_i) + lambda/2 |w|^2,
- *            g = X~^T (s (p - y)) + lambda (w, 0),
- *            H = X~^T diag(s p (1 - p)) X~ + lambda diag(1, .., 1, 0)
- *            (the rows of the block are scaled by sqrt(s p (1 - p)), then
- *            H += block^T block by dsyrk; only the upper triangle is kept);
- *   solve   H delta = -g by Cholesky (H = L L^T, written here: p is at most
- *            a few hundred, so p^3 / 3 flops are cheap; a tiny ridge is added
- *            if rounding leaves H not quite positive definite);
- *   pass 2: dz = X~ delta, so L(theta + t delta) is O(n) to evaluate for any
- *            t: the line search halves t from 1 until the Armijo condition
- *            L(t) <= L(0) + 1e-4 t g.delta holds.
+ * The Newton loop is here, once; the passes over the rows are a backend's
+ * (hr_probe_backend, host/backends/backend.h: the CPU's in
+ * host/backends/cpu/probe_cpu.c, the GPU's in kernels/probe.cu). One
+ * iteration:
+ *   pass 1 at theta (backend): z_i = x~_i . theta, p_i = sigmoid(z_i), the
+ *            loss sum s_i softplus(-(2 y_i - 1) z_i), g = X~^T (s (p - y)),
+ *            H = X~^T diag(s p (1 - p)) X~ (upper triangle); here the
+ *            penalty: L = loss + lambda/2 |w|^2, g += lambda (w, 0),
+ *            H += lambda diag(1, .., 1, 0);
+ *   solve   H delta = -g by Cholesky (H = L L^T, host/scoring/cholesky.c: p
+ *            is at most a few hundred, so p^3 / 3 flops are cheap; a tiny
+ *            ridge is added if rounding leaves H not quite positive definite);
+ *   pass 2 (backend): dz = X~ delta, so L(theta + t delta) is O(n) to
+ *            evaluate for any t: the line search halves t from 1 until the
+ *            Armijo condition L(t) <= L(0) + 1e-4 t g.delta holds.
  * A full step smaller than tol (relative) is taken without a line search and
  * ends the fit: by then L changes by less than rounding, so comparing L
  * values would say nothing, while the step is the error estimate itself.
  */
 #include "hyporank/probe.h"
+#include "scoring/probe_internal.h"
 #include "scoring/cholesky.h"
-#include "backends/cuda/cuda.h"
-#include "backends/cuda/probe_cuda.h"
 #include "hyporank/stats.h"
 #include "core/random.h"
 #include "core/util.h"
 
-#include <cblas.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* Bytes of the double block converted from X per step of a pass: large
- * enough for dsyrk to run at full speed, small enough to stay in L2/L3. */
-#define BLOCK_BYTES (4u << 20)
-
 struct hr_probe {
     int d;
-    double *w; /* (d) */
+    double *w; /* (d + 1): w, then b */
     double b;
     hr_probe_info info;
 };
@@ -63,112 +55,54 @@ hr_probe_options hr_probe_default_options(void)
 }
 
 /* ------------------------------------------------------------------------ */
-/* Numerics                                                                   */
-
-/* log(1 + exp(v)) without overflow or loss for large |v|. */
-static double softplus(double v)
-{
-    return v > 0 ? v + log1p(exp(-v)) : log1p(exp(v));
-}
-
-static double sigmoid(double z)
-{
-    if (z >= 0)
-        return 1.0 / (1.0 + exp(-z));
-    double e = exp(z);
-    return e / (1.0 + e);
-}
-
-/* ------------------------------------------------------------------------ */
 /* The fit                                                                    */
 
-typedef struct fit_data {
-    const float *X;       /* (n, d) row-major, all rows */
-    int d;                /* features; p = d + 1 unknowns */
-    const size_t *rows;   /* (m) rows to fit on, ascending; NULL: rows 0..m-1 */
-    size_t m;             /* rows in the fit */
-    const uint8_t *y;     /* (n) labels 0 / 1, indexed by row */
-    const double *sw;     /* (n) weights by row, or NULL: all 1 */
-} fit_data;
-
-static size_t row_of(const fit_data *f, size_t i)
-{
-    return f->rows ? f->rows[i] : i;
-}
-
-/* Rows i0 .. i0+nb-1 of the fit as x~ = (x, 1) in double: blk (nb, p) row-major. */
-static void load_block(const fit_data *f, size_t i0, size_t nb, double *blk)
-{
-    const int d = f->d, p = d + 1;
-    for (size_t j = 0; j < nb; j++) {
-        const float *x = f->X + row_of(f, i0 + j) * (size_t)d;
-        double *o = blk + j * (size_t)p;
-        for (int k = 0; k < d; k++)
-            o[k] = (double)x[k];
-        o[d] = 1.0;
-    }
-}
-
-/* L(theta + t delta) from the margins z and their change dz: (m) each. */
-static double line_objective(const fit_data *f, const double *z, const double *dz,
-                             const double *theta, const double *delta, double t, double lambda)
+/* L(theta + t delta) from the backend's margins and their change. */
+static hr_status line_objective(const hr_probe_backend *b, void *data, int d,
+                                const double *theta, const double *delta, double t,
+                                double lambda, double *out, char *err, size_t errlen)
 {
     double loss = 0;
-    for (size_t i = 0; i < f->m; i++) {
-        size_t r = row_of(f, i);
-        double s = f->sw ? f->sw[r] : 1.0;
-        if (s == 0)
-            continue;
-        double zi = z[i] + t * dz[i];
-        loss += s * softplus(f->y[r] ? -zi : zi);
-    }
+    hr_status st = b->line_sum(data, t, 0, &loss, err, errlen);
+    if (st != HR_OK)
+        return st;
     double pen = 0;
-    for (int k = 0; k < f->d; k++) {
+    for (int k = 0; k < d; k++) {
         double wk = theta[k] + t * delta[k];
         pen += wk * wk;
     }
-    return loss + 0.5 * lambda * pen;
+    *out = loss + 0.5 * lambda * pen;
+    return HR_OK;
 }
 
-/* d/dt L(theta + t delta), from the margins z and their change dz: (m) each. */
-static double line_slope(const fit_data *f, const double *z, const double *dz,
-                         const double *theta, const double *delta, double t, double lambda)
+/* d/dt L(theta + t delta), from the backend's margins and their change. */
+static hr_status line_slope(const hr_probe_backend *b, void *data, int d, const double *theta,
+                            const double *delta, double t, double lambda, double *out,
+                            char *err, size_t errlen)
 {
     double s1 = 0;
-    for (size_t i = 0; i < f->m; i++) {
-        size_t r = row_of(f, i);
-        double s = f->sw ? f->sw[r] : 1.0;
-        if (s == 0)
-            continue;
-        s1 += s * (sigmoid(z[i] + t * dz[i]) - (double)f->y[r]) * dz[i];
-    }
+    hr_status st = b->line_sum(data, t, 1, &s1, err, errlen);
+    if (st != HR_OK)
+        return st;
     double pen = 0;
-    for (int k = 0; k < f->d; k++)
+    for (int k = 0; k < d; k++)
         pen += (theta[k] + t * delta[k]) * delta[k];
-    return s1 + lambda * pen;
+    *out = s1 + lambda * pen;
+    return HR_OK;
 }
 
-/* Fits theta: (p) out; info filled. Inputs already validated. */
-static hr_status fit(const fit_data *f, const hr_probe_options *o, double *theta,
-                     hr_probe_info *info, char *err, size_t errlen)
+/* Fits theta: (p) out on the backend's data; info filled. Options checked. */
+static hr_status newton(const hr_probe_backend *b, void *data, int d, size_t m,
+                        const hr_probe_options *o, double *theta, hr_probe_info *info, char *err,
+                        size_t errlen)
 {
-    const int d = f->d, p = d + 1;
-    const size_t m = f->m;
-    size_t bs = BLOCK_BYTES / ((size_t)p * sizeof(double));
-    if (bs < 16)
-        bs = 16;
-    if (bs > m)
-        bs = m;
-    double *blk = malloc(bs * (size_t)p * sizeof *blk); /* (bs, p) row-major */
-    double *vb = malloc(bs * sizeof *vb);               /* (bs) per-row values */
-    double *z = malloc(m * sizeof *z);                  /* (m) margins at theta */
-    double *dz = malloc(m * sizeof *dz);                /* (m) X~ delta */
+    const int p = d + 1;
     double *H = malloc((size_t)p * p * sizeof *H);      /* (p, p) upper triangle */
     double *L = malloc((size_t)p * p * sizeof *L);      /* (p, p) lower triangle */
     double *g = malloc((size_t)p * sizeof *g);          /* (p) gradient */
     double *delta = malloc((size_t)p * sizeof *delta);  /* (p) Newton step */
     hr_status st = HR_OK;
-    if (!blk || !vb || !z || !dz || !H || !L || !g || !delta) {
+    if (!H || !L || !g || !delta) {
         st = hr_fail(HR_ERR_NOMEM, err, errlen, "probe: out of memory (%zu rows, %d features)",
                      m, d);
         goto done;
@@ -179,34 +113,9 @@ static hr_status fit(const fit_data *f, const hr_probe_options *o, double *theta
 
     for (int it = 0; it < o->max_iter; it++) {
         /* pass 1: margins, objective, gradient, Hessian at theta */
-        memset(g, 0, (size_t)p * sizeof *g);
-        memset(H, 0, (size_t)p * p * sizeof *H);
         double f0 = 0;
-        for (size_t i0 = 0; i0 < m; i0 += bs) {
-            size_t nb = m - i0 < bs ? m - i0 : bs;
-            load_block(f, i0, nb, blk);
-            cblas_dgemv(CblasRowMajor, CblasNoTrans, (int)nb, p, 1.0, blk, p, theta, 1, 0.0,
-                        z + i0, 1);
-            for (size_t j = 0; j < nb; j++) {
-                size_t r = row_of(f, i0 + j);
-                double s = f->sw ? f->sw[r] : 1.0;
-                double zi = z[i0 + j];
-                double mu = sigmoid(zi);
-                if (s != 0)
-                    f0 += s * softplus(f->y[r] ? -zi : zi);
-                vb[j] = s * (mu - (double)f->y[r]); /* residual, for the gradient */
-            }
-            cblas_dgemv(CblasRowMajor, CblasTrans, (int)nb, p, 1.0, blk, p, vb, 1, 1.0, g, 1);
-            for (size_t j = 0; j < nb; j++) {
-                size_t r = row_of(f, i0 + j);
-                double s = f->sw ? f->sw[r] : 1.0;
-                double mu = sigmoid(z[i0 + j]);
-                double sc = sqrt(s * mu * (1.0 - mu));
-                cblas_dscal(p, sc, blk + j * (size_t)p, 1);
-            }
-            cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, p, (int)nb, 1.0, blk, p, 1.0, H,
-                        p);
-        }
+        if ((st = b->gradient(data, theta, &f0, g, H, err, errlen)) != HR_OK)
+            goto done;
         double wn = 0, gmax = 0, tmax = 0;
         for (int k = 0; k < d; k++) {
             wn += theta[k] * theta[k];
@@ -260,16 +169,14 @@ static hr_status fit(const fit_data *f, const hr_probe_options *o, double *theta
         }
 
         /* pass 2: dz = X~ delta */
-        for (size_t i0 = 0; i0 < m; i0 += bs) {
-            size_t nb = m - i0 < bs ? m - i0 : bs;
-            load_block(f, i0, nb, blk);
-            cblas_dgemv(CblasRowMajor, CblasNoTrans, (int)nb, p, 1.0, blk, p, delta, 1, 0.0,
-                        dz + i0, 1);
-        }
+        if ((st = b->step(data, delta, err, errlen)) != HR_OK)
+            goto done;
 
         if (smax <= o->tol * (tmax > 1 ? tmax : 1)) {
             /* converged: take the full step, which squares the error */
-            info->objective = line_objective(f, z, dz, theta, delta, 1.0, lambda);
+            if ((st = line_objective(b, data, d, theta, delta, 1.0, lambda, &info->objective, err,
+                                     errlen)) != HR_OK)
+                goto done;
             for (int k = 0; k < p; k++)
                 theta[k] += delta[k];
             info->converged = 1;
@@ -292,17 +199,24 @@ static hr_status fit(const fit_data *f, const hr_probe_options *o, double *theta
          * a wide margin for long sums). */
         double t = 1.0;
         int accepted = 0;
-        double ft = f0;
+        double ft = f0, v = 0;
         const int near = -slope <= 1e-6 * (1.0 + fabs(f0));
         for (int ls = 0; ls < 60 && !accepted; ls++, t *= 0.5) {
             if (near) {
-                if (line_slope(f, z, dz, theta, delta, t, lambda) <= -0.5 * slope) {
-                    ft = line_objective(f, z, dz, theta, delta, t, lambda);
+                if ((st = line_slope(b, data, d, theta, delta, t, lambda, &v, err, errlen)) !=
+                    HR_OK)
+                    goto done;
+                if (v <= -0.5 * slope) {
+                    if ((st = line_objective(b, data, d, theta, delta, t, lambda, &ft, err,
+                                             errlen)) != HR_OK)
+                        goto done;
                     accepted = 1;
                     break;
                 }
             } else {
-                ft = line_objective(f, z, dz, theta, delta, t, lambda);
+                if ((st = line_objective(b, data, d, theta, delta, t, lambda, &ft, err,
+                                         errlen)) != HR_OK)
+                    goto done;
                 if (ft <= f0 + 1e-4 * t * slope) {
                     accepted = 1;
                     break;
@@ -318,10 +232,6 @@ static hr_status fit(const fit_data *f, const hr_probe_options *o, double *theta
     }
 
 done:
-    free(blk);
-    free(vb);
-    free(z);
-    free(dz);
     free(H);
     free(L);
     free(g);
@@ -329,10 +239,25 @@ done:
     return st;
 }
 
+hr_status hr_probe_fit_on(const hr_probe_backend *b, void *data, int d, size_t m,
+                          const hr_probe_options *o, hr_probe **out, char *err, size_t errlen)
+{
+    *out = NULL;
+    double *theta = malloc(((size_t)d + 1) * sizeof *theta); /* (d + 1): w, then b */
+    if (!theta)
+        return hr_fail(HR_ERR_NOMEM, err, errlen, "probe: out of memory");
+    hr_probe_info info;
+    hr_status st = newton(b, data, d, m, o, theta, &info, err, errlen);
+    if (st == HR_OK && !(*out = hr_probe_from_coef(theta, d, theta[d], &info)))
+        st = hr_fail(HR_ERR_NOMEM, err, errlen, "probe: out of memory");
+    free(theta);
+    return st;
+}
+
 /* ------------------------------------------------------------------------ */
 /* Checks                                                                     */
 
-static hr_status check_options(const hr_probe_options *o, char *err, size_t errlen)
+hr_status hr_probe_check_options(const hr_probe_options *o, char *err, size_t errlen)
 {
     if (!(o->lambda > 0) || !isfinite(o->lambda))
         return hr_fail(HR_ERR_INPUT, err, errlen,
@@ -383,26 +308,23 @@ static hr_status check_data(const float *X, size_t n, int d, const uint8_t *y,
 /* ------------------------------------------------------------------------ */
 /* Public API                                                                 */
 
-static hr_status make_probe(const fit_data *f, const hr_probe_options *o, hr_probe **out,
-                            char *err, size_t errlen)
+hr_status hr_probe_gather(const float *X, int d, const size_t *rows, size_t m, const uint8_t *y,
+                          const double *weights, float **xs, uint8_t **ys, double **ws,
+                          char *err, size_t errlen)
 {
-    hr_probe *pr = calloc(1, sizeof *pr);
-    double *theta = malloc(((size_t)f->d + 1) * sizeof *theta);
-    if (!pr || !theta) {
-        free(pr);
-        free(theta);
-        return hr_fail(HR_ERR_NOMEM, err, errlen, "probe: out of memory");
+    *xs = malloc((m ? m : 1) * (size_t)d * sizeof **xs); /* (m, d) the rows, in order */
+    *ys = malloc(m ? m : 1);                             /* (m) */
+    *ws = weights ? malloc((m ? m : 1) * sizeof **ws) : NULL; /* (m) */
+    if (!*xs || !*ys || (weights && !*ws)) {
+        free(*xs), free(*ys), free(*ws);
+        *xs = NULL, *ys = NULL, *ws = NULL;
+        return hr_fail(HR_ERR_NOMEM, err, errlen, "probe: out of memory for %zu rows", m);
     }
-    hr_status st = fit(f, o, theta, &pr->info, err, errlen);
-    if (st != HR_OK) {
-        free(pr);
-        free(theta);
-        return st;
+    for (size_t i = 0; i < m; i++) {
+        memcpy(*xs + i * (size_t)d, X + rows[i] * (size_t)d, (size_t)d * sizeof **xs);
+        (*ys)[i] = y[rows[i]];
+        if (*ws) (*ws)[i] = weights[rows[i]];
     }
-    pr->d = f->d;
-    pr->w = theta; /* (d + 1): w, then b */
-    pr->b = theta[f->d];
-    *out = pr;
     return HR_OK;
 }
 
@@ -412,39 +334,49 @@ hr_status hr_probe_fit_rows_with(const float *X, int d, const size_t *rows, size
                                  hr_probe **out, char *err, size_t errlen)
 {
     if (!rows) return fit_fn(X, m, d, y, weights, o, out, err, errlen);
-    float *xs = malloc(m * (size_t)d * sizeof *xs); /* (m, d) the rows, in order */
-    uint8_t *ys = malloc(m ? m : 1);                 /* (m) */
-    double *ws = weights ? malloc(m * sizeof *ws) : NULL; /* (m) */
-    hr_status st;
-    if (!xs || !ys || (weights && !ws)) {
-        st = hr_fail(HR_ERR_NOMEM, err, errlen, "probe: out of memory for %zu rows", m);
-    } else {
-        for (size_t i = 0; i < m; i++) {
-            memcpy(xs + i * (size_t)d, X + rows[i] * (size_t)d, (size_t)d * sizeof *xs);
-            ys[i] = y[rows[i]];
-            if (ws) ws[i] = weights[rows[i]];
-        }
-        st = fit_fn(xs, m, d, ys, ws, o, out, err, errlen);
-    }
+    float *xs;
+    uint8_t *ys;
+    double *ws;
+    hr_status st = hr_probe_gather(X, d, rows, m, y, weights, &xs, &ys, &ws, err, errlen);
+    if (st == HR_OK) st = fit_fn(xs, m, d, ys, ws, o, out, err, errlen);
     free(xs), free(ys), free(ws);
     return st;
 }
 
-/* A fit on the device o asks for (hyporank/probe.h, "Devices"). */
-static hr_status fit_on_device(const fit_data *f, const hr_probe_options *o, hr_probe **out,
-                               char *err, size_t errlen)
+/* A fit on backend b of rows[0..m) (rows NULL: the first m), data checked. */
+static hr_status fit_with(const hr_probe_backend *b, const float *X, int d, const size_t *rows,
+                          size_t m, const uint8_t *y, const double *sw,
+                          const hr_probe_options *o, hr_probe **out, char *err, size_t errlen)
 {
-    if (o->device == HR_DEVICE_CPU ||
-        (o->device == HR_DEVICE_AUTO &&
-         ((double)f->m * (double)f->d < HR_PROBE_GPU_MIN_WORK || hr_cuda_device_count(NULL) == 0)))
-        return make_probe(f, o, out, err, errlen);
-    hr_status st = hr_probe_fit_rows_with(f->X, f->d, f->rows, f->m, f->y, f->sw, o,
-                                          hr_probe_fit_cuda, out, err, errlen);
-    if (st == HR_OK || o->device == HR_DEVICE_CUDA) return st;
-    if (st == HR_ERR_NO_DEVICE || st == HR_ERR_UNSUPPORTED || st == HR_ERR_CUDA ||
-        st == HR_ERR_NOMEM) /* auto: the CPU can still do it */
-        return make_probe(f, o, out, err, errlen);
+    void *data = NULL;
+    hr_status st = b->data_create(X, d, rows, m, y, sw, 0, &data, err, errlen);
+    if (st == HR_OK) st = hr_probe_fit_on(b, data, d, m, o, out, err, errlen);
+    b->data_destroy(data);
     return st;
+}
+
+/* A fit on the device o asks for (hyporank/probe.h, "Devices"; the auto
+ * policy of hyporank/device.h). */
+static hr_status fit_on_device(const float *X, int d, const size_t *rows, size_t m,
+                               const uint8_t *y, const double *sw, const hr_probe_options *o,
+                               hr_probe **out, char *err, size_t errlen)
+{
+    const hr_backend *acc = NULL, *cpu = NULL;
+    hr_status st = HR_OK;
+    if (o->device == HR_DEVICE_AUTO) {
+        acc = hr_backend_accelerator(HR_SERVICE_PROBE, NULL);
+        if (acc && (double)m * (double)d < acc->probe->auto_min_work) acc = NULL;
+    } else if (o->device != HR_DEVICE_CPU) {
+        if ((st = hr_backend_for(o->device, HR_SERVICE_PROBE, &acc, err, errlen)) != HR_OK)
+            return st;
+    }
+    if (acc) {
+        st = fit_with(acc->probe, X, d, rows, m, y, sw, o, out, err, errlen);
+        if (st == HR_OK || !hr_device_falls_back(o->device, st)) return st;
+    }
+    if ((st = hr_backend_for(HR_DEVICE_CPU, HR_SERVICE_PROBE, &cpu, err, errlen)) != HR_OK)
+        return st;
+    return fit_with(cpu->probe, X, d, rows, m, y, sw, o, out, err, errlen);
 }
 
 hr_status hr_probe_fit(const float *X, size_t n, int d, const uint8_t *y, const double *weights,
@@ -454,13 +386,12 @@ hr_status hr_probe_fit(const float *X, size_t n, int d, const uint8_t *y, const 
         return hr_fail(HR_ERR_INPUT, err, errlen, "probe: no output pointer");
     *out = NULL;
     hr_probe_options o = opt ? *opt : hr_probe_default_options();
-    hr_status st = check_options(&o, err, errlen);
+    hr_status st = hr_probe_check_options(&o, err, errlen);
     if (st == HR_OK)
         st = check_data(X, n, d, y, weights, err, errlen);
     if (st != HR_OK)
         return st;
-    fit_data f = {X, d, NULL, n, y, weights};
-    return fit_on_device(&f, &o, out, err, errlen);
+    return fit_on_device(X, d, NULL, n, y, weights, &o, out, err, errlen);
 }
 
 hr_probe *hr_probe_from_coef(const double *w, int d, double b, const hr_probe_info *info)
@@ -474,7 +405,7 @@ hr_probe *hr_probe_from_coef(const double *w, int d, double b, const hr_probe_in
         return NULL;
     }
     memcpy(theta, w, (size_t)d * sizeof *theta);
-    theta[d] = b; /* (d + 1): w, then b, as make_probe stores theta */
+    theta[d] = b; /* (d + 1): w, then b */
     p->d = d;
     p->w = theta;
     p->b = b;
@@ -619,7 +550,7 @@ hr_status hr_probe_cross_validate(const float *X, size_t n, int d, const uint8_t
                                   char *err, size_t errlen)
 {
     hr_probe_options o = opt ? *opt : hr_probe_default_options();
-    hr_status st = check_options(&o, err, errlen);
+    hr_status st = hr_probe_check_options(&o, err, errlen);
     if (st == HR_OK)
         st = check_data(X, n, d, y, weights, err, errlen);
     if (st != HR_OK)
@@ -658,9 +589,8 @@ hr_status hr_probe_cross_validate(const float *X, size_t n, int d, const uint8_t
                          "probe: fold %d: a class has no weight in the training folds", f);
             goto done;
         }
-        fit_data fd = {X, d, train, ntr, y, weights};
         hr_probe *pr = NULL;
-        st = fit_on_device(&fd, &o, &pr, err, errlen);
+        st = fit_on_device(X, d, train, ntr, y, weights, &o, &pr, err, errlen);
         if (st != HR_OK)
             goto done;
         decide(pr, X, test, nte, dv);

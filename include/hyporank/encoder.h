@@ -28,6 +28,7 @@
 #ifndef HYPORANK_ENCODER_H
 #define HYPORANK_ENCODER_H
 
+#include "hyporank/device.h" /* hr_device, hr_device_parse, hr_device_str */
 #include "hyporank/model.h"
 #include "hyporank/status.h"
 
@@ -37,12 +38,6 @@
 extern "C" {
 #endif
 
-typedef enum hr_device { HR_DEVICE_AUTO = 0, HR_DEVICE_CPU, HR_DEVICE_CUDA } hr_device;
-
-/* Parses "cpu", "cuda" or "auto"; returns 0 on success, -1 otherwise. */
-int hr_device_parse(const char *s, hr_device *out);
-const char *hr_device_str(hr_device d);
-
 /* Called now and then during long work with the number of texts done so far
  * out of total. Must be cheap; runs on the calling thread. */
 typedef void (*hr_progress_fn)(size_t done, size_t total, void *user);
@@ -50,13 +45,13 @@ typedef void (*hr_progress_fn)(size_t done, size_t total, void *user);
 typedef struct hr_encoder hr_encoder;
 
 /* device: HR_DEVICE_CPU; HR_DEVICE_CUDA (HR_ERR_NO_DEVICE without a usable
- * GPU or in a build without CUDA, HR_ERR_UNSUPPORTED for a model the GPU
+ * GPU, HR_ERR_UNSUPPORTED in a build without CUDA or for a model the GPU
  * encoder cannot run, HR_ERR_CUDA / HR_ERR_NOMEM when the GPU fails; the
  * message starts with "--device cuda: " and says why); or HR_DEVICE_AUTO:
- * the GPU when usable, else the CPU. Auto never fails where the CPU would
- * work: any reason the GPU cannot be had gives the CPU encoder, and an auto
- * encoder whose GPU fails during hr_encoder_embed redoes that call on the
- * CPU and stays there (hr_encoder_device tells which ran).
+ * the GPU when usable, else the CPU, by hyporank/device.h's policy: a GPU
+ * that cannot be had gives the CPU encoder, and an auto encoder whose GPU
+ * fails during hr_encoder_embed redoes that call on the CPU and stays there
+ * (hr_encoder_device tells which ran).
  * n_threads <= 0 means one worker per online core. */
 hr_status hr_encoder_create(const hr_model *model, hr_device device, int n_threads,
                             hr_encoder **out, char *err, size_t errlen);

@@ -78,7 +78,7 @@
 #ifndef HYPORANK_PROBE_H
 #define HYPORANK_PROBE_H
 
-#include "hyporank/encoder.h" /* hr_device */
+#include "hyporank/device.h"
 #include "hyporank/status.h"
 
 #include <stddef.h>
@@ -95,14 +95,15 @@ typedef struct hr_probe_options {
     hr_device device; /* where fits run (HR_DEVICE_CPU), see below */
 } hr_probe_options;
 
-/* Devices. HR_DEVICE_CPU: this file's fit. HR_DEVICE_CUDA: the same fit
- * with its O(n d^2) work on the GPU in FP64 (host/backends/cuda/probe_cuda.h; its
- * coefficients agree with the CPU's to about 1e-15 relative, 41x faster at
- * n = 1M, d = 384 on an H100); no GPU is HR_ERR_NO_DEVICE (HR_ERR_UNSUPPORTED
- * in a build without CUDA). HR_DEVICE_AUTO: the GPU for fits of at least
- * HR_PROBE_GPU_MIN_WORK = n d when one is usable, else, and whenever the GPU
- * cannot be had, the CPU. Cross-validation fits each fold's training rows
- * on the chosen device. */
+/* Devices (hyporank/device.h). HR_DEVICE_CPU: the fit above on the CPU.
+ * HR_DEVICE_CUDA: the same Newton loop with its O(n d^2) passes on the GPU
+ * in FP64 (host/backends/cuda/probe_cuda.h; its coefficients agree with the
+ * CPU's to about 1e-15 relative, 41x faster at n = 1M, d = 384 on an H100);
+ * no GPU is HR_ERR_NO_DEVICE (HR_ERR_UNSUPPORTED in a build without CUDA).
+ * HR_DEVICE_AUTO: the GPU for fits of at least HR_PROBE_GPU_MIN_WORK = n d
+ * when one is usable, else, and whenever the GPU fails in a way the device
+ * policy lets fall back, the CPU. Cross-validation fits each fold's
+ * training rows on the chosen device. */
 #define HR_PROBE_GPU_MIN_WORK 1e7
 
 hr_probe_options hr_probe_default_options(void);

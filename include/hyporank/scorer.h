@@ -104,7 +104,7 @@
 #ifndef HYPORANK_SCORER_H
 #define HYPORANK_SCORER_H
 
-#include "hyporank/encoder.h" /* hr_device */
+#include "hyporank/device.h"
 #include "hyporank/status.h"
 
 #include <stddef.h>
@@ -162,19 +162,21 @@ typedef struct hr_scorer hr_scorer;
  * n_a, n_b >= 1. opt may be NULL for the defaults. An unknown method is
  * HR_ERR_UNSUPPORTED; a temperature out of range is HR_ERR_INPUT.
  *
- * Devices. The CPU computes every method exactly. The GPU (CUDA builds, a GPU
- * present) computes every method from FP16 products with FP32 accumulation
- * and a binned AUROC within 1e-4 of the exact one whenever n_a n_b >= 1e6
- * (host/backends/cuda/scorer_cuda.h derives the bound; tests/test_scorer_gpu.c checks it).
+ * Devices (hyporank/device.h). The CPU computes every method exactly. The
+ * GPU (CUDA builds, a GPU present) computes every method from FP16 products
+ * with FP32 accumulation and a binned AUROC within 1e-4 of the exact one
+ * whenever n_a n_b >= 1e6 (host/backends/cuda/scorer_cuda.h derives the
+ * bound; tests/test_backends.c checks it).
  *   HR_DEVICE_CUDA  the GPU; no GPU is HR_ERR_NO_DEVICE (HR_ERR_UNSUPPORTED
  *                   in a build without CUDA), embeddings of norm above 1.001
  *                   HR_ERR_UNSUPPORTED (the bins cover the cosines of unit
- *                   vectors), and so is CONTRAST above temperature 1 (not
- *                   yet verified on a GPU).
+ *                   vectors), and so is CONTRAST above temperature 1 (the
+ *                   largest the GPU scorer offers).
  *   HR_DEVICE_AUTO  the GPU when n_a n_b >= 1e6, the GPU takes the
- *                   embeddings and the method is verified there (CONTRAST
- *                   up to T = 1); else, and whenever the GPU cannot be had,
- *                   the CPU. memory_bytes and n_threads are the CPU's; the GPU
+ *                   embeddings and offers the method (CONTRAST up to T = 1);
+ *                   else, and whenever the GPU fails in a way the device
+ *                   policy lets fall back (at create or at a score), the
+ *                   CPU. memory_bytes and n_threads are the CPU's; the GPU
  *                   takes most of its free memory.
  * hr_scorer_device says which was chosen. */
 hr_status hr_scorer_create(const float *xa, size_t n_a, const float *xb, size_t n_b, int dim,

@@ -122,11 +122,8 @@ void hr_cpu_layernorm_rows(float *x, int rows, int cols, const float *gamma, con
     for (int r = 0; r < rows; r++) layernorm_row(x + (size_t)r * cols, cols, gamma, beta, eps);
 }
 
-/* x = LayerNorm(x + y + b) row by row: the residual connection, the bias of
- * the layer that produced y, and the LayerNorm, in one pass over memory.
- * x, y: (rows, cols) row-major; b, gamma, beta: (cols). */
 HR_VECTOR_CLONES
-static void residual_layernorm(float *x, const float *y, const float *b, int rows, int cols,
+void hr_cpu_residual_layernorm(float *x, const float *y, const float *b, int rows, int cols,
                                const float *gamma, const float *beta, float eps)
 {
     for (int r = 0; r < rows; r++) {
@@ -185,18 +182,15 @@ static void matmul_wt(const float *x, int rows, int in, const float *w, int out,
                 y, out);
 }
 
-/* y += b on every row. y: (rows, cols), b: (cols). */
 HR_VECTOR_CLONES
-static void add_bias_rows(float *y, int rows, int cols, const float *b)
+void hr_cpu_add_bias_rows(float *y, int rows, int cols, const float *b)
 {
     for (int r = 0; r < rows; r++)
         for (int c = 0; c < cols; c++) y[(size_t)r * cols + c] += b[c];
 }
 
-/* y = GELU(y + b) on every row, the exact (erf) GELU of BERT's "gelu", to
- * float precision (host/core/fastmath.h). y: (rows, cols), b: (cols). */
 HR_VECTOR_CLONES
-static void bias_gelu_rows(float *y, int rows, int cols, const float *b)
+void hr_cpu_bias_gelu_rows(float *y, int rows, int cols, const float *b)
 {
     for (int r = 0; r < rows; r++)
         for (int c = 0; c < cols; c++) {
@@ -212,15 +206,10 @@ static void add_inplace(float *x, const float *y, size_t n)
     for (size_t i = 0; i < n; i++) x[i] += y[i];
 }
 
-/*
- * Multi-head self-attention over packed sequences; every token of a sequence
- * attends to every token of the same sequence (no padding, so no mask).
- *   qkv: (T, 3H), ctx: (T, H) output, scores: (max_len, max_len) scratch.
- */
-static void attention(const hr_model *m, const float *qkv, const int *offsets, int n_seq,
+void hr_cpu_attention(const float *qkv, const int *offsets, int n_seq, int h, int heads,
                       float *ctx, float *scores)
 {
-    const int h = m->hidden, heads = m->n_heads, dh = h / heads, ld = 3 * h;
+    const int dh = h / heads, ld = 3 * h;
     const float scale = 1.f / sqrtf((float)dh);
     for (int s = 0; s < n_seq; s++) {
         const int start = offsets[s], len = offsets[s + 1] - offsets[s];
@@ -239,15 +228,14 @@ static void attention(const hr_model *m, const float *qkv, const int *offsets, i
     }
 }
 
-/* Pools each sequence's token states x: (T, H) into out: (n_seq, H). */
-static void pool(const hr_model *m, const float *x, const int *offsets, int n_seq, float *out)
+void hr_cpu_pool(hr_pooling pooling, const float *x, const int *offsets, int n_seq, int h,
+                 float *out)
 {
-    const int h = m->hidden;
     for (int s = 0; s < n_seq; s++) {
         const int start = offsets[s], len = offsets[s + 1] - offsets[s];
         float *o = out + (size_t)s * h;
         const float *first = x + (size_t)start * h;
-        switch (m->pooling) {
+        switch (pooling) {
         case HR_POOL_CLS:
             memcpy(o, first, (size_t)h * sizeof(float));
             break;
@@ -263,12 +251,28 @@ static void pool(const hr_model *m, const float *x, const int *offsets, int n_se
         case HR_POOL_MEAN_SQRT_LEN: {
             memset(o, 0, (size_t)h * sizeof(float));
             for (int t = 0; t < len; t++) add_inplace(o, first + (size_t)t * h, (size_t)h);
-            float div = m->pooling == HR_POOL_MEAN ? (float)len : sqrtf((float)len);
+            float div = pooling == HR_POOL_MEAN ? (float)len : sqrtf((float)len);
             for (int c = 0; c < h; c++) o[c] /= div;
             break;
         }
         }
     }
+}
+
+void hr_cpu_embed_layernorm(const int32_t *ids, const int *offsets, int n_seq, const float *word,
+                            const float *pos, const float *type0, const float *gamma,
+                            const float *beta, float eps, int h, float *x)
+{
+    for (int s = 0; s < n_seq; s++) {
+        for (int t = offsets[s]; t < offsets[s + 1]; t++) {
+            const int p = t - offsets[s];
+            float *xt = x + (size_t)t * h;
+            const float *we = word + (size_t)ids[t] * h;
+            const float *pe = pos + (size_t)p * h;
+            for (int c = 0; c < h; c++) xt[c] = we[c] + pe[c] + type0[c];
+        }
+    }
+    hr_cpu_layernorm_rows(x, offsets[n_seq], h, gamma, beta, eps);
 }
 
 void hr_cpu_forward(const hr_model *m, const int32_t *ids, const int *offsets, int n_seq,
@@ -279,34 +283,26 @@ void hr_cpu_forward(const hr_model *m, const int32_t *ids, const int *offsets, i
     float *x = ws->x;
 
     /* Embeddings: word + position + token type 0, then LayerNorm. */
-    for (int s = 0; s < n_seq; s++) {
-        for (int t = offsets[s]; t < offsets[s + 1]; t++) {
-            const int pos = t - offsets[s];
-            float *xt = x + (size_t)t * h;
-            const float *we = m->word_emb + (size_t)ids[t] * h;
-            const float *pe = m->pos_emb + (size_t)pos * h;
-            for (int c = 0; c < h; c++) xt[c] = we[c] + pe[c] + m->type_emb[c];
-        }
-    }
-    hr_cpu_layernorm_rows(x, tokens, h, m->emb_ln_g, m->emb_ln_b, m->ln_eps);
+    hr_cpu_embed_layernorm(ids, offsets, n_seq, m->word_emb, m->pos_emb, m->type_emb, m->emb_ln_g,
+                           m->emb_ln_b, m->ln_eps, h, x);
 
     for (int l = 0; l < m->n_layers; l++) {
         const hr_layer_weights *w = &m->layers[l];
         matmul_wt(x, tokens, h, w->qkv_w, 3 * h, ws->qkv);
-        add_bias_rows(ws->qkv, tokens, 3 * h, w->qkv_b);
-        attention(m, ws->qkv, offsets, n_seq, ws->ctx, ws->scores);
+        hr_cpu_add_bias_rows(ws->qkv, tokens, 3 * h, w->qkv_b);
+        hr_cpu_attention(ws->qkv, offsets, n_seq, h, m->n_heads, ws->ctx, ws->scores);
         /* attention output projection + bias, residual, LayerNorm; qkv is free now */
         float *proj = ws->qkv;
         matmul_wt(ws->ctx, tokens, h, w->ao_w, h, proj);
-        residual_layernorm(x, proj, w->ao_b, tokens, h, w->ln1_g, w->ln1_b, m->ln_eps);
+        hr_cpu_residual_layernorm(x, proj, w->ao_b, tokens, h, w->ln1_g, w->ln1_b, m->ln_eps);
         /* feed-forward: dense + bias + GELU, dense + bias, residual, LayerNorm */
         matmul_wt(x, tokens, h, w->in_w, inter, ws->inter);
-        bias_gelu_rows(ws->inter, tokens, inter, w->in_b);
+        hr_cpu_bias_gelu_rows(ws->inter, tokens, inter, w->in_b);
         matmul_wt(ws->inter, tokens, inter, w->out_w, h, proj);
-        residual_layernorm(x, proj, w->out_b, tokens, h, w->ln2_g, w->ln2_b, m->ln_eps);
+        hr_cpu_residual_layernorm(x, proj, w->out_b, tokens, h, w->ln2_g, w->ln2_b, m->ln_eps);
     }
 
-    pool(m, x, offsets, n_seq, out);
+    hr_cpu_pool(m->pooling, x, offsets, n_seq, h, out);
     if (m->normalize) hr_cpu_l2_normalize_rows(out, n_seq, h);
 }
 

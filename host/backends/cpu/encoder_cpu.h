@@ -99,9 +99,43 @@ typedef struct hr_threads {
 void hr_threads_start(hr_threads *t, void *(*fn)(void *), void *arg, int n);
 void hr_threads_join(hr_threads *t);
 
-/* Twins of the CUDA kernels, row-wise over (rows, cols) row-major x. */
+/* ---- the steps of hr_cpu_forward, each the twin of a CUDA kernel
+ * (kernels/encoder.cu, kernels/rownorm.cu names which) and callable on its
+ * own, so that tests/test_backends.c compares every backend's steps with
+ * these. All matrices row-major float32; T = offsets[n_seq] tokens. ---- */
+
+/* LayerNorm of each row of x: (rows, cols) in place: two-pass mean and
+ * biased variance, as torch.nn.LayerNorm; gamma, beta: (cols). */
 void hr_cpu_layernorm_rows(float *x, int rows, int cols, const float *gamma, const float *beta,
                            float eps);
+/* Each row of x: (rows, cols) divided by max(its L2 norm, 1e-12), as
+ * torch.nn.functional.normalize. */
 void hr_cpu_l2_normalize_rows(float *x, int rows, int cols);
+/* x (T, h) = LayerNorm(word[ids[t]] + pos[t - offsets[s]] + type0) per
+ * token t of sequence s. word: (vocab, h), pos: (n_pos, h), type0, gamma,
+ * beta: (h); ids and positions must be in range. */
+void hr_cpu_embed_layernorm(const int32_t *ids, const int *offsets, int n_seq, const float *word,
+                            const float *pos, const float *type0, const float *gamma,
+                            const float *beta, float eps, int h, float *x);
+/* x = LayerNorm(x + y + b) row by row: the residual connection, the bias of
+ * the layer that produced y, and the LayerNorm, in one pass over memory.
+ * x, y: (rows, cols); b, gamma, beta: (cols). */
+void hr_cpu_residual_layernorm(float *x, const float *y, const float *b, int rows, int cols,
+                               const float *gamma, const float *beta, float eps);
+/* y += b on every row. y: (rows, cols), b: (cols). */
+void hr_cpu_add_bias_rows(float *y, int rows, int cols, const float *b);
+/* y = GELU(y + b) on every row, the exact (erf) GELU of BERT's "gelu", to
+ * float precision (host/core/fastmath.h). y: (rows, cols), b: (cols). */
+void hr_cpu_bias_gelu_rows(float *y, int rows, int cols, const float *b);
+/* Multi-head self-attention over packed sequences; every token of a sequence
+ * attends to every token of the same sequence (no padding, so no mask).
+ *   qkv: (T, 3h) Q | K | V with their bias added, head j in columns
+ *        [j dh, (j+1) dh) of each third, dh = h / heads
+ *   ctx: (T, h) output; scores: (longest sequence)^2 scratch. */
+void hr_cpu_attention(const float *qkv, const int *offsets, int n_seq, int h, int heads,
+                      float *ctx, float *scores);
+/* Pools each sequence's token states x: (T, h) into out: (n_seq, h). */
+void hr_cpu_pool(hr_pooling pooling, const float *x, const int *offsets, int n_seq, int h,
+                 float *out);
 
 #endif

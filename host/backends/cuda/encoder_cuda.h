@@ -1,18 +1,17 @@
 /*
- * host/backends/cuda/encoder_cuda.h: the CUDA forward pass of a BERT sentence encoder
- * (internal; the public API is hyporank/encoder.h, whose hr_encoder_create
- * picks this backend for --device cuda, and for auto when it can be had),
- * and the GPU driver that feeds it whole embed calls (host/backends/cuda/encoder_gpu.c).
- * Declared in every build: without the CUDA toolkit host/backends/cuda/encoder_cuda_stub.c
- * answers HR_ERR_UNSUPPORTED.
+ * host/backends/cuda/encoder_cuda.h: the CUDA forward pass of a BERT sentence
+ * encoder (internal; the public API is hyporank/encoder.h, whose
+ * hr_encoder_create reaches this through the CUDA backend's table,
+ * host/backends/cuda/backend_cuda.c, for --device cuda, and for auto when it
+ * can be had), and the GPU driver that feeds it whole embed calls
+ * (host/backends/cuda/encoder_gpu.c). Compiled only in builds with the CUDA
+ * toolkit.
  *
- * Verified on an H100 (2026-11-26): tests/test_encoder_gpu.c passes (every
- * kernel against its CPU twin; the forward pass, the two-slot submit/wait
- * API, the GPU driver hr_gpu_embed and the wiring into hr_encoder_create
- * against the CPU encoder: worst cosine 1.000000 on the fixtures, 2,000
- * generated texts in several chunk and batch layouts, and the edge cases),
- * compute-sanitizer memcheck finds no error, and on 10,000 ABC headlines the
- * worst cosine against the CPU is 1.000000 (bench/RESULTS.md).
+ * tests/test_backends.c (label gpu) checks every kernel against its CPU
+ * twin, and the forward pass, the two-slot submit/wait API, the GPU driver
+ * and the wiring into hr_encoder_create against the CPU encoder: cosine >=
+ * 0.9995 per text (in practice 0.99999+), on the fixtures, generated texts
+ * in several chunk and batch layouts, and the edge cases.
  *
  *     hr_cuda_encoder *g;
  *     if (hr_cuda_encoder_create(model, &g, err, sizeof err) == HR_OK) {
@@ -55,6 +54,7 @@
 #include "hyporank/encoder.h"
 #include "hyporank/model.h"
 #include "hyporank/status.h"
+#include "model/encoder_internal.h" /* hr_gpu_embed_options */
 
 #include <stddef.h>
 #include <stdint.h>
@@ -133,12 +133,8 @@ hr_status hr_cuda_encoder_reserve(hr_cuda_encoder *enc, int tokens, int n_seq, c
  * two in flight; the calling thread drives the GPU (packs, submits, waits,
  * scatters each result to its rows of out, calls progress) while the other
  * n_threads - 1 threads tokenise the next chunk. */
-typedef struct hr_gpu_embed_options {
-    size_t chunk_texts; /* texts per chunk; 0: HR_GPU_CHUNK_TEXTS */
-    int batch_tokens;   /* tokens per batch, raised to max_seq_length when
-                           below it; 0: HR_GPU_BATCH_TOKENS */
-} hr_gpu_embed_options;
-
+/* opt (host/model/encoder_internal.h): chunk_texts 0 means
+ * HR_GPU_CHUNK_TEXTS, batch_tokens 0 HR_GPU_BATCH_TOKENS. */
 #define HR_GPU_CHUNK_TEXTS 16384
 #define HR_GPU_BATCH_TOKENS 32768
 
@@ -148,16 +144,8 @@ hr_status hr_gpu_embed(hr_cuda_encoder *g, const hr_model *m, int n_threads,
                        const size_t *lens, size_t n, float *out, hr_progress_fn progress,
                        void *user, char *err, size_t errlen);
 
-/* ---- for tests and benchmarks (host/model/encoder.c) ----
- * The options hr_encoder_embed passes to hr_gpu_embed (opt NULL: the
- * defaults again); no effect on an encoder that runs on the CPU. */
-void hr_encoder_set_gpu_options(hr_encoder *enc, const hr_gpu_embed_options *opt);
-/* Why an HR_DEVICE_AUTO encoder runs on the CPU (at create, or since a GPU
- * failure during an embed made it fall back); NULL when it runs on the GPU
- * or was not created with auto. */
-const char *hr_encoder_gpu_note(const hr_encoder *enc);
-
-/* ---- each kernel on host data, for tests/test_encoder_gpu.c ----
+/* ---- each kernel on host data (the CUDA backend's hr_encoder_ops, for
+ * tests/test_backends.c) ----
  * Each copies its inputs to the GPU, runs the one kernel and copies the
  * result back. All matrices row-major float32; T = offsets[n_seq]. */
 

@@ -1,15 +1,14 @@
 /*
- * host/backends/cuda/probe_cuda.h: the logistic-regression probe (hyporank/probe.h) fitted
- * on a CUDA GPU (internal; hr_probe_fit and hr_probe_cross_validate use it
- * for options.device CUDA, or AUTO on large fits: hyporank/probe.h).
- * Declared in every build: without the CUDA toolkit host/backends/cuda/probe_cuda_stub.c
- * answers HR_ERR_UNSUPPORTED.
+ * host/backends/cuda/probe_cuda.h: the logistic-regression probe's passes on
+ * a CUDA GPU (internal; hr_probe_fit and hr_probe_cross_validate reach them
+ * through the CUDA backend's table, host/backends/cuda/probe_cuda.c, for
+ * options.device CUDA, or AUTO on large fits: hyporank/probe.h). Compiled
+ * only in builds with the CUDA toolkit.
  *
- * Verified on an H100 (2026-11-26): tests/test_probe_gpu.c passes
- * (coefficients within 2e-15 of the CPU fit's, same iteration counts, the
- * CPU's errors for bad input) and compute-sanitizer memcheck finds no error;
- * n = 1M, d = 384 fits in 0.53 s against 21.8 s on 16 CPU cores
- * (bench/RESULTS.md).
+ * tests/test_backends.c (label gpu) checks the fits against the CPU's:
+ * coefficients within 2 tol max(1, max |theta|) of the CPU fit's, the same
+ * iteration counts within one, the CPU's errors for bad input; n = 1M,
+ * d = 384 fits in about 0.5 s on an H100 (bench/RESULTS.md).
  *
  *     hr_probe *p;
  *     // X: (n, d) row-major float32, y: (n) 0 / 1, weights NULL: all 1
@@ -25,11 +24,10 @@
  *     hr_probe_cuda_data_destroy(g);
  *
  * What it computes: the same model, objective, solver and stopping rule as
- * hr_probe_fit (host/scoring/probe.c is the specification; kernels/probe.cu mirrors
- * its fit() decision for decision): Newton on theta = (w, b), Cholesky of the
- * (d + 1)^2 Hessian, Armijo line search far from the minimiser and the
- * derivative test near it, the full step below tol ends the fit. The result
- * is an ordinary hr_probe (hr_probe_destroy, hr_probe_decision, ... apply).
+ * hr_probe_fit, because it is hr_probe_fit's own Newton loop
+ * (host/scoring/probe.c) with these passes in place of the CPU's
+ * (host/backends/cpu/probe_cpu.c is the specification). The result is an
+ * ordinary hr_probe (hr_probe_destroy, hr_probe_decision, ... apply).
  *
  * Where: the O(n d^2) and O(n d) work runs on the GPU, the O(d^3) Cholesky
  * and every decision on the host. Per Newton iteration, for each chunk of
@@ -50,7 +48,7 @@
  * (relative differences of order n u, u = 1.1e-16, at worst), and Newton
  * converges quadratically to the same minimiser: the coefficients agree with
  * hr_probe_fit's to far better than the stopping tolerance (both end within
- * tol * max(1, max |theta|) of the minimiser; tests/test_probe_gpu.c checks
+ * tol * max(1, max |theta|) of the minimiser; tests/test_backends.c checks
  * 2 tol relative). The iteration count is normally the same as the CPU's; a
  * step that lands within rounding of the tol threshold may end one side
  * one iteration later. TF32 is never used (cuBLAS default math mode).
@@ -62,7 +60,7 @@
  * quarter of what remains. X stays on the GPU as float32 (n d 4 bytes) when
  * it fits beside them; otherwise it is streamed from the host in chunks of
  * rows through one device staging buffer, twice per Newton iteration (no
- * copy / compute overlap yet: a streamed fit is bound by PCIe). The budget
+ * copy / compute overlap: a streamed fit is bound by PCIe). The budget
  * must hold the per-row arrays and at least one row of each buffer, else
  * HR_ERR_UNSUPPORTED (the CPU probe has no such limit).
  *
@@ -129,28 +127,20 @@ hr_status hr_probe_cuda_data_fit(hr_probe_cuda_data *g, const hr_probe_options *
 typedef struct hr_probe_cuda_layout {
     int resident;      /* 1: X lives on the GPU; 0: streamed from the host */
     size_t chunk_rows; /* rows per double block (and per streamed chunk) */
+    size_t rows;       /* n, the rows of the handle */
+    int d;             /* features */
 } hr_probe_cuda_layout;
 void hr_probe_cuda_data_info(const hr_probe_cuda_data *g, hr_probe_cuda_layout *out);
 
-/* A fit function with hr_probe_fit's arguments (hr_probe_fit itself, or
- * hr_probe_fit_cuda). */
-typedef hr_status (*hr_probe_fit_fn)(const float *X, size_t n, int d, const uint8_t *y,
-                                     const double *weights, const hr_probe_options *opt,
-                                     hr_probe **out, char *err, size_t errlen);
-
-/* fit_fn on rows[0..m) of X (n, d), y and weights (or on the first m rows
- * when rows is NULL), gathered into contiguous copies: how host/scoring/probe.c
- * gives the GPU fit the training rows of a cross-validation fold. Exposed
- * so that tests can check the gathering with the CPU fit. */
-hr_status hr_probe_fit_rows_with(const float *X, int d, const size_t *rows, size_t m,
-                                 const uint8_t *y, const double *weights,
-                                 const hr_probe_options *o, hr_probe_fit_fn fit_fn,
-                                 hr_probe **out, char *err, size_t errlen);
-
-/* A probe from given coefficients (host/scoring/probe.c): w: (d) copied, b the
- * intercept, info stored as given. NULL when out of memory or d < 1 or w is
- * NULL. Destroy with hr_probe_destroy. For backends other than host/scoring/probe.c. */
-hr_probe *hr_probe_from_coef(const double *w, int d, double b, const hr_probe_info *info);
+/* The passes (the hr_probe_backend functions of host/backends/backend.h on
+ * the handle's rows): gradient (loss, g (p), H (p, p) row-major upper
+ * triangle, on the host), step (dz = X~ delta, queued), line_sum. */
+hr_status hr_probe_cuda_gradient(hr_probe_cuda_data *g, const double *theta, double *loss,
+                                 double *gr, double *H, char *err, size_t errlen);
+hr_status hr_probe_cuda_step(hr_probe_cuda_data *g, const double *delta, char *err,
+                             size_t errlen);
+hr_status hr_probe_cuda_line_sum(hr_probe_cuda_data *g, double t, int slope, double *out,
+                                 char *err, size_t errlen);
 
 #ifdef __cplusplus
 }

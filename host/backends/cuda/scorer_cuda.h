@@ -1,15 +1,15 @@
 /*
- * host/backends/cuda/scorer_cuda.h: the CUDA scorer for HR_SCORE_COSINE and CONTRAST
- * (internal; the public API is hyporank/scorer.h, which picks this backend
- * for --device cuda and auto: COSINE and CONTRAST directly, CENTERED through
- * its linear form, host/scoring/scorer.c). Declared in every build: without the CUDA
- * toolkit host/backends/cuda/scorer_cuda_stub.c answers HR_ERR_UNSUPPORTED.
+ * host/backends/cuda/scorer_cuda.h: the CUDA scorer for HR_SCORE_COSINE and
+ * CONTRAST (internal; the public API is hyporank/scorer.h, which reaches
+ * this through the CUDA backend's table, host/backends/cuda/backend_cuda.c:
+ * COSINE and CONTRAST directly, CENTERED through its linear form,
+ * host/scoring/score_methods.h). Compiled only in builds with the CUDA
+ * toolkit.
  *
- * Verified on an H100 (2026-11-26): tests/test_scorer_gpu.c passes for
- * COSINE (largest AUROC difference from the exact CPU value 1.4e-5 on
- * random data, 0 on the exact-tie data) and CONTRAST up to T = 1 (see
- * hr_scorer_cuda_score_contrast), and compute-sanitizer memcheck finds no
- * error.
+ * tests/test_backends.c (label gpu) checks it against the CPU scorer: AUROC
+ * within 1e-4 (in practice 1.4e-5 on random data, 0 on data that is exact
+ * in FP16), means within 1e-3, for COSINE and for CONTRAST (see
+ * hr_scorer_cuda_score_contrast), resident, streamed and chunked.
  *
  *     hr_scorer_cuda *g;
  *     if (hr_scorer_cuda_create(xa, n_a, xb, n_b, dim, 0, &g, err, sizeof err) == HR_OK) {
@@ -113,7 +113,7 @@ hr_status hr_scorer_cuda_score(hr_scorer_cuda *s, const float *h, size_t k,
                                hr_hypothesis_score *out, char *err, size_t errlen);
 
 /* HR_SCORE_CONTRAST at temperature t > 0 for k hypotheses (the pool): as
- * hr_scorer_cuda_score, with the contrast scores of host/backends/cpu/scorer_cpu.c
+ * hr_scorer_cuda_score, with the contrast scores of host/scoring/score_methods.h
  * (k = 1: the similarity itself). Two passes over the samples: the first
  * folds every sample's similarities, hypotheses in order, into the CPU's
  * running statistics (largest, which one, second largest, sum of
@@ -127,14 +127,13 @@ hr_status hr_scorer_cuda_score(hr_scorer_cuda *s, const float *h, size_t k,
  * COSINE's over [-1, 1]. 44 bytes a sample of GPU memory, taken at the first
  * call (HR_ERR_UNSUPPORTED when they cannot be had).
  *
- * Verified on an H100 (2026-11-26) at T = 0.002, 0.02 and 1 (largest AUROC
- * difference from the CPU 1.3e-5, resident, streamed and chunked) with the
- * range's upper end taken as max (largest - second largest) + T log(K - 1)
- * alone; at T = 30 and 1000 that bound stretched the bins over thousands
- * and the AUROCs were off by up to 1e-2. The min with largest - smallest
- * (Jensen's bound, which caps the range at 2) was added after that run and
- * has not run on a GPU yet; host/scoring/scorer.c keeps CONTRAST above T = 1 off
- * the GPU until tests/test_scorer_gpu.c passes there. */
+ * Bins' range: the upper end is the smaller of max (largest - second
+ * largest) + T log(K - 1), tight for small T, and largest - smallest
+ * (Jensen's bound), which caps the range at 2 for large T (without it, at
+ * T = 1000 the bins would stretch over [-1, 5000] and the AUROC would be
+ * off by up to 1e-2). The CUDA backend offers CONTRAST up to the temperature
+ * its table names (host/backends/cuda/backend_cuda.c); tests/test_backends.c
+ * checks T = 0.002 to 1000 against the CPU. */
 hr_status hr_scorer_cuda_score_contrast(hr_scorer_cuda *s, const float *h, size_t k,
                                         double temperature, hr_hypothesis_score *out, char *err,
                                         size_t errlen);
