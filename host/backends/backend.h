@@ -22,9 +22,10 @@
  * kernels for it, as kernels/ is for cuda) with the tables and one
  * `const hr_backend hr_backend_<name>`, and one registration line, either
  *
- *   - in the library: its name in host/backends/registry.c's list (under
- *     the build option that compiles the folder, as HR_HAVE_CUDA for cuda);
- *     CMakeLists.txt compiles host/backends/<name>/ when that option is on.
+ *   - in the library: X(<name>) in host/backends/registry.c's
+ *     HR_BUILTIN_BACKENDS, under the build option that compiles the folder
+ *     (HR_WITH_CUDA(X(cuda)) for cuda); CMakeLists.txt compiles
+ *     host/backends/<name>/ when that option is on.
  *     The list is assembled at build time because the library is a static
  *     archive: the linker drops an object that nothing references, and a
  *     self-registering constructor in it would be dropped with it; the list

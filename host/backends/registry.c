@@ -2,9 +2,10 @@
  * host/backends/registry.c: the backends this build has, and hyporank/device.h
  * (parsing devices, whether one is usable, the auto policy).
  *
- * Built-in backends are listed here, one line each, under the build option
- * that compiles their folder (host/backends/backend.h says why a list and
- * not constructors); programs add their own with hr_backend_register.
+ * Built-in backends are listed here, one line each in HR_BUILTIN_BACKENDS,
+ * under the build option that compiles their folder (host/backends/backend.h
+ * says why a list and not constructors); programs add their own with
+ * hr_backend_register.
  */
 #include "backends/backend.h"
 #include "core/util.h"
@@ -12,17 +13,23 @@
 #include <stdio.h>
 #include <string.h>
 
-extern const hr_backend hr_backend_cpu; /* host/backends/cpu/backend_cpu.c */
+/* Build options, each compiling one backend's folder (CMakeLists.txt). */
 #ifdef HR_HAVE_CUDA
-extern const hr_backend hr_backend_cuda; /* host/backends/cuda/backend_cuda.c */
+#define HR_WITH_CUDA(x) x
+#else
+#define HR_WITH_CUDA(x)
 #endif
 
-static const hr_backend *const builtin[] = {
-    &hr_backend_cpu,
-#ifdef HR_HAVE_CUDA
-    &hr_backend_cuda,
-#endif
-};
+/* The built-in backends, one line each: X(name) for the const hr_backend
+ * hr_backend_<name> in host/backends/<name>/, under its build option. */
+#define HR_BUILTIN_BACKENDS(X) \
+    X(cpu)                     \
+    HR_WITH_CUDA(X(cuda))
+
+#define HR_DECLARE_BACKEND(name) extern const hr_backend hr_backend_##name;
+HR_BUILTIN_BACKENDS(HR_DECLARE_BACKEND)
+#define HR_LIST_BACKEND(name) &hr_backend_##name,
+static const hr_backend *const builtin[] = {HR_BUILTIN_BACKENDS(HR_LIST_BACKEND)};
 #define N_BUILTIN (sizeof builtin / sizeof builtin[0])
 
 /* Backends registered at run time (tests, plugins). */

@@ -1,7 +1,8 @@
 /*
  * hyporank/probe.h: a linear probe on embeddings. L2-regularised logistic
- * regression, fitted on the CPU, with a stratified k-fold cross-validation
- * helper that gives every sample a held-out decision value.
+ * regression, fitted on the CPU or the GPU (Devices, below), with a
+ * stratified k-fold cross-validation helper that gives every sample a
+ * held-out decision value.
  *
  * The probe answers "how well can A be told from B from the embeddings
  * alone?" (its held-out AUROC), and its held-out decision values say which
