@@ -44,7 +44,7 @@ static const char *write_file(const char *name, const char *text)
 static hr_status read_with(const char *path, const char *field, hr_corpus_format fmt,
                            hr_corpus **out, char *err, size_t errlen)
 {
-    hr_corpus_options opt = {field, fmt};
+    hr_corpus_options opt = {.text_field = field, .format = fmt};
     return hr_corpus_read(path, &opt, out, err, errlen);
 }
 
