@@ -135,32 +135,28 @@ leaves() {
     jq -c 'del(.seconds) | paths(type != "object" and type != "array") as $p
            | [($p | map(tostring) | join(".")), getpath($p)]' "$1" | sed -E -e "s#$work/(old|new)#WORK#g"
 }
+# compare WHAT FILTER OLD NEW: the two files through FILTER, line by line.
+compare() {
+    if ! diff <($2 "$3") <($2 "$4") > "$work/diff"; then
+        differ "$1"
+        sed 's/^/    /' "$work/diff"
+    fi
+}
 for rcf in "$work"/old/*.rc; do
     name=$(basename "$rcf" .rc)
     if ! cmp -s "$rcf" "$work/new/$name.rc"; then
         differ "$name: exit status $(cat "$rcf") before, $(cat "$work/new/$name.rc") now"
     fi
-    for stream in out err; do
-        if ! diff <(mask "$work/old/$name.$stream") <(mask "$work/new/$name.$stream") > "$work/diff"; then
-            differ "$name: standard $([ $stream = out ] && echo output || echo error)"
-            sed 's/^/    /' "$work/diff"
-        fi
-    done
+    compare "$name: standard output" mask "$work/old/$name.out" "$work/new/$name.out"
+    compare "$name: standard error" mask "$work/old/$name.err" "$work/new/$name.err"
 done
 for f in "$work"/old/*.json; do
     name=$(basename "$f")
     if [ ! -f "$work/new/$name" ]; then differ "$name: not written now"; continue; fi
-    if ! diff <(leaves "$f") <(leaves "$work/new/$name") > "$work/diff"; then
-        differ "$name: fields (< before, > now)"
-        sed 's/^/    /' "$work/diff"
-    fi
+    compare "$name: fields (< before, > now)" leaves "$f" "$work/new/$name"
 done
 for f in "$work"/old/*.md; do
-    name=$(basename "$f")
-    if ! diff <(mask "$f") <(mask "$work/new/$name") > "$work/diff"; then
-        differ "$name"
-        sed 's/^/    /' "$work/diff"
-    fi
+    compare "$(basename "$f")" mask "$f" "$work/new/$(basename "$f")"
 done
 for f in "$work"/old/*.npy; do
     name=$(basename "$f")

@@ -65,6 +65,19 @@ static hr_embedder *make_embedder(void)
     return e;
 }
 
+/* Writes text to dir/name; returns the path (static, one of 4). */
+static const char *write_text(const char *name, const char *text)
+{
+    static char paths[4][400];
+    static int next;
+    char *p = paths[next++ % 4];
+    snprintf(p, sizeof paths[0], "%s/%s", dir, name);
+    FILE *f = fopen(p, "w");
+    CHECKF(f && fputs(text, f) >= 0, "cannot write %s", p);
+    if (f) fclose(f);
+    return p;
+}
+
 static int mentions_pandemic(const char *t)
 {
     return strstr(t, "covid") || strstr(t, "COVID") || strstr(t, "coronavirus") ||
@@ -187,8 +200,7 @@ static void test_describe_run_finds_the_pandemic_in_the_2020_headlines(void)
     free(json);
 
     /* The table and the Markdown. */
-    char path[400];
-    snprintf(path, sizeof path, "%s/out.txt", dir);
+    const char *path = write_text("out.txt", "");
     FILE *f = fopen(path, "w");
     CHECK(f && hr_report_write_table(f, r) == HR_OK && hr_report_write_markdown(f, r) == HR_OK);
     if (f) fclose(f);
@@ -206,13 +218,8 @@ static void test_describe_takes_corpora_from_memory_and_the_callers_hypotheses(v
     hr_corpus *a = NULL, *b = NULL;
     CHECK(hr_corpus_read(example[0], NULL, &a, err, sizeof err) == HR_OK);
     CHECK(hr_corpus_read(example[1], NULL, &b, err, sizeof err) == HR_OK);
-    char ideas[400];
-    snprintf(ideas, sizeof ideas, "%s/ideas.txt", dir);
-    FILE *f = fopen(ideas, "w");
-    if (f) {
-        fputs("is about the coronavirus pandemic\nis about sport\nis about the weather\n", f);
-        fclose(f);
-    }
+    const char *ideas =
+        write_text("ideas.txt", "is about the coronavirus pandemic\nis about sport\nis about the weather\n");
     hr_embedder *e = make_embedder();
     hr_describe_options o;
     hr_describe_options_init(&o);
@@ -248,13 +255,8 @@ static void test_describe_takes_corpora_from_memory_and_the_callers_hypotheses(v
 
 static void test_rank_run_ranks_the_callers_hypotheses_and_notes_repeats(void)
 {
-    char ideas[400];
-    snprintf(ideas, sizeof ideas, "%s/repeats.txt", dir);
-    FILE *f = fopen(ideas, "w");
-    if (f) {
-        fputs("is about sport\nis about the coronavirus pandemic\nis about sport\n", f);
-        fclose(f);
-    }
+    const char *ideas =
+        write_text("repeats.txt", "is about sport\nis about the coronavirus pandemic\nis about sport\n");
     hr_embedder *e = make_embedder();
     hr_rank_options o;
     hr_rank_options_init(&o);
@@ -299,13 +301,7 @@ static void test_bad_options_and_input_are_input_errors(void)
     CHECK(hr_describe_run(&o, e, &r, err, sizeof err) == HR_ERR_INPUT && r == NULL);
     CHECKF(strstr(err, "no candidates"), "%s", err);
 
-    char one[400];
-    snprintf(one, sizeof one, "%s/one.txt", dir);
-    FILE *f = fopen(one, "w");
-    if (f) {
-        fputs("a single headline\n", f);
-        fclose(f);
-    }
+    const char *one = write_text("one.txt", "a single headline\n");
     hr_describe_options_init(&o);
     o.a_path = one;
     o.b_path = example[1];

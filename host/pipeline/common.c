@@ -10,6 +10,11 @@
 #include <string.h>
 #include <time.h>
 
+hr_status hr_pipe_nomem(char *err, size_t errlen)
+{
+    return hr_fail(HR_ERR_NOMEM, err, errlen, "out of memory");
+}
+
 void hr_pipe_event(const hr_events *ev, hr_event_kind kind, const char *fmt, ...)
 {
     if (!ev || !ev->fn) return;

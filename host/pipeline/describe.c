@@ -87,7 +87,6 @@ typedef struct describe_run {
     size_t *ex_first;         /* (k) where its examples start in ex_rows */
 } describe_run;
 
-static hr_status nomem(char *err, size_t errlen) { return hr_fail(HR_ERR_NOMEM, err, errlen, "out of memory"); }
 
 static hr_status check_options(const hr_describe_options *o, char *err, size_t errlen)
 {
@@ -201,7 +200,7 @@ static hr_status split(describe_run *d, char *err, size_t errlen)
     size_t *perm_a = malloc(na * sizeof *perm_a), *perm_b = malloc(nb * sizeof *perm_b);
     hr_status st = HR_OK;
     if (!perm_a || !perm_b) {
-        st = nomem(err, errlen);
+        st = hr_pipe_nomem(err, errlen);
     } else {
         size_t prop_na = 0, prop_nb = 0;
         if (d->ngrams || d->llm_propose) {
@@ -214,7 +213,7 @@ static hr_status split(describe_run *d, char *err, size_t errlen)
         }
         if (make_view(&d->a, prop_na, 1, perm_a) != HR_OK ||
             make_view(&d->b, prop_nb, 0, perm_b) != HR_OK)
-            st = nomem(err, errlen);
+            st = hr_pipe_nomem(err, errlen);
     }
     free(perm_a), free(perm_b);
     if (st == HR_OK && d->ngrams) {
@@ -226,6 +225,18 @@ static hr_status split(describe_run *d, char *err, size_t errlen)
                                 d->b.n_prop, &no, NULL, err, errlen);
     }
     return st;
+}
+
+/* The LLM client of the run (proposer and judge), its answers cached with
+ * the embeddings. */
+static hr_status open_llm(describe_run *d, char *err, size_t errlen)
+{
+    hr_remote_options ro;
+    hr_remote_options_init(&ro);
+    ro.url = d->o->llm_url;
+    ro.model = d->o->llm_model;
+    ro.cache_path = hr_embedder_cache_path(d->emb);
+    return hr_llm_create(&ro, &d->llm, err, errlen);
 }
 
 /* The proposers that look at the proposal part through a probe: the texts
@@ -242,7 +253,7 @@ static hr_status propose_from_probe(describe_run *d, char *err, size_t errlen)
     d->dec = malloc((np ? np : 1) * sizeof *d->dec);
     if (!y || !d->dec) {
         free(y);
-        return nomem(err, errlen);
+        return hr_pipe_nomem(err, errlen);
     }
     for (size_t i = 0; i < np; i++) y[i] = i < pa;
     const size_t smaller = pa < pb ? pa : pb;
@@ -280,12 +291,7 @@ static hr_status propose_from_probe(describe_run *d, char *err, size_t errlen)
         if (st != HR_OK) return st;
     }
     if (d->llm_propose) {
-        hr_remote_options ro;
-        hr_remote_options_init(&ro);
-        ro.url = o->llm_url;
-        ro.model = o->llm_model;
-        ro.cache_path = hr_embedder_cache_path(d->emb);
-        if ((st = hr_llm_create(&ro, &d->llm, err, errlen)) != HR_OK) return st;
+        if ((st = open_llm(d, err, errlen)) != HR_OK) return st;
         hr_llm_propose_input in = {o->goal, o->description, (const char **)ta, la, pa, d->dec,
                                    (const char **)tb, lb, pb, d->dec + pa};
         hr_llm_propose_options lo = hr_llm_propose_default_options();
@@ -331,7 +337,7 @@ static hr_status score(describe_run *d, char *err, size_t errlen)
     d->pidx = malloc(total * sizeof *d->pidx);
     if (!keep || !d->pidx) {
         free(keep);
-        return nomem(err, errlen);
+        return hr_pipe_nomem(err, errlen);
     }
     size_t n_kept = 0;
     st = hr_near_duplicates(d->H, total, (int)dim, NEAR_DUPLICATE_COSINE, keep, &n_kept, err,
@@ -354,7 +360,7 @@ static hr_status score(describe_run *d, char *err, size_t errlen)
     d->order = malloc(k * sizeof *d->order);
     if (!d->scores || !rank || !d->order) {
         free(rank);
-        return nomem(err, errlen);
+        return hr_pipe_nomem(err, errlen);
     }
     hr_scorer_options so = o->scorer;
     so.device = o->device;
@@ -395,7 +401,7 @@ static hr_status judge_score_fn(void *user, const size_t *rows_a, size_t m_a, co
 {
     const describe_run *d = ((const judge_scores *)user)->d;
     size_t *xa = malloc((m_a + m_b + 1) * sizeof *xa); /* rows of X: A's, then B's */
-    if (!xa) return nomem(err, errlen);
+    if (!xa) return hr_pipe_nomem(err, errlen);
     size_t *xb = xa + m_a;
     for (size_t i = 0; i < m_a; i++) xa[i] = d->a.at[rows_a[i]];
     for (size_t i = 0; i < m_b; i++) xb[i] = d->a.n + d->b.at[rows_b[i]];
@@ -414,20 +420,13 @@ static hr_status judge(describe_run *d, char *err, size_t errlen)
 {
     const hr_describe_options *o = d->o;
     hr_status st;
-    if (!d->llm) {
-        hr_remote_options ro;
-        hr_remote_options_init(&ro);
-        ro.url = o->llm_url;
-        ro.model = o->llm_model;
-        ro.cache_path = hr_embedder_cache_path(d->emb);
-        if ((st = hr_llm_create(&ro, &d->llm, err, errlen)) != HR_OK) return st;
-    }
+    if (!d->llm && (st = open_llm(d, err, errlen)) != HR_OK) return st;
     d->n_verify = o->verify_top < d->k ? o->verify_top : d->k;
     const char **vtexts = malloc(d->n_verify * sizeof *vtexts);
     d->vres = calloc(d->n_verify, sizeof *d->vres);
     if (!vtexts || !d->vres) {
         free(vtexts);
-        return nomem(err, errlen);
+        return hr_pipe_nomem(err, errlen);
     }
     for (size_t r = 0; r < d->n_verify; r++)
         vtexts[r] = hr_pool_get(d->pool, d->pidx[d->order[r]])->text;
@@ -460,7 +459,7 @@ static hr_status pick_examples(describe_run *d, char *err, size_t errlen)
     float *scratch = malloc((n_ex + 1) * sizeof *scratch);
     hr_status st = HR_OK;
     if (!d->ex_count || !d->ex_first || !d->ex_rows || !sim || !scratch) {
-        st = nomem(err, errlen);
+        st = hr_pipe_nomem(err, errlen);
         goto done;
     }
     size_t shown[2] = {0, 0}, used = 0;
@@ -535,7 +534,7 @@ static hr_status build_report(describe_run *d, char *err, size_t errlen)
         in->verify_samples = o->verify_samples;
         in->verdicts_missing = d->vstats.missing;
     }
-    if (failed) return nomem(err, errlen);
+    if (failed) return hr_pipe_nomem(err, errlen);
 
     /* The texts of examples and clusters: pointer and length arrays. */
     const hr_geometry_report *g = d->geo;
@@ -547,7 +546,7 @@ static hr_status build_report(describe_run *d, char *err, size_t errlen)
     rep->lens = malloc((n_texts + 1) * sizeof *rep->lens);
     rep->rows = calloc(d->k ? d->k : 1, sizeof *rep->rows);
     if (g) rep->clusters = calloc(g->n_clusters ? g->n_clusters : 1, sizeof *rep->clusters);
-    if (!rep->texts || !rep->lens || !rep->rows || (g && !rep->clusters)) return nomem(err, errlen);
+    if (!rep->texts || !rep->lens || !rep->rows || (g && !rep->clusters)) return hr_pipe_nomem(err, errlen);
     size_t t = 0;
     for (size_t c = 0; g && c < g->n_clusters; c++) {
         const hr_geometry_cluster *gc = &g->clusters[c];
@@ -579,7 +578,7 @@ static hr_status build_report(describe_run *d, char *err, size_t errlen)
     }
     size_t *verify_of = NULL; /* (k) rank of each judged candidate among the judged, or SIZE_MAX */
     if (d->vres) {
-        if (!(verify_of = malloc(d->k * sizeof *verify_of))) return nomem(err, errlen);
+        if (!(verify_of = malloc(d->k * sizeof *verify_of))) return hr_pipe_nomem(err, errlen);
         for (size_t i = 0; i < d->k; i++) verify_of[i] = SIZE_MAX;
         for (size_t r = 0; r < d->n_verify; r++) verify_of[d->order[r]] = r;
         rep->verifications = d->vres;
@@ -637,7 +636,7 @@ hr_status hr_describe_run(const hr_describe_options *o, hr_embedder *emb, hr_rep
     d.o = o;
     d.ev = &o->events;
     d.emb = emb;
-    if (!(d.rep = hr_report_new(HR_REPORT_DESCRIBE))) return nomem(err, errlen);
+    if (!(d.rep = hr_report_new(HR_REPORT_DESCRIBE))) return hr_pipe_nomem(err, errlen);
 
     /* Inputs, all read before any slow work; then the split and the n-grams. */
     if ((st = read_inputs(&d, err, errlen)) || (st = split(&d, err, errlen))) goto done;

@@ -178,7 +178,7 @@ static hr_status assign_targets(hr_dataset *d, char (*raw)[256], const char *pat
     if (!(d->target = malloc(d->n * sizeof *d->target)) ||
         !(sorted = malloc(d->n * sizeof *sorted))) {
         free(sorted);
-        return hr_fail(HR_ERR_NOMEM, err, errlen, "out of memory");
+        return hr_pipe_nomem(err, errlen);
     }
     for (size_t i = 0; i < d->n; i++) {
         if (parse_number(raw[i], &d->target[i]) != 0) {
@@ -226,7 +226,7 @@ static hr_status read_labelled(const hr_explain_run_options *o, hr_dataset *d, c
     if (st != HR_OK) return st;
     const hr_corpus *c = d->corpora[0];
     if (dataset_alloc(d, c->n, o->score_field != NULL) != 0)
-        return hr_fail(HR_ERR_NOMEM, err, errlen, "out of memory");
+        return hr_pipe_nomem(err, errlen);
     for (size_t i = 0; i < c->n; i++) {
         d->texts[i] = c->texts[i];
         d->lens[i] = c->lens[i];
@@ -234,7 +234,7 @@ static hr_status read_labelled(const hr_explain_run_options *o, hr_dataset *d, c
         d->lines[i] = c->lines[i];
     }
     char (*raw)[256] = malloc(c->n * sizeof *raw); /* (n) canonical labels */
-    if (!raw) return hr_fail(HR_ERR_NOMEM, err, errlen, "out of memory");
+    if (!raw) return hr_pipe_nomem(err, errlen);
     const int csv = ends_with(o->data_path, ".csv");
     for (size_t i = 0; st == HR_OK && i < c->n; i++) {
         st = read_label(hr_corpus_get_field(c, i, 0), csv, o->data_path, c->lines[i],
@@ -263,7 +263,7 @@ hr_status hr_dataset_read(const hr_explain_run_options *o, hr_dataset *d, char *
         return st;
     const hr_corpus *ca = d->corpora[0], *cb = d->corpora[1];
     if (dataset_alloc(d, ca->n + cb->n, 0) != 0)
-        return hr_fail(HR_ERR_NOMEM, err, errlen, "out of memory");
+        return hr_pipe_nomem(err, errlen);
     for (size_t i = 0; i < d->n; i++) {
         const hr_corpus *c = i < ca->n ? ca : cb;
         const size_t r = i < ca->n ? i : i - ca->n;

@@ -29,7 +29,6 @@ void hr_explain_run_options_init(hr_explain_run_options *o)
     o->device = HR_DEVICE_AUTO;
 }
 
-static hr_status nomem(char *err, size_t errlen) { return hr_fail(HR_ERR_NOMEM, err, errlen, "out of memory"); }
 
 static hr_status check_options(const hr_explain_run_options *o, char *err, size_t errlen)
 {
@@ -121,7 +120,7 @@ static hr_status make_pool(explain_run *r, char *err, size_t errlen)
     const char **pt = malloc(r->np * sizeof *pt), **nt = malloc(r->nn * sizeof *nt);
     size_t *pl = malloc(r->np * sizeof *pl), *nl = malloc(r->nn * sizeof *nl);
     if (!pt || !nt || !pl || !nl) {
-        st = nomem(err, errlen);
+        st = hr_pipe_nomem(err, errlen);
     } else {
         size_t a = 0, b = 0;
         for (size_t i = 0; i < ds->n; i++) {
@@ -149,7 +148,7 @@ static hr_status split(explain_run *r, char *err, size_t errlen)
     r->eval = malloc(n * sizeof *r->eval);
     if (!r->is_prop || !scratch || !r->eval) {
         free(scratch);
-        return nomem(err, errlen);
+        return hr_pipe_nomem(err, errlen);
     }
     if (o->ngrams) split_rows(ds->y, n, o->holdout, o->seed, r->is_prop, scratch);
     free(scratch);
@@ -217,7 +216,7 @@ static hr_status later_rounds(explain_run *r, char *err, size_t errlen)
     size_t *blen = malloc(mp * sizeof *blen);
     if (!prow || !yp || !presid || !refp || !hypp || !ptx || !plen || !atx || !alen || !btx ||
         !blen) {
-        st = nomem(err, errlen);
+        st = hr_pipe_nomem(err, errlen);
         goto done;
     }
     for (size_t i = 0, k = 0; i < n; i++) {
@@ -242,7 +241,7 @@ static hr_status later_rounds(explain_run *r, char *err, size_t errlen)
     for (size_t round = 1; round < o->rounds; round++) {
         free(Fp);
         if (!(Fp = malloc(mp * K * sizeof *Fp))) { /* (mp, K) row-major */
-            st = nomem(err, errlen);
+            st = hr_pipe_nomem(err, errlen);
             goto done;
         }
         size_t n_res = 0;
@@ -282,7 +281,7 @@ static hr_status later_rounds(explain_run *r, char *err, size_t errlen)
             goto done;
         free(r->F);
         if (!(r->F = malloc(m * K2 * sizeof *r->F))) { /* (m, K2) row-major */
-            st = nomem(err, errlen);
+            st = hr_pipe_nomem(err, errlen);
             goto done;
         }
         if ((st = hr_explain_features(r->X, m, r->H, K2, (int)dim, o->method, o->temperature,
@@ -331,7 +330,7 @@ static hr_status run_binary(explain_run *r, char *err, size_t errlen)
     /* The readable model. */
     if ((st = hr_explain_fit(r->F, m, rep->K, r->ye, &r->eo, &rep->res, err, errlen)) != HR_OK)
         return st;
-    if (!(rep->rec = calloc(o->rounds, sizeof *rep->rec))) return nomem(err, errlen);
+    if (!(rep->rec = calloc(o->rounds, sizeof *rep->rec))) return hr_pipe_nomem(err, errlen);
     rep->n_rounds = 1;
     rep->rec[0].added = rep->K;
     if ((st = round_record(&rep->rec[0], &rep->res, r->ref, r->ye, m, rep->K, o, err, errlen)))
@@ -344,7 +343,7 @@ static hr_status run_binary(explain_run *r, char *err, size_t errlen)
                                    HR_EXPLAIN_EPSILON, &rep->ratio, err, errlen)) != HR_OK)
         return st;
     size_t *resid = malloc(m * sizeof *resid);
-    if (!resid) return nomem(err, errlen);
+    if (!resid) return hr_pipe_nomem(err, errlen);
     if ((st = hr_explain_residual(r->ref, hyp, r->ye, m, resid, &rep->n_resid, err, errlen))) {
         free(resid);
         return st;
@@ -357,7 +356,7 @@ static hr_status run_binary(explain_run *r, char *err, size_t errlen)
                                            ds->lines[i], r->ref[resid[k]], hyp[resid[k]]};
     }
     free(resid);
-    if (!rep->resid) return nomem(err, errlen);
+    if (!rep->resid) return hr_pipe_nomem(err, errlen);
 
     /* With a classifier's score: how well the hypotheses predict its decisions. */
     rep->median = NAN;
@@ -366,7 +365,7 @@ static hr_status run_binary(explain_run *r, char *err, size_t errlen)
     uint8_t *yd = malloc(m);
     if (!sorted || !yd) {
         free(sorted), free(yd);
-        return nomem(err, errlen);
+        return hr_pipe_nomem(err, errlen);
     }
     memcpy(sorted, r->ref, m * sizeof *sorted);
     qsort(sorted, m, sizeof *sorted, cmp_dbl);
@@ -390,7 +389,7 @@ static hr_status run_continuous(explain_run *r, char *err, size_t errlen)
     hr_explain_report *rep = r->rep;
     const size_t m = r->m;
     double *t = malloc(m * sizeof *t); /* (m) targets of the evaluated texts */
-    if (!t) return nomem(err, errlen);
+    if (!t) return hr_pipe_nomem(err, errlen);
     for (size_t k = 0; k < m; k++) t[k] = r->ds->target[r->eval[k]];
     int varies = 0;
     for (size_t k = 0; k < m; k++) varies |= t[k] != t[0];
@@ -426,7 +425,7 @@ static hr_status keep_options(hr_explain_report *rep, const hr_explain_run_optio
         *s[k] = hr_keep_string(&rep->strings, &rep->n_strings, *s[k], &failed);
     rep->opt.text_field = NULL;
     memset(&rep->opt.events, 0, sizeof rep->opt.events);
-    return failed ? nomem(err, errlen) : HR_OK;
+    return failed ? hr_pipe_nomem(err, errlen) : HR_OK;
 }
 
 hr_status hr_explain_run(const hr_explain_run_options *o, hr_embedder *emb,
@@ -442,7 +441,7 @@ hr_status hr_explain_run(const hr_explain_run_options *o, hr_embedder *emb,
     r.o = o;
     r.ev = &o->events;
     r.emb = emb;
-    if (!(r.rep = calloc(1, sizeof *r.rep))) return nomem(err, errlen);
+    if (!(r.rep = calloc(1, sizeof *r.rep))) return hr_pipe_nomem(err, errlen);
     hr_explain_report *rep = r.rep;
     r.ds = &rep->ds;
     if ((st = keep_options(rep, o, err, errlen)) || (st = hr_dataset_read(o, r.ds, err, errlen)) ||
@@ -466,7 +465,7 @@ hr_status hr_explain_run(const hr_explain_run_options *o, hr_embedder *emb,
     r.ref = malloc(r.m * sizeof *r.ref);
     if (!etexts || !elens || !r.ye || !r.ref) {
         free(etexts), free(elens);
-        st = nomem(err, errlen);
+        st = hr_pipe_nomem(err, errlen);
         goto done;
     }
     for (size_t k = 0; k < r.m; k++) {
@@ -487,12 +486,12 @@ hr_status hr_explain_run(const hr_explain_run_options *o, hr_embedder *emb,
     rep->encoder_model = hr_keep_string(&rep->strings, &rep->n_strings, hr_embedder_model(emb), &failed);
     rep->encoder_device = hr_keep_string(&rep->strings, &rep->n_strings, hr_embedder_device(emb), &failed);
     if (failed) {
-        st = nomem(err, errlen);
+        st = hr_pipe_nomem(err, errlen);
         goto done;
     }
     r.t0 = hr_pipe_now();
     if (!(r.F = malloc(r.m * rep->K * sizeof *r.F))) { /* (m, K) row-major */
-        st = nomem(err, errlen);
+        st = hr_pipe_nomem(err, errlen);
         goto done;
     }
     if ((st = hr_explain_features(r.X, r.m, r.H, rep->K, (int)r.dim, o->method, o->temperature,

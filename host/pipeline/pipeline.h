@@ -43,6 +43,9 @@ const char *hr_keep_string(char ***strings, size_t *n, const char *s, int *faile
 /* A copy of s that lives as long as r. */
 #define hr_report_keep(r, s, failed) hr_keep_string(&(r)->strings, &(r)->n_strings, (s), (failed))
 
+/* HR_ERR_NOMEM with "out of memory" in err. */
+hr_status hr_pipe_nomem(char *err, size_t errlen);
+
 /* ---- events ---- */
 
 void hr_pipe_event(const hr_events *ev, hr_event_kind kind, const char *fmt, ...) HR_PRINTF(3, 4);

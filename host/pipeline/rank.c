@@ -220,7 +220,7 @@ hr_status hr_rank_run(const hr_rank_options *o, hr_embedder *e, hr_report **out,
     hr_hypothesis_score *scores = NULL;
     ranked *order = NULL;
     long *dup = NULL;
-    if (!rep) return hr_fail(HR_ERR_NOMEM, err, errlen, "out of memory");
+    if (!rep) return hr_pipe_nomem(err, errlen);
 
     const double t_start = hr_pipe_now();
     if ((st = read_sides(sides, o, err, errlen)) != HR_OK) goto done;
@@ -231,7 +231,7 @@ hr_status hr_rank_run(const hr_rank_options *o, hr_embedder *e, hr_report **out,
     /* Repeated hypotheses: kept and ranked, but said. */
     size_t n_dup = 0;
     if (!(dup = find_duplicates(&h, &n_dup))) {
-        st = hr_fail(HR_ERR_NOMEM, err, errlen, "out of memory");
+        st = hr_pipe_nomem(err, errlen);
         goto done;
     }
     for (size_t i = 0; n_dup && i < h.n; i++) {
@@ -290,7 +290,7 @@ hr_status hr_rank_run(const hr_rank_options *o, hr_embedder *e, hr_report **out,
     in->seconds_score = secs;
     in->top = o->top;
     if (failed) {
-        st = hr_fail(HR_ERR_NOMEM, err, errlen, "out of memory");
+        st = hr_pipe_nomem(err, errlen);
         goto done;
     }
     for (size_t r = 0; r < h.n; r++) {

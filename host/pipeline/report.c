@@ -189,9 +189,9 @@ static void json_common_scores(cJSON *o, const hr_report_row *row)
     hr_json_number(o, "q_value", row->score.q_value);
 }
 
-static int rank_json(cJSON *root, const hr_report *r)
+/* n_a, n_b and the "encoder" object, which it returns. */
+static cJSON *json_sizes_encoder(cJSON *root, const hr_report_info *in)
 {
-    const hr_report_info *in = &r->info;
     cJSON_AddNumberToObject(root, "n_a", (double)in->n_a);
     cJSON_AddNumberToObject(root, "n_b", (double)in->n_b);
     cJSON *e = cJSON_AddObjectToObject(root, "encoder");
@@ -199,14 +199,28 @@ static int rank_json(cJSON *root, const hr_report *r)
     cJSON_AddNumberToObject(e, "dim", (double)in->dim);
     cJSON_AddStringToObject(e, "device", in->encoder_device);
     if (in->encoder_model_id) cJSON_AddStringToObject(e, "model_id", in->encoder_model_id);
-    cJSON *pre = cJSON_AddArrayToObject(e, "precomputed");
-    const char *npy[3] = {in->a_emb_path, in->b_emb_path, in->h_emb_path};
-    for (int k = 0; k < 3; k++)
-        if (npy[k]) cJSON_AddItemToArray(pre, cJSON_CreateString(npy[k]));
+    return e;
+}
+
+/* The "scorer" object, which it returns. */
+static cJSON *json_scorer(cJSON *root, const hr_report_info *in)
+{
     cJSON *sc = cJSON_AddObjectToObject(root, "scorer");
     cJSON_AddStringToObject(sc, "device", hr_device_str(in->scorer_device));
     cJSON_AddStringToObject(sc, "method", hr_score_method_str(in->method));
     if (in->method == HR_SCORE_CONTRAST) hr_json_number(sc, "temperature", in->temperature);
+    return sc;
+}
+
+static int rank_json(cJSON *root, const hr_report *r)
+{
+    const hr_report_info *in = &r->info;
+    cJSON *e = json_sizes_encoder(root, in);
+    cJSON *pre = cJSON_AddArrayToObject(e, "precomputed");
+    const char *npy[3] = {in->a_emb_path, in->b_emb_path, in->h_emb_path};
+    for (int k = 0; k < 3; k++)
+        if (npy[k]) cJSON_AddItemToArray(pre, cJSON_CreateString(npy[k]));
+    cJSON *sc = json_scorer(root, in);
     cJSON *tm = cJSON_AddObjectToObject(root, "seconds");
     hr_json_number(tm, "read", in->seconds_read);
     hr_json_number(tm, "embed", in->seconds_embed);
@@ -287,17 +301,8 @@ static void json_clusters(cJSON *root, const hr_report_info *in)
 static int describe_json(cJSON *root, const hr_report *r)
 {
     const hr_report_info *in = &r->info;
-    cJSON_AddNumberToObject(root, "n_a", (double)in->n_a);
-    cJSON_AddNumberToObject(root, "n_b", (double)in->n_b);
-    cJSON *e = cJSON_AddObjectToObject(root, "encoder");
-    cJSON_AddStringToObject(e, "model", in->encoder_model);
-    cJSON_AddNumberToObject(e, "dim", (double)in->dim);
-    cJSON_AddStringToObject(e, "device", in->encoder_device);
-    if (in->encoder_model_id) cJSON_AddStringToObject(e, "model_id", in->encoder_model_id);
-    cJSON *sc = cJSON_AddObjectToObject(root, "scorer");
-    cJSON_AddStringToObject(sc, "device", hr_device_str(in->scorer_device));
-    cJSON_AddStringToObject(sc, "method", hr_score_method_str(in->method));
-    if (in->method == HR_SCORE_CONTRAST) hr_json_number(sc, "temperature", in->temperature);
+    cJSON *e = json_sizes_encoder(root, in);
+    cJSON *sc = json_scorer(root, in);
     cJSON_AddNumberToObject(sc, "scored_a", (double)in->scored_a);
     cJSON_AddNumberToObject(sc, "scored_b", (double)in->scored_b);
     cJSON_AddNumberToObject(sc, "proposal_a", (double)in->proposal_a);
