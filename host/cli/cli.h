@@ -108,7 +108,8 @@ double cli_now(void); /* monotonic seconds */
  * not at all. write renders into f and returns HR_OK or an error. */
 hr_status cli_write_file(const char *path, hr_status (*write)(FILE *f, const void *ctx),
                          const void *ctx, char *err, size_t errlen);
-/* Writes text and a final newline to path, likewise. */
-hr_status cli_write_atomic(const char *path, const char *text, char *err, size_t errlen);
+/* Writes json (a renderer's malloc'ed text, NULL when it ran out of memory;
+ * freed here) and a final newline to path, likewise. */
+hr_status cli_write_json(const char *path, char *json, char *err, size_t errlen);
 
 #endif

@@ -90,23 +90,16 @@ int cmd_explain(int argc, char **argv)
     char err[1024] = "";
     hr_embedder *emb = NULL;
     hr_explain_report *rep = NULL;
-    char *json = NULL;
     hr_status st;
     if ((st = hr_embedder_create(&c.embed, &emb, err, sizeof err)) != HR_OK ||
         (st = hr_explain_run(&o, emb, &rep, err, sizeof err)) != HR_OK)
         goto done;
     hr_explain_report_write_table(stdout, rep);
     if (json_path) {
-        if (!(json = hr_explain_report_json(rep))) {
-            st = HR_ERR_NOMEM;
-            snprintf(err, sizeof err, "out of memory");
-            goto done;
-        }
-        if ((st = cli_write_atomic(json_path, json, err, sizeof err)) != HR_OK) goto done;
+        if ((st = cli_write_json(json_path, hr_explain_report_json(rep), err, sizeof err)) != HR_OK) goto done;
         if (!c.quiet) fprintf(stderr, "hyporank: wrote %s\n", json_path);
     }
 done:
-    free(json);
     hr_explain_report_destroy(rep);
     hr_embedder_destroy(emb);
     return st == HR_OK ? CLI_EXIT_OK : cli_error(st, err);

@@ -53,7 +53,6 @@ int cmd_rank(int argc, char **argv)
     char err[1024] = "";
     hr_embedder *emb = NULL;
     hr_report *rep = NULL;
-    char *json = NULL;
     hr_status st;
     const double t_start = cli_now();
     if ((st = hr_embedder_create(&c.embed, &emb, err, sizeof err)) != HR_OK ||
@@ -61,14 +60,8 @@ int cmd_rank(int argc, char **argv)
         goto done;
     const hr_report_info *in = hr_report_get_info(rep);
     const size_t n = hr_report_rows(rep);
-    if (json_path) {
-        if (!(json = hr_report_json(rep))) {
-            st = HR_ERR_NOMEM;
-            snprintf(err, sizeof err, "out of memory building the JSON");
-            goto done;
-        }
-        if ((st = cli_write_atomic(json_path, json, err, sizeof err)) != HR_OK) goto done;
-    }
+    if (json_path && (st = cli_write_json(json_path, hr_report_json(rep), err, sizeof err)) != HR_OK)
+        goto done;
     hr_report_write_table(stdout, rep);
     if (o.top != 0 && o.top < n)
         printf("(%zu more; --top 0 shows all%s)\n", n - o.top, json_path ? ", --json has all" : "");
@@ -81,7 +74,6 @@ int cmd_rank(int argc, char **argv)
                 hr_device_str(in->scorer_device),
                 cli_now() - t_start - in->seconds_read - in->seconds_embed - in->seconds_score);
 done:
-    free(json);
     hr_report_destroy(rep);
     hr_embedder_destroy(emb);
     return st == HR_OK ? CLI_EXIT_OK : cli_error(st, err);

@@ -292,7 +292,13 @@ static hr_status write_text(FILE *f, const void *text)
     return fwrite(text, 1, len, f) == len && fputc('\n', f) != EOF ? HR_OK : HR_ERR_IO;
 }
 
-hr_status cli_write_atomic(const char *path, const char *text, char *err, size_t errlen)
+hr_status cli_write_json(const char *path, char *json, char *err, size_t errlen)
 {
-    return cli_write_file(path, write_text, text, err, errlen);
+    if (!json) {
+        snprintf(err, errlen, "out of memory building the JSON");
+        return HR_ERR_NOMEM;
+    }
+    hr_status st = cli_write_file(path, write_text, json, err, errlen);
+    free(json);
+    return st;
 }

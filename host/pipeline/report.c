@@ -189,6 +189,20 @@ static void json_common_scores(cJSON *o, const hr_report_row *row)
     hr_json_number(o, "q_value", row->score.q_value);
 }
 
+/* A row's object, appended to arr, with its rank and index; NULL when out
+ * of memory. */
+static cJSON *json_row(cJSON *arr, const hr_report_row *row)
+{
+    cJSON *o = cJSON_CreateObject();
+    if (!o || !cJSON_AddItemToArray(arr, o)) {
+        cJSON_Delete(o);
+        return NULL;
+    }
+    cJSON_AddNumberToObject(o, "rank", (double)row->rank);
+    cJSON_AddNumberToObject(o, "index", (double)row->index);
+    return o;
+}
+
 /* n_a, n_b and the "encoder" object, which it returns. */
 static cJSON *json_sizes_encoder(cJSON *root, const hr_report_info *in)
 {
@@ -238,13 +252,8 @@ static int rank_json(cJSON *root, const hr_report *r)
     if (!e || !pre || !sc || !tm || !inputs || !arr) return -1;
     for (size_t k = 0; k < r->n_rows; k++) {
         const hr_report_row *row = &r->rows[k];
-        cJSON *o = cJSON_CreateObject();
-        if (!o || !cJSON_AddItemToArray(arr, o)) {
-            cJSON_Delete(o);
-            return -1;
-        }
-        cJSON_AddNumberToObject(o, "rank", (double)row->rank);
-        cJSON_AddNumberToObject(o, "index", (double)row->index);
+        cJSON *o = json_row(arr, row);
+        if (!o) return -1;
         if (row->text) {
             cJSON_AddStringToObject(o, "text", row->text);
             cJSON_AddNumberToObject(o, "line", (double)row->line);
@@ -333,13 +342,8 @@ static int describe_json(cJSON *root, const hr_report *r)
     if (!e || !sc || !arr) return -1;
     for (size_t k = 0; k < r->n_rows; k++) {
         const hr_report_row *row = &r->rows[k];
-        cJSON *o = cJSON_CreateObject();
-        if (!o || !cJSON_AddItemToArray(arr, o)) {
-            cJSON_Delete(o);
-            return -1;
-        }
-        cJSON_AddNumberToObject(o, "rank", (double)row->rank);
-        cJSON_AddNumberToObject(o, "index", (double)row->index);
+        cJSON *o = json_row(arr, row);
+        if (!o) return -1;
         cJSON_AddStringToObject(o, "text", row->text);
         cJSON_AddStringToObject(o, "source", hr_hyp_source_str(row->source));
         cJSON_AddStringToObject(o, "direction", row->direction == 'A' ? "A" : "B");
