@@ -228,7 +228,7 @@ static void on_event(const hr_event *ev, void *user)
     cli_common *c = user;
     switch (ev->kind) {
     case HR_EVENT_BEGIN:
-        /* Labels are the library's string literals, alive for the whole run. */
+        /* The label stays valid until the step's END (hyporank/events.h). */
         c->bar_label = ev->text ? ev->text : "";
         c->bar_enabled = !c->quiet && isatty(STDERR_FILENO);
         c->bar_start = cli_now();

@@ -84,7 +84,7 @@ hr_status hr_pipe_embed_rows(hr_embedder *e, float **m, size_t *rows, const char
                              const hr_events *ev, char *err, size_t errlen)
 {
     hr_status st = hr_embedder_load(e, err, errlen);
-    if (st != HR_OK) return st;
+    if (st != HR_OK || n == 0) return st;
     size_t dim = hr_embedder_dim(e);
     if (dim == 0) { /* a remote embedder learns its width on its first call */
         if (*m || *rows)

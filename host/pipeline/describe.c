@@ -454,7 +454,8 @@ static hr_status pick_examples(describe_run *d, char *err, size_t errlen)
     const size_t n_max = d->a.n > d->b.n ? d->a.n : d->b.n;
     d->ex_count = calloc(k, sizeof *d->ex_count);
     d->ex_first = calloc(k, sizeof *d->ex_first);
-    d->ex_rows = malloc((2 * o->top * n_ex + 1) * sizeof *d->ex_rows);
+    const size_t rows_shown = k < 2 * o->top ? k : 2 * o->top; /* at most top each way */
+    d->ex_rows = malloc((rows_shown * n_ex + 1) * sizeof *d->ex_rows);
     float *sim = malloc(n_max * sizeof *sim);           /* (n) h . x over one side */
     float *scratch = malloc((n_ex + 1) * sizeof *scratch);
     hr_status st = HR_OK;

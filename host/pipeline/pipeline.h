@@ -79,6 +79,7 @@ void hr_json_ci(struct cJSON *o, const char *name, double lo, double hi);
 hr_status hr_pipe_embed_rows(hr_embedder *e, float **m, size_t *rows, const char *const *texts,
                              const size_t *lens, size_t n, const char *label,
                              const hr_events *ev, char *err, size_t errlen);
+/* (With n = 0 it only loads the embedder.) */
 
 /* The similarities h . x of k hypotheses and n texts, S = H X^T, by one
  * matrix product (BLAS sgemm; float sums, so values agree with a double

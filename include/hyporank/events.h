@@ -14,8 +14,8 @@
  *     hr_embedder_embed(e, texts, NULL, n, "embedding A", &ev, &emb, err, sizeof err);
  *
  * Events come on the calling thread, in order: a step's BEGIN, any number of
- * PROGRESS, its END; INFO and NOTE between steps. Strings in an event are
- * valid during the callback only.
+ * PROGRESS, its END; INFO and NOTE between steps. A BEGIN's label stays
+ * valid until its END; other strings during the callback only.
  */
 #ifndef HYPORANK_EVENTS_H
 #define HYPORANK_EVENTS_H
