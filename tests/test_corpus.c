@@ -44,7 +44,7 @@ static const char *write_file(const char *name, const char *text)
 static hr_status read_with(const char *path, const char *field, hr_corpus_format fmt,
                            hr_corpus **out, char *err, size_t errlen)
 {
-    hr_corpus_options opt = {field, fmt};
+    hr_corpus_options opt = {.text_field = field, .format = fmt};
     return hr_corpus_read(path, &opt, out, err, errlen);
 }
 
@@ -712,6 +712,70 @@ static void test_utf8_check_agrees_with_a_reference_decoder(void)
     CHECKF(disagree == 0, "%ld disagreements", disagree);
 }
 
+/* Other fields of each text come along, typed as the JSONL has them. */
+static void test_jsonl_keeps_other_fields_with_their_types(void)
+{
+    const char *p = write_file("fields.jsonl",
+                               "{\"text\": \"one\", \"label\": \"pos\", \"score\": 0.25}\n"
+                               "\n"
+                               "{\"text\": \"two\", \"label\": 3, \"score\": null}\n"
+                               "{\"text\": \"three\", \"label\": true, \"score\": [1]}\n"
+                               "{\"text\": \"four\", \"score\": {\"a\": 1}}\n"
+                               "{\"text\": \"five\", \"label\": false, \"score\": \"\"}\n");
+    const char *names[] = {"label", "score"};
+    hr_corpus_options o = {.fields = names, .n_fields = 2};
+    hr_corpus *c = NULL;
+    char err[512];
+    CHECKF(hr_corpus_read(p, &o, &c, err, sizeof err) == HR_OK, "%s", err);
+    if (!c) return;
+    CHECK(c->n == 5 && c->n_fields == 2);
+    const hr_corpus_field *f = hr_corpus_get_field(c, 0, 0);
+    CHECK(f->type == HR_FIELD_STRING && strcmp(f->text, "pos") == 0 && f->len == 3);
+    f = hr_corpus_get_field(c, 0, 1);
+    CHECK(f->type == HR_FIELD_NUMBER && f->number == 0.25 && f->text == NULL);
+    CHECK(hr_corpus_get_field(c, 1, 0)->type == HR_FIELD_NUMBER &&
+          hr_corpus_get_field(c, 1, 0)->number == 3);
+    CHECK(hr_corpus_get_field(c, 1, 1)->type == HR_FIELD_NULL);
+    CHECK(c->lines[1] == 3); /* the blank line is skipped, fields stay with their text */
+    CHECK(hr_corpus_get_field(c, 2, 0)->type == HR_FIELD_TRUE);
+    CHECK(hr_corpus_get_field(c, 2, 1)->type == HR_FIELD_ARRAY);
+    CHECK(hr_corpus_get_field(c, 3, 0)->type == HR_FIELD_MISSING);
+    CHECK(hr_corpus_get_field(c, 3, 1)->type == HR_FIELD_OBJECT);
+    CHECK(hr_corpus_get_field(c, 4, 0)->type == HR_FIELD_FALSE);
+    f = hr_corpus_get_field(c, 4, 1);
+    CHECK(f->type == HR_FIELD_STRING && f->len == 0 && f->text && f->text[0] == '\0');
+    CHECK(hr_corpus_get_field(c, 5, 0) == NULL && hr_corpus_get_field(c, 0, 2) == NULL);
+    hr_corpus_destroy(c);
+}
+
+static void test_csv_keeps_other_columns_and_needs_them_in_the_header(void)
+{
+    const char *p = write_file("fields.csv", "id,text,label\n1,\"hello, world\",yes\n"
+                                             "2,bye,\"no \"\"really\"\"\"\n3,empty,\n");
+    const char *names[] = {"label"};
+    hr_corpus_options o = {.fields = names, .n_fields = 1};
+    hr_corpus *c = NULL;
+    char err[512];
+    CHECKF(hr_corpus_read(p, &o, &c, err, sizeof err) == HR_OK, "%s", err);
+    if (c) {
+        CHECK(c->n == 3);
+        CHECK(strcmp(hr_corpus_get_field(c, 0, 0)->text, "yes") == 0);
+        CHECK(strcmp(hr_corpus_get_field(c, 1, 0)->text, "no \"really\"") == 0);
+        CHECK(hr_corpus_get_field(c, 2, 0)->type == HR_FIELD_STRING &&
+              hr_corpus_get_field(c, 2, 0)->len == 0);
+        CHECK(strcmp(c->texts[0], "hello, world") == 0);
+        hr_corpus_destroy(c);
+    }
+    const char *missing[] = {"score"};
+    hr_corpus_options m = {.fields = missing, .n_fields = 1};
+    c = NULL;
+    CHECK(hr_corpus_read(p, &m, &c, err, sizeof err) == HR_ERR_INPUT && c == NULL);
+    CHECKF(strstr(err, "fields.csv:1:") && strstr(err, "no column \"score\""), "%s", err);
+    const char *q = write_file("badfield.csv", "text,label\nfine,\xff\n");
+    CHECK(hr_corpus_read(q, &o, &c, err, sizeof err) == HR_ERR_INPUT && c == NULL);
+    CHECKF(strstr(err, "badfield.csv:2:") && strstr(err, "invalid UTF-8"), "%s", err);
+}
+
 int main(void)
 {
     const char *base = getenv("TMPDIR");
@@ -772,6 +836,8 @@ int main(void)
     RUN(test_empty_files_say_no_texts);
     RUN(test_null_error_buffer_and_a_tiny_one_are_safe);
     RUN(test_destroy_accepts_null);
+    RUN(test_jsonl_keeps_other_fields_with_their_types);
+    RUN(test_csv_keeps_other_columns_and_needs_them_in_the_header);
 
     RUN(test_valid_utf8_at_every_range_boundary_is_accepted);
     RUN(test_overlong_utf8_is_rejected);

@@ -1,5 +1,8 @@
 /*
- * host/cli/cli.h: what the subcommands of the hyporank program share.
+ * host/cli/cli.h: what the subcommands of the hyporank program share. Each
+ * command parses its options (one table, below), calls the library
+ * (hyporank/describe.h, rank.h, explain_run.h, embedder.h) and renders its
+ * report; the library does the work and never prints.
  *
  * Exit statuses: 0 success; 2 the run cannot go on with what it was given
  * (arguments, input files, model folder, device); 1 anything else.
@@ -7,10 +10,13 @@
 #ifndef HYPORANK_CLI_H
 #define HYPORANK_CLI_H
 
-#include "hyporank/encoder.h"
+#include "hyporank/embedder.h"
+#include "hyporank/events.h"
+#include "hyporank/scorer.h"
 #include "hyporank/status.h"
 
 #include <stddef.h>
+#include <stdio.h>
 
 #define CLI_EXIT_OK 0
 #define CLI_EXIT_FAIL 1
@@ -32,103 +38,78 @@ int cli_usage_error(const char *cmd, const char *fmt, ...)
 #endif
     ;
 
+/* ---- options: one table per command ---- */
+
+typedef enum cli_kind {
+    CLI_STRING,   /* const char *: the value as given */
+    CLI_NONEMPTY, /* const char *: the value, which must not be empty */
+    CLI_SET,      /* int: a flag that sets 1 */
+    CLI_CLEAR,    /* int: a flag that sets 0 (--no-bank) */
+    CLI_INT,      /* int: a whole number in [lo, hi] */
+    CLI_SIZE,     /* size_t: a whole number in [lo, hi] */
+    CLI_U64,      /* uint64_t: a whole number in [lo, hi] */
+    CLI_REAL,     /* double: a number in [lo, hi] */
+    CLI_POSITIVE, /* double: a number in (0, hi] */
+    CLI_DEVICE,   /* hr_device: cpu, cuda or auto */
+    CLI_METHOD    /* hr_score_method: contrast, cosine or centered */
+} cli_kind;
+
+/* One option: its name, what it takes, where the value goes and its bounds.
+ * A table ends with an entry whose name is NULL. */
+typedef struct cli_option {
+    const char *name; /* "--top" */
+    cli_kind kind;
+    void *dst;        /* of the kind's type (above) */
+    double lo, hi;    /* bounds of numbers */
+} cli_option;
+
 /* Options every command that embeds text takes. */
 typedef struct cli_common {
-    const char *model_dir;  /* --model, else $HYPORANK_MODEL, else the built-in default */
-    hr_device device;       /* --device */
-    int threads;            /* --threads, 0 = one per core */
-    const char *cache_path; /* --cache, else the default; NULL with --no-cache */
-    int no_cache;
-    int quiet;              /* --quiet: no progress */
-    const char *text_field; /* --text-field */
-    const char *embed_url;  /* --embed-url: a remote OpenAI-compatible encoder */
-    const char *embed_model;/* --embed-model */
-    const char *llm_url;    /* --llm-url: an OpenAI-compatible chat endpoint */
-    const char *llm_model;  /* --llm-model */
+    hr_embedder_options embed; /* --model (also $HYPORANK_MODEL), --device, --threads,
+                                  --embed-url, --embed-model, --cache, --no-cache */
+    int quiet;                 /* --quiet: no progress, no notes about the run */
+    const char *text_field;    /* --text-field */
+    /* the progress bar of the step under way (cli_events) */
+    const char *bar_label;
+    int bar_enabled;
+    double bar_start, bar_last_draw; /* seconds */
 } cli_common;
 
 void cli_common_init(cli_common *c);
-/* If argv[*i] is a common option, consumes it (and its value), returns 1;
- * returns 0 when it is not one; returns -1 after printing a usage error. */
-int cli_common_parse(cli_common *c, const char *cmd, int argc, char **argv, int *i);
-/* The help text of the common options. */
+/* The help texts (host/cli/help.c): each command's is a printf format
+ * taking the scorer's (describe, rank, explain) and the common options'. */
 extern const char cli_common_help[];
+extern const char cli_scorer_help[];
+extern const char cli_embed_help[];
+extern const char cli_rank_help[];
+extern const char cli_describe_help[];
+extern const char cli_explain_help[];
 
-/* Takes the value of option argv[*i]; prints a usage error and returns NULL
- * when there is none. */
-const char *cli_take_value(const char *cmd, int argc, char **argv, int *i);
+enum { CLI_PARSED = 0, CLI_HELP = 1, CLI_BAD = -1 };
 
-/* A progress bar on stderr, shown only when stderr is a terminal. */
-typedef struct cli_progress {
-    const char *label;
-    int enabled;
-    double start;      /* seconds */
-    double last_draw;  /* seconds */
-} cli_progress;
+/* Parses argv[0..argc) against the command's own table and, when given,
+ * the common options (common) and the scorer's (--score-method,
+ * --score-temperature into scorer). Returns CLI_PARSED; CLI_HELP for
+ * --help or -h (the caller prints its help); CLI_BAD after printing a usage
+ * error (an unknown option, a missing or bad value). */
+int cli_parse(const char *cmd, int argc, char **argv, const cli_option *own, cli_common *common,
+              hr_scorer_options *scorer);
 
-void cli_progress_init(cli_progress *p, const char *label, int quiet);
-void cli_progress_update(size_t done, size_t total, void *p); /* an hr_progress_fn */
-void cli_progress_finish(cli_progress *p);
+/* ---- rendering ---- */
+
+/* The library's events, shown as the program shows them: progress bars on
+ * stderr when it is a terminal, INFO lines unless --quiet, NOTE lines always
+ * ("hyporank: <text>"). */
+hr_events cli_events(cli_common *c);
 
 double cli_now(void); /* monotonic seconds */
 
-struct hr_cache;
-struct hr_corpus;
-struct cJSON;
-
-/* Parses a whole number in [lo, hi] given to option opt; on error prints a
- * usage error and sets *ok = 0. */
-long cli_parse_long(const char *cmd, const char *opt, const char *v, long lo, long hi, int *ok);
-
-/* The sentence encoder the options name: the local model (--model, --device,
- * through the embedding cache) or a remote OpenAI-compatible endpoint
- * (--embed-url, --embed-model, cached likewise). */
-typedef struct cli_embedder {
-    const cli_common *opt;
-    struct hr_model *model;             /* local */
-    hr_encoder *enc;                    /* local */
-    struct hr_cache *cache;             /* local, NULL with --no-cache */
-    struct hr_remote_embedder *remote;  /* remote */
-    char cache_path[4096];              /* "" with --no-cache */
-    size_t dim;                         /* 0 until known (remote: after the first call) */
-    size_t last_computed, last_cached;  /* texts of the last call: embedded, from the cache */
-    cli_progress bar;                   /* of the call under way */
-} cli_embedder;
-
-hr_status cli_embedder_open(cli_embedder *e, const cli_common *opt, char *err, size_t errlen);
-void cli_embedder_close(cli_embedder *e);
-/* Embeds n texts (lens may be NULL) with a progress bar labelled label;
- * *emb receives a malloc'ed (n, e->dim) row-major matrix. */
-hr_status cli_embedder_embed(cli_embedder *e, const char *const *texts, const size_t *lens,
-                             size_t n, const char *label, float **emb, char *err, size_t errlen);
-hr_status cli_embedder_embed_corpus(cli_embedder *e, const struct hr_corpus *corpus,
-                                    const char *label, float **emb, char *err, size_t errlen);
-const char *cli_embedder_model(const cli_embedder *e);    /* for reports */
-const char *cli_embedder_model_id(const cli_embedder *e); /* NULL while unknown */
-const char *cli_embedder_device(const cli_embedder *e);   /* "cpu", "cuda" or "remote" */
-
-struct hr_scorer_options;
-/* If argv[*i] is a scorer option (--score-method, --score-temperature),
- * consumes it into *so and returns 1; 0 when it is not one; -1 after a usage
- * error. */
-int cli_scorer_parse(struct hr_scorer_options *so, const char *cmd, int argc, char **argv, int *i);
-extern const char cli_scorer_help[];
-
-/* Writes text and a final newline to path through a temporary file and a
- * rename: the file is there whole or not at all. */
-hr_status cli_write_atomic(const char *path, const char *text, char *err, size_t errlen);
-
-/* Adds a number to a JSON object so that it reads back as the same double
- * (the shortest of 15, 16 or 17 significant digits that does); null for an
- * infinity or NaN, which JSON cannot hold. */
-void cli_json_number(struct cJSON *o, const char *name, double v);
-
-/* Text for a table cell: control characters as spaces, cut at about width
- * bytes on a UTF-8 boundary with "..." after. out holds width + 4 bytes. */
-void cli_table_text(const char *s, size_t len, char *out, size_t width);
-/* A p- or q-value for a table, 9 characters: "%9.2e", or "  <1e-300" for
- * values below 1e-300 (with a million samples the normal approximation
- * underflows to 0, which would read as a certainty). Returns out. */
-const char *cli_p_text(double p, char out[16]);
+/* Writes a file through a temporary one and a rename: it is there whole or
+ * not at all. write renders into f and returns HR_OK or an error. */
+hr_status cli_write_file(const char *path, hr_status (*write)(FILE *f, const void *ctx),
+                         const void *ctx, char *err, size_t errlen);
+/* Writes json (a renderer's malloc'ed text, NULL when it ran out of memory;
+ * freed here) and a final newline to path, likewise. */
+hr_status cli_write_json(const char *path, char *json, char *err, size_t errlen);
 
 #endif

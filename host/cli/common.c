@@ -1,43 +1,16 @@
-/* host/cli/common.c: option parsing, errors and progress shared by commands. */
+/* host/cli/common.c: option tables, errors, progress and file writing
+ * shared by the commands (cli.h). */
 #include "cli.h"
-#include "hyporank/cache.h"
-#include "hyporank/corpus.h"
-#include "hyporank/scorer.h"
-
-#include <cjson/cJSON.h>
-#include <math.h>
 
 #include <errno.h>
-#include <limits.h>
+#include <math.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-
-const char cli_common_help[] =
-    "Model and device:\n"
-    "  --model DIR         sentence-transformers model folder (also $HYPORANK_MODEL;\n"
-    "                      default: the one scripts/fetch-model.sh lays out)\n"
-    "  --device D          cpu, cuda or auto (default auto: the GPU when usable)\n"
-    "                      for the encoder, the scorer and the probe (auto keeps\n"
-    "                      groups of under 1e6 A-B pairs on the CPU, whose AUROC\n"
-    "                      is exact, and small probes on the CPU)\n"
-    "  --threads N         CPU worker threads (default: one per core; with the GPU,\n"
-    "                      one drives it and the others tokenise)\n"
-    "  --embed-url URL     embed with a remote OpenAI-compatible /v1/embeddings\n"
-    "                      endpoint instead (key from $HYPORANK_API_KEY or\n"
-    "                      $OPENAI_API_KEY)\n"
-    "  --embed-model NAME  the remote embedding model (with --embed-url)\n"
-    "Cache:\n"
-    "  --cache FILE        embedding cache (default $HYPORANK_CACHE, else\n"
-    "                      ~/.cache/hyporank/cache.sqlite)\n"
-    "  --no-cache          neither read nor write the cache\n"
-    "Input:\n"
-    "  --text-field NAME   JSONL field or CSV column holding the text (default text)\n"
-    "Output:\n"
-    "  --quiet             no progress bar\n";
 
 int cli_exit_code(hr_status st)
 {
@@ -72,74 +45,156 @@ int cli_usage_error(const char *cmd, const char *fmt, ...)
 void cli_common_init(cli_common *c)
 {
     memset(c, 0, sizeof *c);
+    hr_embedder_options_init(&c->embed);
     const char *env = getenv("HYPORANK_MODEL");
-    c->model_dir = env && *env ? env : HR_DEFAULT_MODEL_DIR;
-    c->device = HR_DEVICE_AUTO;
+    c->embed.model_dir = env && *env ? env : HR_DEFAULT_MODEL_DIR;
     c->text_field = "text";
 }
 
-const char *cli_take_value(const char *cmd, int argc, char **argv, int *i)
+/* ---- the option tables ---- */
+
+/* Entries of the shared tables, the terminating one included. */
+#define CLI_COMMON_OPTIONS 11
+#define CLI_SCORER_OPTIONS 3
+
+static void common_table(cli_common *c, cli_option t[CLI_COMMON_OPTIONS])
 {
-    if (*i + 1 >= argc) {
-        cli_usage_error(cmd, "%s needs a value", argv[*i]);
-        return NULL;
-    }
-    *i += 1;
-    return argv[*i];
+    const cli_option common[CLI_COMMON_OPTIONS] = {
+        {"--model", CLI_STRING, &c->embed.model_dir, 0, 0},
+        {"--device", CLI_DEVICE, &c->embed.device, 0, 0},
+        {"--threads", CLI_INT, &c->embed.n_threads, 1, 64},
+        {"--cache", CLI_STRING, &c->embed.cache_path, 0, 0},
+        {"--no-cache", CLI_SET, &c->embed.no_cache, 0, 0},
+        {"--embed-url", CLI_NONEMPTY, &c->embed.url, 0, 0},
+        {"--embed-model", CLI_NONEMPTY, &c->embed.model, 0, 0},
+        {"--quiet", CLI_SET, &c->quiet, 0, 0},
+        {"-q", CLI_SET, &c->quiet, 0, 0},
+        {"--text-field", CLI_NONEMPTY, &c->text_field, 0, 0},
+        {NULL, CLI_STRING, NULL, 0, 0},
+    };
+    memcpy(t, common, sizeof common);
 }
 
-int cli_common_parse(cli_common *c, const char *cmd, int argc, char **argv, int *i)
+static void scorer_table(hr_scorer_options *so, cli_option t[CLI_SCORER_OPTIONS])
 {
-    const char *opt = argv[*i], *v;
-    if (strcmp(opt, "--model") == 0) {
-        if (!(v = cli_take_value(cmd, argc, argv, i))) return -1;
-        c->model_dir = v;
-    } else if (strcmp(opt, "--device") == 0) {
-        if (!(v = cli_take_value(cmd, argc, argv, i))) return -1;
-        if (hr_device_parse(v, &c->device) != 0) {
-            cli_usage_error(cmd, "--device must be cpu, cuda or auto, not '%s'", v);
-            return -1;
-        }
-    } else if (strcmp(opt, "--threads") == 0) {
-        if (!(v = cli_take_value(cmd, argc, argv, i))) return -1;
-        char *end;
-        errno = 0;
-        long n = strtol(v, &end, 10);
-        if (errno || *end || end == v || n < 1 || n > 64) {
-            cli_usage_error(cmd, "--threads must be a whole number from 1 to 64, not '%s'", v);
-            return -1;
-        }
-        c->threads = (int)n;
-    } else if (strcmp(opt, "--cache") == 0) {
-        if (!(v = cli_take_value(cmd, argc, argv, i))) return -1;
-        c->cache_path = v;
-    } else if (strcmp(opt, "--embed-url") == 0 || strcmp(opt, "--embed-model") == 0 ||
-               strcmp(opt, "--llm-url") == 0 || strcmp(opt, "--llm-model") == 0) {
-        if (!(v = cli_take_value(cmd, argc, argv, i))) return -1;
-        if (!*v) {
-            cli_usage_error(cmd, "%s must not be empty", opt);
-            return -1;
-        }
-        if (strcmp(opt, "--embed-url") == 0) c->embed_url = v;
-        else if (strcmp(opt, "--embed-model") == 0) c->embed_model = v;
-        else if (strcmp(opt, "--llm-url") == 0) c->llm_url = v;
-        else c->llm_model = v;
-    } else if (strcmp(opt, "--no-cache") == 0) {
-        c->no_cache = 1;
-    } else if (strcmp(opt, "--quiet") == 0 || strcmp(opt, "-q") == 0) {
-        c->quiet = 1;
-    } else if (strcmp(opt, "--text-field") == 0) {
-        if (!(v = cli_take_value(cmd, argc, argv, i))) return -1;
-        if (!*v) {
-            cli_usage_error(cmd, "--text-field must not be empty");
-            return -1;
-        }
-        c->text_field = v;
-    } else {
-        return 0;
-    }
-    return 1;
+    t[0] = (cli_option){"--score-method", CLI_METHOD, &so->method, 0, 0};
+    t[1] = (cli_option){"--score-temperature", CLI_POSITIVE, &so->temperature, 0,
+                        HR_SCORER_MAX_TEMPERATURE};
+    t[2] = (cli_option){NULL, CLI_STRING, NULL, 0, 0};
 }
+
+static const cli_option *find(const cli_option *t, const char *name)
+{
+    for (size_t i = 0; t[i].name; i++)
+        if (strcmp(t[i].name, name) == 0) return &t[i];
+    return NULL;
+}
+
+/* A whole number in [lo, hi]; on error prints a usage error, returns -1. */
+static int parse_whole(const char *cmd, const cli_option *o, const char *v, long long *out)
+{
+    char *end;
+    errno = 0;
+    long long n = strtoll(v, &end, 10);
+    if (errno || *end || end == v || (double)n < o->lo || (double)n > o->hi) {
+        cli_usage_error(cmd, "%s must be a whole number from %.0f to %.0f, not '%s'", o->name,
+                        o->lo, o->hi, v);
+        return -1;
+    }
+    *out = n;
+    return 0;
+}
+
+/* Stores value v of option o; on error prints a usage error, returns -1. */
+static int take(const char *cmd, const cli_option *o, const char *v)
+{
+    long long n;
+    double x;
+    char *end;
+    switch (o->kind) {
+    case CLI_NONEMPTY:
+        if (!*v) {
+            cli_usage_error(cmd, "%s must not be empty", o->name);
+            return -1;
+        }
+        /* fall through */
+    case CLI_STRING: *(const char **)o->dst = v; return 0;
+    case CLI_INT:
+        if (parse_whole(cmd, o, v, &n)) return -1;
+        *(int *)o->dst = (int)n;
+        return 0;
+    case CLI_SIZE:
+        if (parse_whole(cmd, o, v, &n)) return -1;
+        *(size_t *)o->dst = (size_t)n;
+        return 0;
+    case CLI_U64:
+        if (parse_whole(cmd, o, v, &n)) return -1;
+        *(uint64_t *)o->dst = (uint64_t)n;
+        return 0;
+    case CLI_REAL:
+    case CLI_POSITIVE:
+        errno = 0;
+        x = strtod(v, &end);
+        if (o->kind == CLI_REAL && (errno == ERANGE || *end || end == v || !(x >= o->lo && x <= o->hi))) {
+            cli_usage_error(cmd, "%s must be a number from %g to %g, not '%s'", o->name, o->lo,
+                            o->hi, v);
+            return -1;
+        }
+        if (o->kind == CLI_POSITIVE && (errno || *end || end == v || !(x > 0.0 && x <= o->hi))) {
+            cli_usage_error(cmd, "%s must be a number above 0 and at most %g, not '%s'", o->name,
+                            o->hi, v);
+            return -1;
+        }
+        *(double *)o->dst = x;
+        return 0;
+    case CLI_DEVICE:
+        if (hr_device_parse(v, o->dst) != 0) {
+            cli_usage_error(cmd, "%s must be cpu, cuda or auto, not '%s'", o->name, v);
+            return -1;
+        }
+        return 0;
+    case CLI_METHOD:
+        if (hr_score_method_parse(v, o->dst) != 0) {
+            cli_usage_error(cmd, "%s must be contrast, cosine or centered, not '%s'", o->name, v);
+            return -1;
+        }
+        return 0;
+    default: return -1;
+    }
+}
+
+int cli_parse(const char *cmd, int argc, char **argv, const cli_option *own, cli_common *common,
+              hr_scorer_options *scorer)
+{
+    cli_option ct[CLI_COMMON_OPTIONS], st[CLI_SCORER_OPTIONS];
+    if (common) common_table(common, ct);
+    if (scorer) scorer_table(scorer, st);
+    for (int i = 0; i < argc; i++) {
+        const char *arg = argv[i];
+        if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) return CLI_HELP;
+        const cli_option *o = find(own, arg);
+        if (!o && common) o = find(ct, arg);
+        if (!o && scorer) o = find(st, arg);
+        if (!o) {
+            const int llm = strcmp(arg, "--llm-url") == 0 || strcmp(arg, "--llm-model") == 0;
+            cli_usage_error(cmd, "unknown option '%s'%s", arg,
+                            llm ? " (only describe calls an LLM)" : "");
+            return CLI_BAD;
+        }
+        if (o->kind == CLI_SET || o->kind == CLI_CLEAR) {
+            *(int *)o->dst = o->kind == CLI_SET;
+            continue;
+        }
+        if (i + 1 >= argc) {
+            cli_usage_error(cmd, "%s needs a value", arg);
+            return CLI_BAD;
+        }
+        if (take(cmd, o, argv[++i]) != 0) return CLI_BAD;
+    }
+    return CLI_PARSED;
+}
+
+/* ---- rendering ---- */
 
 double cli_now(void)
 {
@@ -148,55 +203,57 @@ double cli_now(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-void cli_progress_init(cli_progress *p, const char *label, int quiet)
+static void draw_bar(cli_common *c, size_t done, size_t total)
 {
-    p->label = label;
-    p->enabled = !quiet && isatty(STDERR_FILENO);
-    p->start = cli_now();
-    p->last_draw = 0.0;
-}
-
-void cli_progress_update(size_t done, size_t total, void *arg)
-{
-    cli_progress *p = arg;
-    if (!p->enabled || total == 0) return;
+    if (!c->bar_enabled || total == 0) return;
     double now = cli_now();
-    if (done < total && now - p->last_draw < 0.1) return;
-    p->last_draw = now;
+    if (done < total && now - c->bar_last_draw < 0.1) return;
+    c->bar_last_draw = now;
     const int width = 30;
     double frac = (double)done / (double)total;
     int fill = (int)(frac * width);
     char bar[64];
     for (int k = 0; k < width; k++) bar[k] = k < fill ? '=' : (k == fill ? '>' : ' ');
     bar[width] = '\0';
-    double elapsed = now - p->start;
+    double elapsed = now - c->bar_start;
     double rate = elapsed > 0 ? (double)done / elapsed : 0.0;
     double eta = rate > 0 ? (double)(total - done) / rate : 0.0;
-    fprintf(stderr, "\r%s [%s] %zu/%zu %3.0f%%  %.0f/s  eta %d:%02d ", p->label, bar, done, total,
-            100.0 * frac, rate, (int)(eta / 60), (int)eta % 60);
+    fprintf(stderr, "\r%s [%s] %zu/%zu %3.0f%%  %.0f/s  eta %d:%02d ", c->bar_label, bar, done,
+            total, 100.0 * frac, rate, (int)(eta / 60), (int)eta % 60);
     fflush(stderr);
 }
 
-void cli_progress_finish(cli_progress *p)
+static void on_event(const hr_event *ev, void *user)
 {
-    if (p->enabled) fputc('\n', stderr);
-}
-
-long cli_parse_long(const char *cmd, const char *opt, const char *v, long lo, long hi, int *ok)
-{
-    char *end;
-    errno = 0;
-    long n = strtol(v, &end, 10);
-    if (errno || *end || end == v || n < lo || n > hi) {
-        cli_usage_error(cmd, "%s must be a whole number from %ld to %ld, not '%s'", opt, lo, hi, v);
-        *ok = 0;
-        return 0;
+    cli_common *c = user;
+    switch (ev->kind) {
+    case HR_EVENT_BEGIN:
+        /* The label stays valid until the step's END (hyporank/events.h). */
+        c->bar_label = ev->text ? ev->text : "";
+        c->bar_enabled = !c->quiet && isatty(STDERR_FILENO);
+        c->bar_start = cli_now();
+        c->bar_last_draw = 0.0;
+        break;
+    case HR_EVENT_PROGRESS: draw_bar(c, ev->done, ev->total); break;
+    case HR_EVENT_END:
+        if (c->bar_enabled) fputc('\n', stderr);
+        c->bar_enabled = 0;
+        break;
+    case HR_EVENT_INFO:
+        if (!c->quiet) fprintf(stderr, "hyporank: %s\n", ev->text);
+        break;
+    case HR_EVENT_NOTE: fprintf(stderr, "hyporank: %s\n", ev->text); break;
     }
-    *ok = 1;
-    return n;
 }
 
-hr_status cli_write_atomic(const char *path, const char *text, char *err, size_t errlen)
+hr_events cli_events(cli_common *c)
+{
+    hr_events ev = {on_event, c};
+    return ev;
+}
+
+hr_status cli_write_file(const char *path, hr_status (*write)(FILE *f, const void *ctx),
+                         const void *ctx, char *err, size_t errlen)
 {
     size_t tlen = strlen(path) + 32;
     char *tmp = malloc(tlen);
@@ -211,10 +268,9 @@ hr_status cli_write_atomic(const char *path, const char *text, char *err, size_t
         free(tmp);
         return HR_ERR_IO;
     }
-    size_t len = strlen(text);
-    int ok = fwrite(text, 1, len, f) == len && fputc('\n', f) != EOF && fflush(f) == 0 &&
-             fsync(fileno(f)) == 0;
-    int saved = errno;
+    errno = 0;
+    int ok = write(f, ctx) == HR_OK && fflush(f) == 0 && fsync(fileno(f)) == 0;
+    int saved = errno ? errno : EIO;
     if (fclose(f) != 0 && ok) {
         ok = 0;
         saved = errno;
@@ -230,75 +286,19 @@ hr_status cli_write_atomic(const char *path, const char *text, char *err, size_t
     return HR_OK;
 }
 
-void cli_json_number(cJSON *o, const char *name, double v)
+static hr_status write_text(FILE *f, const void *text)
 {
-    char buf[40];
-    if (!isfinite(v)) {
-        cJSON_AddNullToObject(o, name);
-        return;
-    }
-    for (int digits = 15; digits <= 17; digits++) {
-        snprintf(buf, sizeof buf, "%.*g", digits, v);
-        if (strtod(buf, NULL) == v) break;
-    }
-    cJSON_AddRawToObject(o, name, buf);
+    size_t len = strlen(text);
+    return fwrite(text, 1, len, f) == len && fputc('\n', f) != EOF ? HR_OK : HR_ERR_IO;
 }
 
-const char *cli_p_text(double p, char out[16])
+hr_status cli_write_json(const char *path, char *json, char *err, size_t errlen)
 {
-    if (p < 1e-300) snprintf(out, 16, "%9s", "<1e-300");
-    else snprintf(out, 16, "%9.2e", p);
-    return out;
-}
-
-void cli_table_text(const char *s, size_t len, char *out, size_t width)
-{
-    size_t n = len < width ? len : width;
-    if (len > width)
-        while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80) n--; /* not inside a character */
-    for (size_t i = 0; i < n; i++) out[i] = (unsigned char)s[i] < 0x20 ? ' ' : s[i];
-    if (len > n) {
-        memcpy(out + n, "...", 3);
-        n += 3;
+    if (!json) {
+        snprintf(err, errlen, "out of memory building the JSON");
+        return HR_ERR_NOMEM;
     }
-    out[n] = '\0';
-}
-
-const char cli_scorer_help[] =
-    "Score method:\n"
-    "  --score-method M    how a hypothesis scores a text (default contrast):\n"
-    "                      contrast  similarity to the hypothesis against the other\n"
-    "                                candidates (log-odds that the text is about this\n"
-    "                                one rather than another; scores are relative to\n"
-    "                                the pool, so a side dominated by one topic scores\n"
-    "                                lower on every other)\n"
-    "                      cosine    raw embedding similarity (as VisDiff)\n"
-    "                      centered  similarity minus the mean over the other candidates\n"
-    "  --score-temperature T   contrast's temperature (default 0.02)\n";
-
-int cli_scorer_parse(hr_scorer_options *so, const char *cmd, int argc, char **argv, int *i)
-{
-    const char *opt = argv[*i], *v;
-    if (strcmp(opt, "--score-method") == 0) {
-        if (!(v = cli_take_value(cmd, argc, argv, i))) return -1;
-        if (hr_score_method_parse(v, &so->method) != 0) {
-            cli_usage_error(cmd, "--score-method must be contrast, cosine or centered, not '%s'", v);
-            return -1;
-        }
-        return 1;
-    }
-    if (strcmp(opt, "--score-temperature") == 0) {
-        if (!(v = cli_take_value(cmd, argc, argv, i))) return -1;
-        char *end;
-        errno = 0;
-        double t = strtod(v, &end);
-        if (errno || *end || end == v || !(t > 0.0 && t <= HR_SCORER_MAX_TEMPERATURE)) {
-            cli_usage_error(cmd, "--score-temperature must be a number above 0 and at most %g, not '%s'",
-                            HR_SCORER_MAX_TEMPERATURE, v);
-            return -1;
-        }
-        so->temperature = t;
-        return 1;
-    }
-    return 0;
+    hr_status st = cli_write_file(path, write_text, json, err, errlen);
+    free(json);
+    return st;
 }

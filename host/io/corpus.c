@@ -139,10 +139,13 @@ static void arena_commit(arena *a, size_t n) { a->head->used += n; }
 
 typedef struct builder {
     hr_corpus *c;
-    size_t cap;    /* capacity of c->texts, c->lens and c->lines */
+    size_t cap;    /* capacity of c->texts, c->lens, c->lines (and c->fields, in texts) */
     arena *ar;
     const char *path;
     const char *field; /* JSONL field / CSV column holding the text */
+    const char *const *extra; /* (c->n_fields) the other fields kept per text */
+    hr_corpus_field *pending; /* (c->n_fields) the next text's other fields */
+    size_t *extra_col;        /* (c->n_fields) CSV: the column of each */
     char *err;
     size_t errlen;
 } builder;
@@ -164,11 +167,19 @@ static hr_status push_text(builder *b, char *text, size_t len, size_t line)
         size_t *ln = realloc(c->lines, cap * sizeof *ln);
         if (!ln) goto nomem;
         c->lines = ln;
+        if (c->n_fields) {
+            if (cap > SIZE_MAX / sizeof(hr_corpus_field) / c->n_fields) goto nomem;
+            hr_corpus_field *f = realloc(c->fields, cap * c->n_fields * sizeof *f);
+            if (!f) goto nomem;
+            c->fields = f;
+        }
         b->cap = cap;
     }
     c->texts[c->n] = text;
     c->lens[c->n] = len;
     c->lines[c->n] = line;
+    if (c->n_fields)
+        memcpy(c->fields + c->n * c->n_fields, b->pending, c->n_fields * sizeof *b->pending);
     c->n++;
     return HR_OK;
 nomem:
@@ -176,17 +187,25 @@ nomem:
                    c->n);
 }
 
+/* Copies s[0..len) into the arena, NUL-terminated; NULL when out of memory. */
+static char *arena_copy(arena *a, const char *s, size_t len)
+{
+    char *dst = len < SIZE_MAX ? arena_reserve(a, len + 1) : NULL;
+    if (!dst) return NULL;
+    memcpy(dst, s, len);
+    dst[len] = '\0';
+    arena_commit(a, len + 1);
+    return dst;
+}
+
 /* Copies s[0..len) into the arena, NUL-terminated, and appends it. */
 static hr_status add_text(builder *b, const char *s, size_t len, size_t line)
 {
     if (len == SIZE_MAX)
         return hr_fail(HR_ERR_NOMEM, b->err, b->errlen, "%s: text too long", b->path);
-    char *dst = arena_reserve(b->ar, len + 1);
+    char *dst = arena_copy(b->ar, s, len);
     if (!dst)
         return hr_fail(HR_ERR_NOMEM, b->err, b->errlen, "%s:%zu: out of memory", b->path, line);
-    memcpy(dst, s, len);
-    dst[len] = '\0';
-    arena_commit(b->ar, len + 1);
     return push_text(b, dst, len, line);
 }
 
@@ -414,6 +433,31 @@ static hr_status jsonl_missing_field(const builder *b, const cJSON *root, size_t
                    b->path, line, b->field, list);
 }
 
+/* The other fields of one object into b->pending (strings into the arena). */
+static hr_status jsonl_fields(builder *b, const cJSON *root, size_t line)
+{
+    for (size_t j = 0; j < b->c->n_fields; j++) {
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, b->extra[j]);
+        hr_corpus_field f = {HR_FIELD_MISSING, NULL, 0, 0.0};
+        if (!v) f.type = HR_FIELD_MISSING;
+        else if (cJSON_IsNull(v)) f.type = HR_FIELD_NULL;
+        else if (cJSON_IsTrue(v)) f.type = HR_FIELD_TRUE;
+        else if (cJSON_IsFalse(v)) f.type = HR_FIELD_FALSE;
+        else if (cJSON_IsArray(v)) f.type = HR_FIELD_ARRAY;
+        else if (cJSON_IsObject(v)) f.type = HR_FIELD_OBJECT;
+        else if (cJSON_IsNumber(v)) f.type = HR_FIELD_NUMBER, f.number = v->valuedouble;
+        else if (cJSON_IsString(v) && v->valuestring) {
+            f.type = HR_FIELD_STRING;
+            f.len = strlen(v->valuestring);
+            if (!(f.text = arena_copy(b->ar, v->valuestring, f.len)))
+                return hr_fail(HR_ERR_NOMEM, b->err, b->errlen, "%s:%zu: out of memory",
+                               b->path, line);
+        }
+        b->pending[j] = f;
+    }
+    return HR_OK;
+}
+
 static hr_status jsonl_line(builder *b, const char *s, size_t len, size_t line, size_t col0)
 {
     hr_status st;
@@ -456,8 +500,9 @@ static hr_status jsonl_line(builder *b, const char *s, size_t len, size_t line, 
                      json_type_name(v));
     } else {
         /* The line was checked for UTF-8 and for \u0000 above, and cJSON
-         * decodes escapes to well-formed UTF-8, so the value needs no check. */
-        st = add_text(b, v->valuestring, strlen(v->valuestring), line);
+         * decodes escapes to well-formed UTF-8, so the values need no check. */
+        st = jsonl_fields(b, root, line);
+        if (st == HR_OK) st = add_text(b, v->valuestring, strlen(v->valuestring), line);
     }
     cJSON_Delete(root);
     return st;
@@ -662,7 +707,33 @@ static int csv_is_blank(const csv_record *rec)
     return rec->n == 1 && !rec->f[0].quoted && rec->f[0].start == rec->f[0].end;
 }
 
-/* Finds the text column in the header record. */
+/* The column named name among the header's names (NUL-terminated, lens[i]
+ * bytes decoded: a name holding a NUL byte matches none): its index in
+ * *column, an error when it is missing or named twice. */
+static hr_status csv_find(const builder *b, char *const *names, const size_t *lens, size_t nf,
+                          const char *name, size_t line, size_t *column)
+{
+    size_t found = SIZE_MAX;
+    for (size_t i = 0; i < nf; i++) {
+        if (strcmp(names[i], name) != 0 || strlen(names[i]) != lens[i]) continue;
+        if (found != SIZE_MAX)
+            return hr_fail(HR_ERR_INPUT, b->err, b->errlen,
+                           "%s:%zu: the header names column \"%s\" twice (columns %zu and %zu)",
+                           b->path, line, name, found + 1, i + 1);
+        found = i;
+    }
+    if (found == SIZE_MAX) {
+        char list[400];
+        list_names(list, sizeof list, (const char *const *)names, nf, 0);
+        return hr_fail(HR_ERR_INPUT, b->err, b->errlen,
+                       "%s:%zu: no column \"%s\" in the header (columns: %s)", b->path, line,
+                       name, list);
+    }
+    *column = found;
+    return HR_OK;
+}
+
+/* Finds the text column (and the other fields' columns) in the header record. */
 static hr_status csv_header(builder *b, reader *r, const csv_record *rec, size_t line,
                             size_t *column, size_t *ncols)
 {
@@ -670,42 +741,59 @@ static hr_status csv_header(builder *b, reader *r, const csv_record *rec, size_t
     for (size_t i = 0; i < nf; i++) total += rec->f[i].end - rec->f[i].start + 1;
     /* names: (nf) pointers into one block of decoded, NUL-terminated names */
     char **names = malloc(nf * sizeof *names);
+    size_t *lens = malloc(nf * sizeof *lens); /* (nf) decoded bytes of each name */
     char *block = malloc(total);
-    if (!names || !block) {
+    if (!names || !lens || !block) {
         free(names);
+        free(lens);
         free(block);
         return hr_fail(HR_ERR_NOMEM, b->err, b->errlen, "%s:%zu: out of memory", b->path, line);
     }
     char *p = block;
-    size_t found = SIZE_MAX;
-    hr_status st = HR_OK;
     for (size_t i = 0; i < nf; i++) {
         names[i] = p;
         size_t n = csv_decode(r->buf, &rec->f[i], p);
         p[n] = '\0';
         p += n + 1;
-        if (strcmp(names[i], b->field) == 0 && strlen(names[i]) == n) {
-            if (found != SIZE_MAX) {
-                st = hr_fail(HR_ERR_INPUT, b->err, b->errlen,
-                             "%s:%zu: the header names column \"%s\" twice (columns %zu and %zu)",
-                             b->path, line, b->field, found + 1, i + 1);
-                break;
-            }
-            found = i;
-        }
+        lens[i] = n;
     }
-    if (st == HR_OK && found == SIZE_MAX) {
-        char list[400];
-        list_names(list, sizeof list, (const char *const *)names, nf, 0);
-        st = hr_fail(HR_ERR_INPUT, b->err, b->errlen,
-                     "%s:%zu: no column \"%s\" in the header (columns: %s)", b->path, line,
-                     b->field, list);
-    }
+    hr_status st = csv_find(b, names, lens, nf, b->field, line, column);
+    for (size_t j = 0; st == HR_OK && j < b->c->n_fields; j++)
+        st = csv_find(b, names, lens, nf, b->extra[j], line, &b->extra_col[j]);
     free(names);
+    free(lens);
     free(block);
-    *column = found;
     *ncols = nf;
     return st;
+}
+
+/* Cell f of the record at rec_start (line rec_line), checked for UTF-8 and
+ * decoded into the arena: *out, *len. */
+static hr_status csv_cell(builder *b, const reader *r, const csv_field *f, size_t rec_start,
+                          size_t rec_line, size_t col0, char **out, size_t *len)
+{
+    size_t raw = f->end - f->start, bad = 0;
+    /* The quotes of "" pairs are ASCII, so the raw bytes are valid UTF-8
+     * exactly when the decoded text is. */
+    if (!hr_utf8_valid(r->buf + f->start, raw, &bad)) {
+        size_t at = f->start + bad, bl, bc;
+        csv_locate(r, rec_start, rec_line, col0, at, &bl, &bc);
+        unsigned char c = (unsigned char)r->buf[at];
+        return c == 0 ? hr_fail(HR_ERR_INPUT, b->err, b->errlen, "%s:%zu: NUL byte at column %zu",
+                                b->path, bl, bc)
+                      : hr_fail(HR_ERR_INPUT, b->err, b->errlen,
+                                "%s:%zu: invalid UTF-8 at byte column %zu (byte 0x%02X)", b->path,
+                                bl, bc, c);
+    }
+    char *dst = raw < SIZE_MAX ? arena_reserve(b->ar, raw + 1) : NULL;
+    if (!dst)
+        return hr_fail(HR_ERR_NOMEM, b->err, b->errlen, "%s:%zu: out of memory", b->path, rec_line);
+    size_t n = csv_decode(r->buf, f, dst);
+    dst[n] = '\0';
+    arena_commit(b->ar, n + 1);
+    *out = dst;
+    *len = n;
+    return HR_OK;
 }
 
 static hr_status read_csv(builder *b, reader *r, size_t col0_first)
@@ -727,31 +815,18 @@ static hr_status read_csv(builder *b, reader *r, size_t col0_first)
                          rec.n, rec.n == 1 ? "" : "s", ncols);
             break;
         } else {
-            const csv_field *f = &rec.f[column];
-            size_t raw = f->end - f->start, bad = 0;
-            /* The quotes of "" pairs are ASCII, so the raw bytes are valid
-             * UTF-8 exactly when the decoded text is. */
-            if (!hr_utf8_valid(r->buf + f->start, raw, &bad)) {
-                size_t at = f->start + bad, bl, bc;
-                csv_locate(r, rec_start, rec_line, col0, at, &bl, &bc);
-                unsigned char c = (unsigned char)r->buf[at];
-                st = c == 0 ? hr_fail(HR_ERR_INPUT, b->err, b->errlen,
-                                      "%s:%zu: NUL byte at column %zu", b->path, bl, bc)
-                            : hr_fail(HR_ERR_INPUT, b->err, b->errlen,
-                                      "%s:%zu: invalid UTF-8 at byte column %zu (byte 0x%02X)",
-                                      b->path, bl, bc, c);
+            char *text;
+            size_t n;
+            if ((st = csv_cell(b, r, &rec.f[column], rec_start, rec_line, col0, &text, &n)))
                 break;
+            for (size_t j = 0; st == HR_OK && j < b->c->n_fields; j++) {
+                hr_corpus_field *fj = &b->pending[j];
+                char *v;
+                if ((st = csv_cell(b, r, &rec.f[b->extra_col[j]], rec_start, rec_line, col0, &v,
+                                   &fj->len)) == HR_OK)
+                    fj->type = HR_FIELD_STRING, fj->text = v, fj->number = 0.0;
             }
-            char *dst = raw < SIZE_MAX ? arena_reserve(b->ar, raw + 1) : NULL;
-            if (!dst) {
-                st = hr_fail(HR_ERR_NOMEM, b->err, b->errlen, "%s:%zu: out of memory", b->path,
-                             rec_line);
-                break;
-            }
-            size_t n = csv_decode(r->buf, f, dst);
-            dst[n] = '\0';
-            arena_commit(b->ar, n + 1);
-            if ((st = push_text(b, dst, n, rec_line)) != HR_OK) break;
+            if (st != HR_OK || (st = push_text(b, text, n, rec_line)) != HR_OK) break;
         }
         line += rec.lines;
         r->pos = rec.end;
@@ -799,6 +874,7 @@ void hr_corpus_destroy(hr_corpus *c)
     free(c->texts);
     free(c->lens);
     free(c->lines);
+    free(c->fields);
     free(c->path);
     arena_free(c->arena_);
     free(c);
@@ -819,24 +895,35 @@ hr_status hr_corpus_read(const char *path, const hr_corpus_options *opt, hr_corp
         return hr_fail(HR_ERR_INTERNAL, err, errlen, "hr_corpus_read: unknown format %d",
                        (int)fmt);
 
+    const size_t n_fields = opt && opt->fields ? opt->n_fields : 0;
+    for (size_t j = 0; j < n_fields; j++)
+        if (!opt->fields[j])
+            return hr_fail(HR_ERR_INTERNAL, err, errlen, "hr_corpus_read: field %zu is NULL", j);
     hr_corpus *c = calloc(1, sizeof *c);
     arena *ar = calloc(1, sizeof *ar);
     size_t plen = strlen(path);
     char *pcopy = malloc(plen + 1);
     reader r = {.fd = -1, .path = path, .cap = READ_CHUNK};
     r.buf = malloc(r.cap);
-    if (!c || !ar || !pcopy || !r.buf) {
+    hr_corpus_field *pending = calloc(n_fields ? n_fields : 1, sizeof *pending); /* (n_fields) */
+    size_t *extra_col = calloc(n_fields ? n_fields : 1, sizeof *extra_col);    /* (n_fields) */
+    if (!c || !ar || !pcopy || !r.buf || !pending || !extra_col) {
         free(c);
         free(ar);
         free(pcopy);
         free(r.buf);
+        free(pending);
+        free(extra_col);
         return hr_fail(HR_ERR_NOMEM, err, errlen, "%s: out of memory", path);
     }
     memcpy(pcopy, path, plen + 1);
     c->path = pcopy;
     c->arena_ = ar;
+    c->n_fields = n_fields;
     ar->next_cap = ARENA_FIRST;
-    builder b = {.c = c, .ar = ar, .path = path, .field = field, .err = err, .errlen = errlen};
+    builder b = {.c = c, .ar = ar, .path = path, .field = field,
+                 .extra = n_fields ? opt->fields : NULL, .pending = pending,
+                 .extra_col = extra_col, .err = err, .errlen = errlen};
 
     do {
         r.fd = open(path, O_RDONLY);
@@ -861,10 +948,18 @@ hr_status hr_corpus_read(const char *path, const hr_corpus_options *opt, hr_corp
 done:
     if (r.fd >= 0) close(r.fd);
     free(r.buf);
+    free(pending);
+    free(extra_col);
     if (st != HR_OK) {
         hr_corpus_destroy(c);
         return st;
     }
     *out = c;
     return HR_OK;
+}
+
+const hr_corpus_field *hr_corpus_get_field(const hr_corpus *c, size_t i, size_t j)
+{
+    if (!c || i >= c->n || j >= c->n_fields) return NULL;
+    return &c->fields[i * c->n_fields + j];
 }

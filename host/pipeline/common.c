@@ -1,0 +1,152 @@
+/* host/pipeline/common.c: helpers the pipelines share (pipeline.h). */
+#include "pipeline/pipeline.h"
+
+#include <cblas.h>
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+hr_status hr_pipe_nomem(char *err, size_t errlen)
+{
+    return hr_fail(HR_ERR_NOMEM, err, errlen, "out of memory");
+}
+
+void hr_pipe_event(const hr_events *ev, hr_event_kind kind, const char *fmt, ...)
+{
+    if (!ev || !ev->fn) return;
+    char line[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    hr_event x = {kind, line, 0, 0};
+    ev->fn(&x, ev->user);
+}
+
+double hr_pipe_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+void hr_text_cell(const char *s, size_t len, char *out, size_t width)
+{
+    size_t n = len < width ? len : width;
+    if (len > width)
+        while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80) n--; /* not inside a character */
+    for (size_t i = 0; i < n; i++) out[i] = (unsigned char)s[i] < 0x20 ? ' ' : s[i];
+    if (len > n) {
+        memcpy(out + n, "...", 3);
+        n += 3;
+    }
+    out[n] = '\0';
+}
+
+const char *hr_p_text(double p, char out[16])
+{
+    if (p < 1e-300) snprintf(out, 16, "%9s", "<1e-300");
+    else snprintf(out, 16, "%9.2e", p);
+    return out;
+}
+
+void hr_json_number(cJSON *o, const char *name, double v)
+{
+    char buf[40];
+    if (!isfinite(v)) {
+        cJSON_AddNullToObject(o, name);
+        return;
+    }
+    for (int digits = 15; digits <= 17; digits++) {
+        snprintf(buf, sizeof buf, "%.*g", digits, v);
+        if (strtod(buf, NULL) == v) break;
+    }
+    cJSON_AddRawToObject(o, name, buf);
+}
+
+void hr_json_ci(cJSON *o, const char *name, double lo, double hi)
+{
+    if (isnan(lo) || isnan(hi)) {
+        cJSON_AddNullToObject(o, name);
+        return;
+    }
+    cJSON *a = cJSON_AddArrayToObject(o, name);
+    cJSON_AddItemToArray(a, cJSON_CreateNumber(lo));
+    cJSON_AddItemToArray(a, cJSON_CreateNumber(hi));
+}
+
+hr_status hr_pipe_embed_rows(hr_embedder *e, float **m, size_t *rows, const char *const *texts,
+                             const size_t *lens, size_t n, const char *label,
+                             const hr_events *ev, char *err, size_t errlen)
+{
+    hr_status st = hr_embedder_load(e, err, errlen);
+    if (st != HR_OK || n == 0) return st;
+    size_t dim = hr_embedder_dim(e);
+    if (dim == 0) { /* a remote embedder learns its width on its first call */
+        if (*m || *rows)
+            return hr_fail(HR_ERR_INTERNAL, err, errlen, "embedding rows of an unknown width");
+        if ((st = hr_embedder_embed(e, texts, lens, n, label, ev, m, err, errlen)) == HR_OK)
+            *rows = n;
+        return st;
+    }
+    const size_t total = *rows + n;
+    if (total > SIZE_MAX / dim / sizeof(float))
+        return hr_fail(HR_ERR_NOMEM, err, errlen, "too many embeddings (%zu x %zu)", total, dim);
+    float *grown = realloc(*m, (total ? total : 1) * dim * sizeof *grown); /* (total, dim) */
+    if (!grown)
+        return hr_fail(HR_ERR_NOMEM, err, errlen, "out of memory for %zu x %zu embeddings (%s)",
+                       total, dim, label ? label : "embedding");
+    *m = grown;
+    if ((st = hr_embedder_embed_into(e, texts, lens, n, label, ev, grown + *rows * dim, err,
+                                     errlen)) == HR_OK)
+        *rows = total;
+    return st;
+}
+
+void hr_similarities(const float *H, size_t k, const float *X, size_t n, int dim, float *S)
+{
+    if (k == 0 || n == 0) return;
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)k, (int)n, dim, 1.0f, H, dim, X,
+                dim, 0.0f, S, (int)n);
+}
+
+size_t hr_top_rows(const float *scores, const size_t *at, size_t n, size_t k, size_t *best,
+                   float *scratch)
+{
+    size_t have = 0;
+    if (k == 0) return 0;
+    for (size_t i = 0; i < n; i++) {
+        const float s = scores[at ? at[i] : i];
+        if (have < k) have++;
+        else if (s <= scratch[have - 1]) continue;
+        size_t p = have - 1; /* insertion into the sorted list; ties stay behind */
+        while (p > 0 && scratch[p - 1] < s) {
+            scratch[p] = scratch[p - 1];
+            best[p] = best[p - 1];
+            p--;
+        }
+        scratch[p] = s;
+        best[p] = i;
+    }
+    return have;
+}
+
+hr_status hr_pipe_add_user_hypotheses(hr_hypothesis_pool *pool, const char *path,
+                                      hr_corpus **corpus, char *err, size_t errlen)
+{
+    hr_status st = hr_corpus_read(path, NULL, corpus, err, errlen);
+    for (size_t i = 0; st == HR_OK && i < (*corpus)->n; i++) {
+        st = hr_pool_add(pool, (*corpus)->texts[i], (*corpus)->lens[i], HR_SOURCE_USER, NULL,
+                         NULL, err, errlen);
+        if (st != HR_OK && err && errlen) {
+            char inner[512];
+            snprintf(inner, sizeof inner, "%s", err);
+            snprintf(err, errlen, "%.400s:%zu: %s", path, (*corpus)->lines[i], inner);
+        }
+    }
+    return st;
+}

@@ -1,0 +1,674 @@
+/* host/pipeline/describe.c: the describe pipeline (hyporank/describe.h). */
+#include "hyporank/describe.h"
+#include "core/random.h"
+#include "hyporank/geometry.h"
+#include "hyporank/llm.h"
+#include "hyporank/llm_propose.h"
+#include "hyporank/probe.h"
+#include "hyporank/proposers.h"
+#include "hyporank/verify.h"
+#include "pipeline/pipeline.h"
+
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Candidates that embed this close to an earlier one are merged into it:
+ * wording variants ("is about the weather" / "is about weather", 0.98) go,
+ * opposites ("is in English" / "is not in English", 0.90) stay. */
+#define NEAR_DUPLICATE_COSINE 0.92
+
+void hr_describe_options_init(hr_describe_options *o)
+{
+    memset(o, 0, sizeof *o);
+    o->bank = o->ngrams = o->clusters = 1;
+    o->ngrams_per_side = 25;
+    o->holdout = 0.5;
+    o->seed = 1;
+    o->llm_rounds = 3;
+    o->llm_samples = 15;
+    o->verify_top = 10;
+    o->verify_samples = 20;
+    o->top = 10;
+    o->examples = 2;
+    o->alpha = 0.05;
+    o->scorer = hr_scorer_default_options();
+    o->device = HR_DEVICE_AUTO;
+}
+
+/* One side's texts as the pipeline sees them: a block of rows of the
+ * embedding matrix X, in block order, which is the split's order. */
+typedef struct side_view {
+    const hr_corpus *c;
+    size_t n;            /* texts (rows of the block) */
+    size_t *row;         /* (n) the corpus row of each block row */
+    size_t *at;          /* (n) the block row of each corpus row (row's inverse) */
+    const char **texts;  /* (n) c->texts[row[r]]: views, not copies */
+    size_t *lens;        /* (n) */
+    size_t prop0, n_prop;   /* the proposal part: block rows [prop0, prop0 + n_prop) */
+    size_t score0, n_score; /* the scoring part */
+} side_view;
+
+typedef struct describe_run {
+    const hr_describe_options *o;
+    const hr_events *ev;
+    hr_embedder *emb;
+    hr_report *rep;           /* built along; owns what rows point into */
+    hr_corpus *own[3];        /* A, B, the caller's hypotheses, when read here */
+    hr_hypothesis_pool *pool;
+    side_view a, b;
+    int ngrams, llm_propose, clusters; /* the proposers that run */
+    /* X: (n_a + n_b, dim) row-major, laid out [A scoring | A proposal |
+     * B proposal | B scoring] (A's block in a.row order, then B's): the
+     * scorer's A and B inputs and the probe's proposal part (A's rows
+     * first) are each one contiguous block, so no step copies rows. */
+    float *X;
+    size_t x_rows, dim;
+    float *H;                 /* (h_rows, dim) the candidates' embeddings, in pool order;
+                                 after merging, the kept ones first */
+    size_t h_rows;
+    double *dec;              /* (a.n_prop + b.n_prop) the probe's held-out decision
+                                 values of the proposal part, A's rows first */
+    hr_geometry_report *geo;
+    hr_llm *llm;
+    size_t k, merged;         /* candidates kept, merged away */
+    size_t *pidx;             /* (k) pool index of each kept candidate */
+    hr_hypothesis_score *scores; /* (k) */
+    size_t *order;            /* (k) kept candidates, strongest first */
+    double seconds_score;
+    size_t n_sig[2];          /* significant in direction A, B */
+    size_t n_verify;
+    hr_verify_result *vres;   /* (n_verify) in rank order */
+    hr_verify_stats vstats;
+    size_t *ex_rows;          /* (k_shown * examples) corpus rows of each shown row's examples */
+    size_t *ex_count;         /* (k) examples found per kept candidate (0 when not shown) */
+    size_t *ex_first;         /* (k) where its examples start in ex_rows */
+} describe_run;
+
+
+static hr_status check_options(const hr_describe_options *o, char *err, size_t errlen)
+{
+    if (!o->corpus_a && !o->a_path) return hr_fail(HR_ERR_INPUT, err, errlen, "corpus A is required");
+    if (!o->corpus_b && !o->b_path) return hr_fail(HR_ERR_INPUT, err, errlen, "corpus B is required");
+    if (!o->bank && !o->ngrams && !o->hypotheses_path)
+        return hr_fail(HR_ERR_INPUT, err, errlen,
+                       "no candidates: without the bank and the n-grams, give hypotheses");
+    if (!!o->llm_url != !!o->llm_model)
+        return hr_fail(HR_ERR_INPUT, err, errlen, "the LLM's url and model go together");
+    if (o->goal && strlen(o->goal) > HR_DESCRIBE_MAX_GOAL)
+        return hr_fail(HR_ERR_INPUT, err, errlen, "the goal is %zu characters (at most %d)",
+                       strlen(o->goal), HR_DESCRIBE_MAX_GOAL);
+    if (o->ngrams_per_side < 1 || o->ngrams_per_side > 10000 || !(o->holdout >= 0.05) ||
+        !(o->holdout <= 0.95) || o->llm_rounds < 0 || o->llm_rounds > 100 ||
+        o->llm_samples < 1 || o->llm_samples > 200 || o->verify_top > 1000 ||
+        o->verify_samples < 1 || o->verify_samples > 10000 || o->top < 1 ||
+        o->examples > 100 || !(o->alpha > 0.0) || !(o->alpha <= 0.5))
+        return hr_fail(HR_ERR_INPUT, err, errlen, "describe: an option is out of its range "
+                                                  "(hyporank/describe.h)");
+    return HR_OK;
+}
+
+/* Reads A, B and the caller's hypotheses; starts the pool. */
+static hr_status read_inputs(describe_run *d, char *err, size_t errlen)
+{
+    const hr_describe_options *o = d->o;
+    hr_corpus_options copt = {.text_field = o->text_field, .format = HR_FORMAT_AUTO};
+    hr_status st;
+    d->a.c = o->corpus_a;
+    d->b.c = o->corpus_b;
+    if (!d->a.c) {
+        if ((st = hr_corpus_read(o->a_path, &copt, &d->own[0], err, errlen)) != HR_OK) return st;
+        d->a.c = d->own[0];
+    }
+    if (!d->b.c) {
+        if ((st = hr_corpus_read(o->b_path, &copt, &d->own[1], err, errlen)) != HR_OK) return st;
+        d->b.c = d->own[1];
+    }
+    const hr_corpus *small = d->a.c->n < 2 ? d->a.c : (d->b.c->n < 2 ? d->b.c : NULL);
+    if (small)
+        return hr_fail(HR_ERR_INPUT, err, errlen,
+                       "%s: only %zu text; describing a difference needs at least 2 texts on "
+                       "each side (and a few hundred to find subtle ones)",
+                       small->path ? small->path : (small == d->a.c ? "A" : "B"), small->n);
+    if ((st = hr_pool_create(&d->pool, err, errlen)) != HR_OK) return st;
+    if (o->hypotheses_path &&
+        (st = hr_pipe_add_user_hypotheses(d->pool, o->hypotheses_path, &d->own[2], err, errlen)))
+        return st;
+    if (o->bank && (st = hr_pool_add_bank(d->pool, NULL, err, errlen)) != HR_OK) return st;
+    return HR_OK;
+}
+
+/* Side s's block order: the proposal part (n_prop rows drawn at random)
+ * and the scoring part (the rest), the scoring part first when
+ * scoring_first (A) and last otherwise (B). */
+static hr_status make_view(side_view *s, size_t n_prop, int scoring_first, const size_t *perm)
+{
+    const size_t n = s->c->n;
+    s->n = n;
+    s->row = malloc(n * sizeof *s->row);
+    s->at = malloc(n * sizeof *s->at);
+    s->texts = malloc(n * sizeof *s->texts);
+    s->lens = malloc(n * sizeof *s->lens);
+    if (!s->row || !s->at || !s->texts || !s->lens) return HR_ERR_NOMEM;
+    s->n_prop = n_prop;
+    s->n_score = n - n_prop;
+    s->prop0 = scoring_first ? s->n_score : 0;
+    s->score0 = scoring_first ? 0 : n_prop;
+    /* perm: the rows, proposal part first */
+    for (size_t i = 0; i < n_prop; i++) s->row[s->prop0 + i] = perm[i];
+    for (size_t i = 0; i < s->n_score; i++) s->row[s->score0 + i] = perm[n_prop + i];
+    for (size_t r = 0; r < n; r++) {
+        s->at[s->row[r]] = r;
+        s->texts[r] = s->c->texts[s->row[r]];
+        s->lens[r] = s->c->lens[s->row[r]];
+    }
+    return HR_OK;
+}
+
+/* Splits rows [0, n) at random into a proposal part of round(n * share)
+ * rows (at least 1) and a scoring part (at least 2; the rest).
+ * perm: (n) the rows, proposal part first. Returns the proposal size. */
+static size_t split_rows(size_t n, double share, uint64_t *state, size_t *perm)
+{
+    for (size_t i = 0; i < n; i++) perm[i] = i;
+    hr_random_shuffle(state, perm, n);
+    size_t k = (size_t)llround((double)n * share);
+    if (k < 1) k = 1;
+    if (k > n - 2) k = n - 2;
+    return k;
+}
+
+/* The split: candidates from the data (words, the LLM) are found on the
+ * proposal part and every candidate is scored on the rest, so that the
+ * choice of candidates does not see the texts that test them. */
+static hr_status split(describe_run *d, char *err, size_t errlen)
+{
+    const hr_describe_options *o = d->o;
+    d->ngrams = o->ngrams;
+    d->llm_propose = o->llm_url && o->llm_rounds > 0;
+    d->clusters = o->clusters;
+    if (!d->ngrams && !d->llm_propose) d->clusters = 0; /* no proposal part without them */
+    if ((d->ngrams || d->llm_propose) && (d->a.c->n < 3 || d->b.c->n < 3)) {
+        hr_pipe_event(d->ev, HR_EVENT_NOTE,
+                      "note: too few texts to hold some out; candidates from the data (words, "
+                      "LLM) left out");
+        d->ngrams = d->llm_propose = d->clusters = 0;
+    }
+    const size_t na = d->a.c->n, nb = d->b.c->n;
+    size_t *perm_a = malloc(na * sizeof *perm_a), *perm_b = malloc(nb * sizeof *perm_b);
+    hr_status st = HR_OK;
+    if (!perm_a || !perm_b) {
+        st = hr_pipe_nomem(err, errlen);
+    } else {
+        size_t prop_na = 0, prop_nb = 0;
+        if (d->ngrams || d->llm_propose) {
+            uint64_t state = d->o->seed;
+            prop_na = split_rows(na, o->holdout, &state, perm_a);
+            prop_nb = split_rows(nb, o->holdout, &state, perm_b);
+        } else {
+            for (size_t i = 0; i < na; i++) perm_a[i] = i;
+            for (size_t i = 0; i < nb; i++) perm_b[i] = i;
+        }
+        if (make_view(&d->a, prop_na, 1, perm_a) != HR_OK ||
+            make_view(&d->b, prop_nb, 0, perm_b) != HR_OK)
+            st = hr_pipe_nomem(err, errlen);
+    }
+    free(perm_a), free(perm_b);
+    if (st == HR_OK && d->ngrams) {
+        hr_ngram_options no = hr_ngram_default_options();
+        no.top_k = o->ngrams_per_side;
+        no.min_count = d->a.n_prop + d->b.n_prop < 2000 ? 3 : no.min_count;
+        st = hr_pool_add_ngrams(d->pool, d->a.texts + d->a.prop0, d->a.lens + d->a.prop0,
+                                d->a.n_prop, d->b.texts + d->b.prop0, d->b.lens + d->b.prop0,
+                                d->b.n_prop, &no, NULL, err, errlen);
+    }
+    return st;
+}
+
+/* The LLM client of the run (proposer and judge), its answers cached with
+ * the embeddings. */
+static hr_status open_llm(describe_run *d, char *err, size_t errlen)
+{
+    hr_remote_options ro;
+    hr_remote_options_init(&ro);
+    ro.url = d->o->llm_url;
+    ro.model = d->o->llm_model;
+    ro.cache_path = hr_embedder_cache_path(d->emb);
+    return hr_llm_create(&ro, &d->llm, err, errlen);
+}
+
+/* The proposers that look at the proposal part through a probe: the texts
+ * it finds most typical of each side (held-out decision values, stratified
+ * k-fold, so that no text is judged by a probe that saw it) are clustered
+ * (their nearest candidates and their own words) and shown to the LLM.
+ * With too few texts to fold, the decision values are all 0. */
+static hr_status propose_from_probe(describe_run *d, char *err, size_t errlen)
+{
+    const hr_describe_options *o = d->o;
+    const size_t pa = d->a.n_prop, pb = d->b.n_prop, np = pa + pb, dim = d->dim;
+    const float *xp = d->X + d->a.prop0 * dim; /* (np, dim): A's proposal rows, then B's */
+    uint8_t *y = malloc(np ? np : 1);          /* (np) 1 for A */
+    d->dec = malloc((np ? np : 1) * sizeof *d->dec);
+    if (!y || !d->dec) {
+        free(y);
+        return hr_pipe_nomem(err, errlen);
+    }
+    for (size_t i = 0; i < np; i++) y[i] = i < pa;
+    const size_t smaller = pa < pb ? pa : pb;
+    const int folds = smaller >= 5 ? 5 : (int)smaller;
+    hr_status st = HR_OK;
+    if (folds >= 2) {
+        hr_probe_options po = hr_probe_default_options();
+        po.device = o->device; /* auto: the GPU for large fits */
+        hr_probe_cv_result cv;
+        st = hr_probe_cross_validate(xp, np, (int)dim, y, NULL, &po, folds, o->seed, d->dec, &cv,
+                                     err, errlen);
+        if (st == HR_OK)
+            hr_pipe_event(d->ev, HR_EVENT_INFO,
+                          "probe on %zu + %zu proposal texts: held-out AUROC %.3f", pa, pb,
+                          cv.auroc);
+    } else {
+        for (size_t i = 0; i < np; i++) d->dec[i] = 0.0;
+    }
+    free(y);
+    if (st != HR_OK) return st;
+
+    const char *const *ta = d->a.texts + d->a.prop0, *const *tb = d->b.texts + d->b.prop0;
+    const size_t *la = d->a.lens + d->a.prop0, *lb = d->b.lens + d->b.prop0;
+    if (d->clusters) {
+        /* The candidates so far, embedded once: H's first rows. */
+        const size_t k0 = hr_pool_size(d->pool);
+        if ((st = hr_pipe_embed_rows(d->emb, &d->H, &d->h_rows, hr_pool_texts(d->pool),
+                                     hr_pool_lens(d->pool), k0, "embedding hypotheses", d->ev,
+                                     err, errlen)) != HR_OK)
+            return st;
+        hr_geometry_options go = hr_geometry_default_options();
+        go.seed = o->seed;
+        st = hr_geometry_propose(xp, d->dec, ta, la, pa, xp + pa * dim, d->dec + pa, tb, lb, pb,
+                                 (int)dim, d->pool, d->H, k0, &go, &d->geo, err, errlen);
+        if (st != HR_OK) return st;
+    }
+    if (d->llm_propose) {
+        if ((st = open_llm(d, err, errlen)) != HR_OK) return st;
+        hr_llm_propose_input in = {o->goal, o->description, (const char **)ta, la, pa, d->dec,
+                                   (const char **)tb, lb, pb, d->dec + pa};
+        hr_llm_propose_options lo = hr_llm_propose_default_options();
+        lo.rounds = o->llm_rounds;
+        lo.samples_per_side = o->llm_samples;
+        hr_llm_propose_report rep;
+        memset(&rep, 0, sizeof rep);
+        size_t before = hr_pool_size(d->pool);
+        st = hr_llm_propose(d->llm, &in, &lo, d->pool, &rep, err, errlen);
+        if (st == HR_OK)
+            hr_pipe_event(d->ev, HR_EVENT_INFO, "the LLM proposed %zu new candidates in %d rounds",
+                          hr_pool_size(d->pool) - before, o->llm_rounds);
+    }
+    return st;
+}
+
+typedef struct ranked {
+    size_t index; /* kept candidate */
+    double strength;
+} ranked;
+
+static int cmp_strength(const void *x, const void *y)
+{
+    const ranked *a = x, *b = y;
+    if (a->strength != b->strength) return a->strength > b->strength ? -1 : 1;
+    return (a->index > b->index) - (a->index < b->index);
+}
+
+/* Embeds the candidates not embedded yet (H grows: those the proposers
+ * added), merges near-duplicates into the first (compacting H in place:
+ * the kept rows first, in pool order), scores the kept ones on the scoring
+ * part and ranks them by strength. */
+static hr_status score(describe_run *d, char *err, size_t errlen)
+{
+    const hr_describe_options *o = d->o;
+    const size_t total = hr_pool_size(d->pool), dim = d->dim;
+    if (total == 0) return hr_fail(HR_ERR_INPUT, err, errlen, "no candidate hypotheses to score");
+    hr_status st = hr_pipe_embed_rows(d->emb, &d->H, &d->h_rows, hr_pool_texts(d->pool) + d->h_rows,
+                                      hr_pool_lens(d->pool) + d->h_rows, total - d->h_rows,
+                                      "embedding hypotheses", d->ev, err, errlen);
+    if (st != HR_OK) return st;
+    uint8_t *keep = malloc(total); /* (total) 1: kept, 0: a near-duplicate */
+    d->pidx = malloc(total * sizeof *d->pidx);
+    if (!keep || !d->pidx) {
+        free(keep);
+        return hr_pipe_nomem(err, errlen);
+    }
+    size_t n_kept = 0;
+    st = hr_near_duplicates(d->H, total, (int)dim, NEAR_DUPLICATE_COSINE, keep, &n_kept, err,
+                            errlen);
+    if (st == HR_OK) {
+        for (size_t i = 0, w = 0; i < total; i++) {
+            if (!keep[i]) continue;
+            d->pidx[w] = i;
+            if (w != i) memmove(d->H + w * dim, d->H + i * dim, dim * sizeof *d->H);
+            w++;
+        }
+    }
+    free(keep);
+    if (st != HR_OK) return st;
+    d->merged = total - n_kept;
+    const size_t k = d->k = n_kept;
+
+    d->scores = malloc(k * sizeof *d->scores);
+    ranked *rank = malloc(k * sizeof *rank);
+    d->order = malloc(k * sizeof *d->order);
+    if (!d->scores || !rank || !d->order) {
+        free(rank);
+        return hr_pipe_nomem(err, errlen);
+    }
+    hr_scorer_options so = o->scorer;
+    so.device = o->device;
+    so.n_threads = o->n_threads;
+    hr_scorer *scorer = NULL;
+    const double t0 = hr_pipe_now();
+    const float *xa = d->X + d->a.score0 * dim;              /* (a.n_score, dim) */
+    const float *xb = d->X + (d->a.n + d->b.score0) * dim;   /* (b.n_score, dim) */
+    if ((st = hr_scorer_create(xa, d->a.n_score, xb, d->b.n_score, (int)dim, &so, &scorer, err,
+                               errlen)) == HR_OK)
+        st = hr_scorer_score(scorer, d->H, k, d->scores, err, errlen);
+    d->seconds_score = hr_pipe_now() - t0;
+    if (scorer) d->rep->info.scorer_device = hr_scorer_device(scorer);
+    hr_scorer_destroy(scorer);
+    if (st != HR_OK) {
+        free(rank);
+        return st;
+    }
+    for (size_t i = 0; i < k; i++) {
+        rank[i] = (ranked){i, fabs(d->scores[i].auroc - 0.5)};
+        if (d->scores[i].q_value <= o->alpha && d->scores[i].auroc != 0.5)
+            d->n_sig[d->scores[i].auroc > 0.5 ? 0 : 1]++;
+    }
+    qsort(rank, k, sizeof *rank, cmp_strength);
+    for (size_t r = 0; r < k; r++) d->order[r] = rank[r].index;
+    free(rank);
+    return HR_OK;
+}
+
+/* The judge's scores: h . x of the judged candidates on the sampled texts,
+ * from the rows of X and H where they are (no copies). */
+typedef struct judge_scores {
+    const describe_run *d;
+} judge_scores;
+
+static hr_status judge_score_fn(void *user, const size_t *rows_a, size_t m_a, const size_t *rows_b,
+                                size_t m_b, size_t k, float *scores, char *err, size_t errlen)
+{
+    const describe_run *d = ((const judge_scores *)user)->d;
+    size_t *xa = malloc((m_a + m_b + 1) * sizeof *xa); /* rows of X: A's, then B's */
+    if (!xa) return hr_pipe_nomem(err, errlen);
+    size_t *xb = xa + m_a;
+    for (size_t i = 0; i < m_a; i++) xa[i] = d->a.at[rows_a[i]];
+    for (size_t i = 0; i < m_b; i++) xb[i] = d->a.n + d->b.at[rows_b[i]];
+    hr_status st = HR_OK;
+    for (size_t j = 0; j < k && st == HR_OK; j++) {
+        /* Agreement is measured with the raw similarity h . x, summed in double. */
+        hr_verify_dot_data dd = {d->X, d->X, d->H + d->order[j] * d->dim, (int)d->dim};
+        st = hr_verify_dot_scores(&dd, xa, m_a, xb, m_b, 1, scores + j * (m_a + m_b), err, errlen);
+    }
+    free(xa);
+    return st;
+}
+
+/* The judge: the strongest differences, on texts sampled from each side. */
+static hr_status judge(describe_run *d, char *err, size_t errlen)
+{
+    const hr_describe_options *o = d->o;
+    hr_status st;
+    if (!d->llm && (st = open_llm(d, err, errlen)) != HR_OK) return st;
+    d->n_verify = o->verify_top < d->k ? o->verify_top : d->k;
+    const char **vtexts = malloc(d->n_verify * sizeof *vtexts);
+    d->vres = calloc(d->n_verify, sizeof *d->vres);
+    if (!vtexts || !d->vres) {
+        free(vtexts);
+        return hr_pipe_nomem(err, errlen);
+    }
+    for (size_t r = 0; r < d->n_verify; r++)
+        vtexts[r] = hr_pool_get(d->pool, d->pidx[d->order[r]])->text;
+    hr_verify_options vo;
+    hr_verify_options_init(&vo);
+    vo.samples_per_side = o->verify_samples;
+    vo.seed = o->seed;
+    hr_pipe_event(d->ev, HR_EVENT_INFO, "judging %zu hypotheses on %zu + %zu texts with %s",
+                  d->n_verify, o->verify_samples, o->verify_samples, o->llm_model);
+    judge_scores js = {d};
+    const hr_corpus *ca = d->a.c, *cb = d->b.c;
+    st = hr_verify_run(d->llm, vtexts, d->n_verify, (const char *const *)ca->texts, ca->lens, ca->n,
+                       (const char *const *)cb->texts, cb->lens, cb->n, judge_score_fn, &js, &vo,
+                       d->vres, &d->vstats, err, errlen);
+    free(vtexts);
+    return st;
+}
+
+/* Examples: for the rows shown (the first top of each direction), the texts
+ * of their side, all of them, whose similarity to the candidate is highest. */
+static hr_status pick_examples(describe_run *d, char *err, size_t errlen)
+{
+    const hr_describe_options *o = d->o;
+    const size_t k = d->k, n_ex = o->examples, dim = d->dim;
+    const size_t n_max = d->a.n > d->b.n ? d->a.n : d->b.n;
+    d->ex_count = calloc(k, sizeof *d->ex_count);
+    d->ex_first = calloc(k, sizeof *d->ex_first);
+    const size_t rows_shown = k < 2 * o->top ? k : 2 * o->top; /* at most top each way */
+    d->ex_rows = malloc((rows_shown * n_ex + 1) * sizeof *d->ex_rows);
+    float *sim = malloc(n_max * sizeof *sim);           /* (n) h . x over one side */
+    float *scratch = malloc((n_ex + 1) * sizeof *scratch);
+    hr_status st = HR_OK;
+    if (!d->ex_count || !d->ex_first || !d->ex_rows || !sim || !scratch) {
+        st = hr_pipe_nomem(err, errlen);
+        goto done;
+    }
+    size_t shown[2] = {0, 0}, used = 0;
+    for (size_t r = 0; r < k && n_ex > 0; r++) {
+        const size_t i = d->order[r];
+        const int dir = d->scores[i].auroc > 0.5 ? 0 : 1;
+        if (d->scores[i].auroc == 0.5 || shown[dir] >= o->top) continue;
+        shown[dir]++;
+        const side_view *s = dir ? &d->b : &d->a;
+        const float *block = d->X + (dir ? d->a.n : 0) * dim; /* (s->n, dim) */
+        hr_similarities(d->H + i * dim, 1, block, s->n, (int)dim, sim);
+        d->ex_first[i] = used;
+        d->ex_count[i] = hr_top_rows(sim, s->at, s->n, n_ex, d->ex_rows + used, scratch);
+        used += d->ex_count[i];
+    }
+done:
+    free(sim), free(scratch);
+    return st;
+}
+
+static const char *sources_text(const describe_run *d, char *out, size_t len)
+{
+    const char *names[5] = {d->o->hypotheses_path ? "yours" : NULL, d->o->bank ? "bank" : NULL,
+                            d->ngrams ? "words" : NULL, d->clusters ? "clusters" : NULL,
+                            d->llm_propose ? "LLM" : NULL};
+    out[0] = '\0';
+    for (int n = 0; n < 5; n++)
+        if (names[n])
+            snprintf(out + strlen(out), len - strlen(out), "%s%s", out[0] ? " + " : "", names[n]);
+    return out;
+}
+
+/* Moves what the rows point into to the report and fills it in. */
+static hr_status build_report(describe_run *d, char *err, size_t errlen)
+{
+    const hr_describe_options *o = d->o;
+    hr_report *rep = d->rep;
+    hr_report_info *in = &rep->info;
+    int failed = 0;
+    char sources[64];
+    in->n_a = d->a.c->n;
+    in->n_b = d->b.c->n;
+    in->a_path = hr_report_keep(rep, o->corpus_a ? d->a.c->path : o->a_path, &failed);
+    in->b_path = hr_report_keep(rep, o->corpus_b ? d->b.c->path : o->b_path, &failed);
+    in->encoder_model = hr_report_keep(rep, hr_embedder_model(d->emb), &failed);
+    in->encoder_model_id = hr_report_keep(rep, hr_embedder_model_id(d->emb), &failed);
+    in->dim = d->dim;
+    in->encoder_device = hr_report_keep(rep, hr_embedder_device(d->emb), &failed);
+    in->method = o->scorer.method;
+    in->temperature = o->scorer.temperature > 0 ? o->scorer.temperature
+                                                : HR_SCORER_DEFAULT_TEMPERATURE;
+    in->seconds_score = d->seconds_score;
+    in->top = o->top;
+    in->goal = hr_report_keep(rep, o->goal, &failed);
+    in->n_candidates = d->k;
+    in->merged = d->merged;
+    in->candidate_sources = hr_report_keep(rep, sources_text(d, sources, sizeof sources), &failed);
+    in->scored_a = d->a.n_score;
+    in->scored_b = d->b.n_score;
+    in->proposal_a = d->a.n_prop;
+    in->proposal_b = d->b.n_prop;
+    in->seed = o->seed;
+    in->alpha = o->alpha;
+    in->significant_a = d->n_sig[0];
+    in->significant_b = d->n_sig[1];
+    in->examples = o->examples;
+    if (d->llm) {
+        in->has_llm = 1;
+        in->llm_model = hr_report_keep(rep, o->llm_model, &failed);
+        in->llm_url = hr_report_keep(rep, hr_llm_url(d->llm), &failed);
+        in->llm_totals = hr_llm_totals(d->llm);
+        in->verify_samples = o->verify_samples;
+        in->verdicts_missing = d->vstats.missing;
+    }
+    if (failed) return hr_pipe_nomem(err, errlen);
+
+    /* The texts of examples and clusters: pointer and length arrays. */
+    const hr_geometry_report *g = d->geo;
+    size_t n_texts = 0;
+    for (size_t i = 0; i < d->k; i++) n_texts += d->ex_count[i];
+    for (size_t c = 0; g && c < g->n_clusters; c++)
+        n_texts += g->clusters[c].n_offers + (g->clusters[c].size < 3 ? g->clusters[c].size : 3);
+    rep->texts = malloc((n_texts + 1) * sizeof *rep->texts);
+    rep->lens = malloc((n_texts + 1) * sizeof *rep->lens);
+    rep->rows = calloc(d->k ? d->k : 1, sizeof *rep->rows);
+    if (g) rep->clusters = calloc(g->n_clusters ? g->n_clusters : 1, sizeof *rep->clusters);
+    if (!rep->texts || !rep->lens || !rep->rows || (g && !rep->clusters)) return hr_pipe_nomem(err, errlen);
+    size_t t = 0;
+    for (size_t c = 0; g && c < g->n_clusters; c++) {
+        const hr_geometry_cluster *gc = &g->clusters[c];
+        hr_report_cluster *rc = &rep->clusters[c];
+        const side_view *s = gc->side == 'A' ? &d->a : &d->b;
+        rc->side = gc->side;
+        rc->number = gc->index + 1;
+        rc->size = gc->size;
+        rc->words_added = gc->ngrams_added;
+        rc->nearest = rep->texts + t;
+        rc->nearest_lens = rep->lens + t;
+        rc->n_nearest = gc->n_offers;
+        for (size_t k = 0; k < gc->n_offers; k++, t++) {
+            const hr_pool_entry *e = hr_pool_get(d->pool, g->offers[gc->first_offer + k].pool_index);
+            rep->texts[t] = e->text;
+            rep->lens[t] = e->len;
+        }
+        rc->examples = rep->texts + t;
+        rc->n_examples = gc->size < 3 ? gc->size : 3;
+        for (size_t m = 0; m < rc->n_examples; m++, t++) {
+            /* members: rows of the side's proposal part */
+            rep->texts[t] = s->texts[s->prop0 + gc->members[m]];
+            rep->lens[t] = s->lens[s->prop0 + gc->members[m]];
+        }
+    }
+    if (g) {
+        in->clusters = rep->clusters;
+        in->n_clusters = g->n_clusters;
+    }
+    size_t *verify_of = NULL; /* (k) rank of each judged candidate among the judged, or SIZE_MAX */
+    if (d->vres) {
+        if (!(verify_of = malloc(d->k * sizeof *verify_of))) return hr_pipe_nomem(err, errlen);
+        for (size_t i = 0; i < d->k; i++) verify_of[i] = SIZE_MAX;
+        for (size_t r = 0; r < d->n_verify; r++) verify_of[d->order[r]] = r;
+        rep->verifications = d->vres;
+        d->vres = NULL;
+    }
+    for (size_t r = 0; r < d->k; r++) {
+        const size_t i = d->order[r];
+        const hr_pool_entry *e = hr_pool_get(d->pool, d->pidx[i]);
+        hr_report_row *row = &rep->rows[r];
+        row->rank = r + 1;
+        row->index = d->pidx[i];
+        row->text = e->text;
+        row->len = e->len;
+        row->source = e->source;
+        row->note = e->note;
+        row->score = d->scores[i];
+        row->direction = row->score.auroc > 0.5 ? 'A' : 'B';
+        row->significant = row->score.q_value <= o->alpha && row->score.auroc != 0.5;
+        row->duplicate_of = -1;
+        if (verify_of && verify_of[i] != SIZE_MAX) row->verification = &rep->verifications[verify_of[i]];
+        const side_view *s = row->direction == 'A' ? &d->a : &d->b;
+        row->n_examples = d->ex_count[i];
+        row->examples = rep->texts + t;
+        row->example_lens = rep->lens + t;
+        for (size_t x = 0; x < d->ex_count[i]; x++, t++) {
+            const size_t c = d->ex_rows[d->ex_first[i] + x];
+            rep->texts[t] = s->c->texts[c];
+            rep->lens[t] = s->c->lens[c];
+        }
+    }
+    free(verify_of);
+    rep->n_rows = d->k;
+    /* The texts rows point into stay with the report. */
+    for (int c = 0; c < 3; c++) rep->corpora[c] = d->own[c], d->own[c] = NULL;
+    rep->pool = d->pool;
+    d->pool = NULL;
+    return HR_OK;
+}
+
+static void side_free(side_view *s)
+{
+    free(s->row), free(s->at), free(s->texts), free(s->lens);
+}
+
+hr_status hr_describe_run(const hr_describe_options *o, hr_embedder *emb, hr_report **out,
+                          char *err, size_t errlen)
+{
+    if (err && errlen) err[0] = '\0';
+    if (!o || !emb || !out) return hr_fail(HR_ERR_INTERNAL, err, errlen, "hr_describe_run: NULL argument");
+    *out = NULL;
+    hr_status st = check_options(o, err, errlen);
+    if (st != HR_OK) return st;
+    describe_run d;
+    memset(&d, 0, sizeof d);
+    d.o = o;
+    d.ev = &o->events;
+    d.emb = emb;
+    if (!(d.rep = hr_report_new(HR_REPORT_DESCRIBE))) return hr_pipe_nomem(err, errlen);
+
+    /* Inputs, all read before any slow work; then the split and the n-grams. */
+    if ((st = read_inputs(&d, err, errlen)) || (st = split(&d, err, errlen))) goto done;
+
+    /* A and B, embedded once, each in its block's order (X's layout). */
+    if ((st = hr_pipe_embed_rows(emb, &d.X, &d.x_rows, d.a.texts, d.a.lens, d.a.n, "embedding A",
+                                 d.ev, err, errlen)) ||
+        (st = hr_pipe_embed_rows(emb, &d.X, &d.x_rows, d.b.texts, d.b.lens, d.b.n, "embedding B",
+                                 d.ev, err, errlen)))
+        goto done;
+    d.dim = hr_embedder_dim(emb);
+
+    if (d.a.n_prop + d.b.n_prop > 0 && (d.clusters || d.llm_propose) &&
+        (st = propose_from_probe(&d, err, errlen)) != HR_OK)
+        goto done;
+    if ((st = score(&d, err, errlen)) != HR_OK) goto done;
+    if (o->llm_url && o->verify_top > 0 && (st = judge(&d, err, errlen)) != HR_OK) goto done;
+    if ((st = pick_examples(&d, err, errlen)) || (st = build_report(&d, err, errlen))) goto done;
+    *out = d.rep;
+    d.rep = NULL;
+done:
+    hr_report_destroy(d.rep);
+    for (int c = 0; c < 3; c++) hr_corpus_destroy(d.own[c]);
+    hr_pool_destroy(d.pool);
+    side_free(&d.a), side_free(&d.b);
+    free(d.X), free(d.H), free(d.dec);
+    hr_geometry_report_destroy(d.geo);
+    hr_llm_destroy(d.llm);
+    free(d.pidx), free(d.scores), free(d.order);
+    free(d.vres);
+    hr_verify_stats_free(&d.vstats);
+    free(d.ex_rows), free(d.ex_count), free(d.ex_first);
+    return st;
+}

@@ -1,0 +1,103 @@
+/*
+ * host/pipeline/pipeline.h: what the pipelines (describe.c, rank.c,
+ * explain_run.c) and the report renderers share; not public.
+ */
+#ifndef HYPORANK_PIPELINE_H
+#define HYPORANK_PIPELINE_H
+
+#include "core/util.h"
+#include "hyporank/corpus.h"
+#include "hyporank/embedder.h"
+#include "hyporank/events.h"
+#include "hyporank/proposers.h"
+#include "hyporank/report.h"
+
+#include <stddef.h>
+
+struct cJSON;
+
+/* ---- the report object (report.c) ---- */
+
+struct hr_report {
+    hr_report_info info;
+    hr_report_row *rows;           /* (n_rows) by rank */
+    size_t n_rows;
+    hr_report_cluster *clusters;   /* (info.n_clusters) */
+    hr_verify_result *verifications; /* the judged rows' verdicts */
+    const char **texts;            /* storage for the rows' examples and the clusters' */
+    size_t *lens;                  /*   strings: (n_texts) pointers and lengths */
+    size_t n_texts;
+    /* owned: the rows' and clusters' texts point into these */
+    hr_corpus *corpora[3];
+    hr_hypothesis_pool *pool;
+    char **strings;                /* (n_strings) copies: paths, goal, names */
+    size_t n_strings;
+};
+
+/* A new, empty report of the kind; NULL when out of memory. */
+hr_report *hr_report_new(hr_report_kind kind);
+
+/* Appends a copy of s to the list (*strings, *n), which its owner frees;
+ * returns the copy, NULL when s is NULL. *failed is set when out of memory. */
+const char *hr_keep_string(char ***strings, size_t *n, const char *s, int *failed);
+/* A copy of s that lives as long as r. */
+#define hr_report_keep(r, s, failed) hr_keep_string(&(r)->strings, &(r)->n_strings, (s), (failed))
+
+/* HR_ERR_NOMEM with "out of memory" in err. */
+hr_status hr_pipe_nomem(char *err, size_t errlen);
+
+/* ---- events ---- */
+
+void hr_pipe_event(const hr_events *ev, hr_event_kind kind, const char *fmt, ...) HR_PRINTF(3, 4);
+
+/* Monotonic seconds. */
+double hr_pipe_now(void);
+
+/* ---- text for tables and JSON ---- */
+
+/* Text for a table cell: control characters as spaces, cut at about width
+ * bytes on a UTF-8 boundary with "..." after. out holds width + 4 bytes. */
+void hr_text_cell(const char *s, size_t len, char *out, size_t width);
+/* A p- or q-value for a table, 9 characters: "%9.2e", or "  <1e-300" for
+ * values below 1e-300 (with a million samples the normal approximation
+ * underflows to 0, which would read as a certainty). Returns out. */
+const char *hr_p_text(double p, char out[16]);
+/* Adds a number to a JSON object so that it reads back as the same double
+ * (the shortest of 15, 16 or 17 significant digits that does); null for an
+ * infinity or NaN, which JSON cannot hold. */
+void hr_json_number(struct cJSON *o, const char *name, double v);
+/* Adds [lo, hi], or null when either is NaN. */
+void hr_json_ci(struct cJSON *o, const char *name, double lo, double hi);
+
+/* ---- embeddings ---- */
+
+/* Embeds n texts as new rows at the end of *m, which holds *rows rows of
+ * width hr_embedder_dim(e) (or is NULL with *rows 0): *m grows by realloc
+ * and the embedder writes straight into it (the first call of an embedder
+ * that does not know its width yet embeds, then takes that matrix as *m).
+ * On success *rows grows by n. */
+hr_status hr_pipe_embed_rows(hr_embedder *e, float **m, size_t *rows, const char *const *texts,
+                             const size_t *lens, size_t n, const char *label,
+                             const hr_events *ev, char *err, size_t errlen);
+/* (With n = 0 it only loads the embedder.) */
+
+/* The similarities h . x of k hypotheses and n texts, S = H X^T, by one
+ * matrix product (BLAS sgemm; float sums, so values agree with a double
+ * sum to about 1e-6). H: (k, dim), X: (n, dim), S: (k, n), row-major. */
+void hr_similarities(const float *H, size_t k, const float *X, size_t n, int dim, float *S);
+
+/* The k rows of largest score among n (scores[rows[i]] for i < n, in the
+ * order given; NULL rows: 0..n-1): best (k) row numbers, highest first, ties
+ * to the earlier; returns how many (min(k, n)). scratch: (k). */
+size_t hr_top_rows(const float *scores, const size_t *rows, size_t n, size_t k, size_t *best,
+                   float *scratch);
+
+/* ---- candidates ---- */
+
+/* Adds the hypotheses of path (.txt or .jsonl, field "text") to the pool as
+ * the caller's; *corpus keeps the file (the pool copies the texts). An error
+ * names the file and line. */
+hr_status hr_pipe_add_user_hypotheses(hr_hypothesis_pool *pool, const char *path,
+                                      hr_corpus **corpus, char *err, size_t errlen);
+
+#endif

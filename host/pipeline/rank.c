@@ -1,0 +1,327 @@
+/* host/pipeline/rank.c: the rank pipeline (hyporank/rank.h). */
+#include "hyporank/rank.h"
+#include "hyporank/corpus.h"
+#include "hyporank/npy.h"
+#include "pipeline/pipeline.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void hr_rank_options_init(hr_rank_options *o)
+{
+    memset(o, 0, sizeof *o);
+    o->top = 20;
+    o->scorer = hr_scorer_default_options();
+}
+
+int hr_rank_needs_embedder(const hr_rank_options *o)
+{
+    return o->a_path != NULL || o->b_path != NULL || o->h_emb_path == NULL;
+}
+
+/* One side of the comparison (A, B or the hypotheses). */
+typedef struct side {
+    const char *name;      /* "A", "B", "hypotheses" */
+    const char *text_path;
+    const char *npy_path;
+    hr_corpus *corpus;     /* texts, when read from text_path */
+    float *emb;            /* (n, dim) row-major: read or embedded once, scored as it is */
+    size_t n;
+    size_t dim;
+} side;
+
+static const char *side_path(const side *s) { return s->npy_path ? s->npy_path : s->text_path; }
+
+/* Every value finite: NaN or Inf names the file, row and column. */
+static hr_status check_finite(const side *s, char *err, size_t errlen)
+{
+    for (size_t r = 0; r < s->n; r++)
+        for (size_t c = 0; c < s->dim; c++) {
+            const float v = s->emb[r * s->dim + c];
+            if (!isfinite(v))
+                return hr_fail(HR_ERR_INPUT, err, errlen,
+                               "%s: row %zu, column %zu (counting from 0) is %s: embeddings must "
+                               "be finite numbers",
+                               s->npy_path, r, c, isnan(v) ? "NaN" : (v > 0 ? "+Inf" : "-Inf"));
+        }
+    return HR_OK;
+}
+
+static hr_status load_npy(side *s, char *err, size_t errlen)
+{
+    hr_status st = hr_npy_read_f32(s->npy_path, &s->emb, &s->n, &s->dim, err, errlen);
+    if (st != HR_OK) return st;
+    if (s->n == 0)
+        return hr_fail(HR_ERR_INPUT, err, errlen, "%s: no rows: the %s need at least one embedding",
+                       s->npy_path, s->name);
+    if (s->dim == 0) return hr_fail(HR_ERR_INPUT, err, errlen, "%s: rows of width 0", s->npy_path);
+    return check_finite(s, err, errlen);
+}
+
+/* Duplicates: dup[i] = index of the first hypothesis equal to i, or -1.
+ * Equal means the same text when there are texts, else the same embedding. */
+static const side *dup_ctx;
+
+static int cmp_hyp(const void *x, const void *y)
+{
+    const size_t i = *(const size_t *)x, j = *(const size_t *)y;
+    int c;
+    if (dup_ctx->corpus) {
+        const size_t li = dup_ctx->corpus->lens[i], lj = dup_ctx->corpus->lens[j];
+        c = memcmp(dup_ctx->corpus->texts[i], dup_ctx->corpus->texts[j], li < lj ? li : lj);
+        if (c == 0) c = (li > lj) - (li < lj);
+    } else {
+        c = memcmp(dup_ctx->emb + i * dup_ctx->dim, dup_ctx->emb + j * dup_ctx->dim,
+                   dup_ctx->dim * sizeof(float));
+    }
+    return c ? c : (i > j) - (i < j);
+}
+
+static long *find_duplicates(const side *h, size_t *n_dup)
+{
+    long *dup = malloc(h->n * sizeof *dup);
+    size_t *order = malloc(h->n * sizeof *order);
+    if (!dup || !order) {
+        free(dup);
+        free(order);
+        return NULL;
+    }
+    for (size_t i = 0; i < h->n; i++) {
+        order[i] = i;
+        dup[i] = -1;
+    }
+    dup_ctx = h;
+    qsort(order, h->n, sizeof *order, cmp_hyp); /* equal ones together, by index */
+    *n_dup = 0;
+    for (size_t k = 1; k < h->n; k++) {
+        size_t prev = order[k - 1], cur = order[k];
+        size_t first = dup[prev] >= 0 ? (size_t)dup[prev] : prev;
+        int same;
+        if (h->corpus)
+            same = h->corpus->lens[prev] == h->corpus->lens[cur] &&
+                   memcmp(h->corpus->texts[prev], h->corpus->texts[cur], h->corpus->lens[cur]) == 0;
+        else
+            same = memcmp(h->emb + prev * h->dim, h->emb + cur * h->dim, h->dim * sizeof(float)) == 0;
+        if (same) {
+            dup[cur] = (long)first;
+            (*n_dup)++;
+        }
+    }
+    free(order);
+    return dup;
+}
+
+typedef struct ranked {
+    size_t index;
+    const hr_hypothesis_score *s;
+} ranked;
+
+static int cmp_ranked(const void *x, const void *y)
+{
+    const ranked *a = x, *b = y;
+    if (a->s->auroc != b->s->auroc) return a->s->auroc > b->s->auroc ? -1 : 1;
+    return (a->index > b->index) - (a->index < b->index);
+}
+
+static hr_status check_options(const hr_rank_options *o, char *err, size_t errlen)
+{
+    const char *text[2] = {o->a_path, o->b_path}, *npy[2] = {o->a_emb_path, o->b_emb_path};
+    for (int k = 0; k < 2; k++) {
+        if (!!text[k] == !!npy[k])
+            return hr_fail(HR_ERR_INPUT, err, errlen,
+                           "%s: give its texts or its embeddings (.npy), exactly one",
+                           k ? "B" : "A");
+    }
+    if (!o->hypotheses_path && !o->h_emb_path)
+        return hr_fail(HR_ERR_INPUT, err, errlen, "the hypotheses: give their texts or embeddings");
+    if (o->hypothesis_field && !*o->hypothesis_field)
+        return hr_fail(HR_ERR_INPUT, err, errlen, "the hypotheses' field must not be empty");
+    return HR_OK;
+}
+
+/* Texts first, then the .npy files: a bad file is reported before any slow work. */
+static hr_status read_sides(side *sides[3], const hr_rank_options *o, char *err, size_t errlen)
+{
+    hr_corpus_options copt = {.text_field = o->text_field, .format = HR_FORMAT_AUTO};
+    hr_corpus_options hopt = {.text_field = o->hypothesis_field, .format = HR_FORMAT_AUTO};
+    hr_status st;
+    for (int k = 0; k < 3; k++) {
+        side *s = sides[k];
+        if (!s->text_path) continue;
+        st = hr_corpus_read(s->text_path, k == 2 ? &hopt : &copt, &s->corpus, err, errlen);
+        if (st == HR_ERR_INPUT && k == 2 && err && strstr(err, ": no texts"))
+            return hr_fail(st, err, errlen, "%s: no hypotheses (the file is empty or all blank lines)",
+                           s->text_path);
+        if (st != HR_OK) return st;
+    }
+    for (int k = 0; k < 3; k++)
+        if (sides[k]->npy_path && (st = load_npy(sides[k], err, errlen)) != HR_OK) return st;
+    side *h = sides[2];
+    if (h->npy_path && h->corpus && h->corpus->n != h->n)
+        return hr_fail(HR_ERR_INPUT, err, errlen,
+                       "%s has %zu hypotheses but %s has %zu rows: they must match, one row per "
+                       "hypothesis in file order",
+                       h->text_path, h->corpus->n, h->npy_path, h->n);
+    return HR_OK;
+}
+
+/* Embeds what came as text; then checks that every side has one width. */
+static hr_status embed_sides(side *sides[3], hr_embedder *e, const hr_events *ev, int need_model,
+                             char *err, size_t errlen)
+{
+    hr_status st;
+    for (int k = 0; need_model && k < 3; k++) {
+        side *s = sides[k];
+        if (s->npy_path) continue;
+        char label[64];
+        snprintf(label, sizeof label, "embedding %s", s->name);
+        s->n = s->corpus->n;
+        st = hr_embedder_embed(e, (const char *const *)s->corpus->texts, s->corpus->lens,
+                               s->corpus->n, label, ev, &s->emb, err, errlen);
+        s->dim = hr_embedder_dim(e);
+        if (st != HR_OK) return st;
+    }
+    const side *a = sides[0];
+    for (int k = 1; k < 3; k++) {
+        const side *s = sides[k];
+        if (s->dim == a->dim) continue;
+        st = hr_fail(HR_ERR_INPUT, err, errlen,
+                     "dimension mismatch: %s has %zu columns but %s has %zu: A, B and the "
+                     "hypotheses must be embedded by the same model",
+                     side_path(s), s->dim, side_path(a), a->dim);
+        if (need_model && (!s->npy_path || !a->npy_path) && err && errlen)
+            snprintf(err + strlen(err), errlen - strlen(err), " (the model %s gives %zu)",
+                     hr_embedder_model(e), hr_embedder_dim(e));
+        return st;
+    }
+    return HR_OK;
+}
+
+hr_status hr_rank_run(const hr_rank_options *o, hr_embedder *e, hr_report **out, char *err,
+                      size_t errlen)
+{
+    if (err && errlen) err[0] = '\0';
+    if (!o || !out) return hr_fail(HR_ERR_INTERNAL, err, errlen, "hr_rank_run: NULL argument");
+    *out = NULL;
+    hr_status st = check_options(o, err, errlen);
+    if (st != HR_OK) return st;
+    const int need_model = hr_rank_needs_embedder(o);
+    if (need_model && !e)
+        return hr_fail(HR_ERR_INTERNAL, err, errlen, "hr_rank_run: texts to embed and no embedder");
+    const hr_events *ev = &o->events;
+    side a = {"A", o->a_path, o->a_emb_path, NULL, NULL, 0, 0};
+    side b = {"B", o->b_path, o->b_emb_path, NULL, NULL, 0, 0};
+    side h = {"hypotheses", o->hypotheses_path, o->h_emb_path, NULL, NULL, 0, 0};
+    side *sides[3] = {&a, &b, &h};
+    hr_report *rep = hr_report_new(HR_REPORT_RANK);
+    hr_scorer *scorer = NULL;
+    hr_hypothesis_score *scores = NULL;
+    ranked *order = NULL;
+    long *dup = NULL;
+    if (!rep) return hr_pipe_nomem(err, errlen);
+
+    const double t_start = hr_pipe_now();
+    if ((st = read_sides(sides, o, err, errlen)) != HR_OK) goto done;
+    const double t_read = hr_pipe_now() - t_start;
+    if ((st = embed_sides(sides, e, ev, need_model, err, errlen)) != HR_OK) goto done;
+    const double t_embed = hr_pipe_now() - t_start - t_read;
+
+    /* Repeated hypotheses: kept and ranked, but said. */
+    size_t n_dup = 0;
+    if (!(dup = find_duplicates(&h, &n_dup))) {
+        st = hr_pipe_nomem(err, errlen);
+        goto done;
+    }
+    for (size_t i = 0; n_dup && i < h.n; i++) {
+        if (dup[i] < 0) continue;
+        if (h.corpus)
+            hr_pipe_event(ev, HR_EVENT_NOTE,
+                          "note: %s:%zu repeats hypothesis %ld (line %zu); both are kept and "
+                          "ranked (\"duplicate_of\": %ld)",
+                          h.text_path, h.corpus->lines[i], dup[i], h.corpus->lines[dup[i]],
+                          dup[i]);
+        else
+            hr_pipe_event(ev, HR_EVENT_NOTE,
+                          "note: %s: row %zu repeats row %ld; both are kept and ranked "
+                          "(\"duplicate_of\": %ld)",
+                          h.npy_path, i, dup[i], dup[i]);
+    }
+
+    /* Score: the matrices as they were read or embedded. */
+    const double t0 = hr_pipe_now();
+    if ((st = hr_scorer_create(a.emb, a.n, b.emb, b.n, (int)a.dim, &o->scorer, &scorer, err,
+                               errlen)) != HR_OK)
+        goto done;
+    scores = malloc(h.n * sizeof *scores);
+    order = malloc(h.n * sizeof *order);
+    rep->rows = calloc(h.n, sizeof *rep->rows);
+    if (!scores || !order || !rep->rows) {
+        st = hr_fail(HR_ERR_NOMEM, err, errlen, "out of memory for %zu hypotheses", h.n);
+        goto done;
+    }
+    if ((st = hr_scorer_score(scorer, h.emb, h.n, scores, err, errlen)) != HR_OK) goto done;
+    const double secs = hr_pipe_now() - t0;
+    for (size_t i = 0; i < h.n; i++) order[i] = (ranked){i, &scores[i]};
+    qsort(order, h.n, sizeof *order, cmp_ranked);
+
+    /* The report. */
+    hr_report_info *in = &rep->info;
+    int failed = 0;
+    in->n_a = a.n;
+    in->n_b = b.n;
+    in->a_path = hr_report_keep(rep, side_path(&a), &failed);
+    in->b_path = hr_report_keep(rep, side_path(&b), &failed);
+    in->hypotheses_path = hr_report_keep(rep, h.text_path, &failed);
+    in->a_emb_path = hr_report_keep(rep, a.npy_path, &failed);
+    in->b_emb_path = hr_report_keep(rep, b.npy_path, &failed);
+    in->h_emb_path = hr_report_keep(rep, h.npy_path, &failed);
+    in->encoder_model = hr_report_keep(rep, need_model ? hr_embedder_model(e) : "precomputed", &failed);
+    in->encoder_model_id = need_model ? hr_report_keep(rep, hr_embedder_model_id(e), &failed) : NULL;
+    in->encoder_device = hr_report_keep(rep, need_model ? hr_embedder_device(e) : "none", &failed);
+    in->dim = a.dim;
+    in->scorer_device = hr_scorer_device(scorer);
+    in->method = o->scorer.method;
+    in->temperature = o->scorer.temperature > 0 ? o->scorer.temperature
+                                                : HR_SCORER_DEFAULT_TEMPERATURE;
+    in->seconds_read = t_read;
+    in->seconds_embed = t_embed;
+    in->seconds_score = secs;
+    in->top = o->top;
+    if (failed) {
+        st = hr_pipe_nomem(err, errlen);
+        goto done;
+    }
+    for (size_t r = 0; r < h.n; r++) {
+        const size_t i = order[r].index;
+        hr_report_row *row = &rep->rows[r];
+        row->rank = r + 1;
+        row->index = i;
+        if (h.corpus) {
+            row->text = h.corpus->texts[i];
+            row->len = h.corpus->lens[i];
+            row->line = h.corpus->lines[i];
+        }
+        row->source = HR_SOURCE_USER;
+        row->score = scores[i];
+        row->direction = scores[i].auroc > 0.5 ? 'A' : 'B';
+        row->duplicate_of = dup[i];
+    }
+    rep->n_rows = h.n;
+    rep->corpora[2] = h.corpus; /* the rows' texts */
+    h.corpus = NULL;
+    *out = rep;
+    rep = NULL;
+done:
+    hr_report_destroy(rep);
+    free(dup);
+    free(order);
+    free(scores);
+    hr_scorer_destroy(scorer);
+    for (int k = 0; k < 3; k++) {
+        free(sides[k]->emb);
+        hr_corpus_destroy(sides[k]->corpus);
+    }
+    return st;
+}

@@ -1,0 +1,443 @@
+/* host/pipeline/report.c: the report of rank and describe, and its
+ * renderers: terminal table, JSON, Markdown (hyporank/report.h). */
+#include "pipeline/pipeline.h"
+
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+hr_report *hr_report_new(hr_report_kind kind)
+{
+    hr_report *r = calloc(1, sizeof *r);
+    if (r) r->info.kind = kind;
+    return r;
+}
+
+const char *hr_keep_string(char ***strings, size_t *n, const char *s, int *failed)
+{
+    if (!s) return NULL;
+    char **grown = realloc(*strings, (*n + 1) * sizeof *grown);
+    char *copy = strdup(s);
+    if (grown) *strings = grown;
+    if (!grown || !copy) {
+        free(copy);
+        *failed = 1;
+        return NULL;
+    }
+    (*strings)[(*n)++] = copy;
+    return copy;
+}
+
+void hr_report_destroy(hr_report *r)
+{
+    if (!r) return;
+    free(r->rows);
+    free(r->clusters);
+    free(r->verifications);
+    free(r->texts);
+    free(r->lens);
+    for (int k = 0; k < 3; k++) hr_corpus_destroy(r->corpora[k]);
+    hr_pool_destroy(r->pool);
+    for (size_t i = 0; i < r->n_strings; i++) free(r->strings[i]);
+    free(r->strings);
+    free(r);
+}
+
+const hr_report_info *hr_report_get_info(const hr_report *r) { return r ? &r->info : NULL; }
+size_t hr_report_rows(const hr_report *r) { return r ? r->n_rows : 0; }
+
+const hr_report_row *hr_report_row_at(const hr_report *r, size_t i)
+{
+    return r && i < r->n_rows ? &r->rows[i] : NULL;
+}
+
+/* ------------------------------------------------------------------------ */
+/* The table                                                                  */
+
+static void rank_table(FILE *f, const hr_report *r)
+{
+    const hr_report_info *in = &r->info;
+    fprintf(f, "A: %s (%zu)   B: %s (%zu)   %zu hypotheses, dim %zu, scored in %.2f s (%s)\n",
+            in->a_path, in->n_a, in->b_path, in->n_b, r->n_rows, in->dim, in->seconds_score,
+            hr_device_str(in->scorer_device));
+    fprintf(f, "%5s  %6s  %3s  %7s  %7s  %9s  %9s  %s\n", "rank", "auroc", "dir", "mean_a",
+            "mean_b", "p_value", "q_value", "hypothesis");
+    const size_t show = in->top == 0 || in->top > r->n_rows ? r->n_rows : in->top;
+    for (size_t k = 0; k < show; k++) {
+        const hr_report_row *row = &r->rows[k];
+        const hr_hypothesis_score *s = &row->score;
+        char text[128];
+        if (row->text) hr_text_cell(row->text, row->len, text, 72);
+        else snprintf(text, sizeof text, "(row %zu of %s)", row->index, in->h_emb_path);
+        char p[16], q[16];
+        fprintf(f, "%5zu  %6.4f  %3s  %7.4f  %7.4f  %s  %s  %s%s\n", row->rank, s->auroc,
+                row->direction == 'A' ? "A" : "B", s->mean_a, s->mean_b, hr_p_text(s->p_value, p),
+                hr_p_text(s->q_value, q), text, row->duplicate_of >= 0 ? " (repeat)" : "");
+    }
+}
+
+/* describe: the rows shown in direction dir (0: A, 1: B), strongest first:
+ * calls fn for each of the first info.top. Returns how many. */
+static size_t for_shown(const hr_report *r, int dir,
+                        void (*fn)(const hr_report *r, const hr_report_row *row, void *user),
+                        void *user)
+{
+    size_t shown = 0;
+    for (size_t k = 0; k < r->n_rows && shown < r->info.top; k++) {
+        const hr_report_row *row = &r->rows[k];
+        if ((dir == 0) != (row->score.auroc > 0.5) || row->score.auroc == 0.5) continue;
+        fn(r, row, user);
+        shown++;
+    }
+    return shown;
+}
+
+static void describe_table_row(const hr_report *r, const hr_report_row *row, void *user)
+{
+    FILE *f = user;
+    const hr_hypothesis_score *s = &row->score;
+    char text[160], q[16];
+    hr_text_cell(row->text, row->len, text, 90);
+    fprintf(f, "%5zu  %6.3f  %s  %-6s %s%s\n", row->rank, s->auroc, hr_p_text(s->q_value, q),
+            hr_hyp_source_str(row->source), text, s->q_value <= r->info.alpha ? "" : "  (n.s.)");
+    if (row->verification) {
+        const hr_verify_result *v = row->verification;
+        if (isnan(v->v))
+            fprintf(f, "%5s  %6s  %9s  %-6s   judge: no usable answers\n", "", "", "", "");
+        else
+            fprintf(f, "%5s  %6s  %9s  %-6s   judge: true of %zu/%zu A, %zu/%zu B texts; "
+                       "V = %+.2f [%+.2f, %+.2f], p = %.2g\n",
+                    "", "", "", "", v->n_a_true, v->n_a_answered, v->n_b_true, v->n_b_answered,
+                    v->v, v->ci_low, v->ci_high, v->p_value);
+    }
+    for (size_t x = 0; x < row->n_examples; x++) {
+        hr_text_cell(row->examples[x], row->example_lens[x], text, 90);
+        fprintf(f, "%5s  %6s  %9s  %-6s   e.g. \"%s\"\n", "", "", "", "", text);
+    }
+}
+
+static void describe_table(FILE *f, const hr_report *r)
+{
+    const hr_report_info *in = &r->info;
+    fprintf(f, "A: %s (%zu texts)   B: %s (%zu texts)\n", in->a_path, in->n_a, in->b_path, in->n_b);
+    fprintf(f, "%zu candidates (%s; %zu near-duplicates merged), scored on %zu + %zu held-out "
+               "texts in %.2f s; %s\n",
+            in->n_candidates, in->candidate_sources, in->merged, in->scored_a, in->scored_b,
+            in->seconds_score, in->encoder_model);
+    if (in->goal) fprintf(f, "Goal: %s\n", in->goal);
+    for (int dir = 0; dir < 2; dir++) {
+        fprintf(f, "\nMore typical of %s than of %s (%zu significant at q <= %g):\n",
+                dir ? "B" : "A", dir ? "A" : "B", dir ? in->significant_b : in->significant_a,
+                in->alpha);
+        fprintf(f, "%5s  %6s  %9s  %-6s %s\n", "rank", "auroc", "q_value", "source", "hypothesis");
+        if (for_shown(r, dir, describe_table_row, f) == 0) fprintf(f, "  (none)\n");
+    }
+    if (in->clusters) {
+        fprintf(f, "\nThe texts most typical of each side (by a probe on the proposal part), "
+                   "clustered:\n");
+        for (size_t c = 0; c < in->n_clusters; c++) {
+            const hr_report_cluster *cl = &in->clusters[c];
+            char text[160];
+            const char *ex = cl->n_examples ? cl->examples[0] : "";
+            hr_text_cell(ex, strlen(ex), text, 80);
+            fprintf(f, "  %c cluster %zu (%zu texts), e.g. \"%s\"\n", cl->side, cl->number,
+                    cl->size, text);
+            for (size_t o = 0; o < cl->n_nearest && o < 3; o++) {
+                hr_text_cell(cl->nearest[o], cl->nearest_lens[o], text, 80);
+                fprintf(f, "      near: %s\n", text);
+            }
+        }
+    }
+    if (in->has_llm) {
+        const hr_remote_stats *t = &in->llm_totals;
+        fprintf(f, "\nJudge %s at %s: %zu requests (%zu from the cache), %lld prompt + %lld "
+                   "completion tokens",
+                in->llm_model, in->llm_url, t->items, t->cache_hits, t->prompt_tokens,
+                t->completion_tokens);
+        if (t->cost_usd > 0) fprintf(f, ", about $%.4f", t->cost_usd);
+        fprintf(f, "; %zu verdicts missing (never counted as no)\n", in->verdicts_missing);
+    }
+    if (in->significant_a + in->significant_b == 0)
+        fprintf(f, "\nNo significant difference found: no candidate separates A from B at q <= %g.\n"
+                   "The corpora may not differ, or differ in ways no candidate names (try\n"
+                   "--hypotheses FILE with your own ideas, or more texts).\n",
+                in->alpha);
+}
+
+hr_status hr_report_write_table(FILE *f, const hr_report *r)
+{
+    if (!f || !r) return HR_ERR_INTERNAL;
+    if (r->info.kind == HR_REPORT_RANK) rank_table(f, r);
+    else describe_table(f, r);
+    return ferror(f) ? HR_ERR_IO : HR_OK;
+}
+
+/* ------------------------------------------------------------------------ */
+/* JSON                                                                       */
+
+/* cJSON's adders return NULL when out of memory; building goes on (each
+ * adder accepts a NULL parent) and the printed document is refused at the
+ * end when anything failed (ok). */
+static void json_common_scores(cJSON *o, const hr_report_row *row)
+{
+    hr_json_number(o, "auroc", row->score.auroc);
+    hr_json_number(o, "mean_a", row->score.mean_a);
+    hr_json_number(o, "mean_b", row->score.mean_b);
+    hr_json_number(o, "p_value", row->score.p_value);
+    hr_json_number(o, "q_value", row->score.q_value);
+}
+
+/* A row's object, appended to arr, with its rank and index; NULL when out
+ * of memory. */
+static cJSON *json_row(cJSON *arr, const hr_report_row *row)
+{
+    cJSON *o = cJSON_CreateObject();
+    if (!o || !cJSON_AddItemToArray(arr, o)) {
+        cJSON_Delete(o);
+        return NULL;
+    }
+    cJSON_AddNumberToObject(o, "rank", (double)row->rank);
+    cJSON_AddNumberToObject(o, "index", (double)row->index);
+    return o;
+}
+
+/* n_a, n_b and the "encoder" object, which it returns. */
+static cJSON *json_sizes_encoder(cJSON *root, const hr_report_info *in)
+{
+    cJSON_AddNumberToObject(root, "n_a", (double)in->n_a);
+    cJSON_AddNumberToObject(root, "n_b", (double)in->n_b);
+    cJSON *e = cJSON_AddObjectToObject(root, "encoder");
+    cJSON_AddStringToObject(e, "model", in->encoder_model);
+    cJSON_AddNumberToObject(e, "dim", (double)in->dim);
+    cJSON_AddStringToObject(e, "device", in->encoder_device);
+    if (in->encoder_model_id) cJSON_AddStringToObject(e, "model_id", in->encoder_model_id);
+    return e;
+}
+
+/* The "scorer" object, which it returns. */
+static cJSON *json_scorer(cJSON *root, const hr_report_info *in)
+{
+    cJSON *sc = cJSON_AddObjectToObject(root, "scorer");
+    cJSON_AddStringToObject(sc, "device", hr_device_str(in->scorer_device));
+    cJSON_AddStringToObject(sc, "method", hr_score_method_str(in->method));
+    if (in->method == HR_SCORE_CONTRAST) hr_json_number(sc, "temperature", in->temperature);
+    return sc;
+}
+
+static int rank_json(cJSON *root, const hr_report *r)
+{
+    const hr_report_info *in = &r->info;
+    cJSON *e = json_sizes_encoder(root, in);
+    cJSON *pre = cJSON_AddArrayToObject(e, "precomputed");
+    const char *npy[3] = {in->a_emb_path, in->b_emb_path, in->h_emb_path};
+    for (int k = 0; k < 3; k++)
+        if (npy[k]) cJSON_AddItemToArray(pre, cJSON_CreateString(npy[k]));
+    cJSON *sc = json_scorer(root, in);
+    cJSON *tm = cJSON_AddObjectToObject(root, "seconds");
+    hr_json_number(tm, "read", in->seconds_read);
+    hr_json_number(tm, "embed", in->seconds_embed);
+    hr_json_number(tm, "score", in->seconds_score);
+    cJSON_AddStringToObject(sc, "p_value", "two-sided Mann-Whitney U, normal approximation, "
+                                           "tie and continuity corrected");
+    cJSON_AddStringToObject(sc, "q_value", "Benjamini-Hochberg over all hypotheses");
+    cJSON *inputs = cJSON_AddObjectToObject(root, "inputs");
+    cJSON_AddStringToObject(inputs, "a", in->a_path);
+    cJSON_AddStringToObject(inputs, "b", in->b_path);
+    cJSON_AddStringToObject(inputs, "hypotheses",
+                            in->hypotheses_path ? in->hypotheses_path : in->h_emb_path);
+    cJSON_AddNumberToObject(root, "n_hypotheses", (double)r->n_rows);
+    cJSON *arr = cJSON_AddArrayToObject(root, "hypotheses");
+    if (!e || !pre || !sc || !tm || !inputs || !arr) return -1;
+    for (size_t k = 0; k < r->n_rows; k++) {
+        const hr_report_row *row = &r->rows[k];
+        cJSON *o = json_row(arr, row);
+        if (!o) return -1;
+        if (row->text) {
+            cJSON_AddStringToObject(o, "text", row->text);
+            cJSON_AddNumberToObject(o, "line", (double)row->line);
+        } else {
+            cJSON_AddNullToObject(o, "text");
+        }
+        cJSON_AddStringToObject(o, "source", hr_hyp_source_str(row->source));
+        cJSON_AddStringToObject(o, "direction", row->direction == 'A' ? "A" : "B");
+        json_common_scores(o, row);
+        hr_json_number(o, "z", row->score.z);
+        if (row->duplicate_of >= 0)
+            cJSON_AddNumberToObject(o, "duplicate_of", (double)row->duplicate_of);
+    }
+    return 0;
+}
+
+static void json_verification(cJSON *o, const hr_verify_result *v)
+{
+    cJSON *vj = cJSON_AddObjectToObject(o, "verification");
+    cJSON_AddNumberToObject(vj, "n_a_true", (double)v->n_a_true);
+    cJSON_AddNumberToObject(vj, "n_a_answered", (double)v->n_a_answered);
+    cJSON_AddNumberToObject(vj, "n_a_missing", (double)v->n_a_missing);
+    cJSON_AddNumberToObject(vj, "n_b_true", (double)v->n_b_true);
+    cJSON_AddNumberToObject(vj, "n_b_answered", (double)v->n_b_answered);
+    cJSON_AddNumberToObject(vj, "n_b_missing", (double)v->n_b_missing);
+    hr_json_number(vj, "v", v->v);
+    hr_json_number(vj, "ci_low", v->ci_low);
+    hr_json_number(vj, "ci_high", v->ci_high);
+    hr_json_number(vj, "p_value", v->p_value);
+    hr_json_number(vj, "agreement_auroc", v->agreement_auroc);
+}
+
+static void json_clusters(cJSON *root, const hr_report_info *in)
+{
+    cJSON *arr = cJSON_AddArrayToObject(root, "clusters");
+    for (size_t c = 0; arr && c < in->n_clusters; c++) {
+        const hr_report_cluster *cl = &in->clusters[c];
+        cJSON *o = cJSON_CreateObject();
+        if (!o) return;
+        cJSON_AddItemToArray(arr, o);
+        char side[2] = {cl->side, 0};
+        cJSON_AddStringToObject(o, "side", side);
+        cJSON_AddNumberToObject(o, "size", (double)cl->size);
+        cJSON_AddNumberToObject(o, "words_added", (double)cl->words_added);
+        cJSON *near = cJSON_AddArrayToObject(o, "nearest");
+        for (size_t k = 0; near && k < cl->n_nearest; k++)
+            cJSON_AddItemToArray(near, cJSON_CreateString(cl->nearest[k]));
+        cJSON *ex = cJSON_AddArrayToObject(o, "examples");
+        for (size_t m = 0; ex && m < cl->n_examples; m++)
+            cJSON_AddItemToArray(ex, cJSON_CreateString(cl->examples[m]));
+    }
+}
+
+static int describe_json(cJSON *root, const hr_report *r)
+{
+    const hr_report_info *in = &r->info;
+    cJSON *e = json_sizes_encoder(root, in);
+    cJSON *sc = json_scorer(root, in);
+    cJSON_AddNumberToObject(sc, "scored_a", (double)in->scored_a);
+    cJSON_AddNumberToObject(sc, "scored_b", (double)in->scored_b);
+    cJSON_AddNumberToObject(sc, "proposal_a", (double)in->proposal_a);
+    cJSON_AddNumberToObject(sc, "proposal_b", (double)in->proposal_b);
+    cJSON_AddNumberToObject(sc, "seed", (double)in->seed);
+    cJSON_AddStringToObject(root, "a", in->a_path);
+    cJSON_AddStringToObject(root, "b", in->b_path);
+    if (in->goal) cJSON_AddStringToObject(root, "goal", in->goal);
+    else cJSON_AddNullToObject(root, "goal");
+    cJSON_AddNumberToObject(root, "alpha", in->alpha);
+    cJSON_AddNumberToObject(root, "significant_a", (double)in->significant_a);
+    cJSON_AddNumberToObject(root, "significant_b", (double)in->significant_b);
+    if (in->has_llm) {
+        const hr_remote_stats *t = &in->llm_totals;
+        cJSON *lj = cJSON_AddObjectToObject(root, "llm");
+        cJSON_AddStringToObject(lj, "model", in->llm_model);
+        cJSON_AddStringToObject(lj, "url", in->llm_url);
+        cJSON_AddNumberToObject(lj, "requests", (double)t->items);
+        cJSON_AddNumberToObject(lj, "from_cache", (double)t->cache_hits);
+        cJSON_AddNumberToObject(lj, "prompt_tokens", (double)t->prompt_tokens);
+        cJSON_AddNumberToObject(lj, "completion_tokens", (double)t->completion_tokens);
+        hr_json_number(lj, "cost_usd", t->cost_usd);
+        cJSON_AddNumberToObject(lj, "verify_samples_per_side", (double)in->verify_samples);
+        cJSON_AddNumberToObject(lj, "verdicts_missing", (double)in->verdicts_missing);
+    }
+    if (in->clusters) json_clusters(root, in);
+    cJSON *arr = cJSON_AddArrayToObject(root, "hypotheses");
+    if (!e || !sc || !arr) return -1;
+    for (size_t k = 0; k < r->n_rows; k++) {
+        const hr_report_row *row = &r->rows[k];
+        cJSON *o = json_row(arr, row);
+        if (!o) return -1;
+        cJSON_AddStringToObject(o, "text", row->text);
+        cJSON_AddStringToObject(o, "source", hr_hyp_source_str(row->source));
+        cJSON_AddStringToObject(o, "direction", row->direction == 'A' ? "A" : "B");
+        json_common_scores(o, row);
+        cJSON_AddBoolToObject(o, "significant", row->significant);
+        if (row->note) cJSON_AddStringToObject(o, "note", row->note);
+        if (row->verification) json_verification(o, row->verification);
+        if (row->n_examples) {
+            cJSON *ex = cJSON_AddArrayToObject(o, "examples");
+            for (size_t x = 0; x < row->n_examples; x++)
+                cJSON_AddItemToArray(ex, cJSON_CreateString(row->examples[x]));
+        }
+    }
+    return 0;
+}
+
+char *hr_report_json(const hr_report *r)
+{
+    if (!r) return NULL;
+    cJSON *root = cJSON_CreateObject();
+    if (!root) return NULL;
+    int bad = r->info.kind == HR_REPORT_RANK ? rank_json(root, r) : describe_json(root, r);
+    char *text = bad ? NULL : cJSON_Print(root);
+    cJSON_Delete(root);
+    return text;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Markdown                                                                   */
+
+static void md_escape(FILE *f, const char *s)
+{
+    for (; *s; s++) {
+        if (*s == '|' || *s == '*' || *s == '_' || *s == '`' || *s == '[' || *s == ']' || *s == '\\')
+            fputc('\\', f);
+        fputc(*s == '\n' || *s == '\r' ? ' ' : *s, f);
+    }
+}
+
+typedef struct md_ctx {
+    FILE *f;
+    int judged; /* some row has a verdict: the judge's column is there */
+} md_ctx;
+
+static void md_row(const hr_report *r, const hr_report_row *row, void *user)
+{
+    const md_ctx *m = user;
+    FILE *f = m->f;
+    fprintf(f, "| %zu | ", row->rank);
+    md_escape(f, row->text);
+    fprintf(f, "%s | %.3f | %.2g | %s | ", row->score.q_value <= r->info.alpha ? "" : " (n.s.)",
+            row->score.auroc, row->score.q_value, hr_hyp_source_str(row->source));
+    if (row->verification && !isnan(row->verification->v))
+        fprintf(f, "%+.2f [%+.2f, %+.2f] | ", row->verification->v, row->verification->ci_low,
+                row->verification->ci_high);
+    else if (m->judged)
+        fprintf(f, " | ");
+    for (size_t x = 0; x < row->n_examples; x++) {
+        fprintf(f, "%s\"", x ? "; " : "");
+        md_escape(f, row->examples[x]);
+        fprintf(f, "\"");
+    }
+    fprintf(f, " |\n");
+}
+
+hr_status hr_report_write_markdown(FILE *f, const hr_report *r)
+{
+    if (!f || !r) return HR_ERR_INTERNAL;
+    if (r->info.kind != HR_REPORT_DESCRIBE) return HR_ERR_UNSUPPORTED;
+    const hr_report_info *in = &r->info;
+    md_ctx m = {f, r->verifications != NULL};
+    fprintf(f, "# How A differs from B\n\n");
+    fprintf(f, "- **A**: `%s` (%zu texts)\n- **B**: `%s` (%zu texts)\n", in->a_path, in->n_a,
+            in->b_path, in->n_b);
+    if (in->goal) {
+        fprintf(f, "- **Goal**: ");
+        md_escape(f, in->goal);
+        fprintf(f, "\n");
+    }
+    fprintf(f, "- %zu candidate hypotheses, scored on %zu + %zu held-out texts with %s "
+               "(%s); significant: q-value at most %g (Benjamini-Hochberg)\n",
+            in->n_candidates, in->scored_a, in->scored_b, in->encoder_model,
+            hr_score_method_str(in->method), in->alpha);
+    for (int dir = 0; dir < 2; dir++) {
+        fprintf(f, "\n## More typical of %s\n\n", dir ? "B" : "A");
+        if (m.judged)
+            fprintf(f, "| rank | hypothesis | AUROC | q-value | source | judge V [95%% CI] | "
+                       "examples |\n|---:|---|---:|---:|---|---|---|\n");
+        else
+            fprintf(f, "| rank | hypothesis | AUROC | q-value | source | examples |\n"
+                       "|---:|---|---:|---:|---|---|\n");
+        for_shown(r, dir, md_row, &m);
+    }
+    if (in->significant_a + in->significant_b == 0)
+        fprintf(f, "\nNo significant difference found at q <= %g.\n", in->alpha);
+    return ferror(f) ? HR_ERR_IO : HR_OK;
+}

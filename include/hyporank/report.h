@@ -1,0 +1,166 @@
+/*
+ * hyporank/report.h: what `rank` and `describe` found, and its renderers:
+ * the terminal table, JSON and Markdown. The hyporank program prints these;
+ * any other caller (a binding, a server) gets the same text from the same
+ * functions.
+ *
+ *     hr_report *r;
+ *     hr_describe_run(&opt, embedder, &r, err, sizeof err);   // or hr_rank_run
+ *     const hr_report_info *info = hr_report_get_info(r);
+ *     for (size_t i = 0; i < hr_report_rows(r); i++) {
+ *         const hr_report_row *row = hr_report_row_at(r, i);
+ *         printf("%zu %c %.3f %s\n", row->rank, row->direction, row->score.auroc, row->text);
+ *     }
+ *     hr_report_write_table(stdout, r);
+ *     char *json = hr_report_json(r);      // free() it
+ *     hr_report_destroy(r);
+ *
+ * Rows are ordered by rank: `rank` by AUROC, highest first (the top
+ * describes A, the bottom B); `describe` by strength |AUROC - 0.5|, both
+ * directions mixed, strongest first. The JSON has every row; the table and
+ * the Markdown show info->top rows (describe: top of each direction; rank:
+ * the first top rows, all when top is 0).
+ *
+ * Compatibility: the library allocates the info and the rows and hands out
+ * pointers; fields are only ever added at the end of hr_report_info and
+ * hr_report_row, never renamed or removed. Callers read rows through
+ * hr_report_row_at and never allocate, copy by value or index arrays of
+ * these structs, so code built against this header keeps working when
+ * fields are added.
+ *
+ * Ownership: the report owns everything it points to (its texts live in
+ * corpora and pools it keeps) except corpora the caller lent the pipeline
+ * (hr_describe_options.corpus_a, ...), which must outlive the report.
+ */
+#ifndef HYPORANK_REPORT_H
+#define HYPORANK_REPORT_H
+
+#include "hyporank/llm.h"       /* hr_remote_stats */
+#include "hyporank/proposers.h" /* hr_hyp_source */
+#include "hyporank/scorer.h"    /* hr_hypothesis_score, hr_score_method, hr_device */
+#include "hyporank/status.h"
+#include "hyporank/verify.h"    /* hr_verify_result */
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum hr_report_kind {
+    HR_REPORT_RANK = 0,    /* hr_rank_run: the caller's hypotheses */
+    HR_REPORT_DESCRIBE = 1 /* hr_describe_run: a generated candidate pool, both directions */
+} hr_report_kind;
+
+/* One cluster of the texts a probe finds most typical of one side
+ * (describe; hyporank/geometry.h). */
+typedef struct hr_report_cluster {
+    char side;                   /* 'A' or 'B' */
+    size_t number;               /* its number within the side, from 1 (largest first) */
+    size_t size;                 /* texts in it */
+    size_t words_added;          /* its n-grams that were new to the pool */
+    size_t n_nearest;
+    const char *const *nearest;  /* (n_nearest) the candidates nearest to it, nearest first */
+    const size_t *nearest_lens;  /* (n_nearest) their byte lengths */
+    size_t n_examples;           /* at most 3 */
+    const char *const *examples; /* (n_examples) its texts, nearest to its centre first */
+} hr_report_cluster;
+
+/* The facts of the whole run. Strings are NULL when they do not apply. */
+typedef struct hr_report_info {
+    hr_report_kind kind;
+    size_t n_a, n_b;            /* texts (or embedding rows) of A and of B */
+    const char *a_path;         /* where A came from (rank: the .npy when given) */
+    const char *b_path;
+    /* the encoder (rank from .npy files alone: model "precomputed", device "none") */
+    const char *encoder_model;
+    const char *encoder_model_id; /* the cache identity; NULL when unknown */
+    size_t dim;
+    const char *encoder_device;   /* "cpu", "cuda", "remote" */
+    /* the scorer */
+    hr_device scorer_device;    /* the device that scored (never auto) */
+    hr_score_method method;
+    double temperature;         /* CONTRAST's T */
+    double seconds_read;        /* rank: reading the inputs */
+    double seconds_embed;       /* rank: embedding */
+    double seconds_score;       /* scoring */
+    size_t top;                 /* rows the table and the Markdown show (see above) */
+
+    /* rank */
+    const char *hypotheses_path; /* the hypotheses' text file; NULL with .npy only */
+    const char *a_emb_path;      /* .npy inputs, NULL when given as texts */
+    const char *b_emb_path;
+    const char *h_emb_path;
+
+    /* describe */
+    const char *goal;
+    size_t n_candidates;         /* candidates scored (after merging near-duplicates) */
+    size_t merged;               /* near-duplicates merged into an earlier candidate */
+    const char *candidate_sources; /* "yours + bank + words + clusters + LLM" */
+    size_t scored_a, scored_b;   /* texts every candidate was scored on */
+    size_t proposal_a, proposal_b; /* texts held out to find candidates on */
+    uint64_t seed;
+    double alpha;                /* significant: q-value <= alpha */
+    size_t significant_a, significant_b; /* significant candidates of each direction */
+    size_t examples;             /* example texts asked for per shown row */
+    size_t n_clusters;
+    const hr_report_cluster *clusters; /* (n_clusters) A's, then B's; NULL when the
+                                          clustering did not run */
+    int has_llm;                 /* an LLM proposed or judged: the fields below hold */
+    const char *llm_model;
+    const char *llm_url;         /* without credentials */
+    hr_remote_stats llm_totals;  /* requests, cache hits, tokens, cost of the whole run */
+    size_t verify_samples;       /* texts judged per side */
+    size_t verdicts_missing;     /* verdicts the judge did not give (never counted as no) */
+} hr_report_info;
+
+/* One hypothesis. */
+typedef struct hr_report_row {
+    size_t rank;                /* 1 = strongest (see the order above) */
+    size_t index;               /* rank: its row in the hypothesis file (from 0, blank
+                                   lines not counted) or in H.npy; describe: its
+                                   position in the candidate pool */
+    const char *text;           /* NULL when the hypotheses came as embeddings only */
+    size_t len;                 /* bytes of text */
+    size_t line;                /* rank: its line in the hypothesis file; 0 without text */
+    hr_hyp_source source;
+    const char *note;           /* NULL, or the proposer's remark (hyporank/proposers.h) */
+    char direction;             /* 'A' when AUROC > 0.5, else 'B' */
+    hr_hypothesis_score score;  /* AUROC, means, p- and q-value (hyporank/scorer.h) */
+    int significant;            /* describe: q <= alpha and AUROC != 0.5 */
+    long duplicate_of;          /* rank: index of an equal earlier hypothesis, or -1 */
+    const hr_verify_result *verification; /* the judge's verdict; NULL when not judged */
+    size_t n_examples;          /* describe: rows shown get up to info->examples */
+    const char *const *examples;   /* (n_examples) texts of its side scoring highest, best first */
+    const size_t *example_lens;    /* (n_examples) their byte lengths */
+} hr_report_row;
+
+typedef struct hr_report hr_report;
+
+void hr_report_destroy(hr_report *r); /* accepts NULL */
+
+const hr_report_info *hr_report_get_info(const hr_report *r);
+size_t hr_report_rows(const hr_report *r);
+/* Row i (0 <= i < hr_report_rows), or NULL. */
+const hr_report_row *hr_report_row_at(const hr_report *r, size_t i);
+
+/* The terminal table, as `hyporank rank` and `hyporank describe` print it.
+ * HR_ERR_IO when writing to f failed. */
+hr_status hr_report_write_table(FILE *f, const hr_report *r);
+
+/* The JSON document (the command line's --json; field names are a public
+ * contract, see the README): malloc'ed, no trailing newline; NULL when out
+ * of memory. */
+char *hr_report_json(const hr_report *r);
+
+/* The Markdown report (describe's --markdown): HR_ERR_UNSUPPORTED for a
+ * rank report, HR_ERR_IO when writing to f failed. */
+hr_status hr_report_write_markdown(FILE *f, const hr_report *r);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
