@@ -1,7 +1,6 @@
 /* host/pipeline/common.c: helpers the pipelines share (pipeline.h). */
 #include "pipeline/pipeline.h"
 
-#include <cblas.h>
 #include <cjson/cJSON.h>
 #include <math.h>
 #include <stdarg.h>
@@ -105,13 +104,6 @@ hr_status hr_pipe_embed_rows(hr_embedder *e, float **m, size_t *rows, const char
                                      errlen)) == HR_OK)
         *rows = total;
     return st;
-}
-
-void hr_similarities(const float *H, size_t k, const float *X, size_t n, int dim, float *S)
-{
-    if (k == 0 || n == 0) return;
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)k, (int)n, dim, 1.0f, H, dim, X,
-                dim, 0.0f, S, (int)n);
 }
 
 size_t hr_top_rows(const float *scores, const size_t *at, size_t n, size_t k, size_t *best,

@@ -8,6 +8,7 @@
 #include "hyporank/proposers.h"
 #include "hyporank/verify.h"
 #include "pipeline/pipeline.h"
+#include "scoring/score_methods.h"
 
 #include <math.h>
 #include <stdint.h>

@@ -81,11 +81,6 @@ hr_status hr_pipe_embed_rows(hr_embedder *e, float **m, size_t *rows, const char
                              const hr_events *ev, char *err, size_t errlen);
 /* (With n = 0 it only loads the embedder.) */
 
-/* The similarities h . x of k hypotheses and n texts, S = H X^T, by one
- * matrix product (BLAS sgemm; float sums, so values agree with a double
- * sum to about 1e-6). H: (k, dim), X: (n, dim), S: (k, n), row-major. */
-void hr_similarities(const float *H, size_t k, const float *X, size_t n, int dim, float *S);
-
 /* The k rows of largest score among n (scores[rows[i]] for i < n, in the
  * order given; NULL rows: 0..n-1): best (k) row numbers, highest first, ties
  * to the earlier; returns how many (min(k, n)). scratch: (k). */

@@ -5,6 +5,7 @@
 #include "scoring/score_methods.h"
 #include "core/util.h"
 
+#include <cblas.h>
 #include <math.h>
 #include <stdlib.h>
 
@@ -13,6 +14,13 @@ double hr_similarity(const float *h, const float *x, int dim)
     double acc = 0;
     for (int i = 0; i < dim; i++) acc += (double)h[i] * (double)x[i];
     return acc;
+}
+
+void hr_similarities(const float *H, size_t k, const float *X, size_t n, int dim, float *S)
+{
+    if (k == 0 || n == 0) return;
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)k, (int)n, dim, 1.0f, H, dim, X,
+                dim, 0.0f, S, (int)n);
 }
 
 void hr_score_sample(hr_score_method method, double t, const float *s, size_t k, float *out)

@@ -47,6 +47,11 @@ extern "C" {
  * products of the scorers are checked against). h, x: (dim). */
 double hr_similarity(const float *h, const float *x, int dim);
 
+/* The similarities h . x of k hypotheses and n texts, S = H X^T, by one
+ * matrix product (BLAS sgemm; float sums in the order BLAS chooses, so values agree with a double
+ * sum to about 1e-6). H: (k, dim), X: (n, dim), S: (k, n), row-major. */
+void hr_similarities(const float *H, size_t k, const float *X, size_t n, int dim, float *S);
+
 /* CENTERED from the similarity s = s_k(x) and the pool sum c = C(x), K >= 2. */
 static inline double hr_score_centered(double s, double c, size_t k)
 {
