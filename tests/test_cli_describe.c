@@ -41,19 +41,19 @@ static void test_demo_puts_the_pandemic_among_the_top_differences_of_2020(void)
     cJSON *hyps = cJSON_GetObjectItem(root, "hypotheses");
     CHECK(cJSON_GetObjectItem(root, "n_a") && cJSON_GetObjectItem(root, "n_a")->valuedouble == 1000);
     CHECK(cJSON_GetObjectItem(root, "encoder") != NULL);
-    int pandemic_rank = 0, seen_a = 0;
-    double last_strength = 1.0;
+    int pandemic_rank = 0, seen_a = 0, last_finding = 1;
     cJSON *h;
     cJSON_ArrayForEach(h, hyps) {
         const char *fields[] = {"rank", "index", "text", "source", "direction", "auroc",
-                                "mean_a", "mean_b", "p_value", "q_value"};
+                                "mean_a", "mean_b", "p_value", "q_value", "share_a", "share_b",
+                                "effect", "effect_ci", "explained_by", "paraphrases", "finding"};
         for (size_t f = 0; f < sizeof fields / sizeof fields[0]; f++)
             CHECKF(cJSON_GetObjectItem(h, fields[f]) != NULL, "missing field %s", fields[f]);
-        double auroc = cJSON_GetObjectItem(h, "auroc")->valuedouble;
-        double strength = auroc > 0.5 ? auroc - 0.5 : 0.5 - auroc;
-        CHECK(strength <= last_strength + 1e-12); /* ordered by strength */
-        last_strength = strength;
-        if (auroc <= 0.5 || seen_a >= 5) continue;
+        const int finding = cJSON_IsTrue(cJSON_GetObjectItem(h, "finding"));
+        CHECK(finding <= last_finding); /* the findings first */
+        last_finding = finding;
+        const int dir_a = strcmp(cJSON_GetObjectItem(h, "direction")->valuestring, "A") == 0;
+        if (!dir_a || seen_a >= 5) continue;
         seen_a++;
         const char *t = cJSON_GetObjectItem(h, "text")->valuestring;
         if (!pandemic_rank && (strstr(t, "covid") || strstr(t, "COVID") || strstr(t, "coronavirus") ||
@@ -61,6 +61,7 @@ static void test_demo_puts_the_pandemic_among_the_top_differences_of_2020(void)
             pandemic_rank = seen_a;
     }
     CHECKF(pandemic_rank >= 1, "no pandemic hypothesis among the top 5 of A:\n%s", out);
+    CHECKF(strstr(out, "distinct difference") != NULL, "no headline count of findings:\n%s", out);
     /* The clusters of typical texts: both sides, each with its nearest candidates. */
     int sides[2] = {0, 0};
     cJSON *cl;
@@ -147,7 +148,20 @@ static void test_llm_judge_reports_v_and_a_rerun_comes_from_the_cache(void)
     CHECKF(rc == 0, "exit %d: %s", rc, err);
     CHECKF(strstr(out, "judge: true of") != NULL, "no verdicts in the table:\n%s", out);
     /* 3 proposal rounds (the default) and 3 hypotheses x 2 requests of 10 texts */
-    CHECKF(strstr(out, " llm ") != NULL, "no LLM candidate among those shown:\n%s", out);
+    /* the LLM's candidates are scored like the others: significant, as a
+     * finding or explained by one (its paraphrase, with this fake LLM) */
+    char *jtext = read_all(json);
+    cJSON *jroot = jtext ? cJSON_Parse(jtext) : NULL;
+    int llm_rows = 0;
+    cJSON *lh;
+    cJSON_ArrayForEach(lh, cJSON_GetObjectItem(jroot, "hypotheses"))
+        llm_rows += strcmp(cJSON_GetObjectItem(lh, "source")->valuestring, "llm") == 0 &&
+                    cJSON_IsTrue(cJSON_GetObjectItem(lh, "significant")) &&
+                    (cJSON_IsTrue(cJSON_GetObjectItem(lh, "finding")) ||
+                     cJSON_IsNumber(cJSON_GetObjectItem(lh, "explained_by")));
+    CHECKF(llm_rows > 0, "no significant LLM candidate:\n%s", out);
+    cJSON_Delete(jroot);
+    free(jtext);
     CHECKF(strstr(out, "9 requests (0 from the cache)") != NULL, "output:\n%s", out);
     char *text = read_all(json);
     cJSON *root = cJSON_Parse(text);

@@ -3,6 +3,7 @@
  * set by ctest): the JSON contract of DESIGN.md, its ordering, and a clear
  * message with exit status 2 for each kind of bad input.
  */
+#include "hyporank/findings.h"
 #include "hyporank/npy.h"
 #include "hyporank/scorer.h"
 #include "test_util.h"
@@ -105,10 +106,14 @@ static float exact_normal(double shift)
 
 static void write_inputs(void)
 {
-    for (int i = 0; i < NA * D; i++) xa[i] = exact_normal(i % D == 0 ? 0.8 : 0.0);
+    /* A third of A's texts are "about" hypothesis 0: their first coordinate
+     * is shifted (hypothesis 0 holds for more of A). */
+    for (int i = 0; i < NA * D; i++)
+        xa[i] = exact_normal(i % D == 0 && i / D < NA / 3 ? 2.5 : 0.0);
     for (int i = 0; i < NB * D; i++) xb[i] = exact_normal(0.0);
     for (int i = 0; i < K * D; i++) hyp[i] = exact_normal(0.0);
-    hyp[0] = 3.0f;                                        /* hypothesis 0 leans on A */
+    for (int c = 1; c < D; c++) hyp[c] = 0.0f;            /* hypothesis 0 is the first */
+    hyp[0] = 3.0f;                                        /* coordinate: it leans on A */
     memcpy(hyp + 5 * D, hyp + 2 * D, D * sizeof(float)); /* 5 repeats 2 */
     char err[256];
     if (hr_npy_write_f32(tmp_path("a.npy"), xa, NA, D, err, sizeof err) ||
@@ -129,7 +134,7 @@ static void test_help_teaches_with_an_example(void)
     CHECK(strstr(out_text, "rank") != NULL);
 }
 
-static void test_npy_inputs_give_the_contract_json_ordered_by_auroc(void)
+static void test_npy_inputs_give_the_contract_json_findings_first(void)
 {
     const char *json = tmp_path("out.json");
     int rc = run_cli("rank", "--a-emb", tmp_path("a.npy"), "--b-emb", tmp_path("b.npy"), "--h-emb",
@@ -152,18 +157,31 @@ static void test_npy_inputs_give_the_contract_json_ordered_by_auroc(void)
     const cJSON *hs = cJSON_GetObjectItem(j, "hypotheses");
     CHECK(cJSON_GetArraySize(hs) == K);
 
-    /* The same numbers as the library gives. */
+    /* The same numbers as the library gives: the similarity's AUROC (cosine,
+     * rank's method) and the effects and findings (hyporank/findings.h). */
     hr_scorer *s;
     hr_hypothesis_score want[K];
-    CHECK(hr_scorer_create(xa, NA, xb, NB, D, NULL, &s, NULL, 0) == HR_OK);
+    hr_scorer_options so = hr_scorer_default_options();
+    so.method = HR_SCORE_COSINE;
+    CHECK(hr_scorer_create(xa, NA, xb, NB, D, &so, &s, NULL, 0) == HR_OK);
     CHECK(hr_scorer_score(s, hyp, K, want, NULL, 0) == HR_OK);
     hr_scorer_destroy(s);
+    hr_effect eff[K];
+    hr_finding fnd[K];
+    size_t n_found = 0;
+    hr_findings_input fin = {xa, xb, NA, NB, D, NULL, NULL, hyp, K, NULL};
+    CHECK(hr_effect_rows(xa, NA, xb, NB, D, hyp, K, eff, NULL, 0) == HR_OK);
+    CHECK(hr_effect_qvalues(eff, K, NULL, 0) == HR_OK);
+    CHECK(hr_findings_select(&fin, NULL, eff, fnd, &n_found, NULL, 0) == HR_OK);
+    CHECK(n_found >= 1);
 
     const char *fields[] = {"rank", "index", "text", "source", "direction", "auroc",
-                            "mean_a", "mean_b", "p_value", "q_value"};
+                            "mean_a", "mean_b", "p_value", "q_value", "share_a", "share_b",
+                            "effect", "effect_ci", "finding", "explained_by", "paraphrases",
+                            "auroc_p_value", "auroc_q_value"};
     const char *texts[K] = {"leans on A", "second", "third", "fourth", "fifth", "third", "seventh"};
-    double prev = 2.0;
-    int seen[K] = {0}, r = 0;
+    int seen[K] = {0}, r = 0, prev_finding = 1;
+    double prev_p = 0.0;
     const cJSON *h;
     cJSON_ArrayForEach(h, hs)
     {
@@ -176,15 +194,32 @@ static void test_npy_inputs_give_the_contract_json_ordered_by_auroc(void)
         CHECK(idx >= 0 && idx < K);
         if (idx < 0 || idx >= K) continue;
         seen[idx]++;
-        CHECKF(auroc <= prev, "rank %d: auroc %g after %g", r, auroc, prev);
-        prev = auroc;
+        /* Order: the findings first, then by the effect's p-value. */
+        const int finding = cJSON_IsTrue(cJSON_GetObjectItem(h, "finding"));
+        CHECK(finding == fnd[idx].is_finding);
+        CHECKF(finding <= prev_finding, "rank %d: a finding after a non-finding", r);
+        if (!finding && !prev_finding)
+            CHECKF(eff[idx].p_value >= prev_p, "rank %d: p %g after %g", r, eff[idx].p_value,
+                   prev_p);
+        prev_finding = finding;
+        prev_p = eff[idx].p_value;
         CHECKF(auroc == want[idx].auroc, "index %d: auroc %.17g, library %.17g", idx, auroc,
                want[idx].auroc);
-        CHECK(cJSON_GetObjectItem(h, "p_value")->valuedouble == want[idx].p_value);
-        CHECK(cJSON_GetObjectItem(h, "q_value")->valuedouble == want[idx].q_value);
+        CHECK(cJSON_GetObjectItem(h, "auroc_p_value")->valuedouble == want[idx].p_value);
+        CHECK(cJSON_GetObjectItem(h, "auroc_q_value")->valuedouble == want[idx].q_value);
         CHECK(cJSON_GetObjectItem(h, "mean_a")->valuedouble == want[idx].mean_a);
         CHECK(cJSON_GetObjectItem(h, "mean_b")->valuedouble == want[idx].mean_b);
-        CHECK(strcmp(cJSON_GetObjectItem(h, "direction")->valuestring, auroc > 0.5 ? "A" : "B") == 0);
+        CHECK(cJSON_GetObjectItem(h, "p_value")->valuedouble == eff[idx].p_value);
+        CHECK(cJSON_GetObjectItem(h, "q_value")->valuedouble == eff[idx].q_value);
+        CHECK(cJSON_GetObjectItem(h, "share_a")->valuedouble == eff[idx].share_a);
+        CHECK(cJSON_GetObjectItem(h, "share_b")->valuedouble == eff[idx].share_b);
+        CHECK(cJSON_GetObjectItem(h, "effect")->valuedouble == eff[idx].effect);
+        const cJSON *ci = cJSON_GetObjectItem(h, "effect_ci");
+        CHECK(cJSON_GetArraySize(ci) == 2 &&
+              cJSON_GetArrayItem(ci, 0)->valuedouble == eff[idx].ci_low &&
+              cJSON_GetArrayItem(ci, 1)->valuedouble == eff[idx].ci_high);
+        CHECK(strcmp(cJSON_GetObjectItem(h, "direction")->valuestring,
+                     eff[idx].z > 0 ? "A" : "B") == 0);
         CHECK(strcmp(cJSON_GetObjectItem(h, "source")->valuestring, "user") == 0);
         CHECKF(strcmp(cJSON_GetObjectItem(h, "text")->valuestring, texts[idx]) == 0, "index %d: %s",
                idx, cJSON_GetObjectItem(h, "text")->valuestring);
@@ -347,9 +382,16 @@ static void test_text_inputs_are_embedded_with_the_model(void)
     if (!j) return;
     const cJSON *hs = cJSON_GetObjectItem(j, "hypotheses");
     CHECK(cJSON_GetArraySize(hs) == 2); /* the blank line skipped */
+    /* Too few texts for a significant effect, so the order is the effects'
+     * p-values'; each hypothesis separates the sides perfectly. */
     const cJSON *first = cJSON_GetArrayItem(hs, 0), *second = cJSON_GetArrayItem(hs, 1);
+    if (first && strcmp(cJSON_GetObjectItem(first, "text")->valuestring, "is about sport") == 0) {
+        const cJSON *t = first;
+        first = second, second = t;
+    }
     CHECK(first && strcmp(cJSON_GetObjectItem(first, "text")->valuestring, "is about a pandemic") == 0);
     CHECK(first && cJSON_GetObjectItem(first, "auroc")->valuedouble == 1.0);
+    CHECK(first && strcmp(cJSON_GetObjectItem(first, "direction")->valuestring, "A") == 0);
     CHECK(second && cJSON_GetObjectItem(second, "auroc")->valuedouble == 0.0);
     CHECK(second && strcmp(cJSON_GetObjectItem(second, "direction")->valuestring, "B") == 0);
     const cJSON *enc = cJSON_GetObjectItem(j, "encoder");
@@ -376,7 +418,7 @@ int main(void)
     }
     write_inputs();
     RUN(test_help_teaches_with_an_example);
-    RUN(test_npy_inputs_give_the_contract_json_ordered_by_auroc);
+    RUN(test_npy_inputs_give_the_contract_json_findings_first);
     RUN(test_underflowing_p_values_are_shown_as_a_bound);
     RUN(test_bad_inputs_exit_2_naming_the_file);
     RUN(test_text_inputs_are_embedded_with_the_model);

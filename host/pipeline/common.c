@@ -53,29 +53,34 @@ const char *hr_p_text(double p, char out[16])
     return out;
 }
 
+/* v as the shortest of 15, 16 or 17 significant digits that reads back as
+ * v; buf: 40 bytes. */
+static const char *exact_number(double v, char *buf)
+{
+    for (int digits = 15; digits <= 17; digits++) {
+        snprintf(buf, 40, "%.*g", digits, v);
+        if (strtod(buf, NULL) == v) break;
+    }
+    return buf;
+}
+
 void hr_json_number(cJSON *o, const char *name, double v)
 {
     char buf[40];
-    if (!isfinite(v)) {
-        cJSON_AddNullToObject(o, name);
-        return;
-    }
-    for (int digits = 15; digits <= 17; digits++) {
-        snprintf(buf, sizeof buf, "%.*g", digits, v);
-        if (strtod(buf, NULL) == v) break;
-    }
-    cJSON_AddRawToObject(o, name, buf);
+    if (!isfinite(v)) cJSON_AddNullToObject(o, name);
+    else cJSON_AddRawToObject(o, name, exact_number(v, buf));
 }
 
 void hr_json_ci(cJSON *o, const char *name, double lo, double hi)
 {
-    if (isnan(lo) || isnan(hi)) {
+    if (!isfinite(lo) || !isfinite(hi)) {
         cJSON_AddNullToObject(o, name);
         return;
     }
+    char buf[40];
     cJSON *a = cJSON_AddArrayToObject(o, name);
-    cJSON_AddItemToArray(a, cJSON_CreateNumber(lo));
-    cJSON_AddItemToArray(a, cJSON_CreateNumber(hi));
+    cJSON_AddItemToArray(a, cJSON_CreateRaw(exact_number(lo, buf)));
+    cJSON_AddItemToArray(a, cJSON_CreateRaw(exact_number(hi, buf)));
 }
 
 hr_status hr_pipe_embed_rows(hr_embedder *e, float **m, size_t *rows, const char *const *texts,

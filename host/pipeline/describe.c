@@ -1,6 +1,7 @@
 /* host/pipeline/describe.c: the describe pipeline (hyporank/describe.h). */
 #include "hyporank/describe.h"
 #include "core/random.h"
+#include "hyporank/findings.h"
 #include "hyporank/geometry.h"
 #include "hyporank/llm.h"
 #include "hyporank/llm_propose.h"
@@ -36,6 +37,7 @@ void hr_describe_options_init(hr_describe_options *o)
     o->examples = 2;
     o->alpha = 0.05;
     o->scorer = hr_scorer_default_options();
+    o->scorer.method = HR_SCORE_COSINE; /* the AUROC of the similarity itself */
     o->device = HR_DEVICE_AUTO;
 }
 
@@ -76,10 +78,12 @@ typedef struct describe_run {
     hr_llm *llm;
     size_t k, merged;         /* candidates kept, merged away */
     size_t *pidx;             /* (k) pool index of each kept candidate */
-    hr_hypothesis_score *scores; /* (k) */
-    size_t *order;            /* (k) kept candidates, strongest first */
+    hr_hypothesis_score *scores; /* (k) the similarity's AUROC (secondary) */
+    hr_effect *effects;       /* (k) shares and effects (hyporank/findings.h) */
+    hr_finding *findings;     /* (k) */
+    size_t *order;            /* (k) kept candidates by rank: findings first */
+    uint8_t *shown;           /* (k) by rank: the table shows it */
     double seconds_score;
-    size_t n_sig[2];          /* significant in direction A, B */
     size_t n_verify;
     hr_verify_result *vres;   /* (n_verify) in rank order */
     hr_verify_stats vstats;
@@ -309,16 +313,30 @@ static hr_status propose_from_probe(describe_run *d, char *err, size_t errlen)
     return st;
 }
 
-typedef struct ranked {
-    size_t index; /* kept candidate */
-    double strength;
-} ranked;
-
-static int cmp_strength(const void *x, const void *y)
+static int from_data(hr_hyp_source s)
 {
-    const ranked *a = x, *b = y;
-    if (a->strength != b->strength) return a->strength > b->strength ? -1 : 1;
-    return (a->index > b->index) - (a->index < b->index);
+    return s == HR_SOURCE_NGRAM || s == HR_SOURCE_LLM;
+}
+
+/* Scores candidates h: (k, dim) into d->scores and d->effects from index
+ * first on: the similarity's AUROC (the scorer) and the effect, on A's rows
+ * xa: (n_a, dim) and B's xb: (n_b, dim). */
+static hr_status score_group(describe_run *d, const float *xa, size_t n_a, const float *xb,
+                             size_t n_b, const float *h, size_t k, size_t first, char *err,
+                             size_t errlen)
+{
+    if (k == 0) return HR_OK;
+    hr_scorer_options so = d->o->scorer;
+    so.device = d->o->device;
+    so.n_threads = d->o->n_threads;
+    hr_scorer *scorer = NULL;
+    hr_status st = hr_scorer_create(xa, n_a, xb, n_b, (int)d->dim, &so, &scorer, err, errlen);
+    if (st == HR_OK) st = hr_scorer_score(scorer, h, k, d->scores + first, err, errlen);
+    if (scorer) d->rep->info.scorer_device = hr_scorer_device(scorer);
+    hr_scorer_destroy(scorer);
+    if (st == HR_OK)
+        st = hr_effect_rows(xa, n_a, xb, n_b, (int)d->dim, h, k, d->effects + first, err, errlen);
+    return st;
 }
 
 /* Embeds the candidates not embedded yet (H grows: those the proposers
@@ -356,39 +374,57 @@ static hr_status score(describe_run *d, char *err, size_t errlen)
     d->merged = total - n_kept;
     const size_t k = d->k = n_kept;
 
+    /* The candidates that do not depend on the data (the caller's, the
+     * bank) come first in the pool and are scored on every text (full
+     * power); those drawn from the data (n-grams, clusters, LLM) follow and
+     * are scored on the held-out part only. */
+    size_t k_all = 0;
+    while (k_all < k && !from_data(hr_pool_get(d->pool, d->pidx[k_all])->source)) k_all++;
+    for (size_t i = k_all; i < k; i++)
+        if (!from_data(hr_pool_get(d->pool, d->pidx[i])->source))
+            return hr_fail(HR_ERR_INTERNAL, err, errlen,
+                           "describe: the pool lists a candidate of the data before one of yours "
+                           "or the bank's");
     d->scores = malloc(k * sizeof *d->scores);
-    ranked *rank = malloc(k * sizeof *rank);
+    d->effects = malloc(k * sizeof *d->effects);
+    d->findings = malloc(k * sizeof *d->findings);
     d->order = malloc(k * sizeof *d->order);
-    if (!d->scores || !rank || !d->order) {
-        free(rank);
+    d->shown = malloc(k);
+    uint8_t *drawn = malloc(k);                         /* (k) 1: drawn from the data */
+    uint8_t *held = malloc(d->a.n + d->b.n);            /* (n_a + n_b) 1: a held-out row */
+    if (!d->scores || !d->effects || !d->findings || !d->order || !d->shown || !drawn || !held) {
+        free(drawn), free(held);
         return hr_pipe_nomem(err, errlen);
     }
-    hr_scorer_options so = o->scorer;
-    so.device = o->device;
-    so.n_threads = o->n_threads;
-    hr_scorer *scorer = NULL;
+    for (size_t i = 0; i < k; i++) drawn[i] = i >= k_all;
+    for (size_t r = 0; r < d->a.n; r++) held[r] = r >= d->a.score0 && r < d->a.score0 + d->a.n_score;
+    for (size_t r = 0; r < d->b.n; r++)
+        held[d->a.n + r] = r >= d->b.score0 && r < d->b.score0 + d->b.n_score;
     const double t0 = hr_pipe_now();
-    const float *xa = d->X + d->a.score0 * dim;              /* (a.n_score, dim) */
-    const float *xb = d->X + (d->a.n + d->b.score0) * dim;   /* (b.n_score, dim) */
-    if ((st = hr_scorer_create(xa, d->a.n_score, xb, d->b.n_score, (int)dim, &so, &scorer, err,
-                               errlen)) == HR_OK)
-        st = hr_scorer_score(scorer, d->H, k, d->scores, err, errlen);
+    const float *xa_all = d->X, *xb_all = d->X + d->a.n * dim; /* (a.n, dim), (b.n, dim) */
+    const float *xa = d->X + d->a.score0 * dim;                /* (a.n_score, dim) */
+    const float *xb = d->X + (d->a.n + d->b.score0) * dim;     /* (b.n_score, dim) */
+    const float *h_drawn = d->H + k_all * dim;
+    st = score_group(d, xa_all, d->a.n, xb_all, d->b.n, d->H, k_all, 0, err, errlen);
+    if (st == HR_OK)
+        st = score_group(d, xa, d->a.n_score, xb, d->b.n_score, h_drawn, k - k_all, k_all, err,
+                         errlen);
+    if (st == HR_OK) st = hr_pipe_auroc_qvalues(d->scores, k, err, errlen);
+    if (st == HR_OK) st = hr_effect_qvalues(d->effects, k, err, errlen);
+    if (st == HR_OK) {
+        hr_findings_input fin = {xa_all, xb_all, d->a.n, d->b.n, (int)dim, held, held + d->a.n,
+                                 d->H, k, drawn};
+        hr_findings_options fo = hr_findings_default_options();
+        fo.alpha = o->alpha;
+        fo.seed = o->seed;
+        size_t n_found;
+        st = hr_findings_select(&fin, &fo, d->effects, d->findings, &n_found, err, errlen);
+    }
     d->seconds_score = hr_pipe_now() - t0;
-    if (scorer) d->rep->info.scorer_device = hr_scorer_device(scorer);
-    hr_scorer_destroy(scorer);
-    if (st != HR_OK) {
-        free(rank);
-        return st;
-    }
-    for (size_t i = 0; i < k; i++) {
-        rank[i] = (ranked){i, fabs(d->scores[i].auroc - 0.5)};
-        if (d->scores[i].q_value <= o->alpha && d->scores[i].auroc != 0.5)
-            d->n_sig[d->scores[i].auroc > 0.5 ? 0 : 1]++;
-    }
-    qsort(rank, k, sizeof *rank, cmp_strength);
-    for (size_t r = 0; r < k; r++) d->order[r] = rank[r].index;
-    free(rank);
-    return HR_OK;
+    free(drawn), free(held);
+    if (st == HR_OK) st = hr_pipe_rank_order(d->effects, d->findings, k, d->order, err, errlen);
+    if (st == HR_OK) hr_pipe_shown(d->effects, d->findings, d->order, k, o->top, 1, d->shown);
+    return st;
 }
 
 /* The judge's scores: h . x of the judged candidates on the sampled texts,
@@ -464,12 +500,11 @@ static hr_status pick_examples(describe_run *d, char *err, size_t errlen)
         st = hr_pipe_nomem(err, errlen);
         goto done;
     }
-    size_t shown[2] = {0, 0}, used = 0;
+    size_t used = 0;
     for (size_t r = 0; r < k && n_ex > 0; r++) {
         const size_t i = d->order[r];
-        const int dir = d->scores[i].auroc > 0.5 ? 0 : 1;
-        if (d->scores[i].auroc == 0.5 || shown[dir] >= o->top) continue;
-        shown[dir]++;
+        const int dir = d->effects[i].z > 0.0 ? 0 : 1;
+        if (!d->shown[r]) continue;
         const side_view *s = dir ? &d->b : &d->a;
         const float *block = d->X + (dir ? d->a.n : 0) * dim; /* (s->n, dim) */
         hr_similarities(d->H + i * dim, 1, block, s->n, (int)dim, sim);
@@ -525,8 +560,8 @@ static hr_status build_report(describe_run *d, char *err, size_t errlen)
     in->proposal_b = d->b.n_prop;
     in->seed = o->seed;
     in->alpha = o->alpha;
-    in->significant_a = d->n_sig[0];
-    in->significant_b = d->n_sig[1];
+    in->scored_all_a = d->a.n;
+    in->scored_all_b = d->b.n;
     in->examples = o->examples;
     if (d->llm) {
         in->has_llm = 1;
@@ -597,8 +632,7 @@ static hr_status build_report(describe_run *d, char *err, size_t errlen)
         row->source = e->source;
         row->note = e->note;
         row->score = d->scores[i];
-        row->direction = row->score.auroc > 0.5 ? 'A' : 'B';
-        row->significant = row->score.q_value <= o->alpha && row->score.auroc != 0.5;
+        row->direction = d->effects[i].z > 0.0 ? 'A' : 'B';
         row->duplicate_of = -1;
         if (verify_of && verify_of[i] != SIZE_MAX) row->verification = &rep->verifications[verify_of[i]];
         const side_view *s = row->direction == 'A' ? &d->a : &d->b;
@@ -613,6 +647,9 @@ static hr_status build_report(describe_run *d, char *err, size_t errlen)
     }
     free(verify_of);
     rep->n_rows = d->k;
+    hr_status st = hr_pipe_report_findings(rep, d->order, d->effects, d->findings, o->alpha,
+                                           d->shown, err, errlen);
+    if (st != HR_OK) return st;
     /* The texts rows point into stay with the report. */
     for (int c = 0; c < 3; c++) rep->corpora[c] = d->own[c], d->own[c] = NULL;
     rep->pool = d->pool;
@@ -667,7 +704,7 @@ done:
     free(d.X), free(d.H), free(d.dec);
     hr_geometry_report_destroy(d.geo);
     hr_llm_destroy(d.llm);
-    free(d.pidx), free(d.scores), free(d.order);
+    free(d.pidx), free(d.scores), free(d.effects), free(d.findings), free(d.order), free(d.shown);
     free(d.vres);
     hr_verify_stats_free(&d.vstats);
     free(d.ex_rows), free(d.ex_count), free(d.ex_first);

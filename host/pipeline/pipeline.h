@@ -13,6 +13,7 @@
 #include "hyporank/report.h"
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct cJSON;
 
@@ -24,6 +25,8 @@ struct hr_report {
     size_t n_rows;
     hr_report_cluster *clusters;   /* (info.n_clusters) */
     hr_verify_result *verifications; /* the judged rows' verdicts */
+    const char **paraphrases;      /* storage for the findings' paraphrase lists: */
+    size_t *paraphrase_lens;       /*   (rows) pointers and lengths */
     const char **texts;            /* storage for the rows' examples and the clusters' */
     size_t *lens;                  /*   strings: (n_texts) pointers and lengths */
     size_t n_texts;
@@ -86,6 +89,31 @@ hr_status hr_pipe_embed_rows(hr_embedder *e, float **m, size_t *rows, const char
  * to the earlier; returns how many (min(k, n)). scratch: (k). */
 size_t hr_top_rows(const float *scores, const size_t *rows, size_t n, size_t k, size_t *best,
                    float *scratch);
+
+/* ---- findings (findings_step.c) ---- */
+
+/* The rank order of k candidates: order (k) the candidate of each rank:
+ * findings first by |effect| (largest first), then the others by their
+ * effect's p-value, then |effect|, then index. */
+hr_status hr_pipe_rank_order(const hr_effect *e, const hr_finding *f, size_t k, size_t *order,
+                             char *err, size_t errlen);
+
+/* Benjamini-Hochberg q-values of the AUROC tests of k candidates scored in
+ * several scorer calls, over all of them. */
+hr_status hr_pipe_auroc_qvalues(hr_hypothesis_score *s, size_t k, char *err, size_t errlen);
+
+/* Which ranks the table shows (hyporank/report.h): shown (k) by rank.
+ * order as above. top: rows shown per direction (describe); per_direction
+ * 0: the first top ranks (rank; top 0: all). */
+void hr_pipe_shown(const hr_effect *e, const hr_finding *f, const size_t *order, size_t k,
+                   size_t top, int per_direction, uint8_t *shown);
+
+/* The findings fields of the report's rows, which are in rank order
+ * (order as above): effect, direction, significant, finding, explained_by,
+ * paraphrase lists (the report keeps them), shown, and info's counts. */
+hr_status hr_pipe_report_findings(hr_report *rep, const size_t *order, const hr_effect *e,
+                                  const hr_finding *f, double alpha, const uint8_t *shown,
+                                  char *err, size_t errlen);
 
 /* ---- candidates ---- */
 

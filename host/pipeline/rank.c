@@ -1,6 +1,7 @@
 /* host/pipeline/rank.c: the rank pipeline (hyporank/rank.h). */
 #include "hyporank/rank.h"
 #include "hyporank/corpus.h"
+#include "hyporank/findings.h"
 #include "hyporank/npy.h"
 #include "pipeline/pipeline.h"
 
@@ -13,7 +14,9 @@ void hr_rank_options_init(hr_rank_options *o)
 {
     memset(o, 0, sizeof *o);
     o->top = 20;
+    o->alpha = 0.05;
     o->scorer = hr_scorer_default_options();
+    o->scorer.method = HR_SCORE_COSINE; /* the AUROC of the similarity itself */
 }
 
 int hr_rank_needs_embedder(const hr_rank_options *o)
@@ -113,18 +116,6 @@ static long *find_duplicates(const side *h, size_t *n_dup)
     return dup;
 }
 
-typedef struct ranked {
-    size_t index;
-    const hr_hypothesis_score *s;
-} ranked;
-
-static int cmp_ranked(const void *x, const void *y)
-{
-    const ranked *a = x, *b = y;
-    if (a->s->auroc != b->s->auroc) return a->s->auroc > b->s->auroc ? -1 : 1;
-    return (a->index > b->index) - (a->index < b->index);
-}
-
 static hr_status check_options(const hr_rank_options *o, char *err, size_t errlen)
 {
     const char *text[2] = {o->a_path, o->b_path}, *npy[2] = {o->a_emb_path, o->b_emb_path};
@@ -218,7 +209,10 @@ hr_status hr_rank_run(const hr_rank_options *o, hr_embedder *e, hr_report **out,
     hr_report *rep = hr_report_new(HR_REPORT_RANK);
     hr_scorer *scorer = NULL;
     hr_hypothesis_score *scores = NULL;
-    ranked *order = NULL;
+    hr_effect *effects = NULL;
+    hr_finding *findings = NULL;
+    size_t *order = NULL;
+    uint8_t *shown = NULL;
     long *dup = NULL;
     if (!rep) return hr_pipe_nomem(err, errlen);
 
@@ -255,16 +249,30 @@ hr_status hr_rank_run(const hr_rank_options *o, hr_embedder *e, hr_report **out,
                                errlen)) != HR_OK)
         goto done;
     scores = malloc(h.n * sizeof *scores);
+    effects = malloc(h.n * sizeof *effects);
+    findings = malloc(h.n * sizeof *findings);
     order = malloc(h.n * sizeof *order);
+    shown = malloc(h.n);
     rep->rows = calloc(h.n, sizeof *rep->rows);
-    if (!scores || !order || !rep->rows) {
+    if (!scores || !effects || !findings || !order || !shown || !rep->rows) {
         st = hr_fail(HR_ERR_NOMEM, err, errlen, "out of memory for %zu hypotheses", h.n);
         goto done;
     }
     if ((st = hr_scorer_score(scorer, h.emb, h.n, scores, err, errlen)) != HR_OK) goto done;
+    /* What share of each side each hypothesis holds for, and which are
+     * distinct findings (hyporank/findings.h). */
+    hr_findings_input fin = {a.emb, b.emb, a.n, b.n, (int)a.dim, NULL, NULL, h.emb, h.n, NULL};
+    hr_findings_options fo = hr_findings_default_options();
+    fo.alpha = o->alpha;
+    size_t n_found;
+    if ((st = hr_effect_rows(a.emb, a.n, b.emb, b.n, (int)a.dim, h.emb, h.n, effects, err,
+                             errlen)) ||
+        (st = hr_effect_qvalues(effects, h.n, err, errlen)) ||
+        (st = hr_findings_select(&fin, &fo, effects, findings, &n_found, err, errlen)) ||
+        (st = hr_pipe_rank_order(effects, findings, h.n, order, err, errlen)))
+        goto done;
+    hr_pipe_shown(effects, findings, order, h.n, o->top, 0, shown);
     const double secs = hr_pipe_now() - t0;
-    for (size_t i = 0; i < h.n; i++) order[i] = (ranked){i, &scores[i]};
-    qsort(order, h.n, sizeof *order, cmp_ranked);
 
     /* The report. */
     hr_report_info *in = &rep->info;
@@ -294,7 +302,7 @@ hr_status hr_rank_run(const hr_rank_options *o, hr_embedder *e, hr_report **out,
         goto done;
     }
     for (size_t r = 0; r < h.n; r++) {
-        const size_t i = order[r].index;
+        const size_t i = order[r];
         hr_report_row *row = &rep->rows[r];
         row->rank = r + 1;
         row->index = i;
@@ -305,10 +313,13 @@ hr_status hr_rank_run(const hr_rank_options *o, hr_embedder *e, hr_report **out,
         }
         row->source = HR_SOURCE_USER;
         row->score = scores[i];
-        row->direction = scores[i].auroc > 0.5 ? 'A' : 'B';
         row->duplicate_of = dup[i];
     }
     rep->n_rows = h.n;
+    in->alpha = o->alpha;
+    if ((st = hr_pipe_report_findings(rep, order, effects, findings, o->alpha, shown, err,
+                                      errlen)) != HR_OK)
+        goto done;
     rep->corpora[2] = h.corpus; /* the rows' texts */
     h.corpus = NULL;
     *out = rep;
@@ -317,7 +328,8 @@ done:
     hr_report_destroy(rep);
     free(dup);
     free(order);
-    free(scores);
+    free(shown);
+    free(scores), free(effects), free(findings);
     hr_scorer_destroy(scorer);
     for (int k = 0; k < 3; k++) {
         free(sides[k]->emb);

@@ -1,6 +1,7 @@
 /* host/pipeline/report.c: the report of rank and describe, and its
  * renderers: terminal table, JSON, Markdown (hyporank/report.h). */
 #include "pipeline/pipeline.h"
+#include "hyporank/findings.h"
 
 #include <cjson/cJSON.h>
 #include <math.h>
@@ -36,6 +37,8 @@ void hr_report_destroy(hr_report *r)
     free(r->rows);
     free(r->clusters);
     free(r->verifications);
+    free(r->paraphrases);
+    free(r->paraphrase_lens);
     free(r->texts);
     free(r->lens);
     for (int k = 0; k < 3; k++) hr_corpus_destroy(r->corpora[k]);
@@ -56,65 +59,115 @@ const hr_report_row *hr_report_row_at(const hr_report *r, size_t i)
 /* ------------------------------------------------------------------------ */
 /* The table                                                                  */
 
+/* "+0.27 [+0.20, +0.34]" (21 characters). */
+static const char *effect_text(const hr_effect *e, char out[48])
+{
+    snprintf(out, 48, "%+.2f [%+.2f, %+.2f]", e->effect, e->ci_low, e->ci_high);
+    return out;
+}
+
+/* What a row is, in a few characters: "finding", "para #3" (a paraphrase
+ * of rank 3), "from #3" (explained by rank 3), or "". */
+static const char *status_text(const hr_report_row *row, char out[32])
+{
+    if (row->finding) snprintf(out, 32, "finding");
+    else if (row->explained_by) snprintf(out, 32, "%s #%zu", row->paraphrase ? "para" : "from",
+                                         row->explained_by);
+    else out[0] = '\0';
+    return out;
+}
+
 static void rank_table(FILE *f, const hr_report *r)
 {
     const hr_report_info *in = &r->info;
     fprintf(f, "A: %s (%zu)   B: %s (%zu)   %zu hypotheses, dim %zu, scored in %.2f s (%s)\n",
             in->a_path, in->n_a, in->b_path, in->n_b, r->n_rows, in->dim, in->seconds_score,
             hr_device_str(in->scorer_device));
-    fprintf(f, "%5s  %6s  %3s  %7s  %7s  %9s  %9s  %s\n", "rank", "auroc", "dir", "mean_a",
-            "mean_b", "p_value", "q_value", "hypothesis");
-    const size_t show = in->top == 0 || in->top > r->n_rows ? r->n_rows : in->top;
-    for (size_t k = 0; k < show; k++) {
+    fprintf(f, "%zu distinct difference%s at q <= %g: %zu more typical of A, %zu of B\n",
+            in->findings_a + in->findings_b, in->findings_a + in->findings_b == 1 ? "" : "s",
+            in->alpha, in->findings_a, in->findings_b);
+    fprintf(f, "%5s  %4s  %4s  %-21s  %6s  %3s  %9s  %-8s %s\n", "rank", "A", "B",
+            "effect [95% CI]", "auroc", "dir", "q_value", "status", "hypothesis");
+    for (size_t k = 0; k < r->n_rows; k++) {
         const hr_report_row *row = &r->rows[k];
-        const hr_hypothesis_score *s = &row->score;
-        char text[128];
-        if (row->text) hr_text_cell(row->text, row->len, text, 72);
+        if (!row->shown) continue;
+        const hr_effect *e = &row->effect;
+        char text[128], q[16], ef[48], stt[32];
+        if (row->text) hr_text_cell(row->text, row->len, text, 60);
         else snprintf(text, sizeof text, "(row %zu of %s)", row->index, in->h_emb_path);
-        char p[16], q[16];
-        fprintf(f, "%5zu  %6.4f  %3s  %7.4f  %7.4f  %s  %s  %s%s\n", row->rank, s->auroc,
-                row->direction == 'A' ? "A" : "B", s->mean_a, s->mean_b, hr_p_text(s->p_value, p),
-                hr_p_text(s->q_value, q), text, row->duplicate_of >= 0 ? " (repeat)" : "");
+        fprintf(f, "%5zu  %3.0f%%  %3.0f%%  %-21s  %6.4f  %3s  %s  %-8s %s%s%s\n", row->rank,
+                100 * e->share_a, 100 * e->share_b, effect_text(e, ef), row->score.auroc,
+                row->direction == 'A' ? "A" : "B", hr_p_text(e->q_value, q), status_text(row, stt),
+                text, row->duplicate_of >= 0 ? " (repeat)" : "",
+                row->significant ? "" : "  (n.s.)");
     }
 }
 
-/* describe: the rows shown in direction dir (0: A, 1: B), strongest first:
- * calls fn for each of the first info.top. Returns how many. */
+/* describe: the rows shown in direction dir (0: A, 1: B), by rank: calls fn
+ * for each. Returns how many. */
 static size_t for_shown(const hr_report *r, int dir,
                         void (*fn)(const hr_report *r, const hr_report_row *row, void *user),
                         void *user)
 {
     size_t shown = 0;
-    for (size_t k = 0; k < r->n_rows && shown < r->info.top; k++) {
+    for (size_t k = 0; k < r->n_rows; k++) {
         const hr_report_row *row = &r->rows[k];
-        if ((dir == 0) != (row->score.auroc > 0.5) || row->score.auroc == 0.5) continue;
+        if (!row->shown || (dir == 0) != (row->direction == 'A')) continue;
         fn(r, row, user);
         shown++;
     }
     return shown;
 }
 
+/* The indent of a describe row's second lines. */
+#define DESCRIBE_INDENT "                                                          "
+
+static size_t for_shown_count(const hr_report *r, int dir)
+{
+    size_t n = 0;
+    for (size_t k = 0; k < r->n_rows; k++)
+        n += r->rows[k].shown && (dir == 0) == (r->rows[k].direction == 'A');
+    return n;
+}
+
 static void describe_table_row(const hr_report *r, const hr_report_row *row, void *user)
 {
+    (void)r;
     FILE *f = user;
-    const hr_hypothesis_score *s = &row->score;
-    char text[160], q[16];
-    hr_text_cell(row->text, row->len, text, 90);
-    fprintf(f, "%5zu  %6.3f  %s  %-6s %s%s\n", row->rank, s->auroc, hr_p_text(s->q_value, q),
-            hr_hyp_source_str(row->source), text, s->q_value <= r->info.alpha ? "" : "  (n.s.)");
+    const hr_effect *e = &row->effect;
+    char text[160], q[16], ef[48];
+    hr_text_cell(row->text, row->len, text, 70);
+    fprintf(f, "%5zu  %3.0f%%  %3.0f%%  %-21s  %6.3f  %s  %-6s %s%s\n", row->rank,
+            100 * e->share_a, 100 * e->share_b, effect_text(e, ef), row->score.auroc,
+            hr_p_text(e->q_value, q), hr_hyp_source_str(row->source), text,
+            row->finding ? "" : (row->significant ? "  (significant alone, not a finding)"
+                                                  : "  (n.s.)"));
+    if (row->n_paraphrases) {
+        fprintf(f, DESCRIBE_INDENT "same texts: ");
+        for (size_t x = 0; x < row->n_paraphrases && x < 3; x++) {
+            hr_text_cell(row->paraphrases[x], row->paraphrase_lens[x], text, 40);
+            fprintf(f, "%s%s", x ? "; " : "", text);
+        }
+        if (row->n_paraphrases > 3) fprintf(f, " (+%zu more)", row->n_paraphrases - 3);
+        fprintf(f, "\n");
+    }
+    if (row->n_explained > row->n_paraphrases)
+        fprintf(f, DESCRIBE_INDENT "explains %zu other candidate%s significant alone\n",
+                row->n_explained - row->n_paraphrases,
+                row->n_explained - row->n_paraphrases == 1 ? "" : "s");
     if (row->verification) {
         const hr_verify_result *v = row->verification;
         if (isnan(v->v))
-            fprintf(f, "%5s  %6s  %9s  %-6s   judge: no usable answers\n", "", "", "", "");
+            fprintf(f, DESCRIBE_INDENT "judge: no usable answers\n");
         else
-            fprintf(f, "%5s  %6s  %9s  %-6s   judge: true of %zu/%zu A, %zu/%zu B texts; "
+            fprintf(f, DESCRIBE_INDENT "judge: true of %zu/%zu A, %zu/%zu B texts; "
                        "V = %+.2f [%+.2f, %+.2f], p = %.2g\n",
-                    "", "", "", "", v->n_a_true, v->n_a_answered, v->n_b_true, v->n_b_answered,
-                    v->v, v->ci_low, v->ci_high, v->p_value);
+                    v->n_a_true, v->n_a_answered, v->n_b_true, v->n_b_answered, v->v, v->ci_low,
+                    v->ci_high, v->p_value);
     }
     for (size_t x = 0; x < row->n_examples; x++) {
-        hr_text_cell(row->examples[x], row->example_lens[x], text, 90);
-        fprintf(f, "%5s  %6s  %9s  %-6s   e.g. \"%s\"\n", "", "", "", "", text);
+        hr_text_cell(row->examples[x], row->example_lens[x], text, 70);
+        fprintf(f, DESCRIBE_INDENT "e.g. \"%s\"\n", text);
     }
 }
 
@@ -122,17 +175,35 @@ static void describe_table(FILE *f, const hr_report *r)
 {
     const hr_report_info *in = &r->info;
     fprintf(f, "A: %s (%zu texts)   B: %s (%zu texts)\n", in->a_path, in->n_a, in->b_path, in->n_b);
-    fprintf(f, "%zu candidates (%s; %zu near-duplicates merged), scored on %zu + %zu held-out "
-               "texts in %.2f s; %s\n",
-            in->n_candidates, in->candidate_sources, in->merged, in->scored_a, in->scored_b,
-            in->seconds_score, in->encoder_model);
+    fprintf(f, "%zu candidates (%s; %zu near-duplicates merged), scored in %.2f s with %s: ",
+            in->n_candidates, in->candidate_sources, in->merged, in->seconds_score,
+            in->encoder_model);
+    if (in->scored_a == in->scored_all_a && in->scored_b == in->scored_all_b)
+        fprintf(f, "on all %zu + %zu texts\n", in->scored_a, in->scored_b);
+    else
+        fprintf(f, "yours and the bank's on all %zu + %zu texts, those drawn from the data on "
+                   "%zu + %zu held-out texts\n",
+                in->scored_all_a, in->scored_all_b, in->scored_a, in->scored_b);
     if (in->goal) fprintf(f, "Goal: %s\n", in->goal);
+    const size_t nf = in->findings_a + in->findings_b, ns = in->significant_a + in->significant_b;
+    fprintf(f, "\n%zu distinct difference%s at q <= %g: %zu more typical of A, %zu of B.\n",
+            nf, nf == 1 ? "" : "s", in->alpha, in->findings_a, in->findings_b);
+    if (nf > 0 && ns > nf)
+        fprintf(f, "%zu other candidate%s significant alone: shadows or paraphrases of %s "
+                   "(\"explained_by\" in --json).\n",
+                ns - nf, ns - nf == 1 ? "" : "s", nf == 1 ? "it" : "these");
     for (int dir = 0; dir < 2; dir++) {
-        fprintf(f, "\nMore typical of %s than of %s (%zu significant at q <= %g):\n",
-                dir ? "B" : "A", dir ? "A" : "B", dir ? in->significant_b : in->significant_a,
-                in->alpha);
-        fprintf(f, "%5s  %6s  %9s  %-6s %s\n", "rank", "auroc", "q_value", "source", "hypothesis");
-        if (for_shown(r, dir, describe_table_row, f) == 0) fprintf(f, "  (none)\n");
+        const size_t f_dir = dir ? in->findings_b : in->findings_a;
+        fprintf(f, "\nMore typical of %s than of %s: %zu finding%s (%zu significant alone)\n",
+                dir ? "B" : "A", dir ? "A" : "B", f_dir, f_dir == 1 ? "" : "s",
+                dir ? in->significant_b : in->significant_a);
+        if (for_shown_count(r, dir) == 0) {
+            fprintf(f, "  (none)\n");
+            continue;
+        }
+        fprintf(f, "%5s  %4s  %4s  %-21s  %6s  %9s  %-6s %s\n", "rank", "A", "B",
+                "effect [95% CI]", "auroc", "q_value", "source", "hypothesis");
+        for_shown(r, dir, describe_table_row, f);
     }
     if (in->clusters) {
         fprintf(f, "\nThe texts most typical of each side (by a probe on the proposal part), "
@@ -160,7 +231,7 @@ static void describe_table(FILE *f, const hr_report *r)
         fprintf(f, "; %zu verdicts missing (never counted as no)\n", in->verdicts_missing);
     }
     if (in->significant_a + in->significant_b == 0)
-        fprintf(f, "\nNo significant difference found: no candidate separates A from B at q <= %g.\n"
+        fprintf(f, "\nNo significant difference found: no candidate holds for more of one side at q <= %g.\n"
                    "The corpora may not differ, or differ in ways no candidate names (try\n"
                    "--hypotheses FILE with your own ideas, or more texts).\n",
                 in->alpha);
@@ -180,13 +251,53 @@ hr_status hr_report_write_table(FILE *f, const hr_report *r)
 /* cJSON's adders return NULL when out of memory; building goes on (each
  * adder accepts a NULL parent) and the printed document is refused at the
  * end when anything failed (ok). */
-static void json_common_scores(cJSON *o, const hr_report_row *row)
+static void json_common_scores(cJSON *o, const hr_report_row *row,
+                               const hr_report_row *rows)
 {
+    const hr_effect *e = &row->effect;
     hr_json_number(o, "auroc", row->score.auroc);
     hr_json_number(o, "mean_a", row->score.mean_a);
     hr_json_number(o, "mean_b", row->score.mean_b);
-    hr_json_number(o, "p_value", row->score.p_value);
-    hr_json_number(o, "q_value", row->score.q_value);
+    hr_json_number(o, "p_value", e->p_value);
+    hr_json_number(o, "q_value", e->q_value);
+    hr_json_number(o, "share_a", e->share_a);
+    hr_json_number(o, "share_b", e->share_b);
+    hr_json_number(o, "effect", e->effect);
+    hr_json_ci(o, "effect_ci", e->ci_low, e->ci_high);
+    cJSON_AddBoolToObject(o, "finding", row->finding);
+    if (row->explained_by) cJSON_AddNumberToObject(o, "explained_by", (double)row->explained_by);
+    else cJSON_AddNullToObject(o, "explained_by");
+    cJSON_AddBoolToObject(o, "paraphrase", row->paraphrase);
+    cJSON *para = cJSON_AddArrayToObject(o, "paraphrases");
+    for (size_t x = 0; para && x < row->n_paraphrases; x++)
+        cJSON_AddItemToArray(para, row->paraphrases[x] ? cJSON_CreateString(row->paraphrases[x])
+                                                       : cJSON_CreateNull());
+    if (row->finding) cJSON_AddNumberToObject(o, "explains", (double)row->n_explained);
+    if (row->explained_by && rows[row->explained_by - 1].text)
+        cJSON_AddStringToObject(o, "explained_by_text", rows[row->explained_by - 1].text);
+    hr_json_number(o, "auroc_p_value", row->score.p_value);
+    hr_json_number(o, "auroc_q_value", row->score.q_value);
+    cJSON *how = cJSON_AddObjectToObject(o, "effect_detail");
+    hr_json_number(how, "z", e->z);
+    hr_json_number(how, "threshold", e->tau);
+    hr_json_number(how, "gain", e->gain);
+    cJSON_AddNumberToObject(how, "n_a", (double)e->n_a);
+    cJSON_AddNumberToObject(how, "n_b", (double)e->n_b);
+    cJSON_AddStringToObject(how, "shares", e->mixture ? "two-group mixture" : "calibrated hinge");
+}
+
+/* The top-level facts of the effects and findings. */
+static void json_findings(cJSON *root, const hr_report_info *in)
+{
+    cJSON_AddNumberToObject(root, "findings_a", (double)in->findings_a);
+    cJSON_AddNumberToObject(root, "findings_b", (double)in->findings_b);
+    cJSON *m = cJSON_AddObjectToObject(root, "effects");
+    cJSON_AddStringToObject(m, "shares", "calibrated hinge of the similarity above its pooled "
+                                         "70th percentile (hyporank/findings.h)");
+    cJSON_AddStringToObject(m, "p_value", "two-sided Welch test of the hinge means");
+    cJSON_AddStringToObject(m, "q_value", "Benjamini-Hochberg over all hypotheses");
+    hr_json_number(m, "kappa", HR_EFFECT_KAPPA);
+    hr_json_number(m, "calibration_sd", HR_EFFECT_CALIBRATION_SD);
 }
 
 /* A row's object, appended to arr, with its rank and index; NULL when out
@@ -239,9 +350,11 @@ static int rank_json(cJSON *root, const hr_report *r)
     hr_json_number(tm, "read", in->seconds_read);
     hr_json_number(tm, "embed", in->seconds_embed);
     hr_json_number(tm, "score", in->seconds_score);
-    cJSON_AddStringToObject(sc, "p_value", "two-sided Mann-Whitney U, normal approximation, "
-                                           "tie and continuity corrected");
-    cJSON_AddStringToObject(sc, "q_value", "Benjamini-Hochberg over all hypotheses");
+    cJSON_AddStringToObject(sc, "auroc_p_value", "two-sided Mann-Whitney U, normal "
+                                                 "approximation, tie and continuity corrected");
+    cJSON_AddStringToObject(sc, "auroc_q_value", "Benjamini-Hochberg over all hypotheses");
+    cJSON_AddNumberToObject(root, "alpha", in->alpha);
+    json_findings(root, in);
     cJSON *inputs = cJSON_AddObjectToObject(root, "inputs");
     cJSON_AddStringToObject(inputs, "a", in->a_path);
     cJSON_AddStringToObject(inputs, "b", in->b_path);
@@ -262,7 +375,8 @@ static int rank_json(cJSON *root, const hr_report *r)
         }
         cJSON_AddStringToObject(o, "source", hr_hyp_source_str(row->source));
         cJSON_AddStringToObject(o, "direction", row->direction == 'A' ? "A" : "B");
-        json_common_scores(o, row);
+        json_common_scores(o, row, r->rows);
+        cJSON_AddBoolToObject(o, "significant", row->significant);
         hr_json_number(o, "z", row->score.z);
         if (row->duplicate_of >= 0)
             cJSON_AddNumberToObject(o, "duplicate_of", (double)row->duplicate_of);
@@ -316,6 +430,8 @@ static int describe_json(cJSON *root, const hr_report *r)
     cJSON_AddNumberToObject(sc, "scored_b", (double)in->scored_b);
     cJSON_AddNumberToObject(sc, "proposal_a", (double)in->proposal_a);
     cJSON_AddNumberToObject(sc, "proposal_b", (double)in->proposal_b);
+    cJSON_AddNumberToObject(sc, "scored_all_a", (double)in->scored_all_a);
+    cJSON_AddNumberToObject(sc, "scored_all_b", (double)in->scored_all_b);
     cJSON_AddNumberToObject(sc, "seed", (double)in->seed);
     cJSON_AddStringToObject(root, "a", in->a_path);
     cJSON_AddStringToObject(root, "b", in->b_path);
@@ -324,6 +440,7 @@ static int describe_json(cJSON *root, const hr_report *r)
     cJSON_AddNumberToObject(root, "alpha", in->alpha);
     cJSON_AddNumberToObject(root, "significant_a", (double)in->significant_a);
     cJSON_AddNumberToObject(root, "significant_b", (double)in->significant_b);
+    json_findings(root, in);
     if (in->has_llm) {
         const hr_remote_stats *t = &in->llm_totals;
         cJSON *lj = cJSON_AddObjectToObject(root, "llm");
@@ -347,7 +464,7 @@ static int describe_json(cJSON *root, const hr_report *r)
         cJSON_AddStringToObject(o, "text", row->text);
         cJSON_AddStringToObject(o, "source", hr_hyp_source_str(row->source));
         cJSON_AddStringToObject(o, "direction", row->direction == 'A' ? "A" : "B");
-        json_common_scores(o, row);
+        json_common_scores(o, row, r->rows);
         cJSON_AddBoolToObject(o, "significant", row->significant);
         if (row->note) cJSON_AddStringToObject(o, "note", row->note);
         if (row->verification) json_verification(o, row->verification);
@@ -392,10 +509,23 @@ static void md_row(const hr_report *r, const hr_report_row *row, void *user)
 {
     const md_ctx *m = user;
     FILE *f = m->f;
+    const hr_effect *e = &row->effect;
+    char ef[48];
     fprintf(f, "| %zu | ", row->rank);
     md_escape(f, row->text);
-    fprintf(f, "%s | %.3f | %.2g | %s | ", row->score.q_value <= r->info.alpha ? "" : " (n.s.)",
-            row->score.auroc, row->score.q_value, hr_hyp_source_str(row->source));
+    if (!row->finding) fprintf(f, row->significant ? " (significant alone, not a finding)" : " (n.s.)");
+    if (row->n_paraphrases) {
+        fprintf(f, " (same texts: ");
+        for (size_t x = 0; x < row->n_paraphrases; x++) {
+            fprintf(f, "%s", x ? "; " : "");
+            md_escape(f, row->paraphrases[x]);
+        }
+        fprintf(f, ")");
+    }
+    (void)r;
+    fprintf(f, " | %.0f%% | %.0f%% | %s | %.3f | %.2g | %s | ", 100 * e->share_a,
+            100 * e->share_b, effect_text(e, ef), row->score.auroc, e->q_value,
+            hr_hyp_source_str(row->source));
     if (row->verification && !isnan(row->verification->v))
         fprintf(f, "%+.2f [%+.2f, %+.2f] | ", row->verification->v, row->verification->ci_low,
                 row->verification->ci_high);
@@ -423,18 +553,32 @@ hr_status hr_report_write_markdown(FILE *f, const hr_report *r)
         md_escape(f, in->goal);
         fprintf(f, "\n");
     }
-    fprintf(f, "- %zu candidate hypotheses, scored on %zu + %zu held-out texts with %s "
-               "(%s); significant: q-value at most %g (Benjamini-Hochberg)\n",
-            in->n_candidates, in->scored_a, in->scored_b, in->encoder_model,
-            hr_score_method_str(in->method), in->alpha);
+    fprintf(f, "- %zu candidate hypotheses (%s) with %s; yours and the bank's scored on "
+               "%zu + %zu texts, those drawn from the data on %zu + %zu held-out texts; "
+               "significant: q-value at most %g (Benjamini-Hochberg)\n",
+            in->n_candidates, in->candidate_sources, in->encoder_model, in->scored_all_a,
+            in->scored_all_b, in->scored_a, in->scored_b, in->alpha);
+    const size_t nf = in->findings_a + in->findings_b, ns = in->significant_a + in->significant_b;
+    fprintf(f, "- **%zu distinct difference%s** (findings): %zu more typical of A, %zu of B",
+            nf, nf == 1 ? "" : "s", in->findings_a, in->findings_b);
+    if (nf > 0 && ns > nf)
+        fprintf(f, "; %zu other candidates significant alone are shadows or paraphrases of them",
+                ns - nf);
+    fprintf(f, "\n- *A* and *B*: the estimated share of each side's texts the hypothesis holds "
+               "for; effect: their difference with a 95%% interval\n");
     for (int dir = 0; dir < 2; dir++) {
         fprintf(f, "\n## More typical of %s\n\n", dir ? "B" : "A");
+        if (for_shown_count(r, dir) == 0) {
+            fprintf(f, "No finding.\n");
+            continue;
+        }
         if (m.judged)
-            fprintf(f, "| rank | hypothesis | AUROC | q-value | source | judge V [95%% CI] | "
-                       "examples |\n|---:|---|---:|---:|---|---|---|\n");
+            fprintf(f, "| rank | hypothesis | A | B | effect [95%% CI] | AUROC | q-value | source "
+                       "| judge V [95%% CI] | examples |\n"
+                       "|---:|---|---:|---:|---|---:|---:|---|---|---|\n");
         else
-            fprintf(f, "| rank | hypothesis | AUROC | q-value | source | examples |\n"
-                       "|---:|---|---:|---:|---|---|\n");
+            fprintf(f, "| rank | hypothesis | A | B | effect [95%% CI] | AUROC | q-value | source "
+                       "| examples |\n|---:|---|---:|---:|---|---:|---:|---|---|\n");
         for_shown(r, dir, md_row, &m);
     }
     if (in->significant_a + in->significant_b == 0)

@@ -18,9 +18,15 @@ double hr_similarity(const float *h, const float *x, int dim)
 
 void hr_similarities(const float *H, size_t k, const float *X, size_t n, int dim, float *S)
 {
+    hr_similarities_ld(H, k, X, n, dim, S, n);
+}
+
+void hr_similarities_ld(const float *H, size_t k, const float *X, size_t n, int dim, float *S,
+                        size_t ld)
+{
     if (k == 0 || n == 0) return;
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)k, (int)n, dim, 1.0f, H, dim, X,
-                dim, 0.0f, S, (int)n);
+                dim, 0.0f, S, (int)ld);
 }
 
 void hr_score_sample(hr_score_method method, double t, const float *s, size_t k, float *out)

@@ -51,6 +51,9 @@ double hr_similarity(const float *h, const float *x, int dim);
  * matrix product (BLAS sgemm; float sums in the order BLAS chooses, so values agree with a double
  * sum to about 1e-6). H: (k, dim), X: (n, dim), S: (k, n), row-major. */
 void hr_similarities(const float *H, size_t k, const float *X, size_t n, int dim, float *S);
+/* The same into the first n columns of S: (k, ld) row-major, ld >= n. */
+void hr_similarities_ld(const float *H, size_t k, const float *X, size_t n, int dim, float *S,
+                        size_t ld);
 
 /* CENTERED from the similarity s = s_k(x) and the pool sum c = C(x), K >= 2. */
 static inline double hr_score_centered(double s, double c, size_t k)

@@ -28,17 +28,23 @@
  *      join the pool; hyporank/geometry.h) and shown to the LLM proposer
  *      (hyporank/llm_propose.h), when asked for.
  *   6. Embed the pool (the candidates so far, then only those added since),
- *      merge near-duplicates (cosine >= 0.92) into the first, score every
- *      candidate on the scoring part (hyporank/scorer.h), rank by
- *      |AUROC - 0.5|.
- *   7. The LLM judge on the verify_top strongest (hyporank/verify.h).
+ *      merge near-duplicates (cosine >= 0.92) into the first. Score the
+ *      candidates that do not depend on the data (yours, the bank) on every
+ *      text, those drawn from it (words, clusters, LLM) on the scoring part
+ *      only: each candidate's shares of A and B and effect with its test
+ *      (hyporank/findings.h; BH over all candidates) and the AUROC of its
+ *      similarity (hyporank/scorer.h, secondary). Select the findings
+ *      (hyporank/findings.h): the others significant alone are explained by
+ *      one (shadows, paraphrases). Rank: findings first, by |effect|.
+ *   7. The LLM judge on the verify_top first ranks (hyporank/verify.h).
  *   8. Examples: for each row shown, the texts of its side (all of them)
  *      whose similarity h . x is highest.
  *
  * Memory: A and B are embedded once into one (n_a + n_b, dim) row-major
  * matrix laid out [A scoring | A proposal | B proposal | B scoring], so that
- * the scorer's two inputs and the probe's input (the proposal part, A's rows
- * first) are each a contiguous block of it, and nothing is copied between
+ * A's rows, B's rows, both scoring parts and the probe's input (the
+ * proposal part, A's rows first) are each a contiguous block of it, and
+ * nothing is copied between
  * steps; the split itself is index arrays into the corpora.
  *
  * Events (progress of embedding, notes such as "probe on 500 + 500

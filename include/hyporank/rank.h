@@ -19,7 +19,12 @@
  * are kept and ranked, marked duplicate_of, with a NOTE event each.
  *
  * Each embedding matrix is read or embedded once and handed to the scorer
- * as it is: A (n_a, dim), B (n_b, dim), H (k, dim), row-major.
+ * and the effects (hyporank/findings.h) as it is: A (n_a, dim), B (n_b,
+ * dim), H (k, dim), row-major. Every hypothesis gets its shares of A and B,
+ * effect, interval and test, and the findings among them are selected as
+ * describe selects them (hyporank/report.h says what a row holds). The
+ * effect's calibration was measured for all-MiniLM-L6-v2; with embeddings
+ * of another model the tests stay valid and the shares are approximate.
  */
 #ifndef HYPORANK_RANK_H
 #define HYPORANK_RANK_H
@@ -45,11 +50,13 @@ typedef struct hr_rank_options {
     const char *text_field;       /* JSONL field / CSV column of A's and B's texts ("text") */
     const char *hypothesis_field; /* the hypotheses' JSONL field ("text") */
     size_t top;                   /* rows of the table, 0: all (20) */
+    double alpha;                 /* significance: q-value at most alpha (0.05) */
     hr_scorer_options scorer;     /* method, temperature, device, threads, memory */
     hr_events events;             /* progress and notes; {NULL, NULL}: none */
 } hr_rank_options;
 
-/* Fills in the defaults above (the scorer's are hr_scorer_default_options). */
+/* Fills in the defaults above (the scorer's are hr_scorer_default_options
+ * but the method, COSINE: the AUROC column is that of the similarity). */
 void hr_rank_options_init(hr_rank_options *o);
 
 /* 1 when some side comes as texts, so the run needs an embedder. */

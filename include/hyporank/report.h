@@ -15,11 +15,20 @@
  *     char *json = hr_report_json(r);      // free() it
  *     hr_report_destroy(r);
  *
- * Rows are ordered by rank: `rank` by AUROC, highest first (the top
- * describes A, the bottom B); `describe` by strength |AUROC - 0.5|, both
- * directions mixed, strongest first. The JSON has every row; the table and
- * the Markdown show info->top rows (describe: top of each direction; rank:
- * the first top rows, all when top is 0).
+ * What a row says (hyporank/findings.h): the share of A and of B the
+ * hypothesis holds for and their difference, the effect, with a 95%
+ * interval and a test (p_value, q_value: Benjamini-Hochberg over every row);
+ * whether it is a finding (a distinct difference) or, significant alone,
+ * explained by a finding (a shadow or a paraphrase of it); and, secondary,
+ * the AUROC of its similarity score with its Mann-Whitney test (score).
+ *
+ * Rows are ordered by rank, in `rank` and `describe` alike: the findings
+ * first, largest |effect| first, then every other row by its effect's
+ * p-value (smallest first). The JSON has every row; the table and the
+ * Markdown show the rows marked shown (describe: the findings of each
+ * direction, at most info->top each, or, when there is no finding, the
+ * first top rows of each direction; rank: the first top rows, all when top
+ * is 0).
  *
  * Compatibility: the library allocates the info and the rows and hands out
  * pointers; fields are only ever added at the end of hr_report_info and
@@ -35,6 +44,7 @@
 #ifndef HYPORANK_REPORT_H
 #define HYPORANK_REPORT_H
 
+#include "hyporank/findings.h"  /* hr_effect */
 #include "hyporank/llm.h"       /* hr_remote_stats */
 #include "hyporank/proposers.h" /* hr_hyp_source */
 #include "hyporank/scorer.h"    /* hr_hypothesis_score, hr_score_method, hr_device */
@@ -114,6 +124,11 @@ typedef struct hr_report_info {
     hr_remote_stats llm_totals;  /* requests, cache hits, tokens, cost of the whole run */
     size_t verify_samples;       /* texts judged per side */
     size_t verdicts_missing;     /* verdicts the judge did not give (never counted as no) */
+
+    /* findings (rank and describe) */
+    size_t findings_a, findings_b; /* distinct differences of each direction */
+    size_t scored_all_a, scored_all_b; /* describe: texts the candidates that do not
+                                          depend on the data (bank, yours) were scored on */
 } hr_report_info;
 
 /* One hypothesis. */
@@ -127,14 +142,28 @@ typedef struct hr_report_row {
     size_t line;                /* rank: its line in the hypothesis file; 0 without text */
     hr_hyp_source source;
     const char *note;           /* NULL, or the proposer's remark (hyporank/proposers.h) */
-    char direction;             /* 'A' when AUROC > 0.5, else 'B' */
-    hr_hypothesis_score score;  /* AUROC, means, p- and q-value (hyporank/scorer.h) */
-    int significant;            /* describe: q <= alpha and AUROC != 0.5 */
+    char direction;             /* 'A' when it holds for more of A (effect.z > 0), else 'B' */
+    hr_hypothesis_score score;  /* the similarity score's AUROC, means and Mann-Whitney
+                                   p- and q-value (hyporank/scorer.h; secondary) */
+    int significant;            /* its effect's q_value <= alpha */
     long duplicate_of;          /* rank: index of an equal earlier hypothesis, or -1 */
     const hr_verify_result *verification; /* the judge's verdict; NULL when not judged */
     size_t n_examples;          /* describe: rows shown get up to info->examples */
     const char *const *examples;   /* (n_examples) texts of its side scoring highest, best first */
     const size_t *example_lens;    /* (n_examples) their byte lengths */
+
+    /* what share of each side it holds for, and what it is */
+    hr_effect effect;           /* share_a, share_b, effect, ci_low, ci_high, p_value,
+                                   q_value (hyporank/findings.h) */
+    int finding;                /* 1: a distinct difference */
+    size_t explained_by;        /* significant alone but not a finding: the rank of the
+                                   finding that explains it; else 0 */
+    int paraphrase;             /* 1: holds for the same texts as explained_by */
+    size_t n_explained;         /* a finding: rows it explains, paraphrases included */
+    size_t n_paraphrases;       /* a finding: its paraphrases, strongest first */
+    const char *const *paraphrases; /* (n_paraphrases) their texts */
+    const size_t *paraphrase_lens;  /* (n_paraphrases) */
+    int shown;                  /* the table and the Markdown show it (see above) */
 } hr_report_row;
 
 typedef struct hr_report hr_report;

@@ -1,0 +1,471 @@
+/*
+ * host/scoring/findings.c: findings, not shadows: the forward selection of
+ * hyporank/findings.h.
+ *
+ * The conditional test is the partial correlation of a candidate's hinge g
+ * with the side indicator y given the covariates of the findings accepted
+ * so far. It is kept up to date without refitting: per row system (all the
+ * rows read, or only the held-out ones, for candidates drawn from the data)
+ * an orthonormal basis Q of the covariates (the constant first), the
+ * residual y~ = y - Q Q^T y, and for each candidate ss = |g|^2 - sum over q
+ * in Q of (q . g)^2, the squared norm of its residual. Then
+ *   r = (y~ . g) / sqrt(|y~|^2 ss),   t = r sqrt(df / (1 - r^2)),
+ * df = rows - columns of Q - 1, and a new covariate column costs one pass
+ * over the candidates (q . g for each), a step one more (y~ . g). Columns
+ * are orthogonalised by classical Gram-Schmidt, twice (accurate to rounding
+ * for the ~100 columns of 20 findings); a column within 1e-9 of the span
+ * is dropped. p-values come from the normal approximation of t (df is the
+ * number of rows read, hundreds at least when anything is significant).
+ */
+#include "hyporank/findings.h"
+#include "hyporank/stats.h"
+#include "core/random.h"
+#include "core/util.h"
+#include "scoring/effects_internal.h"
+#include "scoring/score_methods.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Knots of a finding's piecewise-linear covariate: pooled quantiles. */
+static const double knot_q[5] = {0.5, 0.8, 0.9, 0.95, 0.98};
+#define COLUMNS_PER_FINDING 6 /* s and max(s - knot, 0) for each knot */
+
+/* A finding's shares come from the two-group mixture when its components
+ * are at least this many standard deviations apart. */
+#define MIXTURE_MIN_SEPARATION 3.5
+#define MIXTURE_MAX_ITER 500
+
+/* Rows of similarities gathered per matrix product. */
+#define GATHER_ROWS 4096
+
+hr_findings_options hr_findings_default_options(void)
+{
+    hr_findings_options o = {0.05, 20, 500, 20000, 0.3, 0.8, 1};
+    return o;
+}
+
+/* One row system: the rows (of the sample) a group of candidates is tested on. */
+typedef struct row_system {
+    size_t n;      /* rows */
+    size_t *row;   /* (n) positions in the sample */
+    double *y;     /* (n) the side indicator's residual y~ */
+    double *q;     /* (cap, n) the basis, column c at q + c n */
+    size_t cols, cap;
+} row_system;
+
+typedef struct selection {
+    const hr_findings_input *in;
+    const hr_findings_options *o;
+    hr_effect *e;          /* (k) */
+    size_t m;              /* candidates considered */
+    size_t *cand;          /* (m) their indices among the k */
+    size_t r, r_a;         /* rows read: r_a of A (first), r - r_a of B */
+    float *s;              /* (m, r) similarities of the candidates to the rows */
+    row_system sys[2];     /* 0: every row read; 1: the held-out ones */
+    int *sys_of;           /* (m) */
+    double *ss;            /* (m) squared norm of each hinge's residual */
+    double *ss0;           /* (m) the same with only the constant removed */
+    double *col;           /* (r) scratch column */
+    float *tmp;            /* (r) scratch for quantiles */
+} selection;
+
+static double hinge(const selection *z, size_t j, size_t row)
+{
+    const double v = z->s[j * z->r + row], tau = z->e[z->cand[j]].tau;
+    return v > tau ? v - tau : 0.0;
+}
+
+/* Adds column v: (r) (over the rows read) to system y's basis and updates
+ * y~ and the residual norms of its candidates. */
+static void add_column(selection *z, int which, const double *v)
+{
+    row_system *y = &z->sys[which];
+    if (y->n == 0 || y->cols == y->cap) return;
+    double *u = y->q + y->cols * y->n;
+    double norm0 = 0.0;
+    for (size_t i = 0; i < y->n; i++) {
+        u[i] = v[y->row[i]];
+        norm0 += u[i] * u[i];
+    }
+    for (int pass = 0; pass < 2; pass++)
+        for (size_t c = 0; c < y->cols; c++) {
+            const double *qc = y->q + c * y->n;
+            double d = 0.0;
+            for (size_t i = 0; i < y->n; i++) d += qc[i] * u[i];
+            for (size_t i = 0; i < y->n; i++) u[i] -= d * qc[i];
+        }
+    double norm = 0.0;
+    for (size_t i = 0; i < y->n; i++) norm += u[i] * u[i];
+    if (!(norm > 1e-18 * norm0) || norm == 0.0) return; /* in the span already */
+    norm = sqrt(norm);
+    for (size_t i = 0; i < y->n; i++) u[i] /= norm;
+    y->cols++;
+    double d = 0.0;
+    for (size_t i = 0; i < y->n; i++) d += u[i] * y->y[i];
+    for (size_t i = 0; i < y->n; i++) y->y[i] -= d * u[i];
+    for (size_t j = 0; j < z->m; j++) {
+        if (z->sys_of[j] != which || z->ss[j] < 0.0) continue;
+        double p = 0.0;
+        for (size_t i = 0; i < y->n; i++) p += u[i] * hinge(z, j, y->row[i]);
+        z->ss[j] -= p * p;
+    }
+}
+
+/* The covariates of finding j: its similarity and its hinges at the knots. */
+static void add_finding_covariates(selection *z, size_t j)
+{
+    const float *sj = z->s + j * z->r;
+    double knots[5];
+    memcpy(z->tmp, sj, z->r * sizeof *z->tmp);
+    hr_quantiles(z->tmp, z->r, knot_q, 5, knots);
+    for (int c = 0; c < COLUMNS_PER_FINDING; c++) {
+        for (size_t i = 0; i < z->r; i++) {
+            const double v = sj[i];
+            z->col[i] = c == 0 ? v : (v > knots[c - 1] ? v - knots[c - 1] : 0.0);
+        }
+        add_column(z, 0, z->col);
+        add_column(z, 1, z->col);
+    }
+}
+
+/* Pearson correlation of the similarities of candidates i and j over the rows. */
+static double correlation(const selection *z, size_t i, size_t j)
+{
+    const float *a = z->s + i * z->r, *b = z->s + j * z->r;
+    double ma = 0, mb = 0;
+    for (size_t x = 0; x < z->r; x++) ma += a[x], mb += b[x];
+    ma /= (double)z->r, mb /= (double)z->r;
+    double sab = 0, saa = 0, sbb = 0;
+    for (size_t x = 0; x < z->r; x++) {
+        const double da = a[x] - ma, db = b[x] - mb;
+        sab += da * db, saa += da * da, sbb += db * db;
+    }
+    return saa > 0 && sbb > 0 ? sab / sqrt(saa * sbb) : 0.0;
+}
+
+static double normal_pdf(double x, double mu, double sd)
+{
+    const double z = (x - mu) / sd;
+    return 0.3989422804014327 / sd * exp(-0.5 * z * z);
+}
+
+/* The two-group Gaussian mixture of finding j's similarities on its rows
+ * (EM from the calibrated estimate). Replaces the effect's shares when the
+ * components are clearly apart. */
+static void refine_by_mixture(selection *z, size_t j)
+{
+    hr_effect *e = &z->e[z->cand[j]];
+    const row_system *y = &z->sys[z->sys_of[j]];
+    size_t na = 0;
+    for (size_t i = 0; i < y->n; i++) na += y->row[i] < z->r_a;
+    const size_t nb = y->n - na;
+    if (na < 2 || nb < 2) return;
+    const float *s = z->s + j * z->r;
+    double mu0 = e->mu0, mu1 = e->mu0 + e->delta, sd0 = e->sigma, sd1 = e->sigma;
+    double pa = e->share_a < 0.01 ? 0.01 : (e->share_a > 0.99 ? 0.99 : e->share_a);
+    double pb = e->share_b < 0.001 ? 0.001 : (e->share_b > 0.99 ? 0.99 : e->share_b);
+    double last = -INFINITY;
+    for (int it = 0; it < MIXTURE_MAX_ITER; it++) {
+        double w1 = 0, w0 = 0, m1 = 0, m0 = 0, ra = 0, rb = 0, ll = 0;
+        for (size_t i = 0; i < y->n; i++) {
+            const size_t row = y->row[i];
+            const double v = s[row], prior = row < z->r_a ? pa : pb;
+            const double l1 = prior * normal_pdf(v, mu1, sd1), l0 = (1 - prior) * normal_pdf(v, mu0, sd0);
+            const double tot = l1 + l0;
+            const double r = tot > 0 ? l1 / tot : (v > 0.5 * (mu0 + mu1));
+            ll += log(tot > 1e-300 ? tot : 1e-300);
+            if (row < z->r_a) ra += r;
+            else rb += r;
+            w1 += r, w0 += 1 - r, m1 += r * v, m0 += (1 - r) * v;
+        }
+        if (!(w1 > 0 && w0 > 0)) return;
+        pa = ra / (double)na, pb = rb / (double)nb;
+        mu1 = m1 / w1, mu0 = m0 / w0;
+        double v1 = 0, v0 = 0;
+        for (size_t i = 0; i < y->n; i++) {
+            const size_t row = y->row[i];
+            const double v = s[row], prior = row < z->r_a ? pa : pb;
+            const double l1 = prior * normal_pdf(v, mu1, sd1), l0 = (1 - prior) * normal_pdf(v, mu0, sd0);
+            const double r = l1 + l0 > 0 ? l1 / (l1 + l0) : 0.0;
+            v1 += r * (v - mu1) * (v - mu1), v0 += (1 - r) * (v - mu0) * (v - mu0);
+        }
+        sd1 = sqrt(v1 / w1) + 1e-4, sd0 = sqrt(v0 / w0) + 1e-4;
+        if (!(mu1 > mu0)) return;
+        if (fabs(ll - last) < 1e-10 * (double)y->n) break;
+        last = ll;
+    }
+    const double separation = (mu1 - mu0) / sqrt(0.5 * (sd0 * sd0 + sd1 * sd1));
+    if (!(separation >= MIXTURE_MIN_SEPARATION)) return;
+    e->share_a = pa, e->share_b = pb;
+    e->effect = pa - pb;
+    e->mixture = 1;
+    hr_effect_interval(e, sqrt(pa * (1 - pa) / (double)na + pb * (1 - pb) / (double)nb),
+                       HR_EFFECT_CALIBRATION_SD);
+}
+
+static int cmp_size(const void *x, const void *y)
+{
+    const size_t a = *(const size_t *)x, b = *(const size_t *)y;
+    return (a > b) - (a < b);
+}
+
+/* Rows of one side to read: all n, or max of them at random (ascending). */
+static size_t *sample_rows(size_t n, size_t max, uint64_t *state, size_t *got)
+{
+    size_t *idx = malloc((n ? n : 1) * sizeof *idx);
+    if (!idx) return NULL;
+    for (size_t i = 0; i < n; i++) idx[i] = i;
+    if (n > max) {
+        hr_random_shuffle(state, idx, n);
+        n = max;
+        qsort(idx, n, sizeof *idx, cmp_size);
+    }
+    *got = n;
+    return idx;
+}
+
+static void free_selection(selection *z)
+{
+    free(z->cand), free(z->s), free(z->sys_of), free(z->ss), free(z->ss0), free(z->col), free(z->tmp);
+    for (int w = 0; w < 2; w++) free(z->sys[w].row), free(z->sys[w].y), free(z->sys[w].q);
+}
+
+/* Strength order of the significant candidates: smaller p first, then
+ * larger |z|, then the earlier candidate. */
+typedef struct strength_key {
+    double p, abs_z;
+    size_t index;
+} strength_key;
+
+static int cmp_strength(const void *x, const void *y)
+{
+    const strength_key *a = x, *b = y;
+    if (a->p != b->p) return a->p < b->p ? -1 : 1;
+    if (a->abs_z != b->abs_z) return a->abs_z > b->abs_z ? -1 : 1;
+    return (a->index > b->index) - (a->index < b->index);
+}
+
+/* Builds the sample of rows, the similarities and the two row systems. */
+static hr_status prepare(selection *z, char *err, size_t errlen)
+{
+    const hr_findings_input *in = z->in;
+    const size_t dim = (size_t)in->dim;
+    uint64_t state = z->o->seed;
+    size_t ra, rb;
+    size_t *rows_a = sample_rows(in->n_a, z->o->max_rows_per_side, &state, &ra);
+    size_t *rows_b = sample_rows(in->n_b, z->o->max_rows_per_side, &state, &rb);
+    z->r_a = ra, z->r = ra + rb;
+    const size_t cap = 1 + COLUMNS_PER_FINDING * z->o->max_findings;
+    float *hs = malloc(z->m * dim * sizeof *hs);       /* (m, dim) */
+    float *xg = malloc(GATHER_ROWS * dim * sizeof *xg); /* (GATHER_ROWS, dim) */
+    z->s = malloc(z->m * z->r * sizeof *z->s);
+    z->sys_of = malloc(z->m * sizeof *z->sys_of);
+    z->ss = malloc(z->m * sizeof *z->ss);
+    z->ss0 = malloc(z->m * sizeof *z->ss0);
+    z->col = malloc(z->r * sizeof *z->col);
+    z->tmp = malloc(z->r * sizeof *z->tmp);
+    int ok = rows_a && rows_b && hs && xg && z->s && z->sys_of && z->ss && z->ss0 && z->col &&
+             z->tmp;
+    for (int w = 0; ok && w < 2; w++) {
+        row_system *y = &z->sys[w];
+        y->row = malloc(z->r * sizeof *y->row);
+        y->y = malloc(z->r * sizeof *y->y);
+        y->q = malloc(cap * z->r * sizeof *y->q);
+        y->cap = cap;
+        ok = y->row && y->y && y->q;
+    }
+    if (!ok) {
+        free(rows_a), free(rows_b), free(hs), free(xg);
+        return hr_fail(HR_ERR_NOMEM, err, errlen,
+                       "findings: out of memory for %zu candidates x %zu texts", z->m, z->r);
+    }
+    for (size_t j = 0; j < z->m; j++) {
+        memcpy(hs + j * dim, in->h + z->cand[j] * dim, dim * sizeof *hs);
+        z->sys_of[j] = in->from_data && in->from_data[z->cand[j]] ? 1 : 0;
+    }
+    /* Similarities: rows gathered GATHER_ROWS at a time, one product each. */
+    for (size_t r0 = 0; r0 < z->r; r0 += GATHER_ROWS) {
+        const size_t nr = z->r - r0 < GATHER_ROWS ? z->r - r0 : GATHER_ROWS;
+        for (size_t i = 0; i < nr; i++) {
+            const size_t row = r0 + i;
+            const float *x = row < ra ? in->xa + rows_a[row] * dim : in->xb + rows_b[row - ra] * dim;
+            memcpy(xg + i * dim, x, dim * sizeof *xg);
+        }
+        hr_similarities_ld(hs, z->m, xg, nr, in->dim, z->s + r0, z->r);
+    }
+    /* Row systems: 0 every row read, 1 the held-out ones. */
+    for (int w = 0; w < 2; w++) {
+        row_system *y = &z->sys[w];
+        y->n = 0, y->cols = 0;
+        for (size_t row = 0; row < z->r; row++) {
+            const uint8_t *held = row < ra ? in->held_out_a : in->held_out_b;
+            const size_t orig = row < ra ? rows_a[row] : rows_b[row - ra];
+            if (w == 1 && held && !held[orig]) continue;
+            y->row[y->n++] = row;
+        }
+        for (size_t i = 0; i < y->n; i++) y->y[i] = y->row[i] < ra ? 1.0 : 0.0;
+    }
+    free(rows_a), free(rows_b), free(hs), free(xg);
+    for (size_t j = 0; j < z->m; j++) {
+        const row_system *y = &z->sys[z->sys_of[j]];
+        double g2 = 0.0;
+        for (size_t i = 0; i < y->n; i++) {
+            const double g = hinge(z, j, y->row[i]);
+            g2 += g * g;
+        }
+        z->ss[j] = g2;
+    }
+    for (int w = 0; w < 2; w++) {
+        for (size_t i = 0; i < z->r; i++) z->col[i] = 1.0;
+        add_column(z, w, z->col); /* the constant: centres y~ and every g */
+    }
+    memcpy(z->ss0, z->ss, z->m * sizeof *z->ss);
+    return HR_OK;
+}
+
+/* The test of candidate j given the accepted findings: p of the combined
+ * test (see the header) and the strength it is ranked by. wa, wb: the
+ * shares of A and of B taken by accepted findings of each direction. */
+static void test_candidate(const selection *z, size_t j, double wa, double wb, double *p_comb,
+                           double *p_cond_out, double *strength)
+{
+    const hr_effect *e = &z->e[z->cand[j]];
+    const row_system *y = &z->sys[z->sys_of[j]];
+    const int dir_a = e->hinge_a > e->hinge_b;
+    /* overlap with the accepted findings: partial correlation */
+    double p_cond = 1.0, z_cond = 0.0;
+    double yy = 0.0, yg = 0.0;
+    for (size_t i = 0; i < y->n; i++) {
+        yy += y->y[i] * y->y[i];
+        yg += y->y[i] * hinge(z, j, y->row[i]);
+    }
+    const double df = (double)y->n - (double)y->cols - 1.0;
+    if (yy > 0.0 && z->ss[j] > 1e-12 * z->ss0[j] && df >= 1.0) {
+        double r = yg / sqrt(yy * z->ss[j]);
+        if (r > 1.0) r = 1.0;
+        if (r < -1.0) r = -1.0;
+        const double t = r * sqrt(df / fmax(1.0 - r * r, 1e-300));
+        if ((t > 0) == dir_a) {
+            z_cond = fabs(t);
+            p_cond = hr_normal_two_sided_p(t);
+        }
+    }
+    /* dilution by the other direction's findings */
+    const double w = dir_a ? wb : wa;
+    const double hi = dir_a ? e->hinge_a : e->hinge_b, lo = dir_a ? e->hinge_b : e->hinge_a;
+    const double vhi = dir_a ? e->var_a : e->var_b, vlo = dir_a ? e->var_b : e->var_a;
+    const double nhi = (double)(dir_a ? e->n_a : e->n_b), nlo = (double)(dir_a ? e->n_b : e->n_a);
+    const double d = (1.0 - w) * hi - lo;
+    const double se = sqrt((1.0 - w) * (1.0 - w) * vhi / nhi + vlo / nlo);
+    const double z_dil = se > 0.0 ? d / se : (d > 0.0 ? INFINITY : 0.0);
+    const double p_dil = 0.5 * erfc(z_dil * 0.7071067811865476);
+    *p_cond_out = p_cond;
+    *p_comb = fmax(p_cond, fmin(1.0, 2.0 * p_dil));
+    *strength = fmin(z_cond, z_dil);
+}
+
+hr_status hr_findings_select(const hr_findings_input *in, const hr_findings_options *opt,
+                             hr_effect *effects, hr_finding *out, size_t *n_findings,
+                             char *err, size_t errlen)
+{
+    *n_findings = 0;
+    if (!in || !effects || !out || (in->k && !in->h) || in->dim <= 0 || !in->xa || !in->xb ||
+        in->n_a == 0 || in->n_b == 0)
+        return hr_fail(HR_ERR_INTERNAL, err, errlen, "hr_findings_select: bad arguments");
+    const hr_findings_options o = opt ? *opt : hr_findings_default_options();
+    for (size_t i = 0; i < in->k; i++)
+        out[i] = (hr_finding){0, 0, -1, 0, NAN};
+    selection z;
+    memset(&z, 0, sizeof z);
+    z.in = in, z.o = &o, z.e = effects;
+    z.cand = malloc((in->k ? in->k : 1) * sizeof *z.cand);
+    if (!z.cand) return hr_fail(HR_ERR_NOMEM, err, errlen, "findings: out of memory");
+    strength_key *keys = malloc((in->k ? in->k : 1) * sizeof *keys);
+    if (!keys) {
+        free(z.cand);
+        return hr_fail(HR_ERR_NOMEM, err, errlen, "findings: out of memory");
+    }
+    for (size_t i = 0; i < in->k; i++)
+        if (effects[i].q_value <= o.alpha && effects[i].hinge_a != effects[i].hinge_b)
+            keys[z.m++] = (strength_key){effects[i].p_value, fabs(effects[i].z), i};
+    qsort(keys, z.m, sizeof *keys, cmp_strength);
+    for (size_t j = 0; j < z.m; j++) z.cand[j] = keys[j].index;
+    free(keys);
+    if (z.m == 0) {
+        free(z.cand);
+        return HR_OK;
+    }
+    if (z.m > o.max_candidates) z.m = o.max_candidates;
+    hr_status st = prepare(&z, err, errlen);
+    if (st != HR_OK) {
+        free_selection(&z);
+        return st;
+    }
+    uint8_t *taken = calloc(z.m, 1);
+    size_t *found = malloc(o.max_findings * sizeof *found + 1); /* positions in cand */
+    if (!taken || !found) {
+        free(taken), free(found);
+        free_selection(&z);
+        return hr_fail(HR_ERR_NOMEM, err, errlen, "findings: out of memory");
+    }
+    double wa = 0.0, wb = 0.0;
+    size_t nf = 0;
+    while (nf < o.max_findings) {
+        size_t best = SIZE_MAX;
+        double best_strength = -1.0, best_p = 1.0;
+        for (size_t j = 0; j < z.m; j++) {
+            if (taken[j]) continue;
+            double p, pc, strength;
+            test_candidate(&z, j, wa, wb, &p, &pc, &strength);
+            if (p * (double)in->k <= o.alpha && strength > best_strength) {
+                best = j, best_strength = strength, best_p = pc;
+            }
+        }
+        if (best == SIZE_MAX) break;
+        taken[best] = 1;
+        found[nf] = best;
+        hr_finding *f = &out[z.cand[best]];
+        f->is_finding = 1, f->order = nf, f->p_conditional = best_p;
+        nf++;
+        const hr_effect *e = &effects[z.cand[best]];
+        if (e->hinge_a > e->hinge_b) wa += fmin(1.0, fmax(0.0, e->ci_high));
+        else wb += fmin(1.0, fmax(0.0, -e->ci_low));
+        if (wa > 1.0) wa = 1.0;
+        if (wb > 1.0) wb = 1.0;
+        add_finding_covariates(&z, best);
+    }
+    /* What explains each other significant candidate. */
+    for (size_t j = 0; j < z.m && nf > 0; j++) {
+        if (taken[j]) continue;
+        const hr_effect *e = &effects[z.cand[j]];
+        const int dir_a = e->hinge_a > e->hinge_b;
+        long same = -1, other = -1, any = -1;
+        double same_c = -2.0, other_eff = -1.0, any_c = -1.0;
+        for (size_t f = 0; f < nf; f++) {
+            const hr_effect *ef = &effects[z.cand[found[f]]];
+            const double c = correlation(&z, j, found[f]);
+            if ((ef->hinge_a > ef->hinge_b) == dir_a) {
+                if (c > same_c) same_c = c, same = (long)found[f];
+            } else if (fabs(ef->effect) > other_eff) {
+                other_eff = fabs(ef->effect), other = (long)found[f];
+            }
+            if (fabs(c) > any_c) any_c = fabs(c), any = (long)found[f];
+        }
+        hr_finding *x = &out[z.cand[j]];
+        if (same >= 0 && same_c >= o.explain_corr) {
+            x->explained_by = (long)z.cand[same];
+            x->paraphrase = same_c >= o.paraphrase_corr;
+        } else if (other >= 0) {
+            x->explained_by = (long)z.cand[other];
+        } else {
+            x->explained_by = (long)z.cand[any];
+        }
+    }
+    for (size_t f = 0; f < nf; f++) refine_by_mixture(&z, found[f]);
+    *n_findings = nf;
+    free(taken), free(found);
+    free_selection(&z);
+    return HR_OK;
+}

@@ -1,0 +1,189 @@
+/*
+ * hyporank/findings.h: what share of A and of B a hypothesis holds for, and
+ * which hypotheses are distinct findings rather than shadows or paraphrases
+ * of stronger ones.
+ *
+ * A reader takes "is about the coronavirus: 28% of A vs 1% of B" to mean
+ * that the hypothesis holds for 28% of A's texts. The embedding screen sees
+ * only the similarity s(x) = h . x of each text to the hypothesis, a weak
+ * per-text classifier (on labelled topic data the gold description reaches
+ * AUROC 0.6 to 0.98 between its topic's texts and the rest), so this header
+ * estimates shares, not per-text verdicts.
+ *
+ * Effects (hr_effect_rows). For one hypothesis, over the pooled texts it is
+ * scored on:
+ *   - the pooled quantiles of s: q25, q50, q70, q75, q98;
+ *   - the hinge g(x) = max(s(x) - tau, 0) at tau = q70: the part of a text's
+ *     similarity above the pool's upper third. Its group means are the
+ *     test statistic: they move when the upper tail moves, and they ignore
+ *     shifts in the bulk of texts of which the hypothesis does not hold
+ *     (the main source of shadows: when a quarter of A is about COVID, every
+ *     other topic's similarity distribution moves without that topic being
+ *     any rarer in A);
+ *   - a calibration of the encoder: texts of which the hypothesis does not
+ *     hold have s ~ N(mu0, sigma), texts of which it holds are shifted by
+ *     delta, with mu0 = q50, sigma = (q75 - q25) / 1.349 and delta = kappa
+ *     (q98 - q50). kappa = HR_EFFECT_KAPPA was measured once for
+ *     all-MiniLM-L6-v2 on planted topics of three labelled sources (WordNet
+ *     glosses, fortunes, ABC headlines; 0.51 to 0.59 when fitted on any two
+ *     and tested on the third: bench/discovery/);
+ *   - effect = (mean hinge of A - mean hinge of B) / gain, gain = E[g |
+ *     holds] - E[g | does not hold] under that model (a Rogan-Gladen
+ *     correction for the hinge's imperfect separation); the side with less
+ *     of the hypothesis has share (its mean hinge - E[g | does not hold]) /
+ *     gain, the other that plus |effect|, so share_a - share_b = effect
+ *     (shares within [0, 1]);
+ *   - z: Welch's statistic of the two hinge means, p two-sided (normal),
+ *     q: Benjamini-Hochberg over all candidates (hr_effect_qvalues);
+ *   - a 95% interval effect +- 1.96 sqrt(se^2 + (HR_EFFECT_CALIBRATION_SD
+ *     effect)^2): the sampling error and the calibration's error (delta is
+ *     off by about 25% for a single hypothesis).
+ * Under the null (A and B from one population) the hinge means have equal
+ * expectations whatever the calibration, so p and q are valid tests of
+ * "the hypothesis holds equally often"; the calibration only scales the
+ * effect.
+ *
+ * Findings (hr_findings_select). A candidate significant alone (q <=
+ * alpha) is a finding only if it holds beyond the findings already
+ * accepted, tested in order of strength (forward selection):
+ *   - overlap: the partial correlation of its hinge with the side (A = 1)
+ *     given the accepted findings' similarities (each entered as a
+ *     piecewise-linear function with knots at its pooled quantiles 0.5, 0.8,
+ *     0.9, 0.95, 0.98) must be significant: "is about a virus" adds nothing
+ *     once "is about the coronavirus" is accepted;
+ *   - dilution: when findings of the other side took a share w of that
+ *     side (their upper 95% bound, summed), a candidate of direction A must
+ *     beat B's hinge mean after that share is set aside: mean_a (1 - w) >
+ *     mean_b. Extra COVID texts in A make every other topic rarer in A by
+ *     a factor (1 - w); that alone is not a difference;
+ *   - the larger of the two p-values, times the number of candidates
+ *     (Bonferroni), must be at most alpha.
+ * The accepted candidate with the smallest such p is taken next; the
+ * selection stops when none passes. Every other significant candidate is
+ * explained_by the finding of its direction its similarities correlate with
+ * most (correlation >= 0.3; a paraphrase when >= 0.8, "holds for the same
+ * texts"), else by the largest finding of the other direction (a dilution
+ * shadow). For findings whose similarities are clearly bimodal (a two-group
+ * Gaussian mixture whose components lie >= 3.5 standard deviations apart,
+ * as a topic that a quarter of A is about), the mixture's weights replace
+ * the calibrated shares: there the calibration underestimates delta.
+ *
+ * Measured (bench/discovery/, bench/RESULTS.md): on planted topics (20% of
+ * A, 500 texts a side, candidates the built-in bank and the topic labels)
+ * power 0.93, false discovery proportion 0.06, precision@5 0.96, mean
+ * |effect - true share difference| 0.036, interval coverage 0.99.
+ *
+ *     hr_effect *e = malloc(k * sizeof *e);
+ *     hr_effect_rows(xa, n_a, xb, n_b, dim, h, k, NULL, e, err, sizeof err);
+ *     hr_effect_qvalues(e, k, err, sizeof err);
+ *     hr_finding *f = malloc(k * sizeof *f);
+ *     size_t n_found;
+ *     hr_findings_select(&in, NULL, e, f, &n_found, err, sizeof err);
+ *     for (size_t i = 0; i < k; i++)
+ *         if (f[i].is_finding)
+ *             printf("%s: %.0f%% of A vs %.0f%% of B\n", text[i], 100 * e[i].share_a,
+ *                    100 * e[i].share_b);
+ */
+#ifndef HYPORANK_FINDINGS_H
+#define HYPORANK_FINDINGS_H
+
+#include "hyporank/status.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The encoder calibration (see above): delta = kappa (q98 - q50). */
+#define HR_EFFECT_KAPPA 0.55
+/* Relative standard error of the calibrated effect from the calibration
+ * alone (delta's spread between hypotheses). */
+#define HR_EFFECT_CALIBRATION_SD 0.25
+
+/* What the screen says of one hypothesis. */
+typedef struct hr_effect {
+    double share_a, share_b; /* estimated fraction of A, of B it holds for, in [0, 1] */
+    double effect;           /* share_a - share_b, in [-1, 1] */
+    double ci_low, ci_high;  /* 95% interval of effect, within [-1, 1] */
+    double z;                /* Welch z of the hinge means, > 0: more of A */
+    double p_value;          /* two-sided */
+    double q_value;          /* BH over the candidates of the run (hr_effect_qvalues) */
+    /* how it was computed */
+    double tau;              /* hinge threshold: pooled q70 of the similarity */
+    double mu0, sigma, delta;/* the calibration: non-holders N(mu0, sigma), holders + delta */
+    double gain;             /* E[g | holds] - E[g | not] */
+    double hinge_a, hinge_b; /* mean hinge of A, of B */
+    double var_a, var_b;     /* their sample variances */
+    size_t n_a, n_b;         /* texts it was scored on */
+    int mixture;             /* 1: shares from the two-group mixture (findings only) */
+} hr_effect;
+
+/* The effect of one hypothesis from its similarities s: (n_a + n_b), A's
+ * first. scratch: (n_a + n_b) floats. n_a, n_b >= 1; NaN similarities are
+ * HR_ERR_INPUT. q_value is left at 1. */
+hr_status hr_effect_row(const float *s, size_t n_a, size_t n_b, float *scratch, hr_effect *out,
+                        char *err, size_t errlen);
+
+/* Effects of k hypotheses h: (k, dim) on xa: (n_a, dim) and xb: (n_b, dim),
+ * row-major, similarities by hr_similarities in blocks of hypotheses
+ * (memory O((n_a + n_b) block)). out: (k). q_value is left at 1. */
+hr_status hr_effect_rows(const float *xa, size_t n_a, const float *xb, size_t n_b, int dim,
+                         const float *h, size_t k, hr_effect *out, char *err, size_t errlen);
+
+/* Benjamini-Hochberg q-values of e[0..k) from their p-values. */
+hr_status hr_effect_qvalues(hr_effect *e, size_t k, char *err, size_t errlen);
+
+/* The texts and candidates of a selection. Rows of A and of B are all the
+ * texts; a candidate drawn from the data (n-grams, clusters, LLM) was
+ * found on some of them and is tested only on the others, marked in
+ * held_out_a / held_out_b (NULL: all rows). */
+typedef struct hr_findings_input {
+    const float *xa, *xb;          /* (n_a, dim), (n_b, dim) row-major */
+    size_t n_a, n_b;
+    int dim;
+    const uint8_t *held_out_a;     /* (n_a) 1: a row data-drawn candidates are tested on */
+    const uint8_t *held_out_b;     /* (n_b) */
+    const float *h;                /* (k, dim) the candidates */
+    size_t k;
+    const uint8_t *from_data;      /* (k) 1: drawn from the data; NULL: none is */
+} hr_findings_input;
+
+typedef struct hr_findings_options {
+    double alpha;              /* significance; 0.05 */
+    size_t max_findings;       /* 20 */
+    size_t max_candidates;     /* significant candidates considered, strongest first; 500 */
+    size_t max_rows_per_side;  /* rows of each side the selection reads (a seeded
+                                  sample beyond it); 50,000 */
+    double explain_corr;       /* same-direction explanation: correlation >= 0.3 */
+    double paraphrase_corr;    /* paraphrase: correlation >= 0.8 */
+    uint64_t seed;             /* the row sample; 1 */
+} hr_findings_options;
+
+hr_findings_options hr_findings_default_options(void);
+
+/* What the selection says of one candidate. */
+typedef struct hr_finding {
+    int is_finding;        /* 1: a distinct difference */
+    size_t order;          /* findings: 0 for the first accepted, ... */
+    long explained_by;     /* a significant non-finding: the candidate index of the
+                              finding that explains it; else -1 */
+    int paraphrase;        /* 1: holds for the same texts as explained_by */
+    double p_conditional;  /* findings: the p-value of the test that accepted it */
+} hr_finding;
+
+/* The forward selection (see above) over the candidates with q <= alpha.
+ * effects: (k) from hr_effect_rows + hr_effect_qvalues on the rows each
+ * candidate is tested on; the shares, effect and interval of findings whose
+ * similarities are clearly bimodal are replaced by the mixture's (mixture
+ * = 1). out: (k). *n_findings: findings accepted. */
+hr_status hr_findings_select(const hr_findings_input *in, const hr_findings_options *opt,
+                             hr_effect *effects, hr_finding *out, size_t *n_findings,
+                             char *err, size_t errlen);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
