@@ -80,6 +80,8 @@ void cli_common_init(cli_common *c);
  * taking the scorer's (describe, rank, explain) and the common options'. */
 extern const char cli_common_help[];
 extern const char cli_scorer_help[];
+/* What each field of a rank or describe row means (an argument of their help). */
+extern const char cli_fields_help[];
 extern const char cli_embed_help[];
 extern const char cli_rank_help[];
 extern const char cli_describe_help[];

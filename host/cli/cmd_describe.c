@@ -47,7 +47,7 @@ int cmd_describe(int argc, char **argv)
         {NULL, CLI_STRING, NULL, 0, 0},
     };
     switch (cli_parse(cmd, argc, argv, table, &c, &o.scorer)) {
-    case CLI_HELP: printf(cli_describe_help, cli_scorer_help, cli_common_help); return CLI_EXIT_OK;
+    case CLI_HELP: printf(cli_describe_help, cli_fields_help, cli_scorer_help, cli_common_help); return CLI_EXIT_OK;
     case CLI_BAD: return CLI_EXIT_USAGE;
     }
     if (!o.a_path || !o.b_path) return cli_usage_error(cmd, "--a FILE and --b FILE are required");

@@ -27,11 +27,12 @@ int cmd_rank(int argc, char **argv)
         {"--hypothesis-field", CLI_NONEMPTY, &o.hypothesis_field, 0, 0},
         {"--json", CLI_STRING, &json_path, 0, 0},
         {"--top", CLI_SIZE, &o.top, 0, 1000000000.0},
+        {"--alpha", CLI_REAL, &o.alpha, 1e-12, 0.5},
         {"--memory-mb", CLI_SIZE, &memory_mb, 1, 1048576.0},
         {NULL, CLI_STRING, NULL, 0, 0},
     };
     switch (cli_parse(cmd, argc, argv, table, &c, &o.scorer)) {
-    case CLI_HELP: printf(cli_rank_help, cli_scorer_help, cli_common_help); return CLI_EXIT_OK;
+    case CLI_HELP: printf(cli_rank_help, cli_fields_help, cli_scorer_help, cli_common_help); return CLI_EXIT_OK;
     case CLI_BAD: return CLI_EXIT_USAGE;
     }
     const char *text[3] = {o.a_path, o.b_path, o.hypotheses_path};
