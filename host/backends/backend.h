@@ -157,6 +157,12 @@ typedef struct hr_scorer_backend {
      * q-values (the front end applies Benjamini-Hochberg); out: (k). */
     hr_status (*score)(void *state, const float *h, size_t k, hr_hypothesis_score *out,
                        char *err, size_t errlen);
+    /* Optional (NULL: the front end computes the effects on the CPU after
+     * score): score, and the effect of each hypothesis's plain similarity
+     * (hyporank/findings.h) into effects: (k), q_value left at 1, in the
+     * same pass over the similarities. */
+    hr_status (*score_effects)(void *state, const float *h, size_t k, hr_hypothesis_score *out,
+                               hr_effect *effects, char *err, size_t errlen);
     void (*layout)(const void *state, hr_scorer_layout *out);
 } hr_scorer_backend;
 

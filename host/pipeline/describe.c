@@ -331,11 +331,11 @@ static hr_status score_group(describe_run *d, const float *xa, size_t n_a, const
     so.n_threads = d->o->n_threads;
     hr_scorer *scorer = NULL;
     hr_status st = hr_scorer_create(xa, n_a, xb, n_b, (int)d->dim, &so, &scorer, err, errlen);
-    if (st == HR_OK) st = hr_scorer_score(scorer, h, k, d->scores + first, err, errlen);
+    if (st == HR_OK)
+        st = hr_scorer_score_effects(scorer, h, k, d->scores + first, d->effects + first, err,
+                                     errlen);
     if (scorer) d->rep->info.scorer_device = hr_scorer_device(scorer);
     hr_scorer_destroy(scorer);
-    if (st == HR_OK)
-        st = hr_effect_rows(xa, n_a, xb, n_b, (int)d->dim, h, k, d->effects + first, err, errlen);
     return st;
 }
 

@@ -258,16 +258,15 @@ hr_status hr_rank_run(const hr_rank_options *o, hr_embedder *e, hr_report **out,
         st = hr_fail(HR_ERR_NOMEM, err, errlen, "out of memory for %zu hypotheses", h.n);
         goto done;
     }
-    if ((st = hr_scorer_score(scorer, h.emb, h.n, scores, err, errlen)) != HR_OK) goto done;
+    if ((st = hr_scorer_score_effects(scorer, h.emb, h.n, scores, effects, err, errlen)) != HR_OK)
+        goto done;
     /* What share of each side each hypothesis holds for, and which are
      * distinct findings (hyporank/findings.h). */
     hr_findings_input fin = {a.emb, b.emb, a.n, b.n, (int)a.dim, NULL, NULL, h.emb, h.n, NULL};
     hr_findings_options fo = hr_findings_default_options();
     fo.alpha = o->alpha;
     size_t n_found;
-    if ((st = hr_effect_rows(a.emb, a.n, b.emb, b.n, (int)a.dim, h.emb, h.n, effects, err,
-                             errlen)) ||
-        (st = hr_effect_qvalues(effects, h.n, err, errlen)) ||
+    if ((st = hr_effect_qvalues(effects, h.n, err, errlen)) ||
         (st = hr_findings_select(&fin, &fo, effects, findings, &n_found, err, errlen)) ||
         (st = hr_pipe_rank_order(effects, findings, h.n, order, err, errlen)))
         goto done;

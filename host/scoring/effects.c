@@ -62,7 +62,18 @@ static void select_kth(float *v, size_t lo, size_t hi, size_t k)
     }
 }
 
-void hr_quantiles(float *v, size_t n, const double *q, size_t nq, double *out)
+/* Quantile j from the order statistics lo = v_(k) and hi = v_(k+1). */
+static double interpolate(double pos, size_t k, double lo, double hi)
+{
+    return lo + (pos - (double)k) * (hi - lo);
+}
+
+/* Below this many values, selection; above it, a histogram first. */
+#define QUANTILE_HISTOGRAM_MIN 512
+#define QUANTILE_BINS 2048
+
+/* The quantiles by selection over shrinking ranges (small n). */
+static void quantiles_by_selection(float *v, size_t n, const double *q, size_t nq, double *out)
 {
     size_t from = 0; /* v[0..from) holds the ranks below the last one selected */
     for (size_t j = 0; j < nq; j++) {
@@ -77,9 +88,114 @@ void hr_quantiles(float *v, size_t n, const double *q, size_t nq, double *out)
                 if (v[i] < m) m = v[i];
             hi = m;
         }
-        out[j] = lo + (pos - (double)k) * (hi - lo);
+        out[j] = interpolate(pos, k, lo, hi);
         from = k + 1;
     }
+}
+
+/* The quantiles through a histogram: one pass counts the values in
+ * QUANTILE_BINS equal bins between the minimum and the maximum (the bin of
+ * x, floor((x - min) scale), is monotone in x, so the bins hold the order
+ * statistics in order), a second gathers the values of the few bins that
+ * hold the wanted ranks, and those are selected exactly. About two passes
+ * over v, which it does not reorder. */
+static int quantiles_by_histogram(const float *v, size_t n, float mn, float mx, const double *q,
+                                  size_t nq, double *out)
+{
+    if (mn == mx) {
+        for (size_t j = 0; j < nq; j++) out[j] = mn;
+        return 1;
+    }
+    const double scale = (double)QUANTILE_BINS / ((double)mx - (double)mn);
+    size_t count[QUANTILE_BINS + 1];
+    memset(count, 0, sizeof count);
+    for (size_t i = 0; i < n; i++) {
+        size_t b = (size_t)(((double)v[i] - (double)mn) * scale);
+        count[b < QUANTILE_BINS ? b : QUANTILE_BINS - 1]++;
+    }
+    /* start[b]: rank of the first value of bin b */
+    size_t start[QUANTILE_BINS + 1];
+    start[0] = 0;
+    for (size_t b = 0; b < QUANTILE_BINS; b++) start[b + 1] = start[b] + count[b];
+    /* the bins of the ranks k and k + 1 of every quantile */
+    enum { MAX_Q = 16 };
+    if (nq > MAX_Q) return 0;
+    size_t want_bin[2 * MAX_Q], want_rank[2 * MAX_Q];
+    size_t nw = 0;
+    for (size_t j = 0; j < nq; j++) {
+        const double pos = (double)(n - 1) * q[j];
+        size_t k = (size_t)floor(pos);
+        if (k > n - 1) k = n - 1;
+        for (size_t r = k; r <= k + 1 && r < n; r++) {
+            size_t lo = 0, hi = QUANTILE_BINS; /* the bin b with start[b] <= r < start[b + 1] */
+            while (hi - lo > 1) {
+                const size_t mid = (lo + hi) / 2;
+                if (start[mid] <= r) lo = mid;
+                else hi = mid;
+            }
+            want_bin[nw] = lo, want_rank[nw] = r, nw++;
+        }
+    }
+    /* gather the wanted bins' values (each bin once), then select in them */
+    size_t total = 0, bins[2 * MAX_Q], nb = 0;
+    for (size_t w = 0; w < nw; w++) {
+        size_t x = 0;
+        while (x < nb && bins[x] != want_bin[w]) x++;
+        if (x == nb) bins[nb++] = want_bin[w], total += count[want_bin[w]];
+    }
+    float *buf = malloc(total * sizeof *buf);
+    if (!buf) return 0;
+    size_t off[2 * MAX_Q], fill[2 * MAX_Q];
+    signed char slot[QUANTILE_BINS]; /* bin -> its place among the wanted, or -1 */
+    memset(slot, -1, sizeof slot);
+    for (size_t x = 0, o = 0; x < nb; x++) {
+        off[x] = fill[x] = o, o += count[bins[x]];
+        slot[bins[x]] = (signed char)x;
+    }
+    for (size_t i = 0; i < n; i++) {
+        size_t b = (size_t)(((double)v[i] - (double)mn) * scale);
+        b = b < QUANTILE_BINS ? b : QUANTILE_BINS - 1;
+        if (slot[b] >= 0) buf[fill[slot[b]]++] = v[i];
+    }
+    double value[2 * MAX_Q];
+    for (size_t w = 0; w < nw; w++) {
+        size_t x = 0;
+        while (bins[x] != want_bin[w]) x++;
+        const size_t within = want_rank[w] - start[want_bin[w]];
+        select_kth(buf, off[x], off[x] + count[bins[x]], off[x] + within);
+        value[w] = buf[off[x] + within];
+    }
+    free(buf);
+    for (size_t j = 0, w = 0; j < nq; j++) {
+        const double pos = (double)(n - 1) * q[j];
+        size_t k = (size_t)floor(pos);
+        if (k > n - 1) k = n - 1;
+        const double lo = value[w++];
+        const double hi = k + 1 < n ? value[w++] : lo;
+        out[j] = interpolate(pos, k, lo, hi);
+    }
+    return 1;
+}
+
+/* The smallest and largest of v: (n), n >= 1, no NaN. */
+static void min_max(const float *v, size_t n, float *mn, float *mx)
+{
+    float lo = v[0], hi = v[0];
+    for (size_t i = 1; i < n; i++) {
+        lo = v[i] < lo ? v[i] : lo;
+        hi = v[i] > hi ? v[i] : hi;
+    }
+    *mn = lo, *mx = hi;
+}
+
+void hr_quantiles(float *v, size_t n, const double *q, size_t nq, double *out)
+{
+    float mn, mx;
+    if (n >= QUANTILE_HISTOGRAM_MIN) {
+        min_max(v, n, &mn, &mx);
+        if (quantiles_by_histogram(v, n, mn, mx, q, nq, out)) return;
+    }
+    quantiles_by_selection(v, n, q, nq, out);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -106,19 +222,37 @@ void hr_effect_interval(hr_effect *e, double se, double rel_sd)
     e->ci_high = clamp(e->effect + half, -1.0, 1.0);
 }
 
-/* Mean and sample variance (0 for one value) of max(s - tau, 0) over s: (n). */
-static void hinge_moments(const float *s, size_t n, double tau, double *mean, double *var)
+/* Sum and sum of squares of max(s - tau, 0) over s: (n). */
+static void hinge_sums(const float *s, size_t n, double tau, double *sum, double *sum2)
 {
-    double sum = 0.0;
-    for (size_t i = 0; i < n; i++) sum += s[i] > tau ? (double)s[i] - tau : 0.0;
-    const double m = sum / (double)n;
-    double ss = 0.0;
+    double a = 0.0, b = 0.0;
     for (size_t i = 0; i < n; i++) {
-        const double d = (s[i] > tau ? (double)s[i] - tau : 0.0) - m;
-        ss += d * d;
+        const double g = s[i] > tau ? (double)s[i] - tau : 0.0;
+        a += g, b += g * g;
     }
+    *sum = a, *sum2 = b;
+}
+
+/* Mean and sample variance (0 for one value) from a sum and a sum of
+ * squares over n values: the sum of squares about the mean is sum2 - sum
+ * mean, in double, whose cancellation costs at most the digits of mean^2 /
+ * var (hinges are mostly 0, so var is of the order of mean^2 and above). */
+static void moments(double sum, double sum2, size_t n, double *mean, double *var)
+{
+    const double m = sum / (double)n, ss = sum2 - sum * m;
     *mean = m;
-    *var = n > 1 ? ss / (double)(n - 1) : 0.0;
+    *var = n > 1 && ss > 0.0 ? ss / (double)(n - 1) : 0.0;
+}
+
+/* The first NaN of v: (n), or n. */
+static size_t first_nan(const float *v, size_t n)
+{
+    int any = 0;
+    for (size_t i = 0; i < n; i++) any |= v[i] != v[i]; /* no early exit: it vectorises */
+    if (!any) return n;
+    size_t i = 0;
+    while (v[i] == v[i]) i++;
+    return i;
 }
 
 hr_status hr_effect_of(const float *sa, size_t n_a, const float *sb, size_t n_b, float *scratch,
@@ -128,31 +262,53 @@ hr_status hr_effect_of(const float *sa, size_t n_a, const float *sb, size_t n_b,
         return hr_fail(HR_ERR_INPUT, err, errlen, "effect: group %s has no texts",
                        n_a == 0 ? "A" : "B");
     const size_t n = n_a + n_b;
-    for (size_t i = 0; i < n; i++) {
-        const float v = i < n_a ? sa[i] : sb[i - n_a];
-        if (isnan(v))
-            return hr_fail(HR_ERR_INPUT, err, errlen,
-                           "effect: similarity to %s text %zu (counting from 0) is NaN",
-                           i < n_a ? "A" : "B", i < n_a ? i : i - n_a);
-        scratch[i] = v;
-    }
+    const size_t bad_a = first_nan(sa, n_a), bad_b = bad_a < n_a ? n_b : first_nan(sb, n_b);
+    if (bad_a < n_a || bad_b < n_b)
+        return hr_fail(HR_ERR_INPUT, err, errlen,
+                       "effect: similarity to %s text %zu (counting from 0) is NaN",
+                       bad_a < n_a ? "A" : "B", bad_a < n_a ? bad_a : bad_b);
     static const double qs[5] = {0.25, 0.5, 0.7, 0.75, 0.98};
     double q[5];
-    hr_quantiles(scratch, n, qs, 5, q);
+    /* The histogram reads the similarities where they are when A's and
+     * B's are one array; selection (few texts) reorders a copy. */
+    float mn, mx;
+    if (n >= QUANTILE_HISTOGRAM_MIN && sb == sa + n_a) {
+        min_max(sa, n, &mn, &mx);
+        if (!quantiles_by_histogram(sa, n, mn, mx, qs, 5, q))
+            return hr_fail(HR_ERR_NOMEM, err, errlen, "effect: out of memory");
+    } else {
+        memcpy(scratch, sa, n_a * sizeof *scratch);
+        memcpy(scratch + n_a, sb, n_b * sizeof *scratch);
+        hr_quantiles(scratch, n, qs, 5, q);
+    }
     hr_effect e;
     memset(&e, 0, sizeof e);
     e.n_a = n_a, e.n_b = n_b;
     e.tau = q[2];
+    /* The hinge's moments at q70, and how many similarities lie above it. */
+    size_t above = 0;
+    float below = -INFINITY;
+    double sum[2] = {0, 0}, sum2[2] = {0, 0};
+    for (int side = 0; side < 2; side++) {
+        const float *v = side ? sb : sa;
+        const size_t m = side ? n_b : n_a;
+        for (size_t i = 0; i < m; i++) {
+            const double g = v[i] > e.tau ? (double)v[i] - e.tau : 0.0;
+            above += v[i] > e.tau;
+            below = v[i] < e.tau && v[i] > below ? v[i] : below;
+            sum[side] += g, sum2[side] += g * g;
+        }
+    }
     /* Ties at the threshold (duplicate texts, a clean separation) can leave
      * (almost) nothing above it, and the hinge blind: then the threshold is
      * the largest similarity below it. */
-    size_t above = 0;
-    float below = -INFINITY;
-    for (size_t i = 0; i < n; i++) {
-        if (scratch[i] > e.tau) above++;
-        else if (scratch[i] < e.tau && scratch[i] > below) below = scratch[i];
+    if ((double)above < HR_EFFECT_MIN_ABOVE * (double)n && below > -INFINITY) {
+        e.tau = below;
+        hinge_sums(sa, n_a, e.tau, &sum[0], &sum2[0]);
+        hinge_sums(sb, n_b, e.tau, &sum[1], &sum2[1]);
     }
-    if ((double)above < HR_EFFECT_MIN_ABOVE * (double)n && below > -INFINITY) e.tau = below;
+    moments(sum[0], sum2[0], n_a, &e.hinge_a, &e.var_a);
+    moments(sum[1], sum2[1], n_b, &e.hinge_b, &e.var_b);
     e.mu0 = q[1];
     e.sigma = (q[3] - q[0]) / 1.349;
     if (!(e.sigma > 1e-6)) e.sigma = 1e-6;
@@ -161,8 +317,6 @@ hr_status hr_effect_of(const float *sa, size_t n_a, const float *sb, size_t n_b,
     const double g0 = hinge_mean(e.mu0, e.sigma, e.tau);
     e.gain = hinge_mean(e.mu0 + e.delta, e.sigma, e.tau) - g0;
     if (!(e.gain > 1e-12)) e.gain = 1e-12;
-    hinge_moments(sa, n_a, e.tau, &e.hinge_a, &e.var_a);
-    hinge_moments(sb, n_b, e.tau, &e.hinge_b, &e.var_b);
     const double se_raw = sqrt(e.var_a / (double)n_a + e.var_b / (double)n_b);
     const double diff = e.hinge_a - e.hinge_b;
     if (se_raw > 0.0) {

@@ -16,6 +16,7 @@
  *                  scorer to the CPU for that call and the next.
  */
 #include "hyporank/scorer.h"
+#include "hyporank/findings.h"
 #include "hyporank/stats.h"
 #include "backends/backend.h"
 #include "core/util.h"
@@ -179,8 +180,25 @@ size_t hr_scorer_block_rows(const hr_scorer *s)
     return l.block_rows;
 }
 
-hr_status hr_scorer_score(hr_scorer *s, const float *h, size_t k, hr_hypothesis_score *out,
-                          char *err, size_t errlen)
+/* One score call on the backend: with the effects in the same pass when
+ * the backend offers it, else after it on the CPU. */
+static hr_status backend_score(hr_scorer *s, const float *h, size_t k, hr_hypothesis_score *out,
+                               hr_effect *effects, char *err, size_t errlen)
+{
+    const hr_scorer_backend *b = s->backend->scorer;
+    if (!effects) return b->score(s->state, h, k, out, err, errlen);
+    if (b->score_effects) return b->score_effects(s->state, h, k, out, effects, err, errlen);
+    hr_status st = b->score(s->state, h, k, out, err, errlen);
+    if (st == HR_OK)
+        st = hr_effect_rows(s->xa, s->n_a, s->xb, s->n_b, s->dim, h, k, effects, err, errlen);
+    return st;
+}
+
+/* Scores on the backend (and the effects when effects is not NULL), moving
+ * to the CPU when auto allows it and the accelerator fails; then the
+ * q-values. */
+static hr_status score_call(hr_scorer *s, const float *h, size_t k, hr_hypothesis_score *out,
+                            hr_effect *effects, char *err, size_t errlen)
 {
     if (k == 0) return HR_OK;
     if (!h || !out) return hr_fail(HR_ERR_INTERNAL, err, errlen, "hr_scorer_score: null argument");
@@ -190,7 +208,7 @@ hr_status hr_scorer_score(hr_scorer *s, const float *h, size_t k, hr_hypothesis_
         s->p = p;
         s->p_cap = k;
     }
-    hr_status st = s->backend->scorer->score(s->state, h, k, out, err, errlen);
+    hr_status st = backend_score(s, h, k, out, effects, err, errlen);
     if (st != HR_OK && s->backend->device != HR_DEVICE_CPU &&
         hr_device_falls_back(s->requested, st)) {
         /* auto: the CPU, for this call and the next */
@@ -198,11 +216,26 @@ hr_status hr_scorer_score(hr_scorer *s, const float *h, size_t k, hr_hypothesis_
         void *was_state = s->state;
         if ((st = open_cpu(s, err, errlen)) != HR_OK) return st;
         was->scorer->destroy(was_state);
-        st = s->backend->scorer->score(s->state, h, k, out, err, errlen);
+        st = backend_score(s, h, k, out, effects, err, errlen);
     }
     if (st != HR_OK) return st;
     for (size_t i = 0; i < k; i++) s->p[i] = out[i].p_value;
     if ((st = hr_bh_qvalues(s->p, k, s->p, err, errlen)) != HR_OK) return st;
     for (size_t i = 0; i < k; i++) out[i].q_value = s->p[i];
     return HR_OK;
+}
+
+hr_status hr_scorer_score(hr_scorer *s, const float *h, size_t k, hr_hypothesis_score *out,
+                          char *err, size_t errlen)
+{
+    return score_call(s, h, k, out, NULL, err, errlen);
+}
+
+hr_status hr_scorer_score_effects(hr_scorer *s, const float *h, size_t k,
+                                  hr_hypothesis_score *out, hr_effect *effects, char *err,
+                                  size_t errlen)
+{
+    if (k && !effects)
+        return hr_fail(HR_ERR_INTERNAL, err, errlen, "hr_scorer_score_effects: null argument");
+    return score_call(s, h, k, out, effects, err, errlen);
 }

@@ -113,6 +113,8 @@
 extern "C" {
 #endif
 
+typedef struct hr_effect hr_effect; /* hyporank/findings.h */
+
 /* How a hypothesis scores a sample (see the overview above). */
 typedef enum hr_score_method {
     HR_SCORE_COSINE = 0,   /* raw h . x */
@@ -196,6 +198,15 @@ size_t hr_scorer_block_rows(const hr_scorer *s);
  * hypothesis or sample whose embedding is not finite. */
 hr_status hr_scorer_score(hr_scorer *s, const float *h, size_t k, hr_hypothesis_score *out,
                           char *err, size_t errlen);
+
+/* hr_scorer_score, and the effect (hyporank/findings.h) of each hypothesis's
+ * plain similarity h . x, whatever the method, into effects: (k); their
+ * q_value is left at 1 (hr_effect_qvalues). The CPU computes both from the
+ * same similarities, in one pass; on another device the effects are
+ * computed on the CPU afterwards (hr_effect_rows). */
+hr_status hr_scorer_score_effects(hr_scorer *s, const float *h, size_t k,
+                                  hr_hypothesis_score *out, hr_effect *effects, char *err,
+                                  size_t errlen);
 
 #ifdef __cplusplus
 }

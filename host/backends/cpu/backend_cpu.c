@@ -191,6 +191,13 @@ static hr_status sc_score(void *state, const float *h, size_t k, hr_hypothesis_s
     return hr_scorer_cpu_score(state, h, k, out, err, errlen);
 }
 
+static hr_status sc_score_effects(void *state, const float *h, size_t k,
+                                  hr_hypothesis_score *out, hr_effect *effects, char *err,
+                                  size_t errlen)
+{
+    return hr_scorer_cpu_score_effects(state, h, k, out, effects, err, errlen);
+}
+
 static void sc_layout(const void *state, hr_scorer_layout *out)
 {
     const size_t rows = hr_scorer_cpu_block_rows(state);
@@ -203,6 +210,7 @@ static const hr_scorer_backend cpu_scorer_table = {
     .create = sc_create,
     .destroy = sc_destroy,
     .score = sc_score,
+    .score_effects = sc_score_effects,
     .layout = sc_layout,
 };
 

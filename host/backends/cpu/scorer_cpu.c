@@ -40,6 +40,7 @@
  * two exponentials and a log1p per score.
  */
 #include "backends/cpu/scorer_cpu.h"
+#include "scoring/effects_internal.h"
 #include "scoring/score_methods.h"
 #include "core/util.h"
 
@@ -61,6 +62,7 @@ typedef struct worker {
     float *slab;         /* (slab_rows, N) row-major: scores of one block */
     size_t slab_rows;    /* rows slab has room for */
     hr_mw_workspace *ws; /* statistics workspace for N = n_a + n_b */
+    float *scratch;      /* (N) the effects' workspace, when asked for */
     hr_status st;        /* first failure of this worker */
     size_t fail_block;   /* the block it failed on */
     size_t fail_sample;  /* pool pass: the sample, with fail_block the hypothesis */
@@ -125,6 +127,7 @@ void hr_scorer_cpu_destroy(hr_scorer_cpu *s)
     if (!s) return;
     for (int t = 0; t < HR_SCORER_MAX_THREADS; t++) {
         free(s->w[t].slab);
+        free(s->w[t].scratch);
         hr_mw_workspace_destroy(s->w[t].ws);
     }
     free(s->c);
@@ -145,6 +148,7 @@ typedef struct job {
     size_t rows;              /* hypotheses per block in this call */
     size_t n_blocks;
     hr_hypothesis_score *out; /* (k) */
+    hr_effect *effects;       /* (k) or NULL */
     double log_km1;           /* CONTRAST: log(K - 1), K >= 2 */
     atomic_size_t next;       /* next block to take */
     atomic_int stop;          /* set by the first failure */
@@ -205,10 +209,16 @@ static void *worker_main(void *arg)
                     s->xb, d, 0.0f, w->slab + n_a, (int)n);
         for (size_t r = 0; r < kb; r++) {
             float *row = w->slab + r * n; /* (N): A's scores, then B's */
-            transform_row(s, j, k0 + r, row, n);
-            hr_mw_result m;
             char e[256];
-            hr_status st = hr_mw_fast(w->ws, row, &m, e, sizeof e);
+            hr_status st = HR_OK;
+            if (j->effects) /* of the plain similarity, before the transform */
+                st = hr_effect_of(row, n_a, row + n_a, n_b, w->scratch, &j->effects[k0 + r], e,
+                                  sizeof e);
+            hr_mw_result m;
+            if (st == HR_OK) {
+                transform_row(s, j, k0 + r, row, n);
+                st = hr_mw_fast(w->ws, row, &m, e, sizeof e);
+            }
             if (st != HR_OK) {
                 if (w->st == HR_OK || b < w->fail_block) {
                     w->st = st;
@@ -372,6 +382,13 @@ static hr_status pool_pass(hr_scorer_cpu *s, job *j, char *err, size_t errlen)
 hr_status hr_scorer_cpu_score(hr_scorer_cpu *s, const float *h, size_t k,
                               hr_hypothesis_score *out, char *err, size_t errlen)
 {
+    return hr_scorer_cpu_score_effects(s, h, k, out, NULL, err, errlen);
+}
+
+hr_status hr_scorer_cpu_score_effects(hr_scorer_cpu *s, const float *h, size_t k,
+                                      hr_hypothesis_score *out, hr_effect *effects, char *err,
+                                      size_t errlen)
+{
     if (k == 0) return HR_OK;
     const size_t n = s->n_a + s->n_b;
     if (n > (size_t)INT32_MAX || s->n_a > (size_t)INT32_MAX)
@@ -391,7 +408,7 @@ hr_status hr_scorer_cpu_score(hr_scorer_cpu *s, const float *h, size_t k,
     if (blocks > k) blocks = k;
     rows = (k + blocks - 1) / blocks;
     job j = {.s = s, .h = h, .k = k, .rows = rows, .n_blocks = (k + rows - 1) / rows, .out = out,
-             .log_km1 = k >= 2 ? log((double)(k - 1)) : 0.0};
+             .effects = effects, .log_km1 = k >= 2 ? log((double)(k - 1)) : 0.0};
     atomic_init(&j.next, 0);
     atomic_init(&j.stop, 0);
     int n_workers = s->n_threads;
@@ -413,6 +430,8 @@ hr_status hr_scorer_cpu_score(hr_scorer_cpu *s, const float *h, size_t k,
                 return hr_fail(HR_ERR_NOMEM, err, errlen,
                                "out of memory for a (%zu, %zu) score slab", rows, n);
         }
+        if (effects && !w->scratch && !(w->scratch = malloc(n * sizeof *w->scratch)))
+            return hr_fail(HR_ERR_NOMEM, err, errlen, "out of memory for %zu scores", n);
     }
     /* Our workers each call BLAS; BLAS itself stays on one thread. */
     openblas_set_num_threads(1);

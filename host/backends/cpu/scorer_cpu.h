@@ -7,6 +7,7 @@
 #ifndef HYPORANK_SCORER_CPU_H
 #define HYPORANK_SCORER_CPU_H
 
+#include "hyporank/findings.h"
 #include "hyporank/scorer.h"
 #include "hyporank/stats.h"
 
@@ -32,6 +33,12 @@ size_t hr_scorer_cpu_block_rows(const hr_scorer_cpu *s);
 /* Fills everything but q_value for k hypotheses, h: (k, dim) row-major. */
 hr_status hr_scorer_cpu_score(hr_scorer_cpu *s, const float *h, size_t k,
                               hr_hypothesis_score *out, char *err, size_t errlen);
+/* The same, and the effect of each hypothesis's plain similarity into
+ * effects: (k) (hyporank/findings.h; q_value left at 1), from the same
+ * slabs before the method's transform. */
+hr_status hr_scorer_cpu_score_effects(hr_scorer_cpu *s, const float *h, size_t k,
+                                      hr_hypothesis_score *out, hr_effect *effects, char *err,
+                                      size_t errlen);
 
 /* Scores: the formulas of host/scoring/score_methods.h, which this scorer
  * computes in two passes (scorer_cpu.c). */
