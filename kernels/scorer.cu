@@ -25,6 +25,10 @@
  *                           hr_mw_sorted (host/scoring/stats.c), with bins for groups
  *   mw_from_hist_kernel     twin of hr_mw_sorted's walk over the groups in
  *                           ascending order (host/scoring/stats.c)
+ *   effect_stats_kernel     twin of hr_effect_hist_stats
+ *                           (host/scoring/effects_internal.h): what a COSINE
+ *                           hypothesis's effect (hyporank/findings.h) is
+ *                           computed from, read off the same histograms
  *   pool_fold_kernel        twin of hr_contrast_pool_fold (host/scoring/score_methods.h)
  *   pool_finish_kernel      twin of hr_contrast_pool_finish
  *   contrast_score          twin of hr_contrast_score, and above T = 1 of
@@ -34,6 +38,7 @@
 #include "backends/cuda/cuda.h"
 #include "cuda_check.cuh"
 #include "hyporank/stats.h"
+#include "scoring/effects_internal.h"
 
 #include <cublas_v2.h>
 #include <cuda_fp16.h>
@@ -94,6 +99,7 @@ struct hr_scorer_cuda {
     double *d_sum;        /* (group_rows, 2) sums of scores of A, B */
     unsigned long long *d_u2; /* (group_rows) 2U */
     double *d_tie;        /* (group_rows) sum over bins of t^3 - t */
+    double *d_estats;     /* (group_rows, HR_EFFECT_STATS) the effects' statistics */
     int *d_bad;           /* (1) first sample whose norm check failed, INT_MAX if none */
     pool_state pool;      /* CONTRAST: (N) each, allocated on the first CONTRAST call */
     float4 *d_pool4;      /* CONTRAST: (N) packed statistics of the second pass */
@@ -420,6 +426,102 @@ mw_from_hist_kernel(const uint32_t *__restrict__ hist, int gk, unsigned long lon
     }
 }
 
+/* Block-wide sum of v (every thread gets it); red: (REDUCE_THREADS / 32). */
+__device__ static double block_sum_double(double v, double *red)
+{
+    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+    const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
+    if (lane == 0) red[warp] = v;
+    __syncthreads();
+    double t = 0.0;
+    for (int w = 0; w < REDUCE_THREADS / 32; w++) t += red[w];
+    __syncthreads();
+    return t;
+}
+
+/* Block-wide maximum of v (every thread gets it); red as above. */
+__device__ static double block_max_double(double v, double *red)
+{
+    for (int o = 16; o > 0; o >>= 1) v = fmax(v, __shfl_xor_sync(0xffffffffu, v, o));
+    const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
+    if (lane == 0) red[warp] = v;
+    __syncthreads();
+    double t = red[0];
+    for (int w = 1; w < REDUCE_THREADS / 32; w++) t = fmax(t, red[w]);
+    __syncthreads();
+    return t;
+}
+
+/* hist: (gk, 2, BINS) counts of COSINE similarities, bin b the values
+ * [lo + b width, lo + (b + 1) width). For each row r (a block each), into
+ * out[r * HR_EFFECT_STATS ..]: the pooled quantiles q25, q50, q70, q75, q98
+ * at bin centres (interpolated between order statistics), the hinge's
+ * threshold tau (q70, or the highest occupied centre below it when fewer
+ * than HR_EFFECT_MIN_ABOVE of the values lie above it) and the sums and
+ * sums of squares of max(centre - tau, 0) over A and over B. Twin of
+ * hr_effect_hist_stats (the same bins, the same order statistics; the sums
+ * in another order). n: samples a row, A's and B's (>= 1). */
+__global__ static void __launch_bounds__(REDUCE_THREADS)
+effect_stats_kernel(const uint32_t *__restrict__ hist, int gk, unsigned long long n, double lo,
+                    double width, double *out)
+{
+    __shared__ double red[REDUCE_THREADS / 32];
+    __shared__ int bin_of[10]; /* the bins of ranks k_j and k_j + 1 of the 5 quantiles */
+    const int r = blockIdx.x;
+    if (r >= gk) return; /* uniform over the block */
+    const uint32_t *ha = hist + (size_t)r * 2 * BINS, *hb = ha + BINS;
+    const double qs[5] = {0.25, 0.5, 0.7, 0.75, 0.98};
+    unsigned long long rank[10];
+    for (int j = 0; j < 5; j++) {
+        const unsigned long long k = (unsigned long long)floor((double)(n - 1) * qs[j]);
+        rank[2 * j] = k;
+        rank[2 * j + 1] = k + 1 < n ? k + 1 : k;
+    }
+    unsigned long long carry = 0;
+    for (int base = 0; base < BINS; base += REDUCE_THREADS) {
+        const int b = base + threadIdx.x;
+        const unsigned long long c = (unsigned long long)ha[b] + hb[b];
+        unsigned long long total;
+        const unsigned long long first = carry + block_exclusive_scan(c, &total);
+        for (int x = 0; x < 10; x++)
+            if (rank[x] >= first && rank[x] < first + c) bin_of[x] = b;
+        carry += total;
+    }
+    __syncthreads();
+    double q[5];
+    for (int j = 0; j < 5; j++) {
+        const double pos = (double)(n - 1) * qs[j], k = floor(pos);
+        const double v0 = lo + (bin_of[2 * j] + 0.5) * width;
+        const double v1 = lo + (bin_of[2 * j + 1] + 0.5) * width;
+        q[j] = v0 + (pos - k) * (v1 - v0);
+    }
+    double tau = q[2];
+    double above = 0.0, below = -INFINITY;
+    for (int b = threadIdx.x; b < BINS; b += REDUCE_THREADS) {
+        const double c = (double)ha[b] + hb[b], centre = lo + (b + 0.5) * width;
+        if (c == 0.0) continue;
+        if (centre > tau) above += c;
+        else if (centre < tau) below = fmax(below, centre);
+    }
+    above = block_sum_double(above, red);
+    below = block_max_double(below, red);
+    if (above < HR_EFFECT_MIN_ABOVE * (double)n && below > -INFINITY) tau = below;
+    double sa = 0.0, s2a = 0.0, sb = 0.0, s2b = 0.0;
+    for (int b = threadIdx.x; b < BINS; b += REDUCE_THREADS) {
+        const double g = lo + (b + 0.5) * width - tau;
+        if (!(g > 0.0)) continue;
+        sa += ha[b] * g, s2a += ha[b] * g * g;
+        sb += hb[b] * g, s2b += hb[b] * g * g;
+    }
+    sa = block_sum_double(sa, red), s2a = block_sum_double(s2a, red);
+    sb = block_sum_double(sb, red), s2b = block_sum_double(s2b, red);
+    if (threadIdx.x == 0) {
+        double *o = out + (size_t)r * HR_EFFECT_STATS;
+        for (int j = 0; j < 5; j++) o[j] = q[j];
+        o[5] = tau, o[6] = sa, o[7] = s2a, o[8] = sb, o[9] = s2b;
+    }
+}
+
 /* ------------------------------------------------------------------------ */
 /* Launchers                                                                 */
 
@@ -465,6 +567,14 @@ static cudaError_t launch_pool_fold(const float *s, int kb, int ld, int cn, int 
     assert(s && kb >= 1 && cn >= 1 && cn <= ld);
     pool_fold_kernel<<<(unsigned)((cn + POOL_THREADS - 1) / POOL_THREADS), POOL_THREADS, 0, st>>>(
         s, kb, ld, cn, k_base, x_base, t, ps);
+    return cudaGetLastError();
+}
+
+static cudaError_t launch_effect_stats(const uint32_t *hist, int gk, size_t n, double lo,
+                                       double width, double *out, cudaStream_t st)
+{
+    assert(hist && out && gk >= 1 && n >= 1 && width > 0.0);
+    effect_stats_kernel<<<(unsigned)gk, REDUCE_THREADS, 0, st>>>(hist, gk, n, lo, width, out);
     return cudaGetLastError();
 }
 
@@ -607,6 +717,7 @@ extern "C" void hr_scorer_cuda_destroy(hr_scorer_cuda *s)
     cudaFree(s->d_sum);
     cudaFree(s->d_u2);
     cudaFree(s->d_tie);
+    cudaFree(s->d_estats);
     cudaFree(s->d_bad);
     cudaFree(s->pool.m1), cudaFree(s->pool.m2), cudaFree(s->pool.acc);
     cudaFree(s->pool.m0), cudaFree(s->pool.top);
@@ -708,6 +819,7 @@ extern "C" hr_status hr_scorer_cuda_create(const float *xa, size_t n_a, const fl
     HR_CUDA_TRY(cudaMalloc(&s->d_sum, s->group_rows * 2 * sizeof(double)));
     HR_CUDA_TRY(cudaMalloc(&s->d_u2, s->group_rows * sizeof(unsigned long long)));
     HR_CUDA_TRY(cudaMalloc(&s->d_tie, s->group_rows * sizeof(double)));
+    HR_CUDA_TRY(cudaMalloc(&s->d_estats, s->group_rows * HR_EFFECT_STATS * sizeof(double)));
     HR_CUDA_TRY(cudaMalloc(&s->d_bad, sizeof(int)));
     HR_CUDA_TRY(cudaMemcpy(s->d_bad, &no_bad, sizeof(int), cudaMemcpyHostToDevice));
     s->u2 = (unsigned long long *)malloc(s->group_rows * sizeof *s->u2);
@@ -891,9 +1003,11 @@ cleanup:
     return st;
 }
 
-/* COSINE (t = 0) or CONTRAST (t > 0, k >= 2): every field but q_value. */
+/* COSINE (t = 0) or CONTRAST (t > 0, k >= 2): every field but q_value;
+ * with COSINE and estats (k, HR_EFFECT_STATS) on the host, the effects'
+ * statistics of each hypothesis too. */
 static hr_status score_impl(hr_scorer_cuda *s, const float *h, size_t k, double t,
-                            hr_hypothesis_score *out, char *err, size_t errlen)
+                            hr_hypothesis_score *out, double *estats, char *err, size_t errlen)
 {
     hr_status st = HR_OK;
     float ms = 0.f;
@@ -931,6 +1045,13 @@ static hr_status score_impl(hr_scorer_cuda *s, const float *h, size_t k, double 
                                     s->compute));
         HR_CUDA_TRY(cudaMemcpyAsync(s->sum, s->d_sum, gk * 2 * sizeof *s->sum,
                                     cudaMemcpyDeviceToHost, s->compute));
+        if (estats && !contrast) {
+            HR_CUDA_TRY(launch_effect_stats(s->d_hist, (int)gk, s->n, (double)a.map.lo,
+                                            1.0 / (double)a.map.scale, s->d_estats, s->compute));
+            HR_CUDA_TRY(cudaMemcpyAsync(estats + g0 * HR_EFFECT_STATS, s->d_estats,
+                                        gk * HR_EFFECT_STATS * sizeof(double),
+                                        cudaMemcpyDeviceToHost, s->compute));
+        }
         HR_CUDA_TRY(cudaStreamSynchronize(s->compute));
         for (size_t i = 0; i < gk; i++) {
             hr_mw_result r;
@@ -958,7 +1079,23 @@ extern "C" hr_status hr_scorer_cuda_score(hr_scorer_cuda *s, const float *h, siz
     if (k == 0) return HR_OK;
     if (!s || !h || !out)
         return hr_fail(HR_ERR_INTERNAL, err, errlen, "hr_scorer_cuda_score: null argument");
-    return score_impl(s, h, k, 0.0, out, err, errlen);
+    return score_impl(s, h, k, 0.0, out, NULL, err, errlen);
+}
+
+extern "C" hr_status hr_scorer_cuda_score_effects(hr_scorer_cuda *s, const float *h, size_t k,
+                                                  hr_hypothesis_score *out, hr_effect *effects,
+                                                  char *err, size_t errlen)
+{
+    if (k == 0) return HR_OK;
+    if (!s || !h || !out || !effects)
+        return hr_fail(HR_ERR_INTERNAL, err, errlen, "hr_scorer_cuda_score_effects: null argument");
+    double *estats = (double *)malloc(k * HR_EFFECT_STATS * sizeof *estats); /* (k, STATS) */
+    if (!estats) return hr_fail(HR_ERR_NOMEM, err, errlen, "out of memory for %zu effects", k);
+    hr_status st = score_impl(s, h, k, 0.0, out, estats, err, errlen);
+    for (size_t i = 0; st == HR_OK && i < k; i++)
+        hr_effect_finish(estats + i * HR_EFFECT_STATS, s->n_a, s->n_b, &effects[i]);
+    free(estats);
+    return st;
 }
 
 extern "C" hr_status hr_scorer_cuda_score_contrast(hr_scorer_cuda *s, const float *h, size_t k,
@@ -971,5 +1108,5 @@ extern "C" hr_status hr_scorer_cuda_score_contrast(hr_scorer_cuda *s, const floa
                        "hr_scorer_cuda_score_contrast: null argument or temperature %g",
                        temperature);
     /* A pool of one: the pool term is 0 and the score is the similarity. */
-    return score_impl(s, h, k, k >= 2 ? temperature : 0.0, out, err, errlen);
+    return score_impl(s, h, k, k >= 2 ? temperature : 0.0, out, NULL, err, errlen);
 }

@@ -36,6 +36,7 @@
 #include "scoring/probe_internal.h"
 #include "scoring/score_methods.h"
 #include "hyporank/device.h"
+#include "hyporank/findings.h"
 #include "hyporank/encoder.h"
 #include "hyporank/model.h"
 #include "hyporank/probe.h"
@@ -116,6 +117,13 @@
  *          bounds the slope of log p in z by |z| + 1). */
 #define AUROC_TOL 1e-4
 #define MEAN_TOL 1e-3
+/* An accelerator's similarities against the CPU's: FP16 products of unit
+ * vectors are within 1e-3 of the float ones (each factor rounded to 2^-11
+ * relative, sum_i |h_i x_i| <= 1), and its bins add half of 2 / 65536. The
+ * effects' statistics (quantiles, the threshold, mean hinges) inherit that
+ * bound, twice for the hinges (the threshold and the similarity both move);
+ * the effect is their difference over the gain. */
+#define EFFECT_SIM_TOL 1e-3
 #define P_FLOOR 1e-10
 #define EXACT_TOL 1e-12
 /* Bins over [-1, 1] of a binning scorer (host/backends/cuda/scorer_cuda.h),
@@ -1157,6 +1165,58 @@ static void compare(const char *what, const float *xa, size_t n_a, const float *
     compare_method(what, xa, n_a, xb, n_b, d, h, k, budget, want_streamed, auroc_tol, 0.0);
 }
 
+/* The effects (hyporank/findings.h) of the backend's score_effects against
+ * hr_effect_rows on the CPU: exactly for the CPU backend (the same
+ * function on the same float similarities, summed in the same order), and
+ * within EFFECT_SIM_TOL for an accelerator. */
+static void compare_effects(const char *what, const float *xa, size_t n_a, const float *xb,
+                            size_t n_b, int d, const float *h, size_t k)
+{
+    hr_hypothesis_score *sc = calloc(k, sizeof *sc);
+    hr_effect *want = calloc(k, sizeof *want), *got = calloc(k, sizeof *got);
+    char err[512] = "";
+    if (!cur->scorer->score_effects) { /* optional: the front end computes them on the CPU */
+        fprintf(stderr, "  %s: %s has no score_effects (the CPU computes them)\n", what, cur->name);
+        free(sc), free(want), free(got);
+        return;
+    }
+    void *sd = open_scorer(what, HR_SCORE_COSINE, 0.0, xa, n_a, xb, n_b, d, 0, -1);
+    if (!sd) goto done;
+    CHECKF(hr_effect_rows(xa, n_a, xb, n_b, d, h, k, want, err, sizeof err) == HR_OK, "%s: %s",
+           what, err);
+    CHECKF(cur->scorer->score_effects(sd, h, k, sc, got, err, sizeof err) == HR_OK, "%s: %s",
+           what, err);
+    const int exact = cur->device == HR_DEVICE_CPU;
+    double worst = 0.0;
+    for (size_t i = 0; i < k; i++) {
+        const hr_effect *w = &want[i], *g = &got[i];
+        if (exact) {
+            CHECKF(memcmp(w, g, sizeof *w) == 0, "%s: hypothesis %zu: effect %.17g vs %.17g",
+                   what, i, g->effect, w->effect);
+            continue;
+        }
+        const double tol_h = 2 * EFFECT_SIM_TOL;
+        CHECKF(fabs(g->tau - w->tau) <= EFFECT_SIM_TOL && fabs(g->mu0 - w->mu0) <= EFFECT_SIM_TOL,
+               "%s: hypothesis %zu: threshold %.6f cpu %.6f, q50 %.6f cpu %.6f", what, i, g->tau,
+               w->tau, g->mu0, w->mu0);
+        CHECKF(fabs(g->hinge_a - w->hinge_a) <= tol_h && fabs(g->hinge_b - w->hinge_b) <= tol_h,
+               "%s: hypothesis %zu: hinges %.6f %.6f cpu %.6f %.6f", what, i, g->hinge_a,
+               g->hinge_b, w->hinge_a, w->hinge_b);
+        /* the hinges' difference over the gain, and the gain itself within
+         * 10%: its inputs (quantiles) move by EFFECT_SIM_TOL against a
+         * spread of 0.02 and more */
+        const double tol_e = 2 * tol_h / w->gain + 0.1 * fabs(w->effect);
+        CHECKF(fabs(g->effect - w->effect) <= tol_e, "%s: hypothesis %zu: effect %.6f cpu %.6f "
+               "(tolerance %.3g)", what, i, g->effect, w->effect, tol_e);
+        worst = fmax(worst, fabs(g->effect - w->effect));
+    }
+    if (!exact) fprintf(stderr, "  %s: largest |effect diff| %.3g\n", what, worst);
+done:
+    if (sd) cur->scorer->destroy(sd);
+    free(sc), free(want), free(got);
+}
+
+
 /* A: unit vectors leaning towards dir; B: uniform; hypotheses: half leaning
  * towards dir (significant ones), half random. */
 static void make_shifted(float *xa, size_t n_a, float *xb, size_t n_b, float *h, size_t k, int d)
@@ -1166,6 +1226,18 @@ static void make_shifted(float *xa, size_t n_a, float *xb, size_t n_b, float *h,
     for (size_t i = 0; i < n_a; i++) random_unit(xa + i * d, d, dir, 0.05);
     for (size_t i = 0; i < n_b; i++) random_unit(xb + i * d, d, NULL, 0.0);
     for (size_t i = 0; i < k; i++) random_unit(h + i * d, d, i % 2 ? dir : NULL, 0.2);
+}
+
+static void test_effects_agree_with_cpu(void)
+{
+    rng_state = 77;
+    const size_t n_a = 6000, n_b = 5000, k = 64;
+    const int d = 384;
+    float *xa = malloc(n_a * d * sizeof *xa), *xb = malloc(n_b * d * sizeof *xb);
+    float *h = malloc(k * d * sizeof *h);
+    make_shifted(xa, n_a, xb, n_b, h, k, d);
+    compare_effects("effects", xa, n_a, xb, n_b, d, h, k);
+    free(xa), free(xb), free(h);
 }
 
 static void test_random_unit_vectors_agree_with_cpu(void)
@@ -2012,6 +2084,7 @@ static int run_backend(const hr_backend *b)
     }
     if (b->scorer) {
         RUN(test_many_ties_agree_with_the_specification);
+        RUN(test_effects_agree_with_cpu);
         if (b->device != HR_DEVICE_CPU) {
             RUN(test_random_unit_vectors_agree_with_cpu);
             RUN(test_sizes_not_dividing_tiles_agree_with_cpu);

@@ -96,6 +96,52 @@ static void test_effects_match_the_numpy_reference(void)
     cJSON_Delete(root);
 }
 
+static double normal(uint64_t *st);
+
+/* The histogram twin (what the CUDA scorer computes effects from) against
+ * the exact effect: similarities binned as kernels/scorer.cu bins them
+ * (65536 bins over [-1, 1]) give quantiles within a bin width, hinges
+ * within one and a half (each value at its bin's centre, and the
+ * threshold), and the effect within that over the gain. */
+static void test_effects_from_histograms_match_the_exact_ones(void)
+{
+    enum { BINS = 65536 };
+    const double width = 2.0 / BINS;
+    uint32_t *ca = malloc(BINS * sizeof *ca), *cb = malloc(BINS * sizeof *cb);
+    uint64_t st = 99;
+    for (int trial = 0; trial < 20; trial++) {
+        const size_t na = 500 + (size_t)hr_random_below(&st, 20000);
+        const size_t nb = 500 + (size_t)hr_random_below(&st, 20000);
+        const double share = 0.05 * (double)(trial % 5), shift = 0.1 + 0.02 * (double)trial;
+        float *s = malloc((na + nb) * sizeof *s), *scratch = malloc((na + nb) * sizeof *s);
+        memset(ca, 0, BINS * sizeof *ca), memset(cb, 0, BINS * sizeof *cb);
+        for (size_t i = 0; i < na + nb; i++) {
+            double v = 0.1 + 0.08 * normal(&st);
+            if (i < na && hr_random_uniform(&st) < share) v += shift;
+            s[i] = (float)v;
+            float t = (s[i] + 1.0f) * (float)(BINS / 2); /* kernels/scorer.cu's score_bin */
+            t = fminf(fmaxf(t, 0.f), (float)(BINS - 1));
+            (i < na ? ca : cb)[(int)t]++;
+        }
+        hr_effect exact, binned;
+        CHECK(hr_effect_row(s, na, nb, scratch, &exact, NULL, 0) == HR_OK);
+        double stats[HR_EFFECT_STATS];
+        hr_effect_hist_stats(ca, cb, BINS, -1.0, width, stats);
+        hr_effect_finish(stats, na, nb, &binned);
+        CHECKF(fabs(binned.tau - exact.tau) <= width && fabs(binned.mu0 - exact.mu0) <= width,
+               "trial %d: threshold %.7f exact %.7f", trial, binned.tau, exact.tau);
+        CHECKF(fabs(binned.hinge_a - exact.hinge_a) <= 1.5 * width &&
+                   fabs(binned.hinge_b - exact.hinge_b) <= 1.5 * width,
+               "trial %d: hinges %.7f %.7f exact %.7f %.7f", trial, binned.hinge_a, binned.hinge_b,
+               exact.hinge_a, exact.hinge_b);
+        const double tol = 3 * width / exact.gain + 0.01 * fabs(exact.effect);
+        CHECKF(fabs(binned.effect - exact.effect) <= tol, "trial %d: effect %.6f exact %.6f",
+               trial, binned.effect, exact.effect);
+        free(s), free(scratch);
+    }
+    free(ca), free(cb);
+}
+
 /* ---- simulated corpora -------------------------------------------------- */
 
 enum { D = 48, TOPICS = 12, BANK = 120, PARA = 3 };
@@ -333,6 +379,7 @@ int main(void)
 {
     RUN(test_quantiles_match_a_sort_with_ties);
     RUN(test_effects_match_the_numpy_reference);
+    RUN(test_effects_from_histograms_match_the_exact_ones);
     RUN(test_a_planted_topic_is_found_and_its_shadows_explained);
     RUN(test_the_null_gives_no_finding);
     RUN(test_identical_inputs_differ_in_nothing);

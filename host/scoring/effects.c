@@ -281,11 +281,8 @@ hr_status hr_effect_of(const float *sa, size_t n_a, const float *sb, size_t n_b,
         memcpy(scratch + n_a, sb, n_b * sizeof *scratch);
         hr_quantiles(scratch, n, qs, 5, q);
     }
-    hr_effect e;
-    memset(&e, 0, sizeof e);
-    e.n_a = n_a, e.n_b = n_b;
-    e.tau = q[2];
     /* The hinge's moments at q70, and how many similarities lie above it. */
+    double tau = q[2];
     size_t above = 0;
     float below = -INFINITY;
     double sum[2] = {0, 0}, sum2[2] = {0, 0};
@@ -293,9 +290,9 @@ hr_status hr_effect_of(const float *sa, size_t n_a, const float *sb, size_t n_b,
         const float *v = side ? sb : sa;
         const size_t m = side ? n_b : n_a;
         for (size_t i = 0; i < m; i++) {
-            const double g = v[i] > e.tau ? (double)v[i] - e.tau : 0.0;
-            above += v[i] > e.tau;
-            below = v[i] < e.tau && v[i] > below ? v[i] : below;
+            const double g = v[i] > tau ? (double)v[i] - tau : 0.0;
+            above += v[i] > tau;
+            below = v[i] < tau && v[i] > below ? v[i] : below;
             sum[side] += g, sum2[side] += g * g;
         }
     }
@@ -303,12 +300,25 @@ hr_status hr_effect_of(const float *sa, size_t n_a, const float *sb, size_t n_b,
      * (almost) nothing above it, and the hinge blind: then the threshold is
      * the largest similarity below it. */
     if ((double)above < HR_EFFECT_MIN_ABOVE * (double)n && below > -INFINITY) {
-        e.tau = below;
-        hinge_sums(sa, n_a, e.tau, &sum[0], &sum2[0]);
-        hinge_sums(sb, n_b, e.tau, &sum[1], &sum2[1]);
+        tau = below;
+        hinge_sums(sa, n_a, tau, &sum[0], &sum2[0]);
+        hinge_sums(sb, n_b, tau, &sum[1], &sum2[1]);
     }
-    moments(sum[0], sum2[0], n_a, &e.hinge_a, &e.var_a);
-    moments(sum[1], sum2[1], n_b, &e.hinge_b, &e.var_b);
+    const double stats[HR_EFFECT_STATS] = {q[0], q[1], q[2], q[3], q[4], tau,
+                                           sum[0], sum2[0], sum[1], sum2[1]};
+    hr_effect_finish(stats, n_a, n_b, out);
+    return HR_OK;
+}
+
+void hr_effect_finish(const double *stats, size_t n_a, size_t n_b, hr_effect *out)
+{
+    const double *q = stats; /* q25, q50, q70, q75, q98 */
+    hr_effect e;
+    memset(&e, 0, sizeof e);
+    e.n_a = n_a, e.n_b = n_b;
+    e.tau = stats[5];
+    moments(stats[6], stats[7], n_a, &e.hinge_a, &e.var_a);
+    moments(stats[8], stats[9], n_b, &e.hinge_b, &e.var_b);
     e.mu0 = q[1];
     e.sigma = (q[3] - q[0]) / 1.349;
     if (!(e.sigma > 1e-6)) e.sigma = 1e-6;
@@ -337,8 +347,8 @@ hr_status hr_effect_of(const float *sa, size_t n_a, const float *sb, size_t n_b,
     e.share_b = e.effect >= 0.0 ? base : base - e.effect;
     hr_effect_interval(&e, se_raw / e.gain, HR_EFFECT_CALIBRATION_SD);
     *out = e;
-    return HR_OK;
 }
+
 
 hr_status hr_effect_row(const float *s, size_t n_a, size_t n_b, float *scratch, hr_effect *out,
                         char *err, size_t errlen)
@@ -346,6 +356,49 @@ hr_status hr_effect_row(const float *s, size_t n_a, size_t n_b, float *scratch, 
     if (!s || !scratch || !out)
         return hr_fail(HR_ERR_INTERNAL, err, errlen, "hr_effect_row: null argument");
     return hr_effect_of(s, n_a, s + n_a, n_b, scratch, out, err, errlen);
+}
+
+void hr_effect_hist_stats(const uint32_t *ca, const uint32_t *cb, size_t bins, double lo,
+                          double width, double *stats)
+{
+    static const double qs[5] = {0.25, 0.5, 0.7, 0.75, 0.98};
+    uint64_t n = 0;
+    for (size_t b = 0; b < bins; b++) n += (uint64_t)ca[b] + cb[b];
+    /* the quantiles: order statistics at bin centres, interpolated */
+    for (int j = 0; j < 5; j++) {
+        const double pos = (double)(n - 1) * qs[j];
+        const uint64_t k = (uint64_t)floor(pos);
+        double at[2] = {0, 0};
+        for (int x = 0; x < 2; x++) {
+            const uint64_t r = k + (uint64_t)x < n ? k + (uint64_t)x : k;
+            uint64_t cum = 0;
+            size_t b = 0;
+            while (cum + ca[b] + cb[b] <= r) cum += (uint64_t)ca[b] + cb[b], b++;
+            at[x] = lo + ((double)b + 0.5) * width;
+        }
+        stats[j] = at[0] + (pos - (double)k) * (at[1] - at[0]);
+    }
+    /* the threshold and the hinge's sums; ties as hr_effect_of takes them */
+    double tau = stats[2];
+    uint64_t above = 0;
+    double below = -INFINITY;
+    for (size_t b = 0; b < bins; b++) {
+        const double c = lo + ((double)b + 0.5) * width;
+        if (ca[b] + cb[b] == 0) continue;
+        if (c > tau) above += (uint64_t)ca[b] + cb[b];
+        else if (c < tau && c > below) below = c;
+    }
+    if ((double)above < HR_EFFECT_MIN_ABOVE * (double)n && below > -INFINITY) tau = below;
+    double sum[2] = {0, 0}, sum2[2] = {0, 0};
+    for (size_t b = 0; b < bins; b++) {
+        const double c = lo + ((double)b + 0.5) * width;
+        if (!(c > tau)) continue;
+        const double g = c - tau;
+        sum[0] += (double)ca[b] * g, sum2[0] += (double)ca[b] * g * g;
+        sum[1] += (double)cb[b] * g, sum2[1] += (double)cb[b] * g * g;
+    }
+    stats[5] = tau;
+    stats[6] = sum[0], stats[7] = sum2[0], stats[8] = sum[1], stats[9] = sum2[1];
 }
 
 /* Budget for one block of similarities. */

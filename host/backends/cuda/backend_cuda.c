@@ -14,6 +14,7 @@
 #include "backends/cuda/cuda.h"
 #include "backends/cuda/encoder_cuda.h"
 #include "backends/cuda/scorer_cuda.h"
+#include "hyporank/findings.h"
 #include "scoring/score_methods.h"
 #include "core/util.h"
 
@@ -118,6 +119,8 @@ typedef struct cuda_scorer {
     hr_score_method method;
     double t;
     int dim;
+    const float *xa, *xb; /* borrowed: (n_a, dim), (n_b, dim) row-major */
+    size_t n_a, n_b;
     float *h_lin;   /* (h_cap, dim) CENTERED's hypotheses in linear form, unit norm */
     double *h_norm; /* (h_cap) their norms before scaling (1 when zero) */
     size_t h_cap;
@@ -153,6 +156,7 @@ static hr_status sc_create(const float *xa, size_t n_a, const float *xb, size_t 
     s->method = o->method;
     s->t = o->temperature;
     s->dim = dim;
+    s->xa = xa, s->xb = xb, s->n_a = n_a, s->n_b = n_b;
     hr_status st =
         hr_scorer_cuda_create(xa, n_a, xb, n_b, dim, o->device_memory_bytes, &s->g, err, errlen);
     if (st != HR_OK) {
@@ -202,6 +206,22 @@ static hr_status sc_score(void *state, const float *h, size_t k, hr_hypothesis_s
     return score_centered(s, h, k, out, err, errlen);
 }
 
+/* COSINE: the effects from the GPU's own histograms; the other methods bin
+ * their scores, not the similarity, so their effects are computed on the
+ * CPU (hr_effect_rows). */
+static hr_status sc_score_effects(void *state, const float *h, size_t k,
+                                  hr_hypothesis_score *out, hr_effect *effects, char *err,
+                                  size_t errlen)
+{
+    cuda_scorer *s = state;
+    if (s->method == HR_SCORE_COSINE)
+        return hr_scorer_cuda_score_effects(s->g, h, k, out, effects, err, errlen);
+    hr_status st = sc_score(state, h, k, out, err, errlen);
+    if (st == HR_OK)
+        st = hr_effect_rows(s->xa, s->n_a, s->xb, s->n_b, s->dim, h, k, effects, err, errlen);
+    return st;
+}
+
 static void sc_layout(const void *state, hr_scorer_layout *out)
 {
     const cuda_scorer *s = state;
@@ -216,6 +236,7 @@ static const hr_scorer_backend cuda_scorer_table = {
     .create = sc_create,
     .destroy = sc_destroy,
     .score = sc_score,
+    .score_effects = sc_score_effects,
     .layout = sc_layout,
 };
 

@@ -84,6 +84,7 @@
 #ifndef HYPORANK_SCORER_CUDA_H
 #define HYPORANK_SCORER_CUDA_H
 
+#include "hyporank/findings.h"
 #include "hyporank/scorer.h"
 #include "hyporank/status.h"
 
@@ -111,6 +112,15 @@ void hr_scorer_cuda_destroy(hr_scorer_cuda *s); /* accepts NULL */
  * host; out: (k), every field but q_value (left untouched). */
 hr_status hr_scorer_cuda_score(hr_scorer_cuda *s, const float *h, size_t k,
                                hr_hypothesis_score *out, char *err, size_t errlen);
+
+/* hr_scorer_cuda_score, and each hypothesis's effect (hyporank/findings.h)
+ * from the same histograms (effect_stats_kernel, host/scoring/effects.c's
+ * hr_effect_finish): similarities are taken at their bins' centres, so the
+ * quantiles and hinges are within half a bin (1.5e-5) of those of the FP16
+ * similarities, whose own error (about 1e-3) dominates. effects: (k). */
+hr_status hr_scorer_cuda_score_effects(hr_scorer_cuda *s, const float *h, size_t k,
+                                       hr_hypothesis_score *out, hr_effect *effects, char *err,
+                                       size_t errlen);
 
 /* HR_SCORE_CONTRAST at temperature t > 0 for k hypotheses (the pool): as
  * hr_scorer_cuda_score, with the contrast scores of host/scoring/score_methods.h
