@@ -404,7 +404,7 @@ hr_status hr_findings_select(const hr_findings_input *in, const hr_findings_opti
         return st;
     }
     uint8_t *taken = calloc(z.m, 1);
-    size_t *found = malloc(o.max_findings * sizeof *found + 1); /* positions in cand */
+    size_t *found = malloc((o.max_findings ? o.max_findings : 1) * sizeof *found); /* in cand */
     if (!taken || !found) {
         free(taken), free(found);
         free_selection(&z);

@@ -153,7 +153,8 @@ typedef struct hr_findings_input {
 typedef struct hr_findings_options {
     double alpha;              /* significance; 0.05 */
     size_t max_findings;       /* 20 */
-    size_t max_candidates;     /* significant candidates considered, strongest first; 500 */
+    size_t max_candidates;     /* significant candidates considered, strongest first (500);
+                                  those beyond are neither findings nor explained */
     size_t max_rows_per_side;  /* rows of each side the selection reads (a seeded
                                   sample beyond it); 50,000 */
     double explain_corr;       /* same-direction explanation: correlation >= 0.3 */
