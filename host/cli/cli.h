@@ -12,6 +12,7 @@
 
 #include "hyporank/embedder.h"
 #include "hyporank/events.h"
+#include "hyporank/output.h"
 #include "hyporank/scorer.h"
 #include "hyporank/status.h"
 
@@ -104,12 +105,18 @@ hr_events cli_events(cli_common *c);
 
 double cli_now(void); /* monotonic seconds */
 
-/* Writes a file through a temporary one and a rename: it is there whole or
- * not at all. write renders into f and returns HR_OK or an error. */
-hr_status cli_write_file(const char *path, hr_status (*write)(FILE *f, const void *ctx),
-                         const void *ctx, char *err, size_t errlen);
+/* Checks, before any work, that no output of the command is one of its
+ * inputs, the cache or another output (hyporank/output.h). uses: the
+ * command's own paths; the cache (its file and SQLite's -wal and -shm
+ * beside it) and the model's files are added when embeds (the command will
+ * open them). Prints a usage error and returns CLI_EXIT_USAGE on a clash,
+ * else CLI_EXIT_OK. */
+int cli_check_paths(const char *cmd, const cli_common *c, int embeds, const hr_path_use *uses,
+                    size_t n);
+
 /* Writes json (a renderer's malloc'ed text, NULL when it ran out of memory;
- * freed here) and a final newline to path, likewise. */
+ * freed here) and a final newline to path, through hr_output_write (written
+ * whole or not at all). */
 hr_status cli_write_json(const char *path, char *json, char *err, size_t errlen);
 
 #endif

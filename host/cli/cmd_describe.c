@@ -61,6 +61,13 @@ int cmd_describe(int argc, char **argv)
                                "--goal is %zu characters; say it in a sentence or two (at most "
                                "%d characters): what you want to learn about A against B",
                                strlen(o.goal), HR_DESCRIBE_MAX_GOAL);
+    const hr_path_use paths[] = {
+        {"--a", o.a_path, HR_PATH_INPUT},         {"--b", o.b_path, HR_PATH_INPUT},
+        {"--hypotheses", o.hypotheses_path, HR_PATH_INPUT},
+        {"--json", json_path, HR_PATH_OUTPUT},    {"--markdown", md_path, HR_PATH_OUTPUT},
+    };
+    int rc = cli_check_paths(cmd, &c, 1, paths, sizeof paths / sizeof paths[0]);
+    if (rc != CLI_EXIT_OK) return rc;
     o.text_field = c.text_field;
     o.device = c.embed.device;
     o.n_threads = c.embed.n_threads;
@@ -79,7 +86,7 @@ int cmd_describe(int argc, char **argv)
         if (!c.quiet) fprintf(stderr, "hyporank: wrote %s\n", json_path);
     }
     if (md_path) {
-        if ((st = cli_write_file(md_path, write_markdown, rep, err, sizeof err)) != HR_OK) goto done;
+        if ((st = hr_output_write(md_path, write_markdown, rep, err, sizeof err)) != HR_OK) goto done;
         if (!c.quiet) fprintf(stderr, "hyporank: wrote %s\n", md_path);
     }
 done:

@@ -25,6 +25,9 @@ int cmd_embed(int argc, char **argv)
     }
     if (!in) return cli_usage_error(cmd, "--in FILE is required");
     if (!out) return cli_usage_error(cmd, "--out OUT.npy is required");
+    const hr_path_use paths[] = {{"--in", in, HR_PATH_INPUT}, {"--out", out, HR_PATH_OUTPUT}};
+    int rc = cli_check_paths(cmd, &c, 1, paths, sizeof paths / sizeof paths[0]);
+    if (rc != CLI_EXIT_OK) return rc;
 
     char err[1024] = "";
     hr_corpus *corpus = NULL;
