@@ -67,7 +67,8 @@ typedef struct cli_option {
 /* Options every command that embeds text takes. */
 typedef struct cli_common {
     hr_embedder_options embed; /* --model (also $HYPORANK_MODEL), --device, --threads,
-                                  --embed-url, --embed-model, --cache, --no-cache */
+                                  --embed-url, --embed-model, --cache, --no-cache,
+                                  --no-verify-model */
     int quiet;                 /* --quiet: no progress, no notes about the run */
     const char *text_field;    /* --text-field */
     /* the progress bar of the step under way (cli_events) */

@@ -55,7 +55,7 @@ void cli_common_init(cli_common *c)
 /* ---- the option tables ---- */
 
 /* Entries of the shared tables, the terminating one included. */
-#define CLI_COMMON_OPTIONS 11
+#define CLI_COMMON_OPTIONS 12
 #define CLI_SCORER_OPTIONS 3
 
 static void common_table(cli_common *c, cli_option t[CLI_COMMON_OPTIONS])
@@ -66,6 +66,7 @@ static void common_table(cli_common *c, cli_option t[CLI_COMMON_OPTIONS])
         {"--threads", CLI_INT, &c->embed.n_threads, 1, 64},
         {"--cache", CLI_STRING, &c->embed.cache_path, 0, 0},
         {"--no-cache", CLI_SET, &c->embed.no_cache, 0, 0},
+        {"--no-verify-model", CLI_SET, &c->embed.no_verify_model, 0, 0},
         {"--embed-url", CLI_NONEMPTY, &c->embed.url, 0, 0},
         {"--embed-model", CLI_NONEMPTY, &c->embed.model, 0, 0},
         {"--quiet", CLI_SET, &c->quiet, 0, 0},
