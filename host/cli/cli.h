@@ -5,7 +5,11 @@
  * report; the library does the work and never prints.
  *
  * Exit statuses: 0 success; 2 the run cannot go on with what it was given
- * (arguments, input files, model folder, device); 1 anything else.
+ * (arguments, input files, model folder, device, an output that would
+ * overwrite an input; describe: an LLM endpoint that refuses its URL, key or
+ * model, or cannot be reached); 3 describe asked for an LLM and not one
+ * answer was usable (the offline report is still printed and written); 1
+ * anything else.
  */
 #ifndef HYPORANK_CLI_H
 #define HYPORANK_CLI_H
@@ -22,6 +26,7 @@
 #define CLI_EXIT_OK 0
 #define CLI_EXIT_FAIL 1
 #define CLI_EXIT_USAGE 2
+#define CLI_EXIT_LLM 3
 
 int cmd_embed(int argc, char **argv);
 int cmd_describe(int argc, char **argv);

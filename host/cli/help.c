@@ -27,7 +27,11 @@ const char cli_common_help[] =
     "Input:\n"
     "  --text-field NAME   JSONL field or CSV column holding the text (default text)\n"
     "Output:\n"
-    "  --quiet             no progress bar\n";
+    "  --quiet             no progress bar\n"
+    "Exit status: 0 done; 2 bad arguments or input (a file, a line, the model, the\n"
+    "device, an output path that is an input, the cache or another output);\n"
+    "3 describe's LLM gave no usable answer (the offline report is written);\n"
+    "1 anything else\n";
 
 const char cli_scorer_help[] =
     "Score method:\n"
@@ -165,6 +169,17 @@ const char cli_describe_help[] =
     "  --verify-samples M  texts judged per corpus (default 20): the report gives\n"
     "                      V = P(true | A) - P(true | B) with a 95%% interval and a\n"
     "                      Fisher p-value, and how well the ranking agrees\n"
+    "  --llm-timeout S     one LLM request may take S seconds (default 60; the\n"
+    "                      connection itself at most 10); a request waiting\n"
+    "                      more than 10 s is reported every 10 s\n"
+    "  --llm-deadline S    all the LLM work of the run ends after S seconds\n"
+    "                      (default: no limit); what came back by then is used\n"
+    "  When the LLM fails (no connection, no reply, errors, answers that cannot\n"
+    "  be used), describe goes on without it and says so: a warning when some\n"
+    "  answers are missing; when none was usable, the offline report is printed\n"
+    "  and written, marked \"llm\": {\"status\": \"failed\", \"error\": ...}, and\n"
+    "  the exit status is 3 (2 when the endpoint refused the URL, key or model,\n"
+    "  or could not be reached)\n"
     "Output:\n"
     "  --top N             differences shown each way (default 10)\n"
     "  --examples N        example texts shown per difference (default 2)\n"
@@ -173,6 +188,7 @@ const char cli_describe_help[] =
     "                      hypotheses[rank, index, text, source, direction, auroc,\n"
     "                      mean_a, mean_b, p_value, q_value, significant, ...]\n"
     "  --markdown OUT      a report to read or share\n"
+    "  (an output may not be an input, the cache or the other output: exit 2)\n"
     "\n"
     "%s"
     "%s"
