@@ -49,7 +49,8 @@ int cmd_embed(int argc, char **argv)
     if ((st = hr_npy_write_f32(out, x, corpus->n, dim, err, sizeof err)) != HR_OK) goto done;
     const hr_embed_stats es = hr_embedder_last_stats(emb);
     char repeats[64] = ""; /* ", 3 repeats" when some text came more than once */
-    if (es.repeats) snprintf(repeats, sizeof repeats, ", %zu repeats", es.repeats);
+    if (es.repeats)
+        snprintf(repeats, sizeof repeats, ", %zu repeat%s", es.repeats, es.repeats == 1 ? "" : "s");
     if (!c.quiet)
         fprintf(stderr,
                 "hyporank: wrote %s: %zu x %zu (%s, %s; %zu computed, %zu from cache%s; %.2f s)\n",
