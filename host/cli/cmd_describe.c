@@ -13,6 +13,31 @@ static hr_status write_markdown(FILE *f, const void *report)
     return hr_report_write_markdown(f, report);
 }
 
+/* Says on stderr what became of the LLM when it did not all go well, and
+ * gives the exit status: 0 (all well, or a partial failure: a warning), 2
+ * (the endpoint refused the URL, key or model, or could not be reached) or
+ * CLI_EXIT_LLM (no usable answer). */
+static int llm_outcome(const hr_report_info *in)
+{
+    if (!in->has_llm || in->llm_state == HR_LLM_OK) return CLI_EXIT_OK;
+    const size_t rounds_ok = in->llm_rounds - in->llm_rounds_failed;
+    const size_t verdicts_ok = in->verdicts_asked - in->verdicts_missing;
+    const char *last = in->llm_error ? in->llm_error : "its answers could not be used";
+    if (in->llm_state == HR_LLM_PARTIAL) {
+        fprintf(stderr,
+                "hyporank: warning: the LLM %s gave %zu of %zu proposal rounds and %zu of %zu "
+                "verdicts; the last error: %s\n",
+                in->llm_model, rounds_ok, in->llm_rounds, verdicts_ok, in->verdicts_asked, last);
+        return CLI_EXIT_OK;
+    }
+    fprintf(stderr,
+            "hyporank: the LLM %s at %s gave no usable answer (%zu proposal rounds, %zu "
+            "verdicts asked): %s\nhyporank: the report above is the offline one (no LLM "
+            "proposals, no verdicts)\n",
+            in->llm_model, in->llm_url, in->llm_rounds, in->verdicts_asked, last);
+    return in->llm_status == HR_ERR_INPUT ? CLI_EXIT_USAGE : CLI_EXIT_LLM;
+}
+
 int cmd_describe(int argc, char **argv)
 {
     const char *cmd = "describe";
@@ -39,6 +64,8 @@ int cmd_describe(int argc, char **argv)
         {"--description", CLI_STRING, &o.description, 0, 0},
         {"--verify-top", CLI_SIZE, &o.verify_top, 0, 1000},
         {"--verify-samples", CLI_SIZE, &o.verify_samples, 1, 10000},
+        {"--llm-timeout", CLI_POSITIVE, &o.llm_timeout_s, 0, 86400},
+        {"--llm-deadline", CLI_REAL, &o.llm_deadline_s, 0, 604800},
         {"--top", CLI_SIZE, &o.top, 1, 100000},
         {"--examples", CLI_SIZE, &o.examples, 0, 100},
         {"--alpha", CLI_REAL, &o.alpha, 1e-12, 0.5},
@@ -61,6 +88,13 @@ int cmd_describe(int argc, char **argv)
                                "--goal is %zu characters; say it in a sentence or two (at most "
                                "%d characters): what you want to learn about A against B",
                                strlen(o.goal), HR_DESCRIBE_MAX_GOAL);
+    const hr_path_use paths[] = {
+        {"--a", o.a_path, HR_PATH_INPUT},         {"--b", o.b_path, HR_PATH_INPUT},
+        {"--hypotheses", o.hypotheses_path, HR_PATH_INPUT},
+        {"--json", json_path, HR_PATH_OUTPUT},    {"--markdown", md_path, HR_PATH_OUTPUT},
+    };
+    int rc = cli_check_paths(cmd, &c, 1, paths, sizeof paths / sizeof paths[0]);
+    if (rc != CLI_EXIT_OK) return rc;
     o.text_field = c.text_field;
     o.device = c.embed.device;
     o.n_threads = c.embed.n_threads;
@@ -79,11 +113,12 @@ int cmd_describe(int argc, char **argv)
         if (!c.quiet) fprintf(stderr, "hyporank: wrote %s\n", json_path);
     }
     if (md_path) {
-        if ((st = cli_write_file(md_path, write_markdown, rep, err, sizeof err)) != HR_OK) goto done;
+        if ((st = hr_output_write(md_path, write_markdown, rep, err, sizeof err)) != HR_OK) goto done;
         if (!c.quiet) fprintf(stderr, "hyporank: wrote %s\n", md_path);
     }
+    if (st == HR_OK) rc = llm_outcome(hr_report_get_info(rep));
 done:
     hr_report_destroy(rep);
     hr_embedder_destroy(emb);
-    return st == HR_OK ? CLI_EXIT_OK : cli_error(st, err);
+    return st == HR_OK ? rc : cli_error(st, err);
 }

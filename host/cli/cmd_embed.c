@@ -25,6 +25,9 @@ int cmd_embed(int argc, char **argv)
     }
     if (!in) return cli_usage_error(cmd, "--in FILE is required");
     if (!out) return cli_usage_error(cmd, "--out OUT.npy is required");
+    const hr_path_use paths[] = {{"--in", in, HR_PATH_INPUT}, {"--out", out, HR_PATH_OUTPUT}};
+    int rc = cli_check_paths(cmd, &c, 1, paths, sizeof paths / sizeof paths[0]);
+    if (rc != CLI_EXIT_OK) return rc;
 
     char err[1024] = "";
     hr_corpus *corpus = NULL;
@@ -45,11 +48,14 @@ int cmd_embed(int argc, char **argv)
     const size_t dim = hr_embedder_dim(emb);
     if ((st = hr_npy_write_f32(out, x, corpus->n, dim, err, sizeof err)) != HR_OK) goto done;
     const hr_embed_stats es = hr_embedder_last_stats(emb);
+    char repeats[64] = ""; /* ", 3 repeats" when some text came more than once */
+    if (es.repeats)
+        snprintf(repeats, sizeof repeats, ", %zu repeat%s", es.repeats, es.repeats == 1 ? "" : "s");
     if (!c.quiet)
         fprintf(stderr,
-                "hyporank: wrote %s: %zu x %zu (%s, %s; %zu computed, %zu from cache; %.2f s)\n",
+                "hyporank: wrote %s: %zu x %zu (%s, %s; %zu computed, %zu from cache%s; %.2f s)\n",
                 out, corpus->n, dim, hr_embedder_model(emb), hr_embedder_device(emb), es.computed,
-                es.from_cache, secs);
+                es.from_cache, repeats, secs);
 done:
     free(x);
     hr_embedder_destroy(emb);

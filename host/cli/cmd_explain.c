@@ -81,6 +81,13 @@ int cmd_explain(int argc, char **argv)
     if (!o.bank && !o.ngrams && !o.hypotheses_path)
         return cli_usage_error(cmd, "no candidates: --no-bank and --no-ngrams leave none; "
                                     "give --hypotheses FILE or keep a source");
+    const hr_path_use paths[] = {
+        {"--data", o.data_path, HR_PATH_INPUT},   {"--a", o.a_path, HR_PATH_INPUT},
+        {"--b", o.b_path, HR_PATH_INPUT},         {"--hypotheses", o.hypotheses_path, HR_PATH_INPUT},
+        {"--json", json_path, HR_PATH_OUTPUT},
+    };
+    int rc = cli_check_paths(cmd, &c, 1, paths, sizeof paths / sizeof paths[0]);
+    if (rc != CLI_EXIT_OK) return rc;
     o.method = so.method;
     o.temperature = so.temperature;
     o.text_field = c.text_field;

@@ -45,6 +45,15 @@ int cmd_rank(int argc, char **argv)
         if (!text[k] && !npy[k])
             return cli_usage_error(cmd, "%s (or %s) is required", text_opt[k], npy_opt[k]);
     }
+    const hr_path_use paths[] = {
+        {"--a", o.a_path, HR_PATH_INPUT},           {"--b", o.b_path, HR_PATH_INPUT},
+        {"--hypotheses", o.hypotheses_path, HR_PATH_INPUT},
+        {"--a-emb", o.a_emb_path, HR_PATH_INPUT},   {"--b-emb", o.b_emb_path, HR_PATH_INPUT},
+        {"--h-emb", o.h_emb_path, HR_PATH_INPUT},   {"--json", json_path, HR_PATH_OUTPUT},
+    };
+    int rc = cli_check_paths(cmd, &c, hr_rank_needs_embedder(&o), paths,
+                             sizeof paths / sizeof paths[0]);
+    if (rc != CLI_EXIT_OK) return rc;
     o.text_field = c.text_field;
     o.scorer.device = c.embed.device;
     o.scorer.n_threads = c.embed.n_threads;

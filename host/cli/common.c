@@ -1,6 +1,7 @@
 /* host/cli/common.c: option tables, errors, progress and file writing
  * shared by the commands (cli.h). */
 #include "cli.h"
+#include "hyporank/cache.h"
 
 #include <errno.h>
 #include <math.h>
@@ -54,7 +55,7 @@ void cli_common_init(cli_common *c)
 /* ---- the option tables ---- */
 
 /* Entries of the shared tables, the terminating one included. */
-#define CLI_COMMON_OPTIONS 11
+#define CLI_COMMON_OPTIONS 12
 #define CLI_SCORER_OPTIONS 3
 
 static void common_table(cli_common *c, cli_option t[CLI_COMMON_OPTIONS])
@@ -65,6 +66,7 @@ static void common_table(cli_common *c, cli_option t[CLI_COMMON_OPTIONS])
         {"--threads", CLI_INT, &c->embed.n_threads, 1, 64},
         {"--cache", CLI_STRING, &c->embed.cache_path, 0, 0},
         {"--no-cache", CLI_SET, &c->embed.no_cache, 0, 0},
+        {"--no-verify-model", CLI_SET, &c->embed.no_verify_model, 0, 0},
         {"--embed-url", CLI_NONEMPTY, &c->embed.url, 0, 0},
         {"--embed-model", CLI_NONEMPTY, &c->embed.model, 0, 0},
         {"--quiet", CLI_SET, &c->quiet, 0, 0},
@@ -252,38 +254,41 @@ hr_events cli_events(cli_common *c)
     return ev;
 }
 
-hr_status cli_write_file(const char *path, hr_status (*write)(FILE *f, const void *ctx),
-                         const void *ctx, char *err, size_t errlen)
+int cli_check_paths(const char *cmd, const cli_common *c, int embeds, const hr_path_use *uses,
+                    size_t n)
 {
-    size_t tlen = strlen(path) + 32;
-    char *tmp = malloc(tlen);
-    if (!tmp) {
-        snprintf(err, errlen, "out of memory");
-        return HR_ERR_NOMEM;
+    enum { EXTRA = 6 }; /* the cache, its -wal and -shm; the model's three files */
+    hr_path_use *all = malloc((n + EXTRA) * sizeof *all);
+    char cache[4096] = "", wal[4200], shm[4200], weights[4200], vocab[4200], config[4200];
+    if (!all) return cli_error(HR_ERR_NOMEM, "out of memory");
+    memcpy(all, uses, n * sizeof *all);
+    size_t k = n;
+    if (embeds && !c->embed.no_cache) {
+        const char *path = c->embed.cache_path;
+        if (!path) path = hr_cache_default_path(cache, sizeof cache);
+        if (path) {
+            snprintf(wal, sizeof wal, "%s-wal", path);
+            snprintf(shm, sizeof shm, "%s-shm", path);
+            all[k++] = (hr_path_use){"--cache", path, HR_PATH_INPUT};
+            all[k++] = (hr_path_use){"--cache (its -wal file)", wal, HR_PATH_INPUT};
+            all[k++] = (hr_path_use){"--cache (its -shm file)", shm, HR_PATH_INPUT};
+        }
     }
-    snprintf(tmp, tlen, "%s.tmp.%ld", path, (long)getpid());
-    FILE *f = fopen(tmp, "w");
-    if (!f) {
-        snprintf(err, errlen, "cannot create %s: %s", tmp, strerror(errno));
-        free(tmp);
-        return HR_ERR_IO;
+    if (embeds && !c->embed.url && c->embed.model_dir) {
+        const char *d = c->embed.model_dir;
+        snprintf(weights, sizeof weights, "%s/model.safetensors", d);
+        snprintf(vocab, sizeof vocab, "%s/vocab.txt", d);
+        snprintf(config, sizeof config, "%s/config.json", d);
+        all[k++] = (hr_path_use){"--model (its weights)", weights, HR_PATH_INPUT};
+        all[k++] = (hr_path_use){"--model (its vocabulary)", vocab, HR_PATH_INPUT};
+        all[k++] = (hr_path_use){"--model (its config.json)", config, HR_PATH_INPUT};
     }
-    errno = 0;
-    int ok = write(f, ctx) == HR_OK && fflush(f) == 0 && fsync(fileno(f)) == 0;
-    int saved = errno ? errno : EIO;
-    if (fclose(f) != 0 && ok) {
-        ok = 0;
-        saved = errno;
-    }
-    if (!ok || rename(tmp, path) != 0) {
-        if (ok) saved = errno;
-        snprintf(err, errlen, "cannot write %s: %s", path, strerror(saved));
-        unlink(tmp);
-        free(tmp);
-        return HR_ERR_IO;
-    }
-    free(tmp);
-    return HR_OK;
+    char err[9000];
+    hr_status st = hr_output_check(all, k, err, sizeof err);
+    free(all);
+    if (st == HR_OK) return CLI_EXIT_OK;
+    if (st != HR_ERR_INPUT) return cli_error(st, err);
+    return cli_usage_error(cmd, "%s", err);
 }
 
 static hr_status write_text(FILE *f, const void *text)
@@ -298,7 +303,7 @@ hr_status cli_write_json(const char *path, char *json, char *err, size_t errlen)
         snprintf(err, errlen, "out of memory building the JSON");
         return HR_ERR_NOMEM;
     }
-    hr_status st = cli_write_file(path, write_text, json, err, errlen);
+    hr_status st = hr_output_write(path, write_text, json, err, errlen);
     free(json);
     return st;
 }

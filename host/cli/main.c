@@ -22,7 +22,10 @@ static const char main_help[] =
     "or .csv (a header row and a \"text\" column).\n"
     "\n"
     "Exit status: 0 success, 2 bad arguments or input (the message says which\n"
-    "file, line and what was wrong), 1 any other failure.\n";
+    "file, line and what was wrong; also an output path that is an input, the\n"
+    "cache or another output, and an LLM endpoint that refuses its URL, key or\n"
+    "model), 3 describe asked for an LLM and not one answer was usable (the\n"
+    "offline report is still printed and written), 1 any other failure.\n";
 
 int main(int argc, char **argv)
 {

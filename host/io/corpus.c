@@ -645,11 +645,21 @@ static int csv_scan(builder *b, reader *r, csv_record *rec, size_t rec_line, siz
                           col);
             return CSV_ERR;
         }
-        /* Unquoted: up to the next comma or line break. A quote inside is
-         * kept as it is. */
+        /* Unquoted: up to the next comma or line break. RFC 4180 allows no
+         * quote inside: a field that holds one must be quoted whole. */
         size_t k = i;
         while (k < end && buf[k] != ',' && buf[k] != '\n') k++;
         if (k == end && !r->eof) return CSV_MORE;
+        const char *quote = memchr(buf + i, '"', k - i);
+        if (quote) {
+            size_t line, col;
+            csv_locate(r, r->pos, rec_line, col0, (size_t)(quote - buf), &line, &col);
+            *st = hr_fail(HR_ERR_INPUT, b->err, b->errlen,
+                          "%s:%zu: column %zu: a quote inside a field that does not start with "
+                          "one (RFC 4180: quote the whole field and double the quote, as "
+                          "\"ab\"\"cd\")", b->path, line, col);
+            return CSV_ERR;
+        }
         size_t fe = k;
         if (k == end || buf[k] == '\n') {
             if (fe > i && buf[fe - 1] == '\r') fe--;

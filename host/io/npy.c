@@ -13,9 +13,11 @@
  *   then         R * C * 4 bytes: (R, C) row-major little-endian float32
  *
  * We write version 1.0 exactly as numpy.save does (same header bytes, data at
- * a multiple of 64), to PATH.tmp.<pid>, then fsync and rename into place.
+ * a multiple of 64), through hr_output_write (hyporank/output.h): a
+ * temporary beside the target, synced, then renamed into place.
  */
 #include "hyporank/npy.h"
+#include "hyporank/output.h"
 #include "core/util.h"
 
 #include <errno.h>
@@ -56,22 +58,6 @@ static void swap4(void *p, size_t count)
 /* ------------------------------------------------------------------------ */
 /* Writing                                                                    */
 
-static int write_all(int fd, const void *buf, size_t len)
-{
-    const char *p = buf;
-    while (len > 0) {
-        size_t chunk = len > ((size_t)1 << 30) ? ((size_t)1 << 30) : len;
-        ssize_t w = write(fd, p, chunk);
-        if (w < 0) {
-            if (errno == EINTR) continue;
-            return -1;
-        }
-        p += w;
-        len -= (size_t)w;
-    }
-    return 0;
-}
-
 /* The full version 1.0 preamble (magic, version, length, header) into out
  * (cap bytes); returns its length, a multiple of NPY_ALIGN, or 0 if it does
  * not fit. Byte for byte what numpy.lib.format writes: the dict, then spaces
@@ -102,6 +88,30 @@ static size_t npy_preamble(char *out, size_t cap, size_t rows, size_t cols)
     return total;
 }
 
+/* What write_npy renders. */
+typedef struct npy_out {
+    const char *pre;   /* (plen) the preamble */
+    size_t plen;
+    const float *data; /* (count) */
+    size_t count;
+} npy_out;
+
+static hr_status write_npy(FILE *f, const void *ctx)
+{
+    const npy_out *o = ctx;
+    if (fwrite(o->pre, 1, o->plen, f) != o->plen) return HR_ERR_IO;
+    if (host_is_little_endian())
+        return fwrite(o->data, sizeof(float), o->count, f) == o->count ? HR_OK : HR_ERR_IO;
+    float buf[4096]; /* a chunk of data, swapped to little-endian */
+    for (size_t i = 0; i < o->count; i += 4096) {
+        size_t k = o->count - i < 4096 ? o->count - i : 4096;
+        memcpy(buf, o->data + i, k * sizeof(float));
+        swap4(buf, k);
+        if (fwrite(buf, sizeof(float), k, f) != k) return HR_ERR_IO;
+    }
+    return HR_OK;
+}
+
 hr_status hr_npy_write_f32(const char *path, const float *data, size_t rows, size_t cols,
                            char *err, size_t errlen)
 {
@@ -111,62 +121,11 @@ hr_status hr_npy_write_f32(const char *path, const float *data, size_t rows, siz
     if (cols && rows > SIZE_MAX / cols / sizeof(float))
         return hr_fail(HR_ERR_INPUT, err, errlen, "%s: a (%zu, %zu) matrix is too big", path, rows,
                        cols);
-    size_t count = rows * cols;
-
     char pre[256]; /* the preamble is at most 2 * NPY_ALIGN + a few bytes */
     size_t plen = npy_preamble(pre, sizeof pre, rows, cols);
     if (plen == 0) return hr_fail(HR_ERR_INTERNAL, err, errlen, "%s: header does not fit", path);
-
-    size_t tlen = strlen(path) + 32;
-    char *tmp = malloc(tlen);
-    if (!tmp) return hr_fail(HR_ERR_NOMEM, err, errlen, "%s: out of memory", path);
-    snprintf(tmp, tlen, "%s.tmp.%ld", path, (long)getpid());
-
-    hr_status st = HR_OK;
-    int fd;
-    do {
-        fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0666);
-    } while (fd < 0 && errno == EINTR);
-    if (fd < 0) {
-        st = hr_fail(HR_ERR_IO, err, errlen, "cannot create %s: %s", tmp, strerror(errno));
-        free(tmp);
-        return st;
-    }
-
-    if (write_all(fd, pre, plen) != 0) goto write_failed;
-    if (host_is_little_endian()) {
-        if (write_all(fd, data, count * sizeof(float)) != 0) goto write_failed;
-    } else {
-        float buf[4096]; /* a chunk of data, swapped to little-endian */
-        for (size_t i = 0; i < count; i += 4096) {
-            size_t k = count - i < 4096 ? count - i : 4096;
-            memcpy(buf, data + i, k * sizeof(float));
-            swap4(buf, k);
-            if (write_all(fd, buf, k * sizeof(float)) != 0) goto write_failed;
-        }
-    }
-    if (fsync(fd) != 0) goto write_failed;
-    if (close(fd) != 0) {
-        fd = -1;
-        goto write_failed;
-    }
-    fd = -1;
-    if (rename(tmp, path) != 0) {
-        st = hr_fail(HR_ERR_IO, err, errlen, "cannot rename %s to %s: %s", tmp, path,
-                     strerror(errno));
-        unlink(tmp);
-        free(tmp);
-        return st;
-    }
-    free(tmp);
-    return HR_OK;
-
-write_failed:
-    st = hr_fail(HR_ERR_IO, err, errlen, "cannot write %s: %s", tmp, strerror(errno));
-    if (fd >= 0) close(fd);
-    unlink(tmp);
-    free(tmp);
-    return st;
+    npy_out o = {pre, plen, data, rows * cols};
+    return hr_output_write(path, write_npy, &o, err, errlen);
 }
 
 /* ------------------------------------------------------------------------ */

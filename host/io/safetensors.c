@@ -337,6 +337,33 @@ static hr_status parse_header(hr_st_file *f, const char *json, size_t len, char 
             goto done;
         }
     }
+    /* Coverage: the data section is exactly the tensors' bytes, back to back
+     * from 0 (as the reference implementation requires). A gap or bytes
+     * after the last tensor mean the offsets do not describe this file: a
+     * shifted or spliced file would otherwise load with every weight read
+     * from the wrong place. */
+    uint64_t covered = 0;
+    for (size_t i = 0; i < f->n; i++) {
+        const hr_st_tensor *t = &f->tensors[i];
+        if (t->begin == t->end) continue;
+        if (t->begin > covered) {
+            st = hr_fail(HR_ERR_MODEL, err, errlen,
+                         "%s: bytes [%llu, %llu) of the data section belong to no tensor (a gap "
+                         "before '%s'): the file is damaged",
+                         f->path, (unsigned long long)covered, (unsigned long long)t->begin,
+                         t->name);
+            goto done;
+        }
+        covered = t->end;
+    }
+    if (covered != f->data_len) {
+        st = hr_fail(HR_ERR_MODEL, err, errlen,
+                     "%s: the data section has %llu bytes but its tensors cover %llu (%llu bytes "
+                     "belong to no tensor): the file is damaged or was spliced",
+                     f->path, (unsigned long long)f->data_len, (unsigned long long)covered,
+                     (unsigned long long)(f->data_len - covered));
+        goto done;
+    }
 done:
     cJSON_Delete(root);
     return st;

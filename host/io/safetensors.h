@@ -11,7 +11,9 @@
  * every tensor has a dtype string, a shape of non-negative integers whose
  * element count does not overflow, and data_offsets [begin, end] with
  * begin <= end <= data size and end - begin == elements * item size (for the
- * known dtypes), no tensor overlaps another and no name appears twice. A tensor
+ * known dtypes), no tensor overlaps another, no name appears twice, and the
+ * tensors cover the data section exactly: no gap between them and no byte
+ * after the last (a file shifted by inserted bytes fails here). A tensor
  * whose dtype is unknown is accepted at open and refused when it is read.
  *
  *     hr_st_file *f;

@@ -6,6 +6,7 @@
 #include "hyporank/model.h"
 #include "hyporank/remote_embed.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,7 +15,7 @@ struct hr_embedder {
     /* the options, copied */
     char *model_dir, *url, *model, *cache_opt;
     hr_device device;
-    int n_threads, no_cache;
+    int n_threads, no_cache, no_verify_model;
     /* opened by hr_embedder_load */
     int loaded;
     char cache_path[4096];              /* "" without a cache */
@@ -57,6 +58,7 @@ hr_status hr_embedder_create(const hr_embedder_options *opt, hr_embedder **out, 
     e->device = opt->device;
     e->n_threads = opt->n_threads;
     e->no_cache = opt->no_cache;
+    e->no_verify_model = opt->no_verify_model;
     if (failed) {
         hr_embedder_destroy(e);
         return hr_fail(HR_ERR_NOMEM, err, errlen, "out of memory");
@@ -122,7 +124,8 @@ hr_status hr_embedder_load(hr_embedder *e, char *err, size_t errlen)
     } else {
         if (!e->model_dir)
             return hr_fail(HR_ERR_MODEL, err, errlen, "no model folder given");
-        st = hr_model_load(e->model_dir, &e->local, err, errlen);
+        const hr_model_options mo = {e->no_verify_model};
+        st = hr_model_load_with(e->model_dir, &mo, &e->local, err, errlen);
         if (st == HR_OK)
             st = hr_encoder_create(e->local, e->device, e->n_threads, &e->enc, err, errlen);
         if (st == HR_OK && e->cache_path[0]) st = hr_cache_open(e->cache_path, &e->cache, err, errlen);
@@ -168,12 +171,13 @@ const char *hr_embedder_cache_path(const hr_embedder *e)
 
 hr_embed_stats hr_embedder_last_stats(const hr_embedder *e)
 {
-    hr_embed_stats none = {0, 0};
+    hr_embed_stats none = {0, 0, 0};
     return e ? e->last : none;
 }
 
-/* One call: *out is the caller's buffer (into) or allocated here. */
-static hr_status embed(hr_embedder *e, const char *const *texts, const size_t *lens, size_t n,
+/* One call on distinct texts: *out is the caller's buffer (into) or
+ * allocated here. */
+static hr_status embed_distinct(hr_embedder *e, const char *const *texts, const size_t *lens, size_t n,
                        const char *label, const hr_events *ev, float **out, int into, char *err,
                        size_t errlen)
 {
@@ -182,7 +186,7 @@ static hr_status embed(hr_embedder *e, const char *const *texts, const size_t *l
     if (into && e->dim == 0)
         return hr_fail(HR_ERR_INTERNAL, err, errlen,
                        "hr_embedder_embed_into: the width is not known yet");
-    e->last.computed = e->last.from_cache = 0;
+    e->last.computed = e->last.from_cache = e->last.repeats = 0;
     e->ev = ev;
     emit(ev, HR_EVENT_BEGIN, label, 0, n);
     if (e->remote) {
@@ -213,7 +217,7 @@ static hr_status embed(hr_embedder *e, const char *const *texts, const size_t *l
             st = hr_fail(HR_ERR_NOMEM, err, errlen, "out of memory for %zu x %zu embeddings (%s)",
                          n, e->dim, label ? label : "embedding");
         } else {
-            hr_embed_stats es = {0, 0};
+            hr_embed_stats es = {0, 0, 0};
             st = hr_encoder_embed_cached(e->enc, e->cache, texts, lens, n, dst, on_progress, e,
                                          &es, err, errlen);
             e->last = es;
@@ -225,6 +229,104 @@ static hr_status embed(hr_embedder *e, const char *const *texts, const size_t *l
     }
     emit(ev, HR_EVENT_END, label, n, n);
     e->ev = NULL;
+    return st;
+}
+
+/* ---- repeated texts ---------------------------------------------------------- */
+
+/* FNV-1a over the bytes, then mixed: the table's hash. */
+static uint64_t text_hash(const char *s, size_t len)
+{
+    uint64_t h = 0xcbf29ce484222325ULL;
+    for (size_t i = 0; i < len; i++) h = (h ^ (unsigned char)s[i]) * 0x100000001b3ULL;
+    h ^= h >> 31;
+    return h * 0x9E3779B97F4A7C15ULL;
+}
+
+/* The distinct texts of a call, numbered in order of first appearance:
+ * of (n) the number of each text (so of[i] <= i); first (n, m used) the row
+ * of each one's first appearance; *m their count. Open addressing over
+ * 2n..4n slots, so a probe sequence stays short. */
+static hr_status distinct_texts(const char *const *texts, const size_t *lens, size_t n,
+                                size_t *of, size_t *first, size_t *m)
+{
+    size_t cap = 16;
+    while (cap < 2 * n) cap *= 2;
+    size_t *slot = malloc(cap * sizeof *slot); /* (cap) 1 + distinct number, 0: empty */
+    if (!slot) return HR_ERR_NOMEM;
+    memset(slot, 0, cap * sizeof *slot);
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        const size_t len = lens ? lens[i] : strlen(texts[i]);
+        size_t at = (size_t)text_hash(texts[i], len) & (cap - 1);
+        for (;; at = (at + 1) & (cap - 1)) {
+            if (!slot[at]) {
+                slot[at] = k + 1;
+                first[k] = i;
+                of[i] = k++;
+                break;
+            }
+            const size_t r = first[slot[at] - 1];
+            const size_t rlen = lens ? lens[r] : strlen(texts[r]);
+            if (rlen == len && memcmp(texts[r], texts[i], len) == 0) {
+                of[i] = slot[at] - 1;
+                break;
+            }
+        }
+    }
+    free(slot);
+    *m = k;
+    return HR_OK;
+}
+
+/* One call: each distinct text is embedded (and cached) once, and rows of
+ * repeats are copies of the first. */
+static hr_status embed(hr_embedder *e, const char *const *texts, const size_t *lens, size_t n,
+                       const char *label, const hr_events *ev, float **out, int into, char *err,
+                       size_t errlen)
+{
+    size_t *of = malloc((n ? n : 1) * sizeof *of), *first = malloc((n ? n : 1) * sizeof *first);
+    const char **dt = NULL;
+    size_t *dl = NULL, m = 0;
+    hr_status st = of && first ? distinct_texts(texts, lens, n, of, first, &m) : HR_ERR_NOMEM;
+    if (st == HR_OK && m == n) { /* nothing repeats */
+        free(of), free(first);
+        return embed_distinct(e, texts, lens, n, label, ev, out, into, err, errlen);
+    }
+    if (st == HR_OK) {
+        dt = malloc((m ? m : 1) * sizeof *dt); /* (m) the distinct texts */
+        dl = malloc((m ? m : 1) * sizeof *dl);
+        if (!dt || !dl) st = HR_ERR_NOMEM;
+    }
+    if (st != HR_OK) {
+        free(of), free(first), free(dt), free(dl);
+        return hr_fail(HR_ERR_NOMEM, err, errlen, "out of memory");
+    }
+    for (size_t k = 0; k < m; k++) {
+        dt[k] = texts[first[k]];
+        dl[k] = lens ? lens[first[k]] : strlen(texts[first[k]]);
+    }
+    /* The distinct rows land in rows 0..m-1; then, from the last row down,
+     * row i takes row of[i] <= i, which nothing has overwritten yet. */
+    st = embed_distinct(e, dt, dl, m, label, ev, out, into, err, errlen);
+    if (st == HR_OK && !into) {
+        float *grown = realloc(*out, n * e->dim * sizeof *grown); /* (n, dim) */
+        if (!grown) {
+            free(*out);
+            *out = NULL;
+            st = hr_fail(HR_ERR_NOMEM, err, errlen, "out of memory for %zu x %zu embeddings",
+                         n, e->dim);
+        } else {
+            *out = grown;
+        }
+    }
+    if (st == HR_OK) {
+        float *x = *out;
+        for (size_t i = n; i-- > 0;)
+            if (of[i] != i) memcpy(x + i * e->dim, x + of[i] * e->dim, e->dim * sizeof *x);
+        e->last.repeats = n - m;
+    }
+    free(of), free(first), free(dt), free(dl);
     return st;
 }
 

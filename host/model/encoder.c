@@ -170,7 +170,7 @@ hr_status hr_encoder_embed_cached(hr_encoder *enc, hr_cache *cache, const char *
                                   hr_progress_fn progress, void *user, hr_embed_stats *stats,
                                   char *err, size_t errlen)
 {
-    hr_embed_stats local = {0, 0};
+    hr_embed_stats local = {0, 0, 0};
     if (!stats) stats = &local;
     stats->from_cache = stats->computed = 0;
     if (!cache) {

@@ -676,7 +676,7 @@ static void hash_part(hr_sha256 *h, const char *label, const void *data, size_t 
  * holds everything else that changes an embedding. The float eps is written
  * as its bit pattern so that no locale or printf rounding enters the hash. */
 static void compute_id(hr_model *m, const hr_st_file *f, const char *vocab, size_t vocab_len,
-                       const hr_tokenizer_options *opt)
+                       const hr_tokenizer_options *opt, unsigned char plain[32])
 {
     static const char *const POOL[] = {"mean", "cls", "max", "mean_sqrt_len"};
     uint32_t eps_bits;
@@ -700,7 +700,23 @@ static void compute_id(hr_model *m, const hr_st_file *f, const char *vocab, size
     hr_sha256_update(&h, tag, sizeof tag - 1);
     size_t wlen;
     const unsigned char *wbytes = hr_st_bytes(f, &wlen);
-    hash_part(&h, "model.safetensors", wbytes, wlen);
+    if (plain) {
+        /* The file's own SHA-256 too (the recorded one is checked against
+         * it), in the same pass: each chunk is read from memory once. */
+        char head[96];
+        int hw = snprintf(head, sizeof head, "model.safetensors %zu\n", wlen);
+        hr_sha256_update(&h, head, (size_t)hw);
+        hr_sha256 p;
+        hr_sha256_init(&p);
+        for (size_t at = 0; at < wlen; at += (size_t)1 << 20) {
+            size_t k = wlen - at < ((size_t)1 << 20) ? wlen - at : (size_t)1 << 20;
+            hr_sha256_update(&h, wbytes + at, k);
+            hr_sha256_update(&p, wbytes + at, k);
+        }
+        hr_sha256_final(&p, plain);
+    } else {
+        hash_part(&h, "model.safetensors", wbytes, wlen);
+    }
     hash_part(&h, "vocab.txt", vocab, vocab_len);
     hash_part(&h, "settings", settings, slen);
     unsigned char digest[32];
@@ -742,6 +758,79 @@ static char *base_name(const char *dir)
     return out;
 }
 
+/* ---- the recorded SHA-256 of the weights -------------------------------- */
+
+/* The record's name beside the weights, as scripts/fetch-model.sh writes it
+ * ("<64 hex digits>  model.safetensors", sha256sum's format). */
+#define WEIGHTS_RECORD "model.safetensors.sha256"
+
+/* Reads dir's record into want (32 bytes): *have 0 when there is none. */
+static hr_status read_record(const char *dir, unsigned char want[32], int *have, char *err,
+                             size_t errlen)
+{
+    *have = 0;
+    char *path = path_join(dir, WEIGHTS_RECORD), *text = NULL;
+    if (!path) return hr_fail(HR_ERR_NOMEM, err, errlen, "out of memory");
+    size_t len = 0;
+    int missing = 0;
+    hr_status st = read_file(path, 4096, &text, &len, &missing, err, errlen);
+    if (st == HR_OK && !missing) {
+        int ok = len >= 64;
+        for (size_t i = 0; ok && i < 64; i++) {
+            int c = text[i], v = c >= '0' && c <= '9'   ? c - '0'
+                                 : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                                 : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                                        : -1;
+            if (v < 0) ok = 0;
+            else if (i % 2 == 0) want[i / 2] = (unsigned char)(v << 4);
+            else want[i / 2] |= (unsigned char)v;
+        }
+        if (ok && len > 64 && text[64] != ' ' && text[64] != '\t' && text[64] != '\n' &&
+            text[64] != '\r')
+            ok = 0;
+        if (!ok)
+            st = hr_fail(HR_ERR_MODEL, err, errlen,
+                         "%s: not a SHA-256 record (64 hex digits, then the file name, as "
+                         "sha256sum writes); run scripts/fetch-model.sh %s to write it again",
+                         path, dir);
+        else *have = 1;
+    }
+    free(text);
+    free(path);
+    return st;
+}
+
+/* SHA-256 of the file at path; 0 when it cannot be read. */
+static int sha256_file(const char *path, unsigned char digest[32])
+{
+    FILE *fp = fopen(path, "rb");
+    if (!fp) return 0;
+    hr_sha256 h;
+    hr_sha256_init(&h);
+    unsigned char buf[1 << 16];
+    size_t k;
+    while ((k = fread(buf, 1, sizeof buf, fp)) > 0) hr_sha256_update(&h, buf, k);
+    int ok = !ferror(fp);
+    fclose(fp);
+    hr_sha256_final(&h, digest);
+    return ok;
+}
+
+/* The error for weights whose SHA-256 (got) is not the recorded one. */
+static hr_status record_mismatch(const char *dir, const char *weights, const unsigned char got[32],
+                                 const unsigned char want[32], char *err, size_t errlen)
+{
+    char g[65], w[65];
+    hr_hex_encode(got, g);
+    hr_hex_encode(want, w);
+    return hr_fail(HR_ERR_MODEL, err, errlen,
+                   "%s: SHA-256 %.16s... differs from the %.16s... recorded in %s/" WEIGHTS_RECORD
+                   ": the weights are damaged or were changed. Run scripts/fetch-model.sh %s to "
+                   "lay them out again (if you changed them on purpose, delete the record or "
+                   "pass --no-verify-model)",
+                   weights, g, w, dir, dir);
+}
+
 /* ---- public ------------------------------------------------------------- */
 
 void hr_model_destroy(hr_model *m)
@@ -756,7 +845,16 @@ void hr_model_destroy(hr_model *m)
 
 hr_status hr_model_load(const char *dir, hr_model **out, char *err, size_t errlen)
 {
+    return hr_model_load_with(dir, NULL, out, err, errlen);
+}
+
+hr_status hr_model_load_with(const char *dir, const hr_model_options *opt, hr_model **out,
+                             char *err, size_t errlen)
+{
     *out = NULL;
+    const int verify = !opt || !opt->no_verify;
+    unsigned char want[32], got[32];
+    int have_record = 0;
     struct stat sb;
     if (stat(dir, &sb) != 0)
         return hr_fail(HR_ERR_MODEL, err, errlen, "model folder %s: %s; " FETCH_HINT, dir,
@@ -770,7 +868,7 @@ hr_status hr_model_load(const char *dir, hr_model **out, char *err, size_t errle
     char *pool_dir = NULL, *vocab_path = NULL, *vocab = NULL, *weights_path = NULL;
     size_t vocab_len = 0;
     hr_st_file *f = NULL;
-    hr_tokenizer_options opt;
+    hr_tokenizer_options topt;
     int st_lower = 0;
     hr_status st;
 
@@ -778,14 +876,15 @@ hr_status hr_model_load(const char *dir, hr_model **out, char *err, size_t errle
         (st = parse_sbert(m, dir, &st_lower, err, errlen)) ||
         (st = parse_modules(m, dir, &pool_dir, err, errlen)) ||
         (st = parse_pooling(m, dir, pool_dir, err, errlen)) ||
-        (st = parse_tokenizer_config(dir, &opt, err, errlen)))
+        (st = parse_tokenizer_config(dir, &topt, err, errlen)) ||
+        (verify && (st = read_record(dir, want, &have_record, err, errlen))))
         goto fail;
-    if (st_lower && !opt.do_lower_case) {
+    if (st_lower && !topt.do_lower_case) {
         /* sentence-transformers lower-cases before a tokenizer that does not;
          * lower-casing in the tokenizer instead must not switch on accent
          * stripping, which follows do_lower_case only when left unset. */
-        if (opt.strip_accents < 0) opt.strip_accents = 0;
-        opt.do_lower_case = 1;
+        if (topt.strip_accents < 0) topt.strip_accents = 0;
+        topt.do_lower_case = 1;
     }
 
     vocab_path = path_join(dir, "vocab.txt");
@@ -797,7 +896,7 @@ hr_status hr_model_load(const char *dir, hr_model **out, char *err, size_t errle
     }
     if ((st = read_file(vocab_path, MAX_VOCAB_BYTES, &vocab, &vocab_len, NULL, err, errlen)))
         goto fail;
-    if ((st = hr_tokenizer_load(vocab_path, &opt, &m->tokenizer, err, errlen))) goto fail;
+    if ((st = hr_tokenizer_load(vocab_path, &topt, &m->tokenizer, err, errlen))) goto fail;
     if (hr_tokenizer_vocab_size(m->tokenizer) > (size_t)m->vocab_size) {
         st = hr_fail(HR_ERR_MODEL, err, errlen,
                      "%s: %zu tokens, more than the %d rows of the word embeddings "
@@ -817,9 +916,19 @@ hr_status hr_model_load(const char *dir, hr_model **out, char *err, size_t errle
                              : FETCH_HINT);
         goto fail;
     }
-    if ((st = hr_st_open(weights_path, &f, err, errlen))) goto fail;
+    if ((st = hr_st_open(weights_path, &f, err, errlen))) {
+        /* A damaged file that has a record: say so, and what to do. */
+        if (have_record && st == HR_ERR_MODEL && sha256_file(weights_path, got) &&
+            memcmp(got, want, 32) != 0)
+            st = record_mismatch(dir, weights_path, got, want, err, errlen);
+        goto fail;
+    }
+    compute_id(m, f, vocab, vocab_len, &topt, have_record ? got : NULL);
+    if (have_record && memcmp(got, want, 32) != 0) {
+        st = record_mismatch(dir, weights_path, got, want, err, errlen);
+        goto fail;
+    }
     if ((st = load_weights(m, f, err, errlen))) goto fail;
-    compute_id(m, f, vocab, vocab_len, &opt);
 
     hr_st_close(f);
     free(vocab);

@@ -57,6 +57,8 @@
 #define DB_BUSY_TIMEOUT_MS 30000 /* as host/io/cache.c: a writer may hold the lock a while */
 #define QUOTE_MAX 200            /* bytes of server text quoted in a message */
 #define MAX_POLL_MS 250          /* the loop wakes at least this often */
+#define NO_REPLY_TRIES 2         /* attempts without a reply before a silent endpoint
+                                    that never answered stops the run */
 
 /* ---- options and the key ---------------------------------------------------- */
 
@@ -68,6 +70,8 @@ void hr_remote_options_init(hr_remote_options *o)
     o->concurrency = 8;
     o->timeout_s = 120;
     o->connect_timeout_s = 10;
+    o->deadline_s = 0;
+    o->wait_notice_s = 10;
     o->max_retries = 5;
     o->backoff_base_s = 0.5;
     o->backoff_max_s = 30;
@@ -129,6 +133,10 @@ typedef struct slot {
     double retry_after;            /* seconds from Retry-After; < 0: none */
     double retry_after_ms;         /* seconds from retry-after-ms; < 0: none */
     char location[256];            /* Location header, for redirects */
+    double started;                /* when the attempt started (hr_http_now) */
+    double limit;                  /* its time limit, seconds: the timeout, or less
+                                      when the deadline is nearer */
+    int notices;                   /* wait notices given for it */
     char errbuf[CURL_ERROR_SIZE];
 } slot;
 
@@ -147,6 +155,8 @@ struct hr_http {
     int nslots;
     hr_remote_options o; /* scalar settings; its strings are not kept */
     size_t max_response;
+    double deadline_at; /* hr_http_now() when the work must end; 0: none (set by
+                           the first run when o.deadline_s > 0) */
     int verified;     /* the endpoint has answered with a usable status */
     int responded;    /* the endpoint has sent any status line at all */
     uint64_t rng;
@@ -390,6 +400,11 @@ static hr_status check_options(const hr_remote_options *o, char *err, size_t err
     if (!(o->connect_timeout_s > 0 && o->connect_timeout_s <= 86400))
         return hr_fail(HR_ERR_INPUT, err, errlen,
                        "remote endpoint: connect timeout %g s is out of range", o->connect_timeout_s);
+    if (!(o->deadline_s >= 0 && o->deadline_s <= 7 * 86400) ||
+        !(o->wait_notice_s >= 0 && o->wait_notice_s <= 86400))
+        return hr_fail(HR_ERR_INPUT, err, errlen,
+                       "remote endpoint: the deadline and the wait notice must be between 0 and "
+                       "a week");
     if (o->max_retries < 0 || o->max_retries > MAX_RETRIES)
         return hr_fail(HR_ERR_INPUT, err, errlen,
                        "remote endpoint: max retries %d is out of range (0..%d)", o->max_retries,
@@ -528,7 +543,9 @@ static hr_status setup_slot(hr_http *h, slot *s, const char *ca_file, char *err,
     SET(CURLOPT_SSL_VERIFYPEER, 1L); /* always: never turned off */
     SET(CURLOPT_SSL_VERIFYHOST, 2L);
     SET(CURLOPT_TIMEOUT_MS, (long)ceil(h->o.timeout_s * 1000));
-    SET(CURLOPT_CONNECTTIMEOUT_MS, (long)ceil(h->o.connect_timeout_s * 1000));
+    SET(CURLOPT_CONNECTTIMEOUT_MS, (long)ceil((h->o.connect_timeout_s < h->o.timeout_s
+                                                   ? h->o.connect_timeout_s
+                                                   : h->o.timeout_s) * 1000));
     SET(CURLOPT_NOSIGNAL, 1L);
     SET(CURLOPT_TCP_KEEPALIVE, 1L);
     SET(CURLOPT_ACCEPT_ENCODING, ""); /* whatever curl can decode; the cap is on decoded bytes */
@@ -709,6 +726,7 @@ typedef struct job {
     int attempts;
     unsigned char state;
     unsigned char conn_only; /* every failure so far was at the connection level */
+    unsigned char no_reply;  /* every failure so far: connected, then no reply in time */
 } job;
 
 typedef struct run {
@@ -790,8 +808,15 @@ static int is_transient_error(CURLcode rc)
     }
 }
 
-/* A line about a curl failure: "connection refused", "timed out after 5.0 s",
- * or curl's own words. */
+/* Whether the attempt got a connection (TCP, and TLS where asked for). */
+static int connected(const slot *s)
+{
+    curl_off_t t = 0;
+    return curl_easy_getinfo(s->easy, CURLINFO_CONNECT_TIME_T, &t) == CURLE_OK && t > 0;
+}
+
+/* A line about a curl failure: "connection refused", "connected, but no
+ * reply within 60 s", or curl's own words. */
 static void describe_curl_error(const hr_http *h, const slot *s, CURLcode rc, char *buf,
                                 size_t len)
 {
@@ -804,8 +829,14 @@ static void describe_curl_error(const hr_http *h, const slot *s, CURLcode rc, ch
         snprintf(buf, len, "cannot connect: %s", strerror((int)os_errno));
     else if (rc == CURLE_COULDNT_RESOLVE_HOST)
         snprintf(buf, len, "cannot resolve the host name");
+    else if (rc == CURLE_OPERATION_TIMEDOUT && !connected(s))
+        snprintf(buf, len, "no connection within %g s (connect timeout)",
+                 h->o.connect_timeout_s < h->o.timeout_s ? h->o.connect_timeout_s
+                                                         : h->o.timeout_s);
+    else if (rc == CURLE_OPERATION_TIMEDOUT && response_code(s) == 0 && s->len == 0)
+        snprintf(buf, len, "connected, but no reply within %.3g s (timeout)", s->limit);
     else if (rc == CURLE_OPERATION_TIMEDOUT)
-        snprintf(buf, len, "no complete reply within %g s (timeout)", h->o.timeout_s);
+        snprintf(buf, len, "the reply did not finish within %.3g s (timeout)", s->limit);
     else if (rc == CURLE_PARTIAL_FILE)
         snprintf(buf, len, "the reply was cut short (connection closed before the whole body)");
     else if (rc == CURLE_GOT_NOTHING)
@@ -850,7 +881,8 @@ static outcome classify(run *r, slot *s, CURLcode rc, job *j, char *msg, size_t 
                      "verified)", h->origin, what);
             return OUT_FATAL;
         }
-        if (is_connect_error(rc) && !h->responded) {
+        const int connect_timeout = rc == CURLE_OPERATION_TIMEDOUT && !connected(s);
+        if ((is_connect_error(rc) || connect_timeout) && !h->responded) {
             *st = HR_ERR_INPUT;
             snprintf(msg, msglen, "cannot reach %s: %s", h->origin, what);
             return OUT_FATAL;
@@ -862,8 +894,10 @@ static outcome classify(run *r, slot *s, CURLcode rc, job *j, char *msg, size_t 
         }
         if (is_transient_error(rc) || is_connect_error(rc) || is_tls_error(rc)) {
             snprintf(msg, msglen, "%s", what);
-            if (code > 0)
+            if (code > 0 || connected(s))
                 j->conn_only = 0;
+            if (!(rc == CURLE_OPERATION_TIMEDOUT && connected(s) && code == 0 && s->len == 0))
+                j->no_reply = 0;
             return OUT_RETRY;
         }
         *st = HR_ERR_IO;
@@ -1022,6 +1056,17 @@ static void on_done(run *r, slot *s, CURLcode rc)
     }
 
     /* OUT_RETRY */
+    if (j->no_reply && !h->responded && j->attempts >= NO_REPLY_TRIES) {
+        /* It takes connections and answers nothing: waiting out every retry
+         * would hold the caller for (retries + 1) timeouts. */
+        char line[1536];
+        snprintf(line, sizeof line,
+                 "no reply from %s: it accepts connections but answered nothing (%d attempts, "
+                 "the last: %s)",
+                 h->origin, j->attempts, msg);
+        stop(r, HR_ERR_IO, line);
+        return;
+    }
     if (j->attempts > h->o.max_retries) {
         char line[1536];
         if (j->conn_only && !h->responded) {
@@ -1077,7 +1122,14 @@ static hr_status start_job(run *r, size_t i)
     s->code = 0;
     s->reason[0] = s->location[0] = s->errbuf[0] = '\0';
     s->retry_after = s->retry_after_ms = -1;
-    CURLcode rc = curl_easy_setopt(s->easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)j->len);
+    double limit = h->o.timeout_s;
+    if (h->deadline_at > 0 && h->deadline_at - hr_http_now() < limit)
+        limit = h->deadline_at - hr_http_now();
+    if (limit < 0.001)
+        limit = 0.001;
+    CURLcode rc = curl_easy_setopt(s->easy, CURLOPT_TIMEOUT_MS, (long)ceil(limit * 1000));
+    if (rc == CURLE_OK)
+        rc = curl_easy_setopt(s->easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)j->len);
     if (rc == CURLE_OK)
         rc = curl_easy_setopt(s->easy, CURLOPT_POSTFIELDS, j->body);
     if (rc != CURLE_OK)
@@ -1089,8 +1141,11 @@ static hr_status start_job(run *r, size_t i)
                        "remote endpoint: curl_multi_add_handle: %s", curl_multi_strerror(mc));
     s->busy = 1;
     s->job = i;
+    s->started = hr_http_now();
+    s->limit = limit;
+    s->notices = 0;
     if (j->attempts == 0)
-        j->conn_only = 1;
+        j->conn_only = j->no_reply = 1;
     j->attempts++;
     j->state = JOB_RUNNING;
     r->running++;
@@ -1098,6 +1153,26 @@ static hr_status start_job(run *r, size_t i)
     if (j->attempts > 1)
         r->counts.retries++;
     return HR_OK;
+}
+
+/* The wait notice (hr_remote_options.wait_notice_s): one line when the
+ * oldest request in flight has waited another wait_notice_s. */
+static void notice_waits(run *r, double now)
+{
+    hr_http *h = r->h;
+    if (h->o.wait_notice_s <= 0 || !h->o.log)
+        return;
+    slot *oldest = NULL;
+    for (int k = 0; k < h->nslots; k++)
+        if (h->slots[k].busy && (!oldest || h->slots[k].started < oldest->started))
+            oldest = &h->slots[k];
+    if (!oldest || now - oldest->started < h->o.wait_notice_s * (oldest->notices + 1))
+        return;
+    oldest->notices = (int)((now - oldest->started) / h->o.wait_notice_s);
+    hr_http_log(h, "waiting for %s: %.0f s (%zu request%s in flight, %zu of %zu done; the "
+                "timeout is %g s)",
+                h->display, now - oldest->started, r->running, r->running == 1 ? "" : "s",
+                r->done, r->n, h->o.timeout_s);
 }
 
 /* The next job that may start at `now`: a waiting one whose time has come
@@ -1152,9 +1227,21 @@ hr_status hr_http_run(hr_http *h, size_t n, hr_http_build_fn build, hr_http_repl
         return hr_fail(HR_ERR_NOMEM, err, errlen, "remote endpoint: out of memory");
     }
 
+    if (h->o.deadline_s > 0 && h->deadline_at == 0)
+        h->deadline_at = hr_http_now() + h->o.deadline_s;
     while (r.done < n && r.fatal == HR_OK) {
         /* Start what may start: one request until the endpoint is verified. */
         double now = hr_http_now();
+        if (h->deadline_at > 0 && now >= h->deadline_at) {
+            char line[512];
+            snprintf(line, sizeof line,
+                     "%s: the deadline of %g s for this endpoint's work passed (%zu of %zu "
+                     "requests done)",
+                     h->display, h->o.deadline_s, r.done, n);
+            stop(&r, HR_ERR_IO, line);
+            break;
+        }
+        notice_waits(&r, now);
         size_t limit = h->verified ? (size_t)h->nslots : 1;
         while (r.running < limit && now >= r.hold_until) {
             size_t i = pick(&r, now);

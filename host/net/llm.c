@@ -21,6 +21,7 @@
  * synchronous=NORMAL, as host/io/cache.c). Only usable answers are stored.
  */
 #include "hyporank/llm.h"
+#include "hyporank/corpus.h" /* hr_utf8_valid */
 #include "hyporank/hash.h"
 #include "net/http.h"
 #include "core/util.h"
@@ -60,6 +61,7 @@ struct hr_llm {
     hr_remote_progress_fn progress;
     void *progress_user;
     hr_remote_stats totals;
+    char last_error[512];  /* the last request's or run's error, "" when none yet */
 };
 
 /* ---- create / destroy ------------------------------------------------------------- */
@@ -135,6 +137,11 @@ void hr_llm_destroy(hr_llm *llm)
 }
 
 const char *hr_llm_url(const hr_llm *llm) { return llm ? hr_http_url(llm->http) : NULL; }
+
+const char *hr_llm_last_error(const hr_llm *llm)
+{
+    return llm && llm->last_error[0] ? llm->last_error : NULL;
+}
 
 hr_remote_stats hr_llm_totals(const hr_llm *llm)
 {
@@ -334,6 +341,8 @@ static hr_status fill_group(ctx *c, size_t g, hr_status st, const char *content,
         c->st->sent++;
         if (st != HR_OK)
             c->st->failed++;
+        if (st != HR_OK && error && k == 0)
+            snprintf(c->llm->last_error, sizeof c->llm->last_error, "%s", error);
     }
     progress(c, gr->count);
     return HR_OK;
@@ -361,9 +370,14 @@ static hr_status reply_cb(void *user, size_t g, const hr_http_reply *rep, int *b
     char *quoted = NULL;
     hr_status s = HR_OK;
 
-    cJSON *j = cJSON_ParseWithLength(rep->body, rep->len);
+    size_t bad_at = 0;
+    const int utf8 = hr_utf8_valid(rep->body, rep->len, &bad_at);
+    cJSON *j = utf8 ? cJSON_ParseWithLength(rep->body, rep->len) : NULL;
     const cJSON *content = NULL, *finish = NULL, *usage = NULL;
-    if (!j) {
+    if (!utf8) {
+        snprintf(why, sizeof why, "the reply from %s is not valid UTF-8 (byte %zu of %zu)", url,
+                 bad_at, rep->len);
+    } else if (!j) {
         quoted = hr_http_quote(rep->body, rep->len, QUOTE_REPLY);
         snprintf(why, sizeof why, "the reply from %s is not JSON: %s", url,
                  quoted ? quoted : "");
@@ -569,6 +583,8 @@ hr_status hr_llm_run(hr_llm *llm, const hr_llm_request *reqs, size_t n, hr_llm_r
 done:
     if (s != HR_OK) {
         /* Stopped: the requests without an answer carry the reason. */
+        snprintf(llm->last_error, sizeof llm->last_error, "%s",
+                 err && errlen && err[0] ? err : hr_status_str(s));
         for (size_t i = 0; i < n; i++)
             if (!filled || !filled[i]) {
                 results[i].status = s;

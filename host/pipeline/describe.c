@@ -33,6 +33,7 @@ void hr_describe_options_init(hr_describe_options *o)
     o->llm_samples = 15;
     o->verify_top = 10;
     o->verify_samples = 20;
+    o->llm_timeout_s = 60;
     o->top = 10;
     o->examples = 2;
     o->alpha = 0.05;
@@ -76,6 +77,7 @@ typedef struct describe_run {
                                  values of the proposal part, A's rows first */
     hr_geometry_report *geo;
     hr_llm *llm;
+    hr_pipe_llm_outcome llm_out; /* what the LLM work came to (it may fail; the run goes on) */
     size_t k, merged;         /* candidates kept, merged away */
     size_t *pidx;             /* (k) pool index of each kept candidate */
     hr_hypothesis_score *scores; /* (k) the similarity's AUROC (secondary) */
@@ -109,7 +111,9 @@ static hr_status check_options(const hr_describe_options *o, char *err, size_t e
         !(o->holdout <= 0.95) || o->llm_rounds < 0 || o->llm_rounds > 100 ||
         o->llm_samples < 1 || o->llm_samples > 200 || o->verify_top > 1000 ||
         o->verify_samples < 1 || o->verify_samples > 10000 || o->top < 1 ||
-        o->examples > 100 || !(o->alpha > 0.0) || !(o->alpha <= 0.5))
+        o->examples > 100 || !(o->alpha > 0.0) || !(o->alpha <= 0.5) ||
+        !(o->llm_timeout_s > 0 && o->llm_timeout_s <= 86400) ||
+        !(o->llm_deadline_s >= 0 && o->llm_deadline_s <= 604800))
         return hr_fail(HR_ERR_INPUT, err, errlen, "describe: an option is out of its range "
                                                   "(hyporank/describe.h)");
     return HR_OK;
@@ -237,10 +241,8 @@ static hr_status split(describe_run *d, char *err, size_t errlen)
 static hr_status open_llm(describe_run *d, char *err, size_t errlen)
 {
     hr_remote_options ro;
-    hr_remote_options_init(&ro);
-    ro.url = d->o->llm_url;
-    ro.model = d->o->llm_model;
-    ro.cache_path = hr_embedder_cache_path(d->emb);
+    hr_pipe_llm_options(&ro, d->o->llm_url, d->o->llm_model, hr_embedder_cache_path(d->emb),
+                        d->o->llm_timeout_s, d->o->llm_deadline_s, d->ev);
     return hr_llm_create(&ro, &d->llm, err, errlen);
 }
 
@@ -306,7 +308,10 @@ static hr_status propose_from_probe(describe_run *d, char *err, size_t errlen)
         memset(&rep, 0, sizeof rep);
         size_t before = hr_pool_size(d->pool);
         st = hr_llm_propose(d->llm, &in, &lo, d->pool, &rep, err, errlen);
-        if (st == HR_OK)
+        d->llm_out.rounds = (size_t)o->llm_rounds;
+        d->llm_out.rounds_usable = rep.answers_json + rep.answers_embedded + rep.answers_lines;
+        if (hr_pipe_llm_survive(&d->llm_out, st)) st = HR_OK; /* on without it */
+        else if (st == HR_OK)
             hr_pipe_event(d->ev, HR_EVENT_INFO, "the LLM proposed %zu new candidates in %d rounds",
                           hr_pool_size(d->pool) - before, o->llm_rounds);
     }
@@ -459,6 +464,10 @@ static hr_status judge(describe_run *d, char *err, size_t errlen)
     hr_status st;
     if (!d->llm && (st = open_llm(d, err, errlen)) != HR_OK) return st;
     d->n_verify = o->verify_top < d->k ? o->verify_top : d->k;
+    const size_t ma = o->verify_samples < d->a.c->n ? o->verify_samples : d->a.c->n;
+    const size_t mb = o->verify_samples < d->b.c->n ? o->verify_samples : d->b.c->n;
+    d->llm_out.verdicts = d->n_verify * (ma + mb);
+    if (d->llm_out.stop != HR_OK) return HR_OK; /* the endpoint already failed: ask nothing more */
     const char **vtexts = malloc(d->n_verify * sizeof *vtexts);
     d->vres = calloc(d->n_verify, sizeof *d->vres);
     if (!vtexts || !d->vres) {
@@ -479,6 +488,12 @@ static hr_status judge(describe_run *d, char *err, size_t errlen)
                        (const char *const *)cb->texts, cb->lens, cb->n, judge_score_fn, &js, &vo,
                        d->vres, &d->vstats, err, errlen);
     free(vtexts);
+    if (st == HR_OK) d->llm_out.verdicts_given = d->llm_out.verdicts - d->vstats.missing;
+    if (hr_pipe_llm_survive(&d->llm_out, st)) {
+        free(d->vres); /* no verdicts to show */
+        d->vres = NULL;
+        st = HR_OK;
+    }
     return st;
 }
 
@@ -521,7 +536,8 @@ static const char *sources_text(const describe_run *d, char *out, size_t len)
 {
     const char *names[5] = {d->o->hypotheses_path ? "yours" : NULL, d->o->bank ? "bank" : NULL,
                             d->ngrams ? "words" : NULL, d->clusters ? "clusters" : NULL,
-                            d->llm_propose ? "LLM" : NULL};
+                            d->llm_propose ? (d->llm_out.rounds_usable ? "LLM" : "LLM (failed)")
+                                           : NULL};
     out[0] = '\0';
     for (int n = 0; n < 5; n++)
         if (names[n])
@@ -569,7 +585,8 @@ static hr_status build_report(describe_run *d, char *err, size_t errlen)
         in->llm_url = hr_report_keep(rep, hr_llm_url(d->llm), &failed);
         in->llm_totals = hr_llm_totals(d->llm);
         in->verify_samples = o->verify_samples;
-        in->verdicts_missing = d->vstats.missing;
+        in->verdicts_missing = d->llm_out.verdicts - d->llm_out.verdicts_given;
+        if (hr_pipe_llm_report(rep, &d->llm_out, d->llm) != HR_OK) failed = 1;
     }
     if (failed) return hr_pipe_nomem(err, errlen);
 

@@ -9,6 +9,7 @@
 #include "hyporank/corpus.h"
 #include "hyporank/embedder.h"
 #include "hyporank/events.h"
+#include "hyporank/llm.h"
 #include "hyporank/proposers.h"
 #include "hyporank/report.h"
 
@@ -114,6 +115,40 @@ void hr_pipe_shown(const hr_effect *e, const hr_finding *f, const size_t *order,
 hr_status hr_pipe_report_findings(hr_report *rep, const size_t *order, const hr_effect *e,
                                   const hr_finding *f, double alpha, const uint8_t *shown,
                                   char *err, size_t errlen);
+
+/* ---- the LLM's outcome (llm_outcome.c) ---- */
+
+/* What a run's LLM work came to, counted along. */
+typedef struct hr_pipe_llm_outcome {
+    hr_status stop;          /* HR_OK, or the status that stopped a batch (the run went on) */
+    size_t rounds;           /* proposal rounds asked for */
+    size_t rounds_usable;    /* of which answered and read */
+    size_t verdicts;         /* verdicts asked of the judge */
+    size_t verdicts_given;
+} hr_pipe_llm_outcome;
+
+/* The client settings of a run: endpoint, model, cache file (NULL: none),
+ * per-request timeout and deadline (0: none); lines about long waits and
+ * retries go to ev as INFO events (ev must outlive the client). */
+void hr_pipe_llm_options(hr_remote_options *ro, const char *url, const char *model,
+                         const char *cache_path, double timeout_s, double deadline_s,
+                         const hr_events *ev);
+
+/* Whether st, returned by an LLM batch, is the endpoint's failure, which the
+ * run outlives offline (HR_ERR_INPUT: the URL, key or model refused, or no
+ * connection; HR_ERR_IO: errors, no reply, the deadline): then it is
+ * recorded in out (the first one stays) and 1 is returned. 0 for HR_OK and
+ * for the program's own failures (memory, the cache), which stop the run. */
+int hr_pipe_llm_survive(hr_pipe_llm_outcome *out, hr_status st);
+
+/* One line on the LLM's outcome for the table and the Markdown ("failed:
+ * not one usable answer (0 of 3 proposal rounds, 0 of 40 verdicts); the last
+ * error: ..."); "" when it is HR_LLM_OK. */
+void hr_pipe_llm_outcome_text(const hr_report_info *in, char *buf, size_t len);
+
+/* Fills rep's LLM outcome (hr_report_info: llm_state, llm_status,
+ * llm_error from the client's last error, the counts). HR_ERR_NOMEM only. */
+hr_status hr_pipe_llm_report(hr_report *rep, const hr_pipe_llm_outcome *out, const hr_llm *llm);
 
 /* ---- candidates ---- */
 

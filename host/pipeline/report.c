@@ -229,6 +229,9 @@ static void describe_table(FILE *f, const hr_report *r)
                 t->completion_tokens);
         if (t->cost_usd > 0) fprintf(f, ", about $%.4f", t->cost_usd);
         fprintf(f, "; %zu verdicts missing (never counted as no)\n", in->verdicts_missing);
+        char outcome[1024];
+        hr_pipe_llm_outcome_text(in, outcome, sizeof outcome);
+        if (outcome[0]) fprintf(f, "LLM %s\n", outcome);
     }
     if (in->significant_a + in->significant_b == 0)
         fprintf(f, "\nNo significant difference found: no candidate holds for more of one side at q <= %g.\n"
@@ -453,6 +456,13 @@ static int describe_json(cJSON *root, const hr_report *r)
         hr_json_number(lj, "cost_usd", t->cost_usd);
         cJSON_AddNumberToObject(lj, "verify_samples_per_side", (double)in->verify_samples);
         cJSON_AddNumberToObject(lj, "verdicts_missing", (double)in->verdicts_missing);
+        static const char *const STATE[] = {"ok", "partial", "failed"};
+        cJSON_AddStringToObject(lj, "status", STATE[in->llm_state]);
+        if (in->llm_error) cJSON_AddStringToObject(lj, "error", in->llm_error);
+        else cJSON_AddNullToObject(lj, "error");
+        cJSON_AddNumberToObject(lj, "proposal_rounds", (double)in->llm_rounds);
+        cJSON_AddNumberToObject(lj, "proposal_rounds_failed", (double)in->llm_rounds_failed);
+        cJSON_AddNumberToObject(lj, "verdicts_asked", (double)in->verdicts_asked);
     }
     if (in->clusters) json_clusters(root, in);
     cJSON *arr = cJSON_AddArrayToObject(root, "hypotheses");
@@ -566,6 +576,13 @@ hr_status hr_report_write_markdown(FILE *f, const hr_report *r)
                 ns - nf);
     fprintf(f, "\n- *A* and *B*: the estimated share of each side's texts the hypothesis holds "
                "for; effect: their difference with a 95%% interval\n");
+    char outcome[1024];
+    hr_pipe_llm_outcome_text(in, outcome, sizeof outcome);
+    if (outcome[0]) {
+        fprintf(f, "- **LLM** %s: ", in->llm_model);
+        md_escape(f, outcome);
+        fprintf(f, "\n");
+    }
     for (int dir = 0; dir < 2; dir++) {
         fprintf(f, "\n## More typical of %s\n\n", dir ? "B" : "A");
         if (for_shown_count(r, dir) == 0) {

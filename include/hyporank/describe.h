@@ -37,6 +37,14 @@
  *      (hyporank/findings.h): the others significant alone are explained by
  *      one (shadows, paraphrases). Rank: findings first, by |effect|.
  *   7. The LLM judge on the verify_top first ranks (hyporank/verify.h).
+ *
+ * The LLM is optional, and so is its success: when the endpoint fails (it
+ * cannot be reached, does not reply in time, answers errors or answers that
+ * cannot be used, or refuses the URL, key or model), the run goes on
+ * offline and the report says what became of the LLM (hr_report_info's
+ * llm_state, llm_error and counts: "failed" when not one answer was usable,
+ * "partial" when some were missing). Only the program's own failures (memory,
+ * the cache) stop the run.
  *   8. Examples: for each row shown, the texts of its side (all of them)
  *      whose similarity h . x is highest.
  *
@@ -96,6 +104,8 @@ typedef struct hr_describe_options {
     const char *description;      /* what the data is, for the LLM, or NULL */
     size_t verify_top;            /* candidates judged, 0..1000 (10; 0: none) */
     size_t verify_samples;        /* texts judged per side, 1..10000 (20) */
+    double llm_timeout_s;         /* one LLM request, (0, 86400] seconds (60) */
+    double llm_deadline_s;        /* all the run's LLM work, [0, 604800] seconds; 0: none (0) */
     /* the report */
     size_t top;                   /* rows shown each way, >= 1 (10) */
     size_t examples;              /* example texts per row shown, 0..100 (2) */

@@ -24,6 +24,10 @@
  * model folder, --embed-url without --embed-model, no cache location) are
  * reported by that first call.
  *
+ * Repeated texts: a text that occurs more than once in a call is embedded
+ * (and cached) once, and its other rows are copies (hashed before the
+ * encoder, so a million copies of a line cost about what one does).
+ *
  * The cache: texts already in it for this model are not embedded again, and
  * new embeddings are stored as they are computed. The local encoder keys
  * entries by the model's identity (hr_model_id); the remote one by
@@ -55,6 +59,8 @@ typedef struct hr_embedder_options {
     const char *model;      /* the remote model; url and model go together */
     const char *cache_path; /* the cache file; NULL: the default (hr_cache_default_path) */
     int no_cache;           /* 1: no cache at all (0) */
+    int no_verify_model;    /* local: 1: skip the check of the weights against their
+                               recorded SHA-256 (hyporank/model.h) (0) */
 } hr_embedder_options;
 
 /* Fills in the defaults above (no model folder: set model_dir or url). */
@@ -104,8 +110,8 @@ hr_status hr_embedder_embed_into(hr_embedder *e, const char *const *texts, const
                                  size_t n, const char *label, const hr_events *ev, float *out,
                                  char *err, size_t errlen);
 
-/* What the last embed call did: texts computed and taken from the cache
- * (remote: sent, and from the cache). */
+/* What the last embed call did: distinct texts computed and taken from the
+ * cache (remote: sent, and from the cache), and the repeats of earlier texts. */
 hr_embed_stats hr_embedder_last_stats(const hr_embedder *e);
 
 #ifdef __cplusplus

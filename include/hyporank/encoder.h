@@ -73,6 +73,8 @@ hr_status hr_encoder_embed(hr_encoder *enc, const char *const *texts, const size
 typedef struct hr_embed_stats {
     size_t from_cache; /* texts whose embedding came from the cache */
     size_t computed;   /* texts the encoder embedded (and stored) */
+    size_t repeats;    /* texts equal to an earlier text of the same call, which
+                          take its embedding (hyporank/embedder.h; 0 below it) */
 } hr_embed_stats;
 
 struct hr_cache;

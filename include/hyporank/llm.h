@@ -24,6 +24,14 @@
  * chat completion, retries run out) fails that request only: the batch goes
  * on and hr_llm_run returns HR_OK with the error in that request's result.
  *
+ * Timeouts tell "no connection" (nothing answered the connect within
+ * connect_timeout_s: "cannot reach ...", like a refused connection) from "no
+ * reply" (connected, but no answer within timeout_s). An endpoint that has
+ * never answered and lets a request go without reply twice stops the batch
+ * ("no reply from ...", HR_ERR_IO) instead of waiting out every retry.
+ * deadline_s bounds the client's whole work, and wait_notice_s makes a long
+ * wait visible through the log callback.
+ *
  * The API key comes from the environment: $HYPORANK_API_KEY, else
  * $OPENAI_API_KEY (none: no Authorization header). It is sent as
  * "Authorization: Bearer KEY" and nowhere else: never in a message, a cache
@@ -92,7 +100,13 @@ typedef struct hr_remote_options {
                                    system's. Certificates are verified either way */
     int concurrency;            /* requests in flight at once, 1..256 (8) */
     double timeout_s;           /* one attempt, connect to last byte (120) */
-    double connect_timeout_s;   /* (10) */
+    double connect_timeout_s;   /* establishing the connection, within timeout_s (10) */
+    double deadline_s;          /* all the client's requests together, from its first:
+                                   once it has passed, no request starts and those in
+                                   flight are dropped (HR_ERR_IO); 0: none (0) */
+    double wait_notice_s;       /* a log line when the oldest request in flight has
+                                   waited this long, and again each time as long
+                                   ("waiting for ...: 30 s"); 0: none (10) */
     int max_retries;            /* retries after the first attempt, 0..100 (5) */
     double backoff_base_s;      /* retry k (1, 2, ...) waits a uniform random time in
                                    [0, min(backoff_max_s, base * 2^(k-1))] (0.5) */
@@ -182,6 +196,11 @@ hr_status hr_llm_run(hr_llm *llm, const hr_llm_request *reqs, size_t n, hr_llm_r
 
 /* Frees the strings in results[0..n) (not the array) and clears them. */
 void hr_llm_results_free(hr_llm_result *results, size_t n);
+
+/* The last error of this client: a request's that failed for good, or the
+ * message of a run that stopped (never the key); NULL while there is none.
+ * Lives until the next run or hr_llm_destroy. */
+const char *hr_llm_last_error(const hr_llm *llm);
 
 /* Sums over every run of this client. */
 hr_remote_stats hr_llm_totals(const hr_llm *llm);

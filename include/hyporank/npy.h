@@ -3,8 +3,8 @@
  *
  * Writes format version 1.0, little-endian float32 ('<f4'), C order, shape
  * (rows, cols). The file is written to a temporary name beside the target
- * and renamed into place, so a failed or killed run never leaves a partial
- * file under the final name.
+ * and renamed into place (hyporank/output.h), so a failed or killed run never
+ * leaves a partial file under the final name.
  *
  *     hr_npy_write_f32("x.npy", emb, n, 384, err, sizeof err);
  *     float *m; size_t r, c;

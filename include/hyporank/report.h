@@ -59,6 +59,13 @@
 extern "C" {
 #endif
 
+/* What became of a run's LLM work (describe). */
+typedef enum hr_llm_state {
+    HR_LLM_OK = 0,      /* every proposal round and verdict asked for came back usable */
+    HR_LLM_PARTIAL,     /* some did not: the report is built on those that did */
+    HR_LLM_FAILED       /* not one answer was usable: the report is the offline one */
+} hr_llm_state;
+
 typedef enum hr_report_kind {
     HR_REPORT_RANK = 0,    /* hr_rank_run: the caller's hypotheses */
     HR_REPORT_DESCRIBE = 1 /* hr_describe_run: a generated candidate pool, both directions */
@@ -129,6 +136,16 @@ typedef struct hr_report_info {
     size_t findings_a, findings_b; /* distinct differences of each direction */
     size_t scored_all_a, scored_all_b; /* describe: texts the candidates that do not
                                           depend on the data (bank, yours) were scored on */
+    /* what became of the LLM work (has_llm) */
+    hr_llm_state llm_state;
+    hr_status llm_status;        /* not HR_LLM_OK: HR_ERR_INPUT when the endpoint refused
+                                    the run's URL, key or model or could not be reached,
+                                    else HR_ERR_IO */
+    const char *llm_error;       /* the last error (never the key), or NULL */
+    size_t llm_rounds;           /* proposal rounds asked for */
+    size_t llm_rounds_failed;    /* of which without a usable answer */
+    size_t verdicts_asked;       /* verdicts asked of the judge (verdicts_missing of them
+                                    not given) */
 } hr_report_info;
 
 /* One hypothesis. */
