@@ -729,6 +729,9 @@ hr_status hr_verify_ask(hr_llm *llm, hr_verify_item *items, size_t n, const hr_v
                 if (res[i].status == HR_OK && parse_answers(res[i].content, it->n, one, state)) {
                     memcpy(it->out, one, it->n);
                 } else {
+                    if (res[i].status != HR_OK && st.failed++ == 0)
+                        snprintf(st.first_error, sizeof st.first_error, "%s",
+                                 res[i].error ? res[i].error : hr_status_str(res[i].status));
                     it->unusable++;
                     st.unusable++;
                     pending[still++] = pending[i];

@@ -50,6 +50,8 @@ typedef struct hr_verify_ask_stats {
     size_t reasked;             /* of which asked again after an unusable reply */
     size_t unusable;            /* unusable replies */
     size_t not_sent;            /* requests the budget refused */
+    size_t failed;              /* tries that failed at the endpoint (no reply to read) */
+    char first_error[256];      /* the first such failure's message, or "" */
     hr_remote_stats llm;        /* the client's counts, summed over the tries */
 } hr_verify_ask_stats;
 

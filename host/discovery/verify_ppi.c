@@ -16,6 +16,7 @@
 
 #include <math.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -477,6 +478,9 @@ hr_status hr_verify_llm_judge(void *user, hr_verify_ppi_ask *asks, size_t n, siz
         d->reasked += as.reasked;
         d->unusable += as.unusable;
         d->not_sent += as.not_sent;
+        if (as.failed && d->failed == 0)
+            snprintf(d->first_error, sizeof d->first_error, "%s", as.first_error);
+        d->failed += as.failed;
         hr_verify_add_stats(&d->llm_stats, &as.llm);
         /* An ask the client refused (its estimate was short) ends the round there. */
         for (size_t q = 0; s == HR_OK && q < prefix; q++)

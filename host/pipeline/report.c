@@ -130,6 +130,33 @@ static size_t for_shown_count(const hr_report *r, int dir)
     return n;
 }
 
+/* The judge's lines under a row: the counts, then (PPI) the shares and V
+ * from every text, with the labels alone beside them. */
+static void table_verification(FILE *f, const hr_verify_result *v)
+{
+    if (isnan(v->v)) {
+        fprintf(f, DESCRIBE_INDENT "judge: %s\n",
+                v->budget_stopped && v->n_a_answered + v->n_b_answered == 0
+                    ? "not judged (the LLM budget ran out)"
+                    : "no usable answers");
+        return;
+    }
+    fprintf(f, DESCRIBE_INDENT "judge: true of %zu/%zu A, %zu/%zu B texts; ", v->n_a_true,
+            v->n_a_answered, v->n_b_true, v->n_b_answered);
+    if (!v->method) {
+        fprintf(f, "V = %+.2f [%+.2f, %+.2f], p = %.2g\n", v->v, v->ci_low, v->ci_high,
+                v->p_value);
+        return;
+    }
+    fprintf(f, "labels alone V = %+.2f [%+.2f, %+.2f], p = %.2g\n", v->v_classical,
+            v->classical_ci_low, v->classical_ci_high, v->p_value);
+    fprintf(f, DESCRIBE_INDENT "judge with every text (PPI): A %.0f%% [%.0f, %.0f], B %.0f%% "
+               "[%.0f, %.0f], V = %+.2f [%+.2f, %+.2f]; worth %.0f labels\n",
+            100 * v->share_a, 100 * v->share_a_ci_low, 100 * v->share_a_ci_high, 100 * v->share_b,
+            100 * v->share_b_ci_low, 100 * v->share_b_ci_high, v->v, v->ci_low, v->ci_high,
+            v->effective_labels);
+}
+
 static void describe_table_row(const hr_report *r, const hr_report_row *row, void *user)
 {
     (void)r;
@@ -155,16 +182,7 @@ static void describe_table_row(const hr_report *r, const hr_report_row *row, voi
         fprintf(f, DESCRIBE_INDENT "explains %zu other candidate%s significant alone\n",
                 row->n_explained - row->n_paraphrases,
                 row->n_explained - row->n_paraphrases == 1 ? "" : "s");
-    if (row->verification) {
-        const hr_verify_result *v = row->verification;
-        if (isnan(v->v))
-            fprintf(f, DESCRIBE_INDENT "judge: no usable answers\n");
-        else
-            fprintf(f, DESCRIBE_INDENT "judge: true of %zu/%zu A, %zu/%zu B texts; "
-                       "V = %+.2f [%+.2f, %+.2f], p = %.2g\n",
-                    v->n_a_true, v->n_a_answered, v->n_b_true, v->n_b_answered, v->v, v->ci_low,
-                    v->ci_high, v->p_value);
-    }
+    if (row->verification) table_verification(f, row->verification);
     for (size_t x = 0; x < row->n_examples; x++) {
         hr_text_cell(row->examples[x], row->example_lens[x], text, 70);
         fprintf(f, DESCRIBE_INDENT "e.g. \"%s\"\n", text);
@@ -229,6 +247,13 @@ static void describe_table(FILE *f, const hr_report *r)
                 t->completion_tokens);
         if (t->cost_usd > 0) fprintf(f, ", about $%.4f", t->cost_usd);
         fprintf(f, "; %zu verdicts missing (never counted as no)\n", in->verdicts_missing);
+        if (in->verify_rounds)
+            fprintf(f, "The judge read %zu texts in %zu round%s (%zu a side per hypothesis and "
+                       "round, at most %zu)%s%s.\n",
+                    in->texts_judged, in->verify_rounds, in->verify_rounds == 1 ? "" : "s",
+                    in->verify_samples, in->verify_max_samples,
+                    in->budget_stopped ? "; the budget ended the rounds" : "",
+                    in->requests_not_sent ? " (some requests were not sent)" : "");
     }
     if (in->significant_a + in->significant_b == 0)
         fprintf(f, "\nNo significant difference found: no candidate holds for more of one side at q <= %g.\n"
@@ -398,6 +423,24 @@ static void json_verification(cJSON *o, const hr_verify_result *v)
     hr_json_number(vj, "ci_high", v->ci_high);
     hr_json_number(vj, "p_value", v->p_value);
     hr_json_number(vj, "agreement_auroc", v->agreement_auroc);
+    if (!v->method) return;
+    cJSON_AddStringToObject(vj, "method", v->method);
+    hr_json_number(vj, "v_classical", v->v_classical);
+    hr_json_number(vj, "classical_ci_low", v->classical_ci_low);
+    hr_json_number(vj, "classical_ci_high", v->classical_ci_high);
+    hr_json_number(vj, "share_a", v->share_a);
+    hr_json_number(vj, "share_a_ci_low", v->share_a_ci_low);
+    hr_json_number(vj, "share_a_ci_high", v->share_a_ci_high);
+    hr_json_number(vj, "share_b", v->share_b);
+    hr_json_number(vj, "share_b_ci_low", v->share_b_ci_low);
+    hr_json_number(vj, "share_b_ci_high", v->share_b_ci_high);
+    hr_json_number(vj, "effective_labels", v->effective_labels);
+    hr_json_number(vj, "lambda", v->lambda);
+    cJSON_AddNumberToObject(vj, "rounds", (double)v->rounds);
+    cJSON_AddStringToObject(vj, "stopped", v->settled == 1   ? "interval excludes 0"
+                                           : v->settled == 2 ? "rank settled"
+                                           : v->budget_stopped ? "budget"
+                                                               : "most texts");
 }
 
 static void json_clusters(cJSON *root, const hr_report_info *in)
@@ -453,6 +496,27 @@ static int describe_json(cJSON *root, const hr_report *r)
         hr_json_number(lj, "cost_usd", t->cost_usd);
         cJSON_AddNumberToObject(lj, "verify_samples_per_side", (double)in->verify_samples);
         cJSON_AddNumberToObject(lj, "verdicts_missing", (double)in->verdicts_missing);
+        cJSON_AddNumberToObject(lj, "verify_max_samples_per_side", (double)in->verify_max_samples);
+        cJSON_AddNumberToObject(lj, "verify_rounds", (double)in->verify_rounds);
+        cJSON_AddNumberToObject(lj, "texts_judged", (double)in->texts_judged);
+        cJSON_AddBoolToObject(lj, "budget_stopped", in->budget_stopped);
+        cJSON_AddNumberToObject(lj, "max_requests", (double)in->max_requests);
+        hr_json_number(lj, "budget_usd", in->budget_usd);
+        hr_json_number(lj, "spent_usd", in->spent_usd);
+        cJSON_AddNumberToObject(lj, "requests_not_sent", (double)in->requests_not_sent);
+        cJSON_AddNumberToObject(lj, "context_tokens", (double)in->llm_context);
+        cJSON *pj = cJSON_AddObjectToObject(lj, "price");
+        if (in->price_source) {
+            hr_json_number(pj, "prompt_usd_per_mtok", in->price_prompt);
+            hr_json_number(pj, "completion_usd_per_mtok", in->price_completion);
+            cJSON_AddStringToObject(pj, "source", strcmp(in->price_source, "given") == 0
+                                                      ? "given"
+                                                      : "built-in list price");
+            if (strcmp(in->price_source, "given") != 0)
+                cJSON_AddStringToObject(pj, "entry", in->price_source);
+        } else {
+            cJSON_AddStringToObject(pj, "source", "unknown");
+        }
     }
     if (in->clusters) json_clusters(root, in);
     cJSON *arr = cJSON_AddArrayToObject(root, "hypotheses");
@@ -526,9 +590,12 @@ static void md_row(const hr_report *r, const hr_report_row *row, void *user)
     fprintf(f, " | %.0f%% | %.0f%% | %s | %.3f | %.2g | %s | ", 100 * e->share_a,
             100 * e->share_b, effect_text(e, ef), row->score.auroc, e->q_value,
             hr_hyp_source_str(row->source));
-    if (row->verification && !isnan(row->verification->v))
-        fprintf(f, "%+.2f [%+.2f, %+.2f] | ", row->verification->v, row->verification->ci_low,
-                row->verification->ci_high);
+    const hr_verify_result *v = row->verification;
+    if (v && !isnan(v->v) && v->method)
+        fprintf(f, "%.0f%% vs %.0f%%, %+.2f [%+.2f, %+.2f] | ", 100 * v->share_a,
+                100 * v->share_b, v->v, v->ci_low, v->ci_high);
+    else if (v && !isnan(v->v))
+        fprintf(f, "%+.2f [%+.2f, %+.2f] | ", v->v, v->ci_low, v->ci_high);
     else if (m->judged)
         fprintf(f, " | ");
     for (size_t x = 0; x < row->n_examples; x++) {
@@ -566,6 +633,12 @@ hr_status hr_report_write_markdown(FILE *f, const hr_report *r)
                 ns - nf);
     fprintf(f, "\n- *A* and *B*: the estimated share of each side's texts the hypothesis holds "
                "for; effect: their difference with a 95%% interval\n");
+    if (m.judged)
+        fprintf(f, "- *judge*: the share of A's and of B's texts the LLM judge says it holds "
+                   "for and V, their difference, with a 95%% interval: from the texts it "
+                   "read (%zu a side, more in later rounds) and the screen's opinion of every "
+                   "text (prediction-powered inference), valid however good the screen is\n",
+                in->verify_samples);
     for (int dir = 0; dir < 2; dir++) {
         fprintf(f, "\n## More typical of %s\n\n", dir ? "B" : "A");
         if (for_shown_count(r, dir) == 0) {
@@ -574,7 +647,7 @@ hr_status hr_report_write_markdown(FILE *f, const hr_report *r)
         }
         if (m.judged)
             fprintf(f, "| rank | hypothesis | A | B | effect [95%% CI] | AUROC | q-value | source "
-                       "| judge V [95%% CI] | examples |\n"
+                       "| judge: A vs B, V [95%% CI] | examples |\n"
                        "|---:|---|---:|---:|---|---:|---:|---|---|---|\n");
         else
             fprintf(f, "| rank | hypothesis | A | B | effect [95%% CI] | AUROC | q-value | source "

@@ -129,6 +129,19 @@ typedef struct hr_report_info {
     size_t findings_a, findings_b; /* distinct differences of each direction */
     size_t scored_all_a, scored_all_b; /* describe: texts the candidates that do not
                                           depend on the data (bank, yours) were scored on */
+
+    /* describe with an LLM: the judge's rounds and what the LLM cost */
+    size_t verify_max_samples;   /* most texts judged per side and hypothesis */
+    size_t verify_rounds;        /* rounds the judge ran */
+    size_t texts_judged;         /* texts asked about, all hypotheses */
+    int budget_stopped;          /* 1: the budget ended the rounds */
+    size_t max_requests;         /* the caps (0: none) */
+    double budget_usd;
+    double spent_usd;            /* usage at the prices; estimates where a reply had none */
+    double price_prompt, price_completion; /* dollars per million tokens used for costs */
+    const char *price_source;    /* "given", the built-in entry's name, or NULL (no price) */
+    size_t requests_not_sent;    /* judge requests the caps refused */
+    size_t llm_context;          /* the context guard's length (0: none) */
 } hr_report_info;
 
 /* One hypothesis. */

@@ -160,6 +160,8 @@ typedef struct hr_verify_llm_judge_data {
     size_t not_sent;                   /* requests the client's budget refused */
     size_t *unusable_by;               /* (k) or NULL: unusable replies per hypothesis */
     hr_remote_stats llm_stats;         /* the client's counts, summed */
+    size_t failed;                     /* tries that failed at the endpoint */
+    char first_error[256];             /* the first such failure's message, or "" */
 } hr_verify_llm_judge_data;
 
 /* An hr_verify_ppi_judge_fn (user: hr_verify_llm_judge_data *). The texts
