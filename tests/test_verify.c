@@ -957,7 +957,7 @@ static void test_the_context_guard_sizes_requests_to_fit(void)
     o.context_tokens = 200;
     CHECK(hr_verify_fit(&o, "h", 100, &per, &max_bytes, err, sizeof err) == HR_ERR_INPUT);
     CHECKF(strstr(err, "too small") != NULL, "%s", err);
-    char *r = hr_verify_render("ab\xc3\xa9cd", 6, 1000, 3); /* a, b, then e-acute would pass 3 */
+    char *r = hr_verify_render("ab\xc3\xa9" "cd", 6, 1000, 3); /* a, b, then e-acute would pass 3 */
     CHECK(r && strncmp(r, "ab [... truncated]", 18) == 0);
     free(r);
     r = hr_verify_render("abcd", 4, 1000, 4);
