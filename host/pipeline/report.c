@@ -425,17 +425,17 @@ static void json_verification(cJSON *o, const hr_verify_result *v)
     hr_json_number(vj, "agreement_auroc", v->agreement_auroc);
     if (!v->method) return;
     cJSON_AddStringToObject(vj, "method", v->method);
-    hr_json_number(vj, "v_classical", v->v_classical);
-    hr_json_number(vj, "classical_ci_low", v->classical_ci_low);
-    hr_json_number(vj, "classical_ci_high", v->classical_ci_high);
-    hr_json_number(vj, "share_a", v->share_a);
-    hr_json_number(vj, "share_a_ci_low", v->share_a_ci_low);
-    hr_json_number(vj, "share_a_ci_high", v->share_a_ci_high);
-    hr_json_number(vj, "share_b", v->share_b);
-    hr_json_number(vj, "share_b_ci_low", v->share_b_ci_low);
-    hr_json_number(vj, "share_b_ci_high", v->share_b_ci_high);
-    hr_json_number(vj, "effective_labels", v->effective_labels);
-    hr_json_number(vj, "lambda", v->lambda);
+    const struct {
+        const char *name;
+        double value;
+    } ppi[] = {{"v_classical", v->v_classical},   {"classical_ci_low", v->classical_ci_low},
+               {"classical_ci_high", v->classical_ci_high}, {"share_a", v->share_a},
+               {"share_a_ci_low", v->share_a_ci_low}, {"share_a_ci_high", v->share_a_ci_high},
+               {"share_b", v->share_b},           {"share_b_ci_low", v->share_b_ci_low},
+               {"share_b_ci_high", v->share_b_ci_high}, {"effective_labels", v->effective_labels},
+               {"lambda", v->lambda}};
+    for (size_t i = 0; i < sizeof ppi / sizeof ppi[0]; i++)
+        hr_json_number(vj, ppi[i].name, ppi[i].value);
     cJSON_AddNumberToObject(vj, "rounds", (double)v->rounds);
     cJSON_AddStringToObject(vj, "stopped", v->settled == 1   ? "interval excludes 0"
                                            : v->settled == 2 ? "rank settled"
