@@ -203,26 +203,23 @@ static hr_status side_gather(const hr_ppi_side *in, const char *name, int folds,
     for (size_t i = 0; i < in->m; i++)
         if (in->y[i] >= 0) pairs[2 * t] = in->rows[i], pairs[2 * t + 1] = i, t++;
     qsort(pairs, cnt, 2 * sizeof *pairs, cmp_size);
-    for (size_t i = 0; i < cnt; i++) {
+    hr_status st = HR_OK;
+    for (size_t i = 0; i < cnt && st == HR_OK; i++) {
         const size_t src = pairs[2 * i + 1];
-        if (i > 0 && pairs[2 * i] == pairs[2 * i - 2]) {
-            free(pairs);
-            return hr_fail(HR_ERR_INPUT, err, errlen, "ppi: side %s labels row %zu twice", name,
-                           pairs[2 * i]);
-        }
         w->row[i] = pairs[2 * i];
         w->y[i] = in->y[src];
         w->fold[i] = in->fold[src];
-        if (!isfinite(in->s[w->row[i]])) {
-            free(pairs);
-            return hr_fail(HR_ERR_INPUT, err, errlen, "ppi: side %s row %zu: similarity %g",
-                           name, w->row[i], (double)in->s[w->row[i]]);
-        }
+        if (i > 0 && w->row[i] == w->row[i - 1])
+            st = hr_fail(HR_ERR_INPUT, err, errlen, "ppi: side %s labels row %zu twice", name,
+                         w->row[i]);
+        else if (!isfinite(in->s[w->row[i]]))
+            st = hr_fail(HR_ERR_INPUT, err, errlen, "ppi: side %s row %zu: similarity %g", name,
+                         w->row[i], (double)in->s[w->row[i]]);
     }
     free(pairs);
     w->n_lab = cnt;
     w->m_u = in->n - cnt;
-    return HR_OK;
+    return st;
 }
 
 /* The fold models from both sides' labels. */
