@@ -4,6 +4,8 @@
     python3 tests/fake_openai_server.py [--port 0] [--api-key KEY]
         [--models judge-1,embed-1] [--embed-dim 8] [--time-limit 300] [--tls-dir DIR]
         [--fault NAME[:ARG]]...
+        [--truth-error P] [--truth-seed S]
+        [--local-no-usage] [--local-errors STYLE] [--local-context N] [--local-delay S]
 
 Listens on 127.0.0.1 only (port 0: any free port) and prints the port on its
 first line of stdout. With --tls-dir it also serves the same endpoints over
@@ -18,6 +20,7 @@ Endpoints
   GET  /stats                 request counts, JSON:
                               {"http_requests", "chat_requests", "embedding_requests",
                                "by_prompt": {user message: count},
+                               "answered": {user message: chat replies 200 delivered},
                                "by_text": {embedded text: count}}
   POST /reset                 zeroes the counts
 
@@ -59,6 +62,32 @@ Verifier judge (added for tests/test_verify.c). The texts are the blocks
                "True"/"False" (1), 1/0 (2), " 1 "/" 0 " (3)
     vconflict  id 1 given again with the opposite verdict, id 2 again with the same
     vnull      "satisfies": null for id 2, "maybe" for id 3
+
+Known-truth judge (tests/test_judge.c: PPI coverage end to end). With
+--truth-error P the verifier judge's verdict on a text is flipped when
+  u = int(SHA-256("flip\n" + S + "\n" + H + "\n" + T)[:8], big-endian) / 2^64 < P,
+S = --truth-seed (default 1), H the hypothesis line, T the text as sent:
+wrong with probability P, the same answer for the same text every time, so
+that a test can compute the exact share of texts the judge says yes to.
+The truth itself is the verifier judge's rule above (a double-quoted
+keyword in H occurs in T).
+
+Local servers (llama.cpp's llama-server, vLLM, Ollama), for the local-judge
+tests; each is its own option:
+  --local-no-usage       chat replies carry no "usage" block
+  --local-errors STYLE   error bodies as STYLE writes them: openai (default),
+                         llamacpp {"error": {"code": 400, "message", "type"}},
+                         vllm {"object": "error", "message", "type", "param", "code"},
+                         ollama {"error": "message"}
+  --local-context N      a chat request whose prompt, counted as ceil(bytes of
+                         the system and user messages / 4) tokens, plus its
+                         max_tokens exceeds N tokens gets 400 with the
+                         style's context-length message (nothing is answered)
+  --local-delay S        wait S seconds before answering each chat request (a
+                         slow local model; lets a test kill a run midway)
+  --local-stall-after N  answer N chat requests, then let every later one hang
+                         (until --time-limit): a run can be killed at a known
+                         point, after exactly N answers were delivered
 
 Embeddings: for text t (UTF-8 bytes), d = SHA-256(t), the vector has
 --embed-dim numbers v[j] = (d[j % 32] - 127.5) / 127.5 + j // 32.
@@ -144,6 +173,8 @@ class State:
             self.chat_requests = 0
             self.embedding_requests = 0
             self.by_prompt = {}
+            self.answered = {}
+            self.chat_answers = 0
             self.by_text = {}
 
     def snapshot(self):
@@ -153,12 +184,16 @@ class State:
                 "chat_requests": self.chat_requests,
                 "embedding_requests": self.embedding_requests,
                 "by_prompt": dict(self.by_prompt),
+                "answered": dict(self.answered),
                 "by_text": dict(self.by_text),
             }
 
 
 STATE = State()
-CONFIG = {"api_key": None, "models": set(), "embed_dim": 8, "faults": {}}
+CONFIG = {"api_key": None, "models": set(), "embed_dim": 8,
+          "truth_error": 0.0, "truth_seed": "1",
+          "local_no_usage": False, "local_errors": "openai", "local_context": 0,
+          "local_delay": 0.0, "local_stall_after": -1, "faults": {}}
 
 
 def markers(text, count):
@@ -189,10 +224,21 @@ def verify_satisfies(hypothesis, text):
     return any(k in text_words for k in WORD.findall(hypothesis.lower()) if len(k) >= 4)
 
 
+def truth_flip(hypothesis, text):
+    """The known-truth judge's error: True when it answers this text wrongly."""
+    p = CONFIG["truth_error"]
+    if p <= 0:
+        return False
+    d = hashlib.sha256(("flip\n%s\n%s\n%s" % (CONFIG["truth_seed"], hypothesis, text))
+                       .encode("utf-8")).digest()
+    return int.from_bytes(d[:8], "big") / 2.0 ** 64 < p
+
+
 def verify_judge(hypothesis, items, faults):
     if "vnotjson" in faults:
         return "The first text satisfies the hypothesis; the others do not."
-    verdicts = [(int(i), verify_satisfies(hypothesis, t)) for i, t in items]
+    verdicts = [(int(i), verify_satisfies(hypothesis, t) != truth_flip(hypothesis, t))
+                for i, t in items]
     if "vschema" in faults:
         return json.dumps({"verdicts": [v for _, v in verdicts]})
     if "vempty" in faults:
@@ -288,16 +334,44 @@ class Handler(BaseHTTPRequestHandler):
             self.end_headers()
             self.wfile.write(body)
             self.wfile.flush()
+            return True
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True
+            return False
 
     def send_json(self, code, obj, headers=None):
         body = json.dumps(obj).encode("utf-8")
         self.send_bytes(code, body, headers=headers, length=len(body))
 
     def send_error_json(self, code, message, headers=None, etype="invalid_request_error"):
-        self.send_json(code, {"error": {"message": message, "type": etype, "code": None}},
-                       headers=headers)
+        style = CONFIG["local_errors"]
+        if style == "llamacpp":
+            body = {"error": {"code": code, "message": message, "type": etype}}
+        elif style == "vllm":
+            body = {"object": "error", "message": message, "type": etype, "param": None,
+                    "code": code}
+        elif style == "ollama":
+            body = {"error": message}
+        else:
+            body = {"error": {"message": message, "type": etype, "code": None}}
+        self.send_json(code, body, headers=headers)
+
+    def context_error(self, req, system, user):
+        """The local server's refusal of a prompt longer than its context, or None."""
+        n = CONFIG["local_context"]
+        if n <= 0:
+            return None
+        prompt = (len(system.encode("utf-8")) + len(user.encode("utf-8")) + 3) // 4
+        mt = req.get("max_tokens") if isinstance(req.get("max_tokens"), int) else 0
+        if prompt + mt <= n:
+            return None
+        style = CONFIG["local_errors"]
+        if style == "vllm":
+            return ("This model's maximum context length is %d tokens. However, you requested "
+                    "%d tokens (%d in the messages, %d in the completion). Please reduce the "
+                    "length of the messages or completion." % (n, prompt + mt, prompt, mt))
+        return ("the request exceeds the available context size (%d tokens > %d), try "
+                "increasing it" % (prompt + mt, n))
 
     def reset_connection(self):
         try:
@@ -443,6 +517,18 @@ class Handler(BaseHTTPRequestHandler):
             STATE.by_prompt[user] = count
         if not self.check_access(req.get("model")):
             return
+        if CONFIG["local_delay"] > 0:
+            time.sleep(CONFIG["local_delay"])
+        if CONFIG["local_stall_after"] >= 0:
+            with STATE.lock:
+                stall = STATE.chat_answers >= CONFIG["local_stall_after"]
+                STATE.chat_answers += not stall
+            if stall:
+                time.sleep(1e6)  # the watchdog ends the process
+        too_long = self.context_error(req, system, user)
+        if too_long:
+            self.send_error_json(400, too_long, etype="exceed_context_size_error")
+            return
         faults = markers(user, count)
         json_mode = (req.get("response_format") or {}).get("type") == "json_object"
 
@@ -453,7 +539,7 @@ class Handler(BaseHTTPRequestHandler):
             if isinstance(max_tokens, int) and 0 < max_tokens < words(content):
                 content = " ".join(content.split()[:max_tokens])
                 finish = "length"
-            return json.dumps({
+            reply = {
                 "id": "chatcmpl-fake", "object": "chat.completion",
                 "created": int(time.time()), "model": req.get("model"),
                 "choices": [{"index": 0, "finish_reason": finish,
@@ -461,12 +547,17 @@ class Handler(BaseHTTPRequestHandler):
                 "usage": {"prompt_tokens": words(system) + words(user),
                           "completion_tokens": max(1, words(content)),
                           "total_tokens": words(system) + words(user) + max(1, words(content))},
-            }).encode("utf-8")
+            }
+            if CONFIG["local_no_usage"]:
+                del reply["usage"]
+            return json.dumps(reply).encode("utf-8")
 
         if self.apply_faults(faults, good):
             return
         body = good()
-        self.send_bytes(200, body, length=len(body))
+        if self.send_bytes(200, body, length=len(body)):
+            with STATE.lock:
+                STATE.answered[user] = STATE.answered.get(user, 0) + 1
 
     def embeddings(self, req):
         inp = req.get("input")
@@ -550,11 +641,28 @@ def main():
     ap.add_argument("--embed-dim", type=int, default=8)
     ap.add_argument("--time-limit", type=float, default=300)
     ap.add_argument("--tls-dir", default=None)
+    # the known-truth judge
+    ap.add_argument("--truth-error", type=float, default=0.0)
+    ap.add_argument("--truth-seed", default="1")
+    # local servers
+    ap.add_argument("--local-no-usage", action="store_true")
+    ap.add_argument("--local-errors", choices=["openai", "llamacpp", "vllm", "ollama"],
+                    default="openai")
+    ap.add_argument("--local-context", type=int, default=0)
+    ap.add_argument("--local-delay", type=float, default=0.0)
+    ap.add_argument("--local-stall-after", type=int, default=-1)
     ap.add_argument("--fault", action="append", default=[])
     a = ap.parse_args()
     for spec in a.fault:
         name, _, arg = spec.partition(":")
         CONFIG["faults"][name] = arg
+    CONFIG["truth_error"] = a.truth_error
+    CONFIG["truth_seed"] = a.truth_seed
+    CONFIG["local_no_usage"] = a.local_no_usage
+    CONFIG["local_errors"] = a.local_errors
+    CONFIG["local_context"] = a.local_context
+    CONFIG["local_delay"] = a.local_delay
+    CONFIG["local_stall_after"] = a.local_stall_after
     CONFIG["api_key"] = a.api_key
     CONFIG["models"] = set(m for m in a.models.split(",") if m)
     CONFIG["embed_dim"] = a.embed_dim

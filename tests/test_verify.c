@@ -19,6 +19,7 @@
 
 #include "hyporank/llm.h"
 #include "hyporank/verify.h"
+#include "discovery/verify_internal.h"
 #include "fake_server.h"
 #include "test_util.h"
 
@@ -927,6 +928,43 @@ static void test_bad_arguments_and_a_dead_endpoint_fail_cleanly(void)
     free_corpus(&b);
 }
 
+/* The context guard (discovery/verify_internal.h): whole texts while a
+ * batch size allows, else one text a request cut to fit; the rendered cut
+ * keeps whole code points under the byte limit. */
+static void test_the_context_guard_sizes_requests_to_fit(void)
+{
+    hr_verify_options o;
+    hr_verify_options_init(&o);
+    size_t per, max_bytes;
+    char err[256];
+    CHECK(hr_verify_fit(&o, "mentions \"volcano\"", 5000, &per, &max_bytes, err, sizeof err) == HR_OK);
+    CHECK(per == 10 && max_bytes == SIZE_MAX); /* no context: no guard */
+    size_t last = 11;
+    for (size_t ctx = 700; ctx <= 8000; ctx += 700) {
+        o.context_tokens = ctx;
+        CHECKF(hr_verify_fit(&o, "mentions \"volcano\"", 450, &per, &max_bytes, err, sizeof err) ==
+                   HR_OK, "%s", err);
+        /* the prompt at 3 bytes a token, plus the answer allowance, fits */
+        const size_t prompt = 765 + per * (450 + 49);
+        CHECKF(max_bytes == SIZE_MAX && prompt / 3 + 32 + 24 * per + 8 <= ctx,
+               "context %zu: %zu texts of 450 bytes", ctx, per);
+        CHECK(per >= 1 && (last == 11 || per >= last));
+        last = per;
+    }
+    o.context_tokens = 500; /* not one whole text of 4000 bytes: one a request, cut */
+    CHECK(hr_verify_fit(&o, "h", 4000, &per, &max_bytes, err, sizeof err) == HR_OK);
+    CHECK(per == 1 && max_bytes >= 64 && max_bytes < 4000);
+    o.context_tokens = 200;
+    CHECK(hr_verify_fit(&o, "h", 100, &per, &max_bytes, err, sizeof err) == HR_ERR_INPUT);
+    CHECKF(strstr(err, "too small") != NULL, "%s", err);
+    char *r = hr_verify_render("ab\xc3\xa9" "cd", 6, 1000, 3); /* a, b, then e-acute would pass 3 */
+    CHECK(r && strncmp(r, "ab [... truncated]", 18) == 0);
+    free(r);
+    r = hr_verify_render("abcd", 4, 1000, 4);
+    CHECK(r && strcmp(r, "abcd") == 0);
+    free(r);
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
@@ -935,6 +973,7 @@ int main(void)
     RUN(test_statistics_match_the_python_reference);
     RUN(test_interval_covers_and_p_values_keep_their_level);
     RUN(test_samples_are_seeded_ascending_and_uniform);
+    RUN(test_the_context_guard_sizes_requests_to_fit);
 
     snprintf(dir, sizeof dir, "/tmp/hr-test-verify-XXXXXX");
     if (!mkdtemp(dir))

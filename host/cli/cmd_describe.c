@@ -4,6 +4,7 @@
 #include "hyporank/describe.h"
 #include "hyporank/report.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,7 +46,7 @@ int cmd_describe(int argc, char **argv)
     cli_common_init(&c);
     hr_describe_options o;
     hr_describe_options_init(&o);
-    const char *json_path = NULL, *md_path = NULL;
+    const char *json_path = NULL, *md_path = NULL, *price = NULL;
     const cli_option table[] = {
         {"--a", CLI_STRING, &o.a_path, 0, 0},
         {"--b", CLI_STRING, &o.b_path, 0, 0},
@@ -66,6 +67,12 @@ int cmd_describe(int argc, char **argv)
         {"--verify-samples", CLI_SIZE, &o.verify_samples, 1, 10000},
         {"--llm-timeout", CLI_POSITIVE, &o.llm_timeout_s, 0, 86400},
         {"--llm-deadline", CLI_REAL, &o.llm_deadline_s, 0, 604800},
+        {"--verify-max-samples", CLI_SIZE, &o.verify_max_samples, 1, 100000},
+        {"--max-requests", CLI_SIZE, &o.max_requests, 1, 1e9},
+        {"--budget-usd", CLI_POSITIVE, &o.budget_usd, 0, 1e6},
+        {"--llm-price", CLI_NONEMPTY, &price, 0, 0},
+        {"--llm-context", CLI_SIZE, &o.llm_context, 256, 10000000},
+        {"--llm-concurrency", CLI_INT, &o.llm_concurrency, 1, 256},
         {"--top", CLI_SIZE, &o.top, 1, 100000},
         {"--examples", CLI_SIZE, &o.examples, 0, 100},
         {"--alpha", CLI_REAL, &o.alpha, 1e-12, 0.5},
@@ -83,6 +90,18 @@ int cmd_describe(int argc, char **argv)
                                     "give --hypotheses FILE or keep a source");
     if (!!o.llm_url != !!o.llm_model)
         return cli_usage_error(cmd, "--llm-url and --llm-model go together");
+    if (price) {
+        char *end, *end2;
+        errno = 0;
+        o.price_prompt = strtod(price, &end);
+        o.price_completion = *end == ',' ? strtod(end + 1, &end2) : -1;
+        if (errno || end == price || *end != ',' || end2 == end + 1 || *end2 ||
+            !(o.price_prompt >= 0 && o.price_prompt <= 1e5) ||
+            !(o.price_completion >= 0 && o.price_completion <= 1e5) ||
+            o.price_prompt + o.price_completion == 0)
+            return cli_usage_error(cmd, "--llm-price must be PROMPT,COMPLETION in dollars per "
+                                        "million tokens (e.g. 0.15,0.60), not '%s'", price);
+    }
     if (o.goal && strlen(o.goal) > HR_DESCRIBE_MAX_GOAL)
         return cli_usage_error(cmd,
                                "--goal is %zu characters; say it in a sentence or two (at most "

@@ -8,7 +8,7 @@
  *      O(n) draws, rows come out ascending;
  *   2. plan: the columns (A's sampled texts 0..m_a-1, then B's) are put in
  *      one order that mixes A and B in proportion, cut into requests and
- *      shuffled within each request (plan_requests);
+ *      shuffled within each request (hr_verify_plan);
  *   3. scores: the caller's callback fills the (k, m_a + m_b) score matrix;
  *   4. tries: every (hypothesis, request) pair is one hr_llm request; the
  *      pairs whose reply is unusable are asked again with sample = try
@@ -16,6 +16,7 @@
  *   5. statistics from the verdicts.
  */
 #include "hyporank/verify.h"
+#include "discovery/verify_internal.h"
 #include "hyporank/stats.h"
 #include "core/random.h"
 #include "scoring/score_methods.h"
@@ -39,7 +40,7 @@
  * R's fisher.test (relErr = 1 + 10^-7). */
 #define FISHER_REL_TOL 1e-7
 
-static const char truncated_marker[] = " [... truncated]";
+const char hr_verify_truncated_marker[] = " [... truncated]";
 
 static const char system_prompt[] =
     "You are a careful annotator. You are given a hypothesis, a statement that may or may "
@@ -59,6 +60,7 @@ void hr_verify_options_init(hr_verify_options *o)
     o->max_text_chars = 1000;
     o->temperature = 0;
     o->max_tokens = 0;
+    o->context_tokens = 0;
 }
 
 void hr_verify_stats_free(hr_verify_stats *s)
@@ -96,12 +98,14 @@ static hr_status check_options(const hr_verify_options *o, char *err, size_t err
     if (o->max_tokens < 0)
         return hr_fail(HR_ERR_INPUT, err, errlen, "verify: max tokens %d is negative",
                        o->max_tokens);
+    if (o->context_tokens > 10000000)
+        return hr_fail(HR_ERR_INPUT, err, errlen, "verify: context of %zu tokens is out of range",
+                       o->context_tokens);
     return HR_OK;
 }
 
-/* *o = the options the caller gave (opts), or the defaults for NULL, checked. */
-static hr_status resolve_options(const hr_verify_options *opts, hr_verify_options *o, char *err,
-                                 size_t errlen)
+hr_status hr_verify_resolve(const hr_verify_options *opts, hr_verify_options *o, char *err,
+                            size_t errlen)
 {
     hr_verify_options_init(o);
     if (opts)
@@ -140,7 +144,7 @@ hr_status hr_verify_sample_rows(size_t n_a, size_t n_b, const hr_verify_options 
     *rows_a = *rows_b = NULL;
     *m_a = *m_b = 0;
     hr_verify_options o;
-    hr_status s = resolve_options(opts, &o, err, errlen);
+    hr_status s = hr_verify_resolve(opts, &o, err, errlen);
     if (s != HR_OK)
         return s;
     if (n_a < 1 || n_b < 1)
@@ -175,8 +179,8 @@ hr_status hr_verify_sample_rows(size_t n_a, size_t n_b, const hr_verify_options 
  * by that position (ties broken at random), so any stretch of the order
  * holds A and B in proportion; the stretches are cut into requests whose
  * sizes differ by at most one, and each request is shuffled. */
-static void plan_requests(uint64_t seed, size_t m_a, size_t m_b, size_t per, size_t *cols,
-                          size_t *off, size_t *n_req_out, size_t *tmp)
+void hr_verify_plan(uint64_t seed, size_t m_a, size_t m_b, size_t per, size_t *cols, size_t *off,
+                    size_t *n_req_out, size_t *tmp)
 {
     uint64_t r = rng_stream(seed, STREAM_PLAN);
     size_t *a = tmp, *b = tmp + m_a; /* tmp: (T) scratch */
@@ -261,15 +265,18 @@ static int starts_with_ci(const char *s, size_t n, const char *w)
     return 1;
 }
 
-/* The text as the judge sees it: at most max_chars code points (cut at a
- * code point boundary, then the marker), "<text" and "</text" opened up to
- * "< text", "< /text", NUL bytes as spaces. */
-static int render_text(buf *b, const char *s, size_t len, size_t max_chars)
+/* The text as the judge sees it: at most max_chars code points and at
+ * most max_bytes bytes before the marker (cut at a code point boundary,
+ * then the marker), "<text" and "</text" opened up to "< text", "< /text",
+ * NUL bytes as spaces. */
+static int render_text(buf *b, const char *s, size_t len, size_t max_chars, size_t max_bytes)
 {
     size_t chars = 0, end = len;
     for (size_t i = 0; i < len; i++) {
-        if (((unsigned char)s[i] & 0xC0) != 0x80) { /* a code point starts here */
-            if (chars == max_chars) {
+        const unsigned char c = (unsigned char)s[i];
+        if ((c & 0xC0) != 0x80) { /* a code point starts here */
+            const size_t width = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 1;
+            if (chars == max_chars || i + width > max_bytes) {
                 end = i;
                 break;
             }
@@ -287,7 +294,17 @@ static int render_text(buf *b, const char *s, size_t len, size_t max_chars)
     }
     if (buf_add(b, s + run, end - run))
         return -1;
-    return end < len ? buf_str(b, truncated_marker) : 0;
+    return end < len ? buf_str(b, hr_verify_truncated_marker) : 0;
+}
+
+char *hr_verify_render(const char *s, size_t len, size_t max_chars, size_t max_bytes)
+{
+    buf b = {0};
+    if (render_text(&b, s, len, max_chars, max_bytes) || (!b.p && buf_add(&b, "", 0))) {
+        free(b.p);
+        return NULL;
+    }
+    return b.p;
 }
 
 /* The hypothesis on one line: line breaks and tabs become spaces. */
@@ -301,15 +318,15 @@ static int render_hypothesis(buf *b, const char *h)
     return 0;
 }
 
-/* The user message for hypothesis h and the n texts rendered[cols[0..n)]. */
-static char *user_prompt(const char *h, char *const *rendered, const size_t *cols, size_t n)
+/* The user message for hypothesis h and the n rendered texts. */
+static char *user_prompt(const char *h, const char *const *texts, size_t n)
 {
     buf b = {0};
     int bad = buf_str(&b, "Hypothesis: ") || render_hypothesis(&b, h) ||
               buf_str(&b, "\n\nTexts:\n");
     for (size_t s = 0; s < n && !bad; s++)
         bad = buf_str(&b, "\n<text id=\"") || buf_size(&b, s + 1) || buf_str(&b, "\">\n") ||
-              buf_str(&b, rendered[cols[s]]) || buf_str(&b, "\n</text>\n");
+              buf_str(&b, texts[s]) || buf_str(&b, "\n</text>\n");
     if (!bad)
         bad = buf_str(&b, "\nFor each of the ") || buf_size(&b, n) ||
               buf_str(&b, n == 1 ? " text" : " texts") ||
@@ -525,10 +542,8 @@ hr_status hr_verify_counts(size_t a, size_t n_a, size_t b, size_t n_b, hr_verify
     return HR_OK;
 }
 
-/* AUROC of score (T) at predicting verdict (T) == 1 over the answered texts;
- * pos: (T) scratch. 0.5 when a class is empty. */
-static hr_status agreement(const float *score, const signed char *verdict, size_t total,
-                           float *pos, double *out, char *err, size_t errlen)
+hr_status hr_verify_agreement(const float *score, const signed char *verdict, size_t total,
+                              float *pos, double *out, char *err, size_t errlen)
 {
     size_t np = 0, nn = 0;
     for (size_t c = 0; c < total; c++) {
@@ -580,9 +595,170 @@ hr_status hr_verify_dot_scores(void *user, const size_t *rows_a, size_t m_a,
     return HR_OK;
 }
 
+/* ---- asking ----------------------------------------------------------------------- */
+
+hr_status hr_verify_fit(const hr_verify_options *o, const char *h, size_t longest, size_t *per,
+                        size_t *max_bytes, char *err, size_t errlen)
+{
+    *per = o->texts_per_request;
+    *max_bytes = SIZE_MAX;
+    if (o->context_tokens == 0)
+        return HR_OK;
+    /* The prompt's fixed bytes: the system message, the user message's
+     * frame (about 330 bytes with the numbers) and the hypothesis; each
+     * text adds its tags (about 32 bytes) and at most the marker. */
+    const size_t fixed = sizeof system_prompt + 400 + strlen(h);
+    const size_t per_text = 32 + sizeof hr_verify_truncated_marker;
+    const size_t B = HR_VERIFY_GUARD_BYTES_PER_TOKEN;
+    size_t best = 0, room1 = 0;
+    for (size_t n = 1; n <= o->texts_per_request; n++) {
+        const size_t answer = HR_VERIFY_ANSWER_TOKENS_BASE + HR_VERIFY_ANSWER_TOKENS_PER_TEXT * n;
+        if (answer + 8 >= o->context_tokens)
+            break;
+        const size_t bytes = B * (o->context_tokens - answer - 8);
+        if (bytes <= fixed + n * per_text)
+            break;
+        const size_t room = (bytes - fixed) / n - per_text; /* bytes each text may keep */
+        if (n == 1)
+            room1 = room;
+        if (room >= longest)
+            best = n;
+    }
+    if (best > 0) {
+        *per = best;
+        return HR_OK;
+    }
+    if (room1 < 64)
+        return hr_fail(HR_ERR_INPUT, err, errlen,
+                       "verify: a context of %zu tokens is too small for the judge's prompt "
+                       "(it needs about %zu tokens for one short text)",
+                       o->context_tokens,
+                       (fixed + per_text + 64) / B + HR_VERIFY_ANSWER_TOKENS_BASE +
+                           HR_VERIFY_ANSWER_TOKENS_PER_TEXT + 9);
+    *per = 1;
+    *max_bytes = room1;
+    return HR_OK;
+}
+
+hr_status hr_verify_requests(const hr_verify_item *items, size_t n, const hr_verify_options *o,
+                             int attempt, hr_llm_request *reqs, char *err, size_t errlen)
+{
+    for (size_t i = 0; i < n; i++) {
+        const hr_verify_item *it = &items[i];
+        char *u = user_prompt(it->hypothesis, it->texts, it->n);
+        if (!u) {
+            hr_verify_requests_free(reqs, i);
+            return hr_fail(HR_ERR_NOMEM, err, errlen, "verify: out of memory");
+        }
+        int max_tokens = o->max_tokens;
+        if (o->context_tokens > 0 && max_tokens == 0)
+            max_tokens =
+                (int)(HR_VERIFY_ANSWER_TOKENS_BASE + HR_VERIFY_ANSWER_TOKENS_PER_TEXT * it->n);
+        reqs[i] = (hr_llm_request){
+            .system = system_prompt,
+            .user = u,
+            .temperature = o->temperature,
+            .max_tokens = max_tokens,
+            .json_object = 1,
+            .sample = attempt,
+            .expect_tokens =
+                (int)(HR_VERIFY_EXPECT_TOKENS_BASE + HR_VERIFY_EXPECT_TOKENS_PER_TEXT * it->n)};
+    }
+    return HR_OK;
+}
+
+void hr_verify_requests_free(hr_llm_request *reqs, size_t n)
+{
+    for (size_t i = 0; reqs && i < n; i++) {
+        free((char *)reqs[i].user);
+        reqs[i].user = NULL;
+    }
+}
+
+hr_status hr_verify_ask(hr_llm *llm, hr_verify_item *items, size_t n, const hr_verify_options *o,
+                        hr_verify_ask_stats *stats, char *err, size_t errlen)
+{
+    hr_verify_ask_stats st;
+    memset(&st, 0, sizeof st);
+    hr_status s = HR_OK;
+    size_t *pending = malloc((n ? n : 1) * sizeof *pending); /* (n) items not answered yet */
+    hr_llm_request *reqs = calloc(n ? n : 1, sizeof *reqs);  /* (n) one try's requests */
+    hr_llm_result *res = calloc(n ? n : 1, sizeof *res);     /* (n) their results */
+    size_t most = 1;
+    for (size_t i = 0; i < n; i++)
+        if (items[i].n > most)
+            most = items[i].n;
+    signed char *one = malloc(most);                          /* one reply's verdicts */
+    unsigned char *state = malloc(most);                      /* scratch for parse_answers */
+    if (!pending || !reqs || !res || !one || !state) {
+        s = hr_fail(HR_ERR_NOMEM, err, errlen, "verify: out of memory");
+        goto done;
+    }
+    size_t n_pending = n;
+    for (size_t i = 0; i < n; i++) {
+        pending[i] = i;
+        items[i].unusable = 0;
+        items[i].not_sent = 0;
+        memset(items[i].out, -1, items[i].n);
+    }
+    hr_verify_item *batch = malloc((n ? n : 1) * sizeof *batch); /* one try's items */
+    if (!batch) {
+        s = hr_fail(HR_ERR_NOMEM, err, errlen, "verify: out of memory");
+        goto done;
+    }
+    for (int attempt = 0; attempt <= o->max_retries && n_pending > 0; attempt++) {
+        for (size_t i = 0; i < n_pending; i++)
+            batch[i] = items[pending[i]];
+        if ((s = hr_verify_requests(batch, n_pending, o, attempt, reqs, err, errlen)) != HR_OK) {
+            free(batch);
+            goto done;
+        }
+        hr_remote_stats rs;
+        s = hr_llm_run(llm, reqs, n_pending, res, &rs, err, errlen);
+        hr_verify_add_stats(&st.llm, &rs);
+        st.prompts += n_pending;
+        if (attempt > 0)
+            st.reasked += n_pending;
+        size_t still = 0;
+        for (size_t i = 0; i < n_pending; i++) {
+            hr_verify_item *it = &items[pending[i]];
+            if (s == HR_OK && res[i].not_sent) {
+                it->not_sent = 1;
+                st.not_sent++;
+            } else if (s == HR_OK) {
+                if (res[i].status == HR_OK && parse_answers(res[i].content, it->n, one, state)) {
+                    memcpy(it->out, one, it->n);
+                } else {
+                    if (res[i].status != HR_OK && st.failed++ == 0)
+                        snprintf(st.first_error, sizeof st.first_error, "%s",
+                                 res[i].error ? res[i].error : hr_status_str(res[i].status));
+                    it->unusable++;
+                    st.unusable++;
+                    pending[still++] = pending[i];
+                }
+            }
+        }
+        hr_verify_requests_free(reqs, n_pending);
+        hr_llm_results_free(res, n_pending);
+        if (s != HR_OK)
+            break;
+        n_pending = still;
+    }
+    free(batch);
+done:
+    if (stats)
+        *stats = st;
+    free(pending);
+    free(reqs);
+    free(res);
+    free(one);
+    free(state);
+    return s;
+}
+
 /* ---- the run ------------------------------------------------------------------------ */
 
-static void add_remote_stats(hr_remote_stats *sum, const hr_remote_stats *s)
+void hr_verify_add_stats(hr_remote_stats *sum, const hr_remote_stats *s)
 {
     sum->items += s->items;
     sum->cache_hits += s->cache_hits;
@@ -612,7 +788,7 @@ hr_status hr_verify_run(hr_llm *llm, const char *const *hypotheses, size_t k,
         return hr_fail(HR_ERR_INTERNAL, err, errlen, "verify: bad arguments to hr_verify_run");
     memset(results, 0, k * sizeof *results);
     hr_verify_options o;
-    hr_status s = resolve_options(opts, &o, err, errlen);
+    hr_status s = hr_verify_resolve(opts, &o, err, errlen);
     if (s != HR_OK)
         return s;
     if (k < 1)
@@ -627,19 +803,29 @@ hr_status hr_verify_run(hr_llm *llm, const char *const *hypotheses, size_t k,
     size_t *tmp = NULL;            /* (T) scratch for the plan */
     float *scores = NULL;          /* (k, T) row-major: the ranker's scores, or NULL */
     float *pos = NULL;             /* (T) scratch for the agreement AUROC */
-    size_t *pending = NULL;        /* (k n_req) pair ids (j n_req + q) still to be answered */
-    hr_llm_request *reqs = NULL;   /* (k n_req) one try's requests */
-    hr_llm_result *res = NULL;     /* (k n_req) their results */
-    signed char *one = NULL;       /* (per + 1) one reply's verdicts by id - 1 */
-    unsigned char *state = NULL;   /* (per + 1) scratch for parse_answers */
-    size_t n_pending = 0, n_req = 0, total = 0, pairs = 0;
-    size_t per = o.texts_per_request;
+    const char **ordered = NULL;   /* (T) the rendered texts in request order */
+    hr_verify_item *items = NULL;  /* (k n_req) item j n_req + q: hypothesis j, request q */
+    signed char *out = NULL;       /* (k, T) the items' verdicts, request order */
+    size_t n_req = 0, total = 0, pairs = 0, per = 0, max_bytes = SIZE_MAX;
 
     s = hr_verify_sample_rows(n_a, n_b, &o, &st.rows_a, &st.m_a, &st.rows_b, &st.m_b, err,
                               errlen);
     if (s != HR_OK)
         goto fail;
     total = st.m_a + st.m_b;
+    /* The context guard, for the longest hypothesis and the longest text
+     * as the max_text_chars cut leaves it (4 bytes a code point at most). */
+    for (size_t j = 0; j < k && s == HR_OK; j++) {
+        size_t pj, bj;
+        s = hr_verify_fit(&o, hypotheses[j], 4 * o.max_text_chars + sizeof hr_verify_truncated_marker, &pj,
+                          &bj, err, errlen);
+        if (j == 0 || pj < per)
+            per = pj;
+        if (bj < max_bytes)
+            max_bytes = bj;
+    }
+    if (s != HR_OK)
+        goto fail;
     n_req = (total + per - 1) / per;
     if (k > SIZE_MAX / 8 / total) {
         s = hr_fail(HR_ERR_NOMEM, err, errlen, "verify: %zu hypotheses are too many", k);
@@ -651,20 +837,18 @@ hr_status hr_verify_run(hr_llm *llm, const char *const *hypotheses, size_t k,
     off = malloc((n_req + 1) * sizeof *off);
     tmp = malloc(total * sizeof *tmp);
     pos = malloc(total * sizeof *pos);
-    pending = malloc(pairs * sizeof *pending);
-    reqs = calloc(pairs, sizeof *reqs);
-    res = calloc(pairs, sizeof *res);
-    one = malloc(per + 1);
-    state = malloc(per + 1);
+    ordered = malloc(total * sizeof *ordered);
+    items = calloc(pairs, sizeof *items);
+    out = malloc(k * total);
     st.verdicts = malloc(k * total);
-    if (!rendered || !cols || !off || !tmp || !pos || !pending ||
-        !reqs || !res || !one || !state || !st.verdicts) {
+    if (!rendered || !cols || !off || !tmp || !pos || !ordered || !items || !out ||
+        !st.verdicts) {
         s = hr_fail(HR_ERR_NOMEM, err, errlen, "verify: out of memory");
         goto fail;
     }
     memset(st.verdicts, -1, k * total);
     st.n_requests = n_req;
-    plan_requests(o.seed, st.m_a, st.m_b, per, cols, off, &n_req, tmp);
+    hr_verify_plan(o.seed, st.m_a, st.m_b, per, cols, off, &n_req, tmp);
 
     for (size_t c = 0; c < total; c++) {
         int is_a = c < st.m_a;
@@ -676,15 +860,14 @@ hr_status hr_verify_run(hr_llm *llm, const char *const *hypotheses, size_t k,
             goto fail;
         }
         const size_t *lens = is_a ? lens_a : lens_b;
-        buf b = {0};
-        if (render_text(&b, t, lens ? lens[row] : strlen(t), o.max_text_chars) ||
-            (!b.p && buf_add(&b, "", 0))) {
-            free(b.p);
+        if (!(rendered[c] = hr_verify_render(t, lens ? lens[row] : strlen(t), o.max_text_chars,
+                                             max_bytes))) {
             s = hr_fail(HR_ERR_NOMEM, err, errlen, "verify: out of memory");
             goto fail;
         }
-        rendered[c] = b.p;
     }
+    for (size_t t = 0; t < total; t++)
+        ordered[t] = rendered[cols[t]];
 
     if (score_fn) {
         if (!(scores = malloc(k * total * sizeof *scores))) {
@@ -703,54 +886,26 @@ hr_status hr_verify_run(hr_llm *llm, const char *const *hypotheses, size_t k,
             }
     }
 
-    /* Every pair (hypothesis j, request q) starts pending. */
+    /* Item j n_req + q: hypothesis j on request q's texts. */
+    for (size_t j = 0; j < k; j++)
+        for (size_t q = 0; q < n_req; q++)
+            items[j * n_req + q] = (hr_verify_item){.hypothesis = hypotheses[j],
+                                                    .texts = ordered + off[q],
+                                                    .n = off[q + 1] - off[q],
+                                                    .out = out + j * total + off[q]};
+    hr_verify_ask_stats as;
+    s = hr_verify_ask(llm, items, pairs, &o, &as, err, errlen);
+    hr_verify_add_stats(&st.llm, &as.llm);
+    st.prompts = as.prompts;
+    st.reasked = as.reasked;
+    st.unusable = as.unusable;
+    if (s != HR_OK)
+        goto fail;
+    for (size_t j = 0; j < k; j++)
+        for (size_t t = 0; t < total; t++)
+            st.verdicts[j * total + cols[t]] = out[j * total + t];
     for (size_t p = 0; p < pairs; p++)
-        pending[p] = p;
-    n_pending = pairs;
-    for (int attempt = 0; attempt <= o.max_retries && n_pending > 0; attempt++) {
-        for (size_t i = 0; i < n_pending; i++) {
-            size_t j = pending[i] / n_req, q = pending[i] % n_req;
-            char *u = user_prompt(hypotheses[j], rendered, cols + off[q], off[q + 1] - off[q]);
-            if (!u) {
-                s = hr_fail(HR_ERR_NOMEM, err, errlen, "verify: out of memory");
-                goto fail;
-            }
-            reqs[i] = (hr_llm_request){.system = system_prompt,
-                                       .user = u,
-                                       .temperature = o.temperature,
-                                       .max_tokens = o.max_tokens,
-                                       .json_object = 1,
-                                       .sample = attempt};
-        }
-        hr_remote_stats rs;
-        s = hr_llm_run(llm, reqs, n_pending, res, &rs, err, errlen);
-        add_remote_stats(&st.llm, &rs);
-        st.prompts += n_pending;
-        if (attempt > 0)
-            st.reasked += n_pending;
-        if (s != HR_OK) {
-            hr_llm_results_free(res, n_pending);
-            goto fail;
-        }
-        size_t still = 0;
-        for (size_t i = 0; i < n_pending; i++) {
-            size_t j = pending[i] / n_req, q = pending[i] % n_req;
-            size_t n = off[q + 1] - off[q];
-            int ok = res[i].status == HR_OK && parse_answers(res[i].content, n, one, state);
-            if (ok) {
-                for (size_t t = 0; t < n; t++)
-                    st.verdicts[j * total + cols[off[q] + t]] = one[t];
-            } else {
-                results[j].unusable++;
-                st.unusable++;
-                pending[still++] = pending[i];
-            }
-            free((char *)reqs[i].user);
-            reqs[i].user = NULL;
-        }
-        hr_llm_results_free(res, n_pending);
-        n_pending = still;
-    }
+        results[p / n_req].unusable += items[p].unusable;
 
     for (size_t j = 0; j < k; j++) {
         const signed char *v = st.verdicts + j * total;
@@ -773,7 +928,7 @@ hr_status hr_verify_run(hr_llm *llm, const char *const *hypotheses, size_t k,
         results[j].n_b_missing = st.m_b - ba;
         st.missing += (st.m_a - aa) + (st.m_b - ba);
         if (scores) {
-            s = agreement(scores + j * total, v, total, pos, &results[j].agreement_auroc, err,
+            s = hr_verify_agreement(scores + j * total, v, total, pos, &results[j].agreement_auroc, err,
                           errlen);
             if (s != HR_OK)
                 goto fail;
@@ -784,9 +939,6 @@ hr_status hr_verify_run(hr_llm *llm, const char *const *hypotheses, size_t k,
 
 fail:
     memset(results, 0, k * sizeof *results);
-    if (reqs)
-        for (size_t i = 0; i < pairs; i++)
-            free((char *)reqs[i].user);
     hr_verify_stats_free(&st);
 done:
     if (s == HR_OK && stats)
@@ -802,10 +954,8 @@ done:
     free(tmp);
     free(scores);
     free(pos);
-    free(pending);
-    free(reqs);
-    free(res);
-    free(one);
-    free(state);
+    free(ordered);
+    free(items);
+    free(out);
     return s;
 }

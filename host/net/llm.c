@@ -62,6 +62,13 @@ struct hr_llm {
     void *progress_user;
     hr_remote_stats totals;
     char last_error[512];  /* the last request's or run's error, "" when none yet */
+    /* spending caps (hr_llm_set_budget) */
+    size_t max_requests;   /* 0: no cap */
+    double max_usd;        /* 0: no cap */
+    size_t admitted;       /* requests admitted since the caps were set */
+    double spent_usd;      /* usage at the prices; estimates where a reply had none */
+    double prompt_bytes_seen, prompt_tokens_seen; /* replies with usage: for the
+                                                     bytes-per-token estimate */
 };
 
 /* ---- create / destroy ------------------------------------------------------------- */
@@ -160,6 +167,66 @@ void hr_llm_results_free(hr_llm_result *results, size_t n)
         results[i].content = results[i].error = NULL;
     }
 }
+
+/* ---- spending ------------------------------------------------------------------------ */
+
+/* Bytes a prompt token is taken to cover before any reply showed usage,
+ * and at most: English text runs about 4 bytes a token in BPE tokenizers. */
+#define ESTIMATE_BYTES_PER_TOKEN 3.0
+/* The message framing of the chat format, in tokens per request. */
+#define ESTIMATE_FRAMING_TOKENS 12
+
+static double bytes_per_token(const hr_llm *llm)
+{
+    if (llm->prompt_tokens_seen < 1)
+        return ESTIMATE_BYTES_PER_TOKEN;
+    const double r = 0.9 * llm->prompt_bytes_seen / llm->prompt_tokens_seen;
+    return r < 1 ? 1 : (r > 6 ? 6 : r);
+}
+
+static size_t prompt_bytes(const hr_llm_request *rq)
+{
+    return (rq->system ? strlen(rq->system) : 0) + (rq->user ? strlen(rq->user) : 0);
+}
+
+double hr_llm_estimate(const hr_llm *llm, const hr_llm_request *rq, long long *prompt_tokens,
+                       long long *completion_tokens)
+{
+    const long long pt = (long long)ceil((double)prompt_bytes(rq) / bytes_per_token(llm)) +
+                         ESTIMATE_FRAMING_TOKENS;
+    const long long ct = rq->expect_tokens > 0 ? rq->expect_tokens
+                         : rq->max_tokens > 0  ? rq->max_tokens
+                                               : 256;
+    if (prompt_tokens)
+        *prompt_tokens = pt;
+    if (completion_tokens)
+        *completion_tokens = ct;
+    return ((double)pt * llm->usd_prompt + (double)ct * llm->usd_completion) / 1e6;
+}
+
+void hr_llm_set_budget(hr_llm *llm, size_t max_requests, double max_usd)
+{
+    if (!llm)
+        return;
+    llm->max_requests = max_requests;
+    llm->max_usd = max_usd > 0 && isfinite(max_usd) ? max_usd : 0;
+    llm->admitted = 0;
+    llm->spent_usd = 0;
+}
+
+void hr_llm_budget_left(const hr_llm *llm, size_t *requests, double *usd)
+{
+    if (requests)
+        *requests = !llm || !llm->max_requests ? SIZE_MAX
+                    : llm->admitted >= llm->max_requests ? 0
+                                                          : llm->max_requests - llm->admitted;
+    if (usd)
+        *usd = !llm || llm->max_usd <= 0 ? INFINITY
+               : llm->spent_usd >= llm->max_usd ? 0
+                                                : llm->max_usd - llm->spent_usd;
+}
+
+double hr_llm_spent_usd(const hr_llm *llm) { return llm ? llm->spent_usd : 0; }
 
 /* ---- requests ------------------------------------------------------------------------ */
 
@@ -422,6 +489,13 @@ static hr_status reply_cb(void *user, size_t g, const hr_http_reply *rep, int *b
     long long ct = usage_count(usage, "completion_tokens");
     c->st->prompt_tokens += pt; /* tokens were spent whether or not the answer is usable */
     c->st->completion_tokens += ct;
+    if (cJSON_IsObject(usage) && pt > 0) {
+        llm->spent_usd += ((double)pt * llm->usd_prompt + (double)ct * llm->usd_completion) / 1e6;
+        llm->prompt_bytes_seen += (double)prompt_bytes(rq);
+        llm->prompt_tokens_seen += (double)pt;
+    } else {
+        llm->spent_usd += hr_llm_estimate(llm, rq, NULL, NULL); /* no usage: the estimate */
+    }
 
     if (why[0]) {
         hr_http_redact(llm->http, why);
@@ -517,6 +591,31 @@ static hr_status lookup(hr_llm *llm, const unsigned char *keys, size_t n, hr_llm
     return s;
 }
 
+hr_status hr_llm_cached(hr_llm *llm, const hr_llm_request *reqs, size_t n, unsigned char *cached,
+                        char *err, size_t errlen)
+{
+    if (!llm || (n > 0 && (!reqs || !cached)))
+        return hr_fail(HR_ERR_INTERNAL, err, errlen, "llm: bad arguments to hr_llm_cached");
+    memset(cached, 0, n);
+    if (!llm->db || n == 0)
+        return HR_OK;
+    unsigned char *keys = malloc(n * 32);
+    hr_llm_result *tmp = calloc(n, sizeof *tmp);
+    hr_status s = HR_OK;
+    size_t hits = 0;
+    if (!keys || !tmp) {
+        s = hr_fail(HR_ERR_NOMEM, err, errlen, "llm: out of memory");
+    } else {
+        for (size_t i = 0; i < n; i++)
+            request_key(llm->model, &reqs[i], keys + 32 * i);
+        s = lookup(llm, keys, n, tmp, cached, &hits, err, errlen);
+        hr_llm_results_free(tmp, n);
+    }
+    free(keys);
+    free(tmp);
+    return s;
+}
+
 hr_status hr_llm_run(hr_llm *llm, const hr_llm_request *reqs, size_t n, hr_llm_result *results,
                      hr_remote_stats *stats, char *err, size_t errlen)
 {
@@ -575,6 +674,33 @@ hr_status hr_llm_run(hr_llm *llm, const hr_llm_request *reqs, size_t n, hr_llm_r
 
     ctx c = {llm, reqs, results, filled, members, groups, n, 0, &st};
     progress(&c, hits);
+    /* The caps: groups are admitted in order while they fit; from the
+     * first that does not, none is sent. */
+    if (llm->max_requests || llm->max_usd > 0) {
+        double reserved = 0;
+        size_t admit = 0;
+        for (; admit < ng; admit++) {
+            const double est = hr_llm_estimate(llm, &reqs[groups[admit].idx], NULL, NULL);
+            if ((llm->max_requests && llm->admitted + 1 > llm->max_requests) ||
+                (llm->max_usd > 0 && llm->spent_usd + reserved + est > llm->max_usd))
+                break;
+            reserved += est;
+            llm->admitted++;
+        }
+        for (size_t g = admit; g < ng && s == HR_OK; g++) {
+            char why[160];
+            snprintf(why, sizeof why, "not sent: the run's budget (%zu requests, $%.4f) is spent",
+                     llm->max_requests, llm->max_usd);
+            s = fill_group(&c, g, HR_ERR_IO, NULL, why, 0, 0, 0, 0, err, errlen);
+            for (size_t k = 0; k < groups[g].count; k++)
+                results[members[groups[g].first + k].idx].not_sent = 1;
+            st.sent -= groups[g].count;
+            st.failed -= groups[g].count;
+        }
+        if (s != HR_OK)
+            goto done;
+        ng = admit;
+    }
     hr_http_counts counts;
     s = hr_http_run(llm->http, ng, build_cb, reply_cb, fail_cb, &c, &counts, err, errlen);
     st.http_requests = counts.requests;

@@ -8,6 +8,8 @@
 #include "hyporank/probe.h"
 #include "hyporank/proposers.h"
 #include "hyporank/verify.h"
+#include "hyporank/verify_ppi.h"
+#include "discovery/verify_internal.h"
 #include "pipeline/pipeline.h"
 #include "scoring/score_methods.h"
 
@@ -88,7 +90,11 @@ typedef struct describe_run {
     double seconds_score;
     size_t n_verify;
     hr_verify_result *vres;   /* (n_verify) in rank order */
-    hr_verify_stats vstats;
+    hr_verify_ppi_stats vstats;
+    size_t not_sent;          /* judge requests the budget refused */
+    float *sim_tmp;           /* (max(n_a, n_b)) one side's similarities in block order */
+    double price_prompt, price_completion; /* per million tokens, as used */
+    const char *price_source; /* "given", a built-in entry's name, or NULL */
     size_t *ex_rows;          /* (k_shown * examples) corpus rows of each shown row's examples */
     size_t *ex_count;         /* (k) examples found per kept candidate (0 when not shown) */
     size_t *ex_first;         /* (k) where its examples start in ex_rows */
@@ -113,9 +119,19 @@ static hr_status check_options(const hr_describe_options *o, char *err, size_t e
         o->verify_samples < 1 || o->verify_samples > 10000 || o->top < 1 ||
         o->examples > 100 || !(o->alpha > 0.0) || !(o->alpha <= 0.5) ||
         !(o->llm_timeout_s > 0 && o->llm_timeout_s <= 86400) ||
-        !(o->llm_deadline_s >= 0 && o->llm_deadline_s <= 604800))
+        !(o->llm_deadline_s >= 0 && o->llm_deadline_s <= 604800) ||
+        o->verify_max_samples > 100000 || !(o->budget_usd >= 0) || !isfinite(o->budget_usd) ||
+        !(o->price_prompt >= 0) || !(o->price_completion >= 0) || !isfinite(o->price_prompt) ||
+        !isfinite(o->price_completion) || o->llm_context > 10000000 || o->llm_concurrency < 0 ||
+        o->llm_concurrency > 256)
         return hr_fail(HR_ERR_INPUT, err, errlen, "describe: an option is out of its range "
                                                   "(hyporank/describe.h)");
+    if (o->budget_usd > 0 && o->llm_model && o->price_prompt == 0 && o->price_completion == 0 &&
+        !hr_llm_builtin_price(o->llm_model, NULL, NULL))
+        return hr_fail(HR_ERR_INPUT, err, errlen,
+                       "a budget in dollars needs the price of model '%s', which the built-in "
+                       "table does not know: give it (--llm-price PROMPT,COMPLETION, dollars per "
+                       "million tokens)", o->llm_model);
     return HR_OK;
 }
 
@@ -243,7 +259,101 @@ static hr_status open_llm(describe_run *d, char *err, size_t errlen)
     hr_remote_options ro;
     hr_pipe_llm_options(&ro, d->o->llm_url, d->o->llm_model, hr_embedder_cache_path(d->emb),
                         d->o->llm_timeout_s, d->o->llm_deadline_s, d->ev);
-    return hr_llm_create(&ro, &d->llm, err, errlen);
+    if (d->o->llm_concurrency > 0) ro.concurrency = d->o->llm_concurrency;
+    ro.usd_per_mtok_prompt = d->price_prompt;
+    ro.usd_per_mtok_completion = d->price_completion;
+    hr_status st = hr_llm_create(&ro, &d->llm, err, errlen);
+    if (st == HR_OK) hr_llm_set_budget(d->llm, d->o->max_requests, d->o->budget_usd);
+    return st;
+}
+
+/* The prices the run uses: the caller's, else the built-in table's. */
+static void pick_prices(describe_run *d)
+{
+    const hr_describe_options *o = d->o;
+    if (o->price_prompt > 0 || o->price_completion > 0) {
+        d->price_prompt = o->price_prompt;
+        d->price_completion = o->price_completion;
+        d->price_source = "given";
+    } else {
+        d->price_source = hr_llm_builtin_price(o->llm_model, &d->price_prompt,
+                                               &d->price_completion);
+    }
+}
+
+/* Texts each hypothesis gets judged per side at most. */
+static size_t judge_max_samples(const hr_describe_options *o)
+{
+    if (o->verify_max_samples > 0)
+        return o->verify_max_samples > o->verify_samples ? o->verify_max_samples
+                                                         : o->verify_samples;
+    return o->max_requests || o->budget_usd > 0 ? 10 * o->verify_samples : o->verify_samples;
+}
+
+/* The estimated cost of the LLM's part, as a note, before anything is
+ * sent: prompt tokens at 4 bytes a token (typical English), the proposer's
+ * answers at 400 tokens, the judge's at HR_VERIFY_EXPECT_TOKENS_*; the
+ * judge's first round for verify_top hypotheses, and its most with rounds. */
+static void cost_note(describe_run *d)
+{
+    const hr_describe_options *o = d->o;
+    const side_view *sv[2] = {&d->a, &d->b};
+    double avg[2];
+    for (int s = 0; s < 2; s++) {
+        double sum = 0;
+        for (size_t r = 0; r < sv[s]->n; r++) {
+            const size_t len = sv[s]->lens[r];
+            sum += (double)(len < 4000 ? len : 4000); /* the judge's cut: 1000 code points */
+        }
+        avg[s] = sv[s]->n ? sum / (double)sv[s]->n : 0;
+    }
+    const double text = (avg[0] + avg[1]) / 2;
+    hr_verify_options vo;
+    hr_verify_options_init(&vo);
+    vo.context_tokens = o->llm_context;
+    size_t per = vo.texts_per_request, max_bytes;
+    if (hr_verify_fit(&vo, "a hypothesis of about forty bytes, typical", (size_t)text, &per,
+                      &max_bytes, NULL, 0) != HR_OK)
+        per = 1;
+    const double rounds = d->llm_propose ? (double)o->llm_rounds : 0;
+    const double prop_prompt = rounds * (1500 + 2.0 * o->llm_samples * (text < 400 ? text : 400)) / 4;
+    const double prop_answer = rounds * 400;
+    const double k = (double)o->verify_top;
+    const size_t m1 = o->verify_samples, mx = judge_max_samples(o);
+    const double req1 = k * ceil(2.0 * (double)m1 / (double)per);
+    const double reqx = k * ceil(2.0 * (double)mx / (double)per);
+    const double req_prompt = (900 + (double)per * (text + 40)) / 4;
+    const double req_answer = HR_VERIFY_EXPECT_TOKENS_BASE + HR_VERIFY_EXPECT_TOKENS_PER_TEXT * (double)per;
+    const double prompt1 = prop_prompt + req1 * req_prompt, answer1 = prop_answer + req1 * req_answer;
+    const double usd1 = (prompt1 * d->price_prompt + answer1 * d->price_completion) / 1e6;
+    const double usdx = ((prop_prompt + reqx * req_prompt) * d->price_prompt +
+                         (prop_answer + reqx * req_answer) * d->price_completion) / 1e6;
+    char price[200], more[160] = "", caps[120] = "";
+    if (!d->price_source)
+        snprintf(price, sizeof price, "no price known for '%s' (a local model costs nothing; "
+                 "--llm-price PROMPT,COMPLETION to estimate)", o->llm_model);
+    else if (strcmp(d->price_source, "given") == 0)
+        snprintf(price, sizeof price, "about $%.4f at your price ($%g / $%g per million tokens)",
+                 usd1, d->price_prompt, d->price_completion);
+    else
+        snprintf(price, sizeof price, "about $%.4f at the built-in list price of %s ($%g / $%g "
+                 "per million tokens; --llm-price to give yours)", usd1, d->price_source,
+                 d->price_prompt, d->price_completion);
+    if (mx > m1)
+        snprintf(more, sizeof more, "; with the judge's further rounds up to %.0f requests",
+                 rounds + reqx);
+    if (mx > m1 && d->price_source)
+        snprintf(more + strlen(more), sizeof more - strlen(more), ", $%.4f", usdx);
+    if (o->max_requests)
+        snprintf(caps, sizeof caps, "; capped at %zu requests", o->max_requests);
+    if (o->budget_usd > 0)
+        snprintf(caps + strlen(caps), sizeof caps - strlen(caps), "%s$%g",
+                 o->max_requests ? " and " : "; capped at ", o->budget_usd);
+    hr_pipe_event(d->ev, HR_EVENT_NOTE,
+                  "LLM cost estimate, before anything is sent: about %.0f requests (%.0f "
+                  "proposing, %.0f judging %zu texts a side), %.0f prompt + %.0f completion "
+                  "tokens, %s%s%s",
+                  rounds + req1, rounds, req1, m1, prompt1, answer1, price, more, caps);
 }
 
 /* The proposers that look at the proposal part through a probe: the texts
@@ -432,63 +542,99 @@ static hr_status score(describe_run *d, char *err, size_t errlen)
     return st;
 }
 
-/* The judge's scores: h . x of the judged candidates on the sampled texts,
- * from the rows of X and H where they are (no copies). */
-typedef struct judge_scores {
-    const describe_run *d;
-} judge_scores;
-
-static hr_status judge_score_fn(void *user, const size_t *rows_a, size_t m_a, const size_t *rows_b,
-                                size_t m_b, size_t k, float *scores, char *err, size_t errlen)
+/* The judge's similarities: h . x of the candidate at rank j over every
+ * text of each side, in corpus row order (from the rows of X where they
+ * are). */
+static hr_status judge_sims(void *user, size_t j, float *s_a, float *s_b, char *err,
+                            size_t errlen)
 {
-    const describe_run *d = ((const judge_scores *)user)->d;
-    size_t *xa = malloc((m_a + m_b + 1) * sizeof *xa); /* rows of X: A's, then B's */
-    if (!xa) return hr_pipe_nomem(err, errlen);
-    size_t *xb = xa + m_a;
-    for (size_t i = 0; i < m_a; i++) xa[i] = d->a.at[rows_a[i]];
-    for (size_t i = 0; i < m_b; i++) xb[i] = d->a.n + d->b.at[rows_b[i]];
-    hr_status st = HR_OK;
-    for (size_t j = 0; j < k && st == HR_OK; j++) {
-        /* Agreement is measured with the raw similarity h . x, summed in double. */
-        hr_verify_dot_data dd = {d->X, d->X, d->H + d->order[j] * d->dim, (int)d->dim};
-        st = hr_verify_dot_scores(&dd, xa, m_a, xb, m_b, 1, scores + j * (m_a + m_b), err, errlen);
+    (void)err, (void)errlen;
+    const describe_run *d = user;
+    const float *h = d->H + d->order[j] * d->dim;
+    const side_view *sv[2] = {&d->a, &d->b};
+    float *out[2] = {s_a, s_b};
+    for (int s = 0; s < 2; s++) {
+        const float *block = d->X + (s ? d->a.n : 0) * d->dim; /* (n, dim) in block order */
+        hr_similarities(h, 1, block, sv[s]->n, (int)d->dim, d->sim_tmp);
+        for (size_t row = 0; row < sv[s]->n; row++) out[s][row] = d->sim_tmp[sv[s]->at[row]];
     }
-    free(xa);
-    return st;
+    return HR_OK;
 }
 
-/* The judge: the strongest differences, on texts sampled from each side. */
+/* The judge: the strongest differences, in rounds, with prediction-powered
+ * estimates from every text's similarity. */
 static hr_status judge(describe_run *d, char *err, size_t errlen)
 {
     const hr_describe_options *o = d->o;
     hr_status st;
     if (!d->llm && (st = open_llm(d, err, errlen)) != HR_OK) return st;
-    d->n_verify = o->verify_top < d->k ? o->verify_top : d->k;
+    const size_t n = d->n_verify = o->verify_top < d->k ? o->verify_top : d->k;
     const size_t ma = o->verify_samples < d->a.c->n ? o->verify_samples : d->a.c->n;
     const size_t mb = o->verify_samples < d->b.c->n ? o->verify_samples : d->b.c->n;
-    d->llm_out.verdicts = d->n_verify * (ma + mb);
+    d->llm_out.verdicts = n * (ma + mb); /* the first round's; the rounds' once run */
     if (d->llm_out.stop != HR_OK) return HR_OK; /* the endpoint already failed: ask nothing more */
-    const char **vtexts = malloc(d->n_verify * sizeof *vtexts);
-    d->vres = calloc(d->n_verify, sizeof *d->vres);
-    if (!vtexts || !d->vres) {
-        free(vtexts);
+    const char **vtexts = malloc(n * sizeof *vtexts);
+    hr_effect *screens = malloc(n * sizeof *screens);
+    signed char *dir = malloc(n);
+    size_t *unusable = calloc(n, sizeof *unusable);
+    d->vres = calloc(n, sizeof *d->vres);
+    d->sim_tmp = malloc((d->a.n > d->b.n ? d->a.n : d->b.n) * sizeof *d->sim_tmp);
+    if (!vtexts || !screens || !dir || !unusable || !d->vres || !d->sim_tmp) {
+        free(vtexts), free(screens), free(dir), free(unusable);
         return hr_pipe_nomem(err, errlen);
     }
-    for (size_t r = 0; r < d->n_verify; r++)
-        vtexts[r] = hr_pool_get(d->pool, d->pidx[d->order[r]])->text;
+    for (size_t r = 0; r < n; r++) {
+        const size_t i = d->order[r];
+        vtexts[r] = hr_pool_get(d->pool, d->pidx[i])->text;
+        screens[r] = d->effects[i];
+        dir[r] = d->effects[i].z > 0.0 ? 1 : -1;
+    }
     hr_verify_options vo;
     hr_verify_options_init(&vo);
-    vo.samples_per_side = o->verify_samples;
     vo.seed = o->seed;
-    hr_pipe_event(d->ev, HR_EVENT_INFO, "judging %zu hypotheses on %zu + %zu texts with %s",
-                  d->n_verify, o->verify_samples, o->verify_samples, o->llm_model);
-    judge_scores js = {d};
-    const hr_corpus *ca = d->a.c, *cb = d->b.c;
-    st = hr_verify_run(d->llm, vtexts, d->n_verify, (const char *const *)ca->texts, ca->lens, ca->n,
-                       (const char *const *)cb->texts, cb->lens, cb->n, judge_score_fn, &js, &vo,
-                       d->vres, &d->vstats, err, errlen);
-    free(vtexts);
-    if (st == HR_OK) d->llm_out.verdicts_given = d->llm_out.verdicts - d->vstats.missing;
+    vo.context_tokens = o->llm_context;
+    hr_verify_llm_judge_data jd = {.llm = d->llm,
+                                   .hypotheses = vtexts,
+                                   .texts_a = (const char *const *)d->a.c->texts,
+                                   .lens_a = d->a.c->lens,
+                                   .texts_b = (const char *const *)d->b.c->texts,
+                                   .lens_b = d->b.c->lens,
+                                   .verify = &vo,
+                                   .unusable_by = unusable};
+    hr_verify_ppi_options po = hr_verify_ppi_default_options();
+    po.batch = o->verify_samples;
+    po.max_per_side = judge_max_samples(o);
+    po.seed = o->seed;
+    hr_verify_ppi_input in = {n,          d->a.c->n, d->b.c->n,           screens, dir,
+                              judge_sims, d,         hr_verify_llm_judge, &jd};
+    if (po.max_per_side > po.batch)
+        hr_pipe_event(d->ev, HR_EVENT_INFO,
+                      "judging %zu hypotheses with %s in rounds of %zu + %zu texts, up to %zu a side",
+                      n, o->llm_model, o->verify_samples, o->verify_samples, po.max_per_side);
+    else
+        hr_pipe_event(d->ev, HR_EVENT_INFO, "judging %zu hypotheses on %zu + %zu texts with %s", n,
+                      o->verify_samples, o->verify_samples, o->llm_model);
+    st = hr_verify_ppi_run(&in, &po, d->vres, &d->vstats, err, errlen);
+    for (size_t r = 0; st == HR_OK && r < n; r++) d->vres[r].unusable = unusable[r];
+    d->not_sent = jd.not_sent;
+    if (st == HR_OK && jd.failed)
+        hr_pipe_event(d->ev, HR_EVENT_NOTE,
+                      "note: %zu judge request%s failed (their texts have no verdict); the first "
+                      "said: %s%s",
+                      jd.failed, jd.failed == 1 ? "" : "s", jd.first_error,
+                      strstr(jd.first_error, "context") && !o->llm_context
+                          ? " (give the model's context length: --llm-context N)"
+                          : "");
+    if (st == HR_OK && d->vstats.budget_stopped)
+        hr_pipe_event(d->ev, HR_EVENT_NOTE,
+                      "note: the LLM budget ended the judge's rounds after %zu round%s; hypotheses "
+                      "not settled keep the intervals of the texts judged so far",
+                      d->vstats.rounds, d->vstats.rounds == 1 ? "" : "s");
+    free(vtexts), free(screens), free(dir), free(unusable);
+    if (st == HR_OK) {
+        d->llm_out.verdicts = d->vstats.texts;
+        d->llm_out.verdicts_given = d->vstats.texts - d->vstats.missing;
+    }
     if (hr_pipe_llm_survive(&d->llm_out, st)) {
         free(d->vres); /* no verdicts to show */
         d->vres = NULL;
@@ -587,6 +733,18 @@ static hr_status build_report(describe_run *d, char *err, size_t errlen)
         in->verify_samples = o->verify_samples;
         in->verdicts_missing = d->llm_out.verdicts - d->llm_out.verdicts_given;
         if (hr_pipe_llm_report(rep, &d->llm_out, d->llm) != HR_OK) failed = 1;
+        in->verify_max_samples = judge_max_samples(o);
+        in->verify_rounds = d->vstats.rounds;
+        in->budget_stopped = d->vstats.budget_stopped;
+        in->max_requests = o->max_requests;
+        in->budget_usd = o->budget_usd;
+        in->spent_usd = hr_llm_spent_usd(d->llm);
+        in->price_prompt = d->price_prompt;
+        in->price_completion = d->price_completion;
+        in->price_source = d->price_source;
+        in->requests_not_sent = d->not_sent;
+        in->llm_context = o->llm_context;
+        in->texts_judged = d->vstats.texts;
     }
     if (failed) return hr_pipe_nomem(err, errlen);
 
@@ -696,6 +854,10 @@ hr_status hr_describe_run(const hr_describe_options *o, hr_embedder *emb, hr_rep
 
     /* Inputs, all read before any slow work; then the split and the n-grams. */
     if ((st = read_inputs(&d, err, errlen)) || (st = split(&d, err, errlen))) goto done;
+    if (o->llm_url) {
+        pick_prices(&d);
+        cost_note(&d);
+    }
 
     /* A and B, embedded once, each in its block's order (X's layout). */
     if ((st = hr_pipe_embed_rows(emb, &d.X, &d.x_rows, d.a.texts, d.a.lens, d.a.n, "embedding A",
@@ -722,8 +884,7 @@ done:
     hr_geometry_report_destroy(d.geo);
     hr_llm_destroy(d.llm);
     free(d.pidx), free(d.scores), free(d.effects), free(d.findings), free(d.order), free(d.shown);
-    free(d.vres);
-    hr_verify_stats_free(&d.vstats);
+    free(d.vres), free(d.sim_tmp);
     free(d.ex_rows), free(d.ex_count), free(d.ex_first);
     return st;
 }

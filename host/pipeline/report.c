@@ -130,6 +130,33 @@ static size_t for_shown_count(const hr_report *r, int dir)
     return n;
 }
 
+/* The judge's lines under a row: the counts, then (PPI) the shares and V
+ * from every text, with the labels alone beside them. */
+static void table_verification(FILE *f, const hr_verify_result *v)
+{
+    if (isnan(v->v)) {
+        fprintf(f, DESCRIBE_INDENT "judge: %s\n",
+                v->budget_stopped && v->n_a_answered + v->n_b_answered == 0
+                    ? "not judged (the LLM budget ran out)"
+                    : "no usable answers");
+        return;
+    }
+    fprintf(f, DESCRIBE_INDENT "judge: true of %zu/%zu A, %zu/%zu B texts; ", v->n_a_true,
+            v->n_a_answered, v->n_b_true, v->n_b_answered);
+    if (!v->method) {
+        fprintf(f, "V = %+.2f [%+.2f, %+.2f], p = %.2g\n", v->v, v->ci_low, v->ci_high,
+                v->p_value);
+        return;
+    }
+    fprintf(f, "labels alone V = %+.2f [%+.2f, %+.2f], p = %.2g\n", v->v_classical,
+            v->classical_ci_low, v->classical_ci_high, v->p_value);
+    fprintf(f, DESCRIBE_INDENT "judge with every text (PPI): A %.0f%% [%.0f, %.0f], B %.0f%% "
+               "[%.0f, %.0f], V = %+.2f [%+.2f, %+.2f]; worth %.0f labels\n",
+            100 * v->share_a, 100 * v->share_a_ci_low, 100 * v->share_a_ci_high, 100 * v->share_b,
+            100 * v->share_b_ci_low, 100 * v->share_b_ci_high, v->v, v->ci_low, v->ci_high,
+            v->effective_labels);
+}
+
 static void describe_table_row(const hr_report *r, const hr_report_row *row, void *user)
 {
     (void)r;
@@ -155,16 +182,7 @@ static void describe_table_row(const hr_report *r, const hr_report_row *row, voi
         fprintf(f, DESCRIBE_INDENT "explains %zu other candidate%s significant alone\n",
                 row->n_explained - row->n_paraphrases,
                 row->n_explained - row->n_paraphrases == 1 ? "" : "s");
-    if (row->verification) {
-        const hr_verify_result *v = row->verification;
-        if (isnan(v->v))
-            fprintf(f, DESCRIBE_INDENT "judge: no usable answers\n");
-        else
-            fprintf(f, DESCRIBE_INDENT "judge: true of %zu/%zu A, %zu/%zu B texts; "
-                       "V = %+.2f [%+.2f, %+.2f], p = %.2g\n",
-                    v->n_a_true, v->n_a_answered, v->n_b_true, v->n_b_answered, v->v, v->ci_low,
-                    v->ci_high, v->p_value);
-    }
+    if (row->verification) table_verification(f, row->verification);
     for (size_t x = 0; x < row->n_examples; x++) {
         hr_text_cell(row->examples[x], row->example_lens[x], text, 70);
         fprintf(f, DESCRIBE_INDENT "e.g. \"%s\"\n", text);
@@ -232,6 +250,13 @@ static void describe_table(FILE *f, const hr_report *r)
         char outcome[1024];
         hr_pipe_llm_outcome_text(in, outcome, sizeof outcome);
         if (outcome[0]) fprintf(f, "LLM %s\n", outcome);
+        if (in->verify_rounds)
+            fprintf(f, "The judge read %zu texts in %zu round%s (%zu a side per hypothesis and "
+                       "round, at most %zu)%s%s.\n",
+                    in->texts_judged, in->verify_rounds, in->verify_rounds == 1 ? "" : "s",
+                    in->verify_samples, in->verify_max_samples,
+                    in->budget_stopped ? "; the budget ended the rounds" : "",
+                    in->requests_not_sent ? " (some requests were not sent)" : "");
     }
     if (in->significant_a + in->significant_b == 0)
         fprintf(f, "\nNo significant difference found: no candidate holds for more of one side at q <= %g.\n"
@@ -401,6 +426,24 @@ static void json_verification(cJSON *o, const hr_verify_result *v)
     hr_json_number(vj, "ci_high", v->ci_high);
     hr_json_number(vj, "p_value", v->p_value);
     hr_json_number(vj, "agreement_auroc", v->agreement_auroc);
+    if (!v->method) return;
+    cJSON_AddStringToObject(vj, "method", v->method);
+    const struct {
+        const char *name;
+        double value;
+    } ppi[] = {{"v_classical", v->v_classical},   {"classical_ci_low", v->classical_ci_low},
+               {"classical_ci_high", v->classical_ci_high}, {"share_a", v->share_a},
+               {"share_a_ci_low", v->share_a_ci_low}, {"share_a_ci_high", v->share_a_ci_high},
+               {"share_b", v->share_b},           {"share_b_ci_low", v->share_b_ci_low},
+               {"share_b_ci_high", v->share_b_ci_high}, {"effective_labels", v->effective_labels},
+               {"lambda", v->lambda}};
+    for (size_t i = 0; i < sizeof ppi / sizeof ppi[0]; i++)
+        hr_json_number(vj, ppi[i].name, ppi[i].value);
+    cJSON_AddNumberToObject(vj, "rounds", (double)v->rounds);
+    cJSON_AddStringToObject(vj, "stopped", v->settled == 1   ? "interval excludes 0"
+                                           : v->settled == 2 ? "rank settled"
+                                           : v->budget_stopped ? "budget"
+                                                               : "most texts");
 }
 
 static void json_clusters(cJSON *root, const hr_report_info *in)
@@ -463,6 +506,27 @@ static int describe_json(cJSON *root, const hr_report *r)
         cJSON_AddNumberToObject(lj, "proposal_rounds", (double)in->llm_rounds);
         cJSON_AddNumberToObject(lj, "proposal_rounds_failed", (double)in->llm_rounds_failed);
         cJSON_AddNumberToObject(lj, "verdicts_asked", (double)in->verdicts_asked);
+        cJSON_AddNumberToObject(lj, "verify_max_samples_per_side", (double)in->verify_max_samples);
+        cJSON_AddNumberToObject(lj, "verify_rounds", (double)in->verify_rounds);
+        cJSON_AddNumberToObject(lj, "texts_judged", (double)in->texts_judged);
+        cJSON_AddBoolToObject(lj, "budget_stopped", in->budget_stopped);
+        cJSON_AddNumberToObject(lj, "max_requests", (double)in->max_requests);
+        hr_json_number(lj, "budget_usd", in->budget_usd);
+        hr_json_number(lj, "spent_usd", in->spent_usd);
+        cJSON_AddNumberToObject(lj, "requests_not_sent", (double)in->requests_not_sent);
+        cJSON_AddNumberToObject(lj, "context_tokens", (double)in->llm_context);
+        cJSON *pj = cJSON_AddObjectToObject(lj, "price");
+        if (in->price_source) {
+            hr_json_number(pj, "prompt_usd_per_mtok", in->price_prompt);
+            hr_json_number(pj, "completion_usd_per_mtok", in->price_completion);
+            cJSON_AddStringToObject(pj, "source", strcmp(in->price_source, "given") == 0
+                                                      ? "given"
+                                                      : "built-in list price");
+            if (strcmp(in->price_source, "given") != 0)
+                cJSON_AddStringToObject(pj, "entry", in->price_source);
+        } else {
+            cJSON_AddStringToObject(pj, "source", "unknown");
+        }
     }
     if (in->clusters) json_clusters(root, in);
     cJSON *arr = cJSON_AddArrayToObject(root, "hypotheses");
@@ -536,9 +600,12 @@ static void md_row(const hr_report *r, const hr_report_row *row, void *user)
     fprintf(f, " | %.0f%% | %.0f%% | %s | %.3f | %.2g | %s | ", 100 * e->share_a,
             100 * e->share_b, effect_text(e, ef), row->score.auroc, e->q_value,
             hr_hyp_source_str(row->source));
-    if (row->verification && !isnan(row->verification->v))
-        fprintf(f, "%+.2f [%+.2f, %+.2f] | ", row->verification->v, row->verification->ci_low,
-                row->verification->ci_high);
+    const hr_verify_result *v = row->verification;
+    if (v && !isnan(v->v) && v->method)
+        fprintf(f, "%.0f%% vs %.0f%%, %+.2f [%+.2f, %+.2f] | ", 100 * v->share_a,
+                100 * v->share_b, v->v, v->ci_low, v->ci_high);
+    else if (v && !isnan(v->v))
+        fprintf(f, "%+.2f [%+.2f, %+.2f] | ", v->v, v->ci_low, v->ci_high);
     else if (m->judged)
         fprintf(f, " | ");
     for (size_t x = 0; x < row->n_examples; x++) {
@@ -583,6 +650,12 @@ hr_status hr_report_write_markdown(FILE *f, const hr_report *r)
         md_escape(f, outcome);
         fprintf(f, "\n");
     }
+    if (m.judged)
+        fprintf(f, "- *judge*: the share of A's and of B's texts the LLM judge says it holds "
+                   "for and V, their difference, with a 95%% interval: from the texts it "
+                   "read (%zu a side, more in later rounds) and the screen's opinion of every "
+                   "text (prediction-powered inference), valid however good the screen is\n",
+                in->verify_samples);
     for (int dir = 0; dir < 2; dir++) {
         fprintf(f, "\n## More typical of %s\n\n", dir ? "B" : "A");
         if (for_shown_count(r, dir) == 0) {
@@ -591,7 +664,7 @@ hr_status hr_report_write_markdown(FILE *f, const hr_report *r)
         }
         if (m.judged)
             fprintf(f, "| rank | hypothesis | A | B | effect [95%% CI] | AUROC | q-value | source "
-                       "| judge V [95%% CI] | examples |\n"
+                       "| judge: A vs B, V [95%% CI] | examples |\n"
                        "|---:|---|---:|---:|---|---:|---:|---|---|---|\n");
         else
             fprintf(f, "| rank | hypothesis | A | B | effect [95%% CI] | AUROC | q-value | source "

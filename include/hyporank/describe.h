@@ -36,7 +36,12 @@
  *      similarity (hyporank/scorer.h, secondary). Select the findings
  *      (hyporank/findings.h): the others significant alone are explained by
  *      one (shadows, paraphrases). Rank: findings first, by |effect|.
- *   7. The LLM judge on the verify_top first ranks (hyporank/verify.h).
+ *   7. The LLM judge on the verify_top first ranks, in rounds, with
+ *      prediction-powered estimates of their shares and V
+ *      (hyporank/verify_ppi.h). Before the LLM is sent anything, a note
+ *      gives the estimated cost (tokens from the texts' bytes, the price
+ *      given or the built-in table's); max_requests and budget_usd cap what
+ *      the run sends (the judge takes the rounds that fit).
  *
  * The LLM is optional, and so is its success: when the endpoint fails (it
  * cannot be reached, does not reply in time, answers errors or answers that
@@ -103,7 +108,8 @@ typedef struct hr_describe_options {
     int llm_samples;              /* texts of each side shown per round, 1..200 (15) */
     const char *description;      /* what the data is, for the LLM, or NULL */
     size_t verify_top;            /* candidates judged, 0..1000 (10; 0: none) */
-    size_t verify_samples;        /* texts judged per side, 1..10000 (20) */
+    size_t verify_samples;        /* texts judged per side and hypothesis in each round,
+                                     1..10000 (20) */
     double llm_timeout_s;         /* one LLM request, (0, 86400] seconds (60) */
     double llm_deadline_s;        /* all the run's LLM work, [0, 604800] seconds; 0: none (0) */
     /* the report */
@@ -116,6 +122,21 @@ typedef struct hr_describe_options {
     hr_device device;             /* scorer and probe: cpu, cuda or auto (auto) */
     int n_threads;                /* scorer: CPU threads, <= 0: one per core (0) */
     hr_events events;             /* progress and notes; {NULL, NULL}: none */
+    /* the judge's rounds and the LLM's spending (hyporank/verify_ppi.h) */
+    size_t verify_max_samples;    /* most texts judged per side and hypothesis over the
+                                     rounds, 0..100000 (0: verify_samples, one round; with
+                                     a budget, 10 verify_samples) */
+    size_t max_requests;          /* requests the run may send to the LLM, proposer and
+                                     judge together (0: no cap); cache hits are free */
+    double budget_usd;            /* dollars the run may spend on the LLM (0: no cap);
+                                     needs a price (below, or the built-in table) */
+    double price_prompt;          /* US dollars per million prompt tokens; with
+                                     price_completion; 0 and 0: the built-in table */
+    double price_completion;
+    size_t llm_context;           /* > 0: the LLM's context length in tokens; the judge's
+                                     requests are sized to fit it (0: no guard) */
+    int llm_concurrency;          /* requests in flight at once, 1..256 (0: the client's
+                                     default, 8) */
 } hr_describe_options;
 
 /* Fills in the defaults above; no inputs. */

@@ -162,6 +162,8 @@ typedef struct hr_llm_request {
                             accept only a reply whose content is a JSON object */
     int sample;          /* not sent; requests that differ only here are separate
                             cache entries (for several samples of one prompt) */
+    int expect_tokens;   /* not sent; the answer tokens expected, for cost estimates
+                            (0: max_tokens when set, else 256) */
 } hr_llm_request;
 
 typedef struct hr_llm_result {
@@ -173,6 +175,8 @@ typedef struct hr_llm_result {
     int attempts;              /* HTTP requests made for it (0 from the cache) */
     long long prompt_tokens;   /* this request's usage (also for cache hits) */
     long long completion_tokens;
+    int not_sent;              /* 1: refused by the client's budget (hr_llm_set_budget):
+                                  status HR_ERR_IO, nothing sent */
 } hr_llm_result;
 
 /* Checks the options, reads the API key from the environment and opens the
@@ -204,6 +208,47 @@ const char *hr_llm_last_error(const hr_llm *llm);
 
 /* Sums over every run of this client. */
 hr_remote_stats hr_llm_totals(const hr_llm *llm);
+
+/* ---- spending caps ------------------------------------------------------------ */
+
+/* Caps what this client sends from now on, over all its runs: at most
+ * max_requests requests to the endpoint (0: no cap) and at most max_usd
+ * dollars (0: no cap; needs prices in the options). Answers from the cache
+ * are free. hr_llm_run admits the requests it would send in order, each
+ * while the requests sent and the dollars spent (the replies' usage at the
+ * options' prices; an estimate where a reply has no usage) plus the
+ * estimates of those admitted before it stay within the caps; the others
+ * get not_sent = 1 and are not sent. */
+void hr_llm_set_budget(hr_llm *llm, size_t max_requests, double max_usd);
+
+/* What is left of the caps: requests (SIZE_MAX when uncapped) and dollars
+ * (INFINITY when uncapped). Either pointer may be NULL. */
+void hr_llm_budget_left(const hr_llm *llm, size_t *requests, double *usd);
+
+/* Dollars spent by this client: the replies' usage at the options' prices,
+ * estimated where a reply had no usage block. */
+double hr_llm_spent_usd(const hr_llm *llm);
+
+/* A request's cost before it is sent, in tokens and dollars (0 without
+ * prices): prompt tokens from the bytes of its messages at the bytes per
+ * token the endpoint's replies have shown so far (a tenth fewer, so the
+ * estimate leans high; 3 bytes a token before any reply), answer tokens
+ * expect_tokens, else max_tokens, else 256. */
+double hr_llm_estimate(const hr_llm *llm, const hr_llm_request *rq, long long *prompt_tokens,
+                       long long *completion_tokens);
+
+/* cached (n) gets 1 for each request the cache answers (nothing sent). */
+hr_status hr_llm_cached(hr_llm *llm, const hr_llm_request *reqs, size_t n, unsigned char *cached,
+                        char *err, size_t errlen);
+
+/* The built-in price table: US dollars per million prompt and completion
+ * tokens of a model known by name (the longest entry that starts the name:
+ * "gpt-4o-mini-2024-07-18" is "gpt-4o-mini"). Returns the entry's name, or
+ * NULL when the model is not in the table (a local model, say). The prices
+ * are public list prices when the table was written (see host/net/prices.c),
+ * not quotes: give your own where they matter. */
+const char *hr_llm_builtin_price(const char *model, double *usd_per_mtok_prompt,
+                                 double *usd_per_mtok_completion);
 
 #ifdef __cplusplus
 }

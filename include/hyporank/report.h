@@ -146,6 +146,19 @@ typedef struct hr_report_info {
     size_t llm_rounds_failed;    /* of which without a usable answer */
     size_t verdicts_asked;       /* verdicts asked of the judge (verdicts_missing of them
                                     not given) */
+
+    /* describe with an LLM: the judge's rounds and what the LLM cost */
+    size_t verify_max_samples;   /* most texts judged per side and hypothesis */
+    size_t verify_rounds;        /* rounds the judge ran */
+    size_t texts_judged;         /* texts asked about, all hypotheses */
+    int budget_stopped;          /* 1: the budget ended the rounds */
+    size_t max_requests;         /* the caps (0: none) */
+    double budget_usd;
+    double spent_usd;            /* usage at the prices; estimates where a reply had none */
+    double price_prompt, price_completion; /* dollars per million tokens used for costs */
+    const char *price_source;    /* "given", the built-in entry's name, or NULL (no price) */
+    size_t requests_not_sent;    /* judge requests the caps refused */
+    size_t llm_context;          /* the context guard's length (0: none) */
 } hr_report_info;
 
 /* One hypothesis. */

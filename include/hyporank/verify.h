@@ -157,6 +157,10 @@ typedef struct hr_verify_options {
                                  16..1000000 (1000) */
     double temperature;       /* 0..2; negative: not sent, the endpoint's default (0) */
     int max_tokens;           /* > 0: sent as max_tokens; 0: not sent (0) */
+    size_t context_tokens;    /* > 0: the endpoint's context length; requests are sized
+                                 to fit it (fewer texts a request, texts cut) and ask
+                                 for max_tokens = the answer's allowance; 0: no
+                                 guard (0) */
 } hr_verify_options;
 
 /* Fills in the defaults above. */
@@ -201,6 +205,25 @@ typedef struct hr_verify_result {
                                0.5 when one verdict class is empty; NaN without scores */
     size_t unusable;        /* replies for this hypothesis that could not be used
                                (then asked again, while tries were left) */
+
+    /* Prediction-powered (hyporank/verify_ppi.h): method "ppi++", and then v,
+     * ci_low, ci_high above are the PPI estimate and interval of V while
+     * p_a, p_b, p_value and the counts stay those of the labels alone.
+     * hr_verify_run leaves method NULL and these 0. */
+    const char *method;     /* "ppi++" (static string), or NULL: v and ci are Newcombe's */
+    double v_classical;     /* p_a - p_b: the labels alone */
+    double classical_ci_low, classical_ci_high; /* Newcombe's hybrid score interval */
+    double share_a, share_a_ci_low, share_a_ci_high; /* PPI share of A the judge says
+                                                        yes to, 95% interval */
+    double share_b, share_b_ci_low, share_b_ci_high;
+    double effective_labels; /* labels the classical estimate would need for the same
+                                precision of V (n_a_answered + n_b_answered: no gain) */
+    double lambda;          /* the power-tuning weight (0: labels only, 1: full PPI) */
+    size_t rounds;          /* labelling rounds it took part in */
+    int settled;            /* why its rounds ended: 1 the interval of V excludes 0 with
+                               room, 2 its rank among the judged is settled, 0 neither
+                               (its most texts, all texts, or the budget) */
+    int budget_stopped;     /* 1: the budget ended its rounds before it was settled */
 } hr_verify_result;
 
 /* What a run did, and what it saw. rows_a, rows_b and verdicts are
