@@ -12,7 +12,9 @@ floating-point tensors (F64, F32, F16, BF16) are stored as F16 (or BF16 with
 --dtype bf16), rounded to nearest, ties to even, values beyond the F16 range
 becoming +-inf; integer and boolean tensors (e.g. embeddings.position_ids) are
 copied unchanged. Other weight formats (pytorch_model.bin, *.h5, *.onnx, ...)
-are left out, so the copy holds one set of weights.
+are left out, so the copy holds one set of weights. The source's SHA-256
+record (model.safetensors.sha256) describes the source's weights, so it is not
+copied: the copy gets a record of its own new weights instead.
 
 The safetensors format is read and written here by hand: an 8-byte
 little-endian header length, a JSON header, then the data. The input header is
@@ -23,6 +25,7 @@ used for speed, and is required for --dtype bf16. DST_DIR must not exist
 unless --force is given.
 """
 import argparse
+import hashlib
 import json
 import os
 import shutil
@@ -41,7 +44,7 @@ MAX_HEADER = 100 * 1000 * 1000
 CHUNK = 1 << 20  # elements converted at a time (bounds memory on the stdlib path)
 SKIP_NAMES = {"model.safetensors", "pytorch_model.bin", "tf_model.h5", "flax_model.msgpack",
               "rust_model.ot", "onnx", "openvino", ".git", "__pycache__"}
-SKIP_SUFFIXES = (".safetensors", ".bin", ".h5", ".msgpack", ".ot", ".onnx", ".pt", ".pth")
+SKIP_SUFFIXES = (".sha256", ".safetensors", ".bin", ".h5", ".msgpack", ".ot", ".onnx", ".pt", ".pth")
 
 
 class FormatError(Exception):
@@ -189,6 +192,18 @@ def write_weights(src_path, dst_path, dst_dtype):
     return os.path.getsize(dst_path)
 
 
+def write_record(weights):
+    """Writes WEIGHTS.sha256 in sha256sum's format (through a temporary file)."""
+    digest = hashlib.sha256()
+    with open(weights, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    record = weights + ".sha256"
+    with open(record + ".part", "w") as f:
+        f.write("%s  %s\n" % (digest.hexdigest(), os.path.basename(weights)))
+    os.replace(record + ".part", record)
+
+
 def ignore(folder, names):
     return [n for n in names if n in SKIP_NAMES or n.endswith(SKIP_SUFFIXES)]
 
@@ -218,6 +233,7 @@ def main(argv):
     except FormatError as e:
         print("make-f16-model: %s" % e, file=sys.stderr)
         return 2
+    write_record(os.path.join(args.dst, "model.safetensors"))
     print("make-f16-model: wrote %s (%d bytes of %s weights, %s)"
           % (args.dst, size, args.dtype.upper(), "numpy" if np is not None else "standard library"))
     return 0
