@@ -110,6 +110,11 @@ double cli_now(void); /* monotonic seconds */
  * not at all. write renders into f and returns HR_OK or an error. */
 hr_status cli_write_file(const char *path, hr_status (*write)(FILE *f, const void *ctx),
                          const void *ctx, char *err, size_t errlen);
+/* The self-contained HTML page (hyporank/html.h) of report, an hr_report
+ * (describe, rank) or with explain an hr_explain_report, through
+ * cli_write_file; says where it wrote unless quiet. */
+hr_status cli_write_html(const char *path, const void *report, int explain, int quiet, char *err,
+                         size_t errlen);
 /* Writes json (a renderer's malloc'ed text, NULL when it ran out of memory;
  * freed here) and a final newline to path, likewise. */
 hr_status cli_write_json(const char *path, char *json, char *err, size_t errlen);

@@ -20,7 +20,7 @@ int cmd_describe(int argc, char **argv)
     cli_common_init(&c);
     hr_describe_options o;
     hr_describe_options_init(&o);
-    const char *json_path = NULL, *md_path = NULL;
+    const char *json_path = NULL, *md_path = NULL, *html_path = NULL;
     const cli_option table[] = {
         {"--a", CLI_STRING, &o.a_path, 0, 0},
         {"--b", CLI_STRING, &o.b_path, 0, 0},
@@ -44,6 +44,7 @@ int cmd_describe(int argc, char **argv)
         {"--alpha", CLI_REAL, &o.alpha, 1e-12, 0.5},
         {"--json", CLI_STRING, &json_path, 0, 0},
         {"--markdown", CLI_STRING, &md_path, 0, 0},
+        {"--html", CLI_STRING, &html_path, 0, 0},
         {NULL, CLI_STRING, NULL, 0, 0},
     };
     switch (cli_parse(cmd, argc, argv, table, &c, &o.scorer)) {
@@ -82,6 +83,8 @@ int cmd_describe(int argc, char **argv)
         if ((st = cli_write_file(md_path, write_markdown, rep, err, sizeof err)) != HR_OK) goto done;
         if (!c.quiet) fprintf(stderr, "hyporank: wrote %s\n", md_path);
     }
+    if (html_path && (st = cli_write_html(html_path, rep, 0, c.quiet, err, sizeof err)) != HR_OK)
+        goto done;
 done:
     hr_report_destroy(rep);
     hr_embedder_destroy(emb);

@@ -115,6 +115,9 @@ const char cli_rank_help[] =
     "                      finding, explained_by, paraphrases, auroc, mean_a,\n"
     "                      mean_b, ...]; index is the hypothesis's row in its file,\n"
     "                      from 0, blank lines not counted\n"
+    "  --html OUT          a self-contained page with plots: the findings' effects\n"
+    "                      with their intervals, score histograms of the rows shown,\n"
+    "                      and every hypothesis in a sortable table\n"
     "  --top N             rows of the table on standard output (default 20; 0: all)\n"
     "  --alpha Q           significance: q-value at most Q (default 0.05)\n"
     "Scoring:\n"
@@ -203,13 +206,16 @@ const char cli_describe_help[] =
     "                      p_value, q_value, significant, finding, explained_by,\n"
     "                      paraphrases, auroc, mean_a, mean_b, ...]\n"
     "  --markdown OUT      a report to read or share\n"
+    "  --html OUT          the report as one self-contained page with plots (forest\n"
+    "                      plot of the effects, share bars, score histograms,\n"
+    "                      highlighted examples, a sortable table of every candidate)\n"
     "\n"
     "%s"
     "%s"
     "\n"
     "Example:\n"
     "  hyporank describe --a headlines-2020.jsonl --b headlines-2019.jsonl \\\n"
-    "      --goal \"which news topics grew or shrank\" --json diff.json --markdown diff.md\n";
+    "      --goal \"which news topics grew or shrank\" --json diff.json --html diff.html\n";
 
 const char cli_explain_help[] =
     "usage: hyporank explain --data FILE --label-field NAME [--score-field NAME] [options]\n"
@@ -294,6 +300,9 @@ const char cli_explain_help[] =
     "                      target \"continuous\", reference_spearman, reference_r2,\n"
     "                      readable_spearman, readable_r2, selected[text, spearman,\n"
     "                      r2, explained], explained, explained_ci (no residual)\n"
+    "  --html OUT          a self-contained page: X against the number of\n"
+    "                      hypotheses with its interval, the chosen hypotheses, the\n"
+    "                      residual texts, every candidate in a sortable table\n"
     "\n"
     "%s"
     "%s"
