@@ -408,7 +408,7 @@ static void test_text_inputs_are_embedded_with_the_model(void)
     const char *json = tmp_path("text.json");
     int rc = run_cli("rank", "--a", tmp_path("a.jsonl"), "--b", tmp_path("b.jsonl"), "--hypotheses",
                      tmp_path("ideas.txt"), "--json", json, "--cache", tmp_path("cache.sqlite"),
-                     "--device", "cpu", "--quiet", NULL);
+                     "--device", "cpu", "--html", tmp_path("text.html"), "--quiet", NULL);
     CHECKF(rc == 0, "exit %d: %s", rc, err_text);
     char *text = test_read_file(json);
     cJSON *j = text ? cJSON_Parse(text) : NULL;
@@ -434,34 +434,23 @@ static void test_text_inputs_are_embedded_with_the_model(void)
     CHECK(enc && cJSON_GetObjectItem(enc, "dim")->valuedouble == 384);
     CHECK(enc && strcmp(cJSON_GetObjectItem(enc, "device")->valuestring, "cpu") == 0);
     cJSON_Delete(j);
+    /* The page: a card per row with the best texts of both sides, so every
+     * text of these small corpora is there. */
+    char *html = test_read_file(tmp_path("text.html"));
+    CHECK(html != NULL);
+    if (html) {
+        CHECK(occurrences(html, "<svg class=\"hist\"") == 2);
+        CHECK(strstr(html, "vaccine trial begins for covid") != NULL);
+        CHECK(strstr(html, "tennis star retires after a long career") != NULL);
+        CHECK(strstr(html, "the texts are not known") == NULL);
+        free(html);
+    }
     /* A 12-wide .npy against the model's 384: a dimension mismatch. */
     rc = run_cli("rank", "--a-emb", tmp_path("a.npy"), "--b", tmp_path("b.jsonl"), "--hypotheses",
                  tmp_path("ideas.txt"), "--cache", tmp_path("cache.sqlite"), "--device", "cpu",
                  "--quiet", NULL);
     CHECKF(rc == 2 && strstr(err_text, "dimension mismatch") && strstr(err_text, "a.npy"),
            "exit %d: %s", rc, err_text);
-}
-
-/* After test_text_inputs_are_embedded_with_the_model (its files, its cache). */
-static void test_html_page_of_texts_shows_each_sides_best_texts(void)
-{
-    char cfg[4096];
-    snprintf(cfg, sizeof cfg, "%s/config.json", test_model_dir());
-    if (access(cfg, R_OK) != 0) return;
-    const char *page = tmp_path("text.html");
-    int rc = run_cli("rank", "--a", tmp_path("a.jsonl"), "--b", tmp_path("b.jsonl"), "--hypotheses",
-                     tmp_path("ideas.txt"), "--html", page, "--cache", tmp_path("cache.sqlite"),
-                     "--device", "cpu", "--quiet", NULL);
-    CHECKF(rc == 0, "exit %d: %s", rc, err_text);
-    char *html = test_read_file(page);
-    CHECK(html != NULL);
-    if (!html) return;
-    CHECK(occurrences(html, "<svg class=\"hist\"") == 2);
-    /* each card lists the best texts of both sides: every text appears */
-    CHECK(strstr(html, "vaccine trial begins for covid") != NULL);
-    CHECK(strstr(html, "tennis star retires after a long career") != NULL);
-    CHECK(strstr(html, "the texts are not known") == NULL);
-    free(html);
 }
 
 int main(void)
@@ -480,7 +469,6 @@ int main(void)
     RUN(test_bad_inputs_exit_2_naming_the_file);
     RUN(test_html_page_plots_the_rows_shown);
     RUN(test_text_inputs_are_embedded_with_the_model);
-    RUN(test_html_page_of_texts_shows_each_sides_best_texts);
     free(out_text);
     free(err_text);
     /* Clean up the scratch folder. */

@@ -67,7 +67,7 @@ static void header(epage *p, const hr_html_options *o)
     FILE *f = p->f;
     const hr_explain_report *r = p->r;
     const hr_explain_run_options *op = &r->opt;
-    char c1[32], c2[32], date[64];
+    char c1[32], c2[32];
     fputs("<header>\n<h1>", f);
     hr_html_str(f, o && o->title ? o->title : "What the hypotheses explain");
     fputs("</h1>\n<dl class=\"facts\">\n", f);
@@ -96,9 +96,7 @@ static void header(epage *p, const hr_html_options *o)
     fprintf(f, "</dd>\n<dt>Settings</dt><dd>at most %zu hypotheses; %zu bootstrap resamples; "
                "%zu round%s of proposing</dd>\n",
             op->top_k, op->bootstrap, op->rounds, op->rounds == 1 ? "" : "s");
-    fputs("<dt>Date</dt><dd>", f);
-    hr_html_str(f, hr_html_date(o, date));
-    fputs("</dd>\n</dl>\n</header>\n", f);
+    hr_html_header_end(f, o);
 }
 
 static void headline(epage *p)
@@ -354,7 +352,7 @@ hr_status hr_explain_report_write_html(FILE *f, const hr_explain_report *r,
     if (!f || !r) return HR_ERR_INTERNAL;
     epage p = {f, r, r->opt.continuous ? "Spearman" : "AUROC", {"lower", "higher"}};
     if (!r->opt.continuous) p.label[0] = r->ds.label[0], p.label[1] = r->ds.label[1];
-    char c[32], date[64];
+    char c[32];
     hr_html_begin(f, opt && opt->title ? opt->title : "What the hypotheses explain");
     header(&p, opt);
     fputs("<main>\n", f);
@@ -379,11 +377,8 @@ hr_status hr_explain_report_write_html(FILE *f, const hr_explain_report *r,
                "id=\"candidates-table\"></div>\n<noscript><p>The table needs JavaScript; the JSON "
                "report (--json) has the chosen ones.</p></noscript>\n</section>\n",
             hr_html_count(r->K, c));
-    fputs("</main>\n<footer>Made by ", f);
-    hr_html_str(f, opt && opt->generator ? opt->generator : "hyporank");
-    fputs(" on ", f);
-    hr_html_str(f, hr_html_date(opt, date));
-    fputs(". This page is self-contained: it loads nothing.</footer>\n", f);
+    fputs("</main>\n", f);
+    hr_html_footer(f, opt, "");
     table_data(&p);
     hr_html_end(f);
     return ferror(f) ? HR_ERR_IO : HR_OK;

@@ -309,6 +309,25 @@ const char *hr_html_count(size_t n, char out[32])
     return out;
 }
 
+void hr_html_header_end(FILE *f, const hr_html_options *opt)
+{
+    char date[64];
+    fputs("<dt>Date</dt><dd>", f);
+    hr_html_str(f, hr_html_date(opt, date));
+    fputs("</dd>\n</dl>\n</header>\n", f);
+}
+
+void hr_html_footer(FILE *f, const hr_html_options *opt, const char *note)
+{
+    char date[64];
+    fputs("<footer>Made by ", f);
+    hr_html_str(f, opt && opt->generator ? opt->generator : "hyporank");
+    fputs(" on ", f);
+    hr_html_str(f, hr_html_date(opt, date));
+    fprintf(f, ". This page is self-contained: it loads nothing.%s%s</footer>\n", *note ? " " : "",
+            note);
+}
+
 void hr_html_options_init(hr_html_options *o)
 {
     if (o) memset(o, 0, sizeof *o);

@@ -49,6 +49,12 @@ void hr_html_begin(FILE *f, const char *title);
 /* The script of the table (page-script.js), then </body></html>. */
 void hr_html_end(FILE *f);
 
+/* The header's last fact, the date, and the end of the header. */
+void hr_html_header_end(FILE *f, const hr_html_options *opt);
+/* The footer: who made the page and when, that it loads nothing, then note
+ * (literal HTML, may be ""). */
+void hr_html_footer(FILE *f, const hr_html_options *opt, const char *note);
+
 /* The date line: opt's, else now as "2026-12-05 14:03 UTC". out: 64 bytes. */
 const char *hr_html_date(const hr_html_options *opt, char out[64]);
 

@@ -55,6 +55,7 @@ static const char *fmt_p(double p, char out[24])
 
 static double fp_x(const page *p, double v)
 {
+    if (isnan(v)) v = 0.0;
     if (v < -p->m) v = -p->m;
     if (v > p->m) v = p->m;
     return FP_PAD + (v + p->m) / (2 * p->m) * (FP_W - 2 * FP_PAD);
@@ -88,7 +89,7 @@ static void header(page *p, const hr_html_options *o)
     FILE *f = p->f;
     const hr_report_info *in = p->in;
     const int describe = in->kind == HR_REPORT_DESCRIBE;
-    char c1[32], c2[32], date[64];
+    char c1[32], c2[32];
     fputs("<header>\n<h1>", f);
     hr_html_str(f, o && o->title ? o->title
                                  : (describe ? "How A differs from B" : "Hypotheses ranked: A against B"));
@@ -146,9 +147,7 @@ static void header(page *p, const hr_html_options *o)
                 in->verify_samples, in->llm_totals.items, in->llm_totals.cache_hits,
                 in->verdicts_missing);
     }
-    fputs("<dt>Date</dt><dd>", f);
-    hr_html_str(f, hr_html_date(o, date));
-    fputs("</dd>\n</dl>\n</header>\n", f);
+    hr_html_header_end(f, o);
 }
 
 static void headline(page *p)
@@ -680,20 +679,6 @@ static void table_section(page *p)
             hr_html_count(p->r->n_rows, c));
 }
 
-static void footer(page *p, const hr_html_options *o)
-{
-    FILE *f = p->f;
-    char date[64];
-    fputs("<footer>Made by ", f);
-    hr_html_str(f, o && o->generator ? o->generator : "hyporank");
-    fputs(" on ", f);
-    hr_html_str(f, hr_html_date(o, date));
-    fputs(". This page is self-contained: it loads nothing. Shares and effects are the "
-          "embedding screen's estimates (a calibrated hinge of each text's similarity to the "
-          "hypothesis); the AUROC of the similarity is secondary.</footer>\n",
-          f);
-}
-
 hr_status hr_report_write_html(FILE *f, const hr_report *r, const hr_html_options *opt)
 {
     if (!f || !r) return HR_ERR_INTERNAL;
@@ -711,7 +696,9 @@ hr_status hr_report_write_html(FILE *f, const hr_report *r, const hr_html_option
     clusters(&p);
     table_section(&p);
     fputs("</main>\n", f);
-    footer(&p, opt);
+    hr_html_footer(f, opt, "Shares and effects are the embedding screen's estimates (a "
+                           "calibrated hinge of each text's similarity to the hypothesis); the "
+                           "AUROC of the similarity is secondary.");
     table_data(&p);
     hr_html_end(f);
     return ferror(f) ? HR_ERR_IO : HR_OK;

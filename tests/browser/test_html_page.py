@@ -192,12 +192,19 @@ with launch_or_skip() as browser:
     if large.exists():
         size = large.stat().st_size
         t.check(size < 5_000_000, "the large page is under 5 MB", size)
-        page, seconds = open_offline(browser, large)
-        t0 = time.monotonic()
-        ready = page.eval("document.documentElement.getAttribute('data-table')")
-        total = seconds + (time.monotonic() - t0)
-        print("     large page: %d bytes, loaded in %.2f s" % (size, total))
-        t.check(ready == "ready" and total < 2.0, "it opens in under 2 s", "%.2f s" % total)
+        # The page's own clock (navigation timing): from the start of the
+        # navigation to the end of the load event, which comes after the
+        # table's script has run; the median of three loads, so that one
+        # stall of a shared machine does not decide.
+        times = []
+        for _ in range(3):
+            page, _ = open_offline(browser, large)
+            ready = page.eval("document.documentElement.getAttribute('data-table')")
+            times.append(page.eval("performance.getEntriesByType('navigation')[0].loadEventEnd") / 1000)
+            t.check(ready == "ready", "its table is ready at the load event")
+        total = sorted(times)[1]
+        print("     large page: %d bytes, loaded in %s s" % (size, ", ".join("%.2f" % x for x in times)))
+        t.check(total < 2.0, "it opens in under 2 s", "median %.2f s" % total)
         count = page.eval("document.querySelector('#candidates-table .controls .muted').textContent")
         t.check(count == "10000 of 10000 candidates", "its table holds every candidate", count)
         t.check(page.eval("document.querySelectorAll('#forest .fp-mark').length") == 40,
