@@ -265,7 +265,7 @@ void hr_html_begin(FILE *f, const char *title)
     fputs("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
           "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n", f);
     fprintf(f, "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
-               "script-src %s; style-src %s; img-src data:; base-uri 'none'; "
+               "script-src %s; style-src %s; base-uri 'none'; "
                "form-action 'none'\">\n",
             script_hash, style_hash);
     fputs("<meta name=\"color-scheme\" content=\"light dark\">\n<meta name=\"generator\" "

@@ -15,11 +15,11 @@
 #define FP_PAD 12
 /* The histogram's SVG and its plotting area. */
 #define HI_W 380
-#define HI_H 150
+#define HI_H 164
 #define HI_X0 40
 #define HI_X1 372
-#define HI_Y0 10
-#define HI_Y1 118
+#define HI_Y0 24  /* the legend above it */
+#define HI_Y1 132
 
 typedef struct page {
     FILE *f;
@@ -439,12 +439,12 @@ static void histogram(FILE *f, const hr_report_row *row)
     fprintf(f, "<text x=\"%d\" y=\"%d\" text-anchor=\"end\">0</text>", HI_X0 - 4, HI_Y1);
     fprintf(f, "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\">similarity to the hypothesis</text>",
             (HI_X0 + HI_X1) / 2, HI_H - 2);
-    fprintf(f, "<rect class=\"mk-a\" x=\"%d\" y=\"%d\" width=\"10\" height=\"10\"/><text class=\"lab\" "
-               "x=\"%d\" y=\"%d\">A (%s)</text>",
-            HI_X1 - 130, HI_Y0 - 6, HI_X1 - 116, HI_Y0 + 3, hr_html_count((size_t)na, ca));
-    fprintf(f, "<rect class=\"mk-b\" x=\"%d\" y=\"%d\" width=\"10\" height=\"10\"/><text class=\"lab\" "
-               "x=\"%d\" y=\"%d\">B (%s)</text>",
-            HI_X1 - 130, HI_Y0 + 10, HI_X1 - 116, HI_Y0 + 19, hr_html_count((size_t)nb, cb));
+    fprintf(f, "<rect class=\"mk-a\" x=\"%d\" y=\"2\" width=\"10\" height=\"10\"/><text class=\"lab\" "
+               "x=\"%d\" y=\"11\">A (%s texts)</text>",
+            HI_X0, HI_X0 + 14, hr_html_count((size_t)na, ca));
+    fprintf(f, "<rect class=\"mk-b\" x=\"%d\" y=\"2\" width=\"10\" height=\"10\"/><text class=\"lab\" "
+               "x=\"%d\" y=\"11\">B (%s texts)</text>",
+            (HI_X0 + HI_X1) / 2, (HI_X0 + HI_X1) / 2 + 14, hr_html_count((size_t)nb, cb));
     fputs("</svg>", f);
 }
 
