@@ -4,7 +4,7 @@
  * long texts are cut on a character boundary, the JSON block cannot close
  * its script, `mentions "w"` words are highlighted on word boundaries, the
  * Content-Security-Policy's hashes are those of the page's own script and
- * style, 10,000 candidates on a million texts give a page under 5 MB, and
+ * style, the judge's V stands beside the screen's effect, 10,000 candidates on a million texts give a page under 5 MB, and
  * a report of hostile texts keeps every one of them as text.
  *
  * With $HR_HTML_OUT set (ctest sets build/html-report) it leaves large.html
@@ -127,6 +127,13 @@ static void test_mentions_words_are_highlighted_on_word_boundaries(void)
           memcmp(phrase, "covid 19", 8) == 0);
     CHECK(!hr_html_mentions("is about covid", 14, &phrase, &plen));
     CHECK(!hr_html_mentions("mentions \"a\" or \"b\"", 19, &phrase, &plen));
+}
+
+static size_t occurrences(const char *hay, const char *needle)
+{
+    size_t n = 0;
+    for (const char *p = hay; (p = strstr(p, needle)) != NULL; p++) n++;
+    return n;
 }
 
 /* ---- synthetic reports ---- */
@@ -336,6 +343,36 @@ static void test_page_allows_only_its_own_script_and_style(void)
     hr_report_destroy(r);
 }
 
+static void test_the_judges_v_stands_beside_the_screens_effect(void)
+{
+    hr_report *r = synthetic(300, 1000, 1000, NULL, 0, 200);
+    CHECK(r != NULL);
+    if (!r) return;
+    r->verifications = calloc(3, sizeof *r->verifications);
+    CHECK(r->verifications != NULL);
+    if (!r->verifications) {
+        hr_report_destroy(r);
+        return;
+    }
+    for (size_t i = 0; i < 3; i++) { /* the first three findings judged, one without answers */
+        hr_verify_result *v = &r->verifications[i];
+        *v = (hr_verify_result){.n_a_true = 12, .n_a_answered = 20, .n_b_true = 2,
+                                .n_b_answered = 20, .v = i == 2 ? NAN : 0.5, .ci_low = 0.22,
+                                .ci_high = 0.71, .p_value = 0.001};
+        r->rows[i].verification = v;
+    }
+    size_t len;
+    char *page = page_of(r, "judged.html", &len);
+    CHECKF(occurrences(page, "class=\"fp-judge mk-j\"") == 2, "%zu judge marks",
+           occurrences(page, "class=\"fp-judge mk-j\""));
+    CHECK(strstr(page, "judge +0.50 [+0.22, +0.71]") != NULL);
+    CHECK(strstr(page, "true of 12/20 texts of A and 2/20 of B") != NULL);
+    CHECK(strstr(page, "The judge gave no usable answer.") != NULL);
+    CHECK(strstr(page, "the LLM judge's V") != NULL); /* the legend says what the mark is */
+    free(page);
+    hr_report_destroy(r);
+}
+
 static void test_ten_thousand_candidates_on_a_million_texts_stay_under_5_mb(void)
 {
     hr_report *r = synthetic(10000, 500000, 500000, NULL, 0, 4000);
@@ -407,6 +444,7 @@ int main(void)
     RUN(test_json_in_the_page_cannot_close_its_script);
     RUN(test_mentions_words_are_highlighted_on_word_boundaries);
     RUN(test_page_allows_only_its_own_script_and_style);
+    RUN(test_the_judges_v_stands_beside_the_screens_effect);
     RUN(test_ten_thousand_candidates_on_a_million_texts_stay_under_5_mb);
     RUN(test_hostile_report_page_keeps_every_text_as_text);
     return test_summary();

@@ -276,7 +276,7 @@ static void fp_row(page *p, const hr_report_row *row, int para, size_t n_para, i
     fputs("</svg>", f);
     fprintf(f, "<span class=\"fp-num\">%s<br>%.0f%% vs %.0f%%", iv, 100 * e->share_a, 100 * e->share_b);
     if (j)
-        fprintf(f, " &middot; judge %s", fmt_interval(row->verification->v, row->verification->ci_low,
+        fprintf(f, "<br>judge %s", fmt_interval(row->verification->v, row->verification->ci_low,
                                                       row->verification->ci_high, jv));
     fprintf(f, "</span></%s>\n", fold ? "summary" : "div");
 }

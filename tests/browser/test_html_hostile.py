@@ -178,4 +178,19 @@ with launch_or_skip() as browser:
         t.check("&lt;script&gt; stays &amp;lt; as typed" in text, "entities stay as typed")
         page.screenshot(str(OUT / "hostile-synthetic.png"))
 
+    # The judge's figures beside the screen's keep to their column too.
+    judged = OUT / "judged.html"
+    t.check(judged.exists(), "test_report_html left the judged page", judged)
+    if judged.exists():
+        page, _ = open_offline(browser, judged, width=1100, height=900)
+        r = inspect(page)
+        t.check(page.eval("document.querySelectorAll('#forest .fp-judge').length") == 2,
+                "judged page: the judge's marks beside two findings")
+        wide = page.eval("Array.from(document.querySelectorAll('.fp-num')).filter(function (e) {"
+                         " return e.scrollWidth > e.clientWidth + 1"
+                         " || e.getBoundingClientRect().right > window.innerWidth; }).length")
+        t.check(r["scrollWidth"] <= r["innerWidth"] + 1 and wide == 0,
+                "judged page: the numbers fit their column", (r["scrollWidth"], wide))
+        t.check(not troubles(page) and not leaks(page, judged), "judged page: no error, no request")
+
 sys.exit(t.summary())
