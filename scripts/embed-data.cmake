@@ -6,6 +6,6 @@ string(LENGTH "${hex}" hexlen)
 math(EXPR len "${hexlen} / 2")
 string(REGEX REPLACE "([0-9a-f][0-9a-f])" "0x\\1," bytes "${hex}")
 string(REGEX REPLACE "(0x..,0x..,0x..,0x..,0x..,0x..,0x..,0x..,0x..,0x..,0x..,0x..,)" "\\1\n" bytes "${bytes}")
-file(WRITE "${OUT}" "/* generated from host/discovery/data/${src} by scripts/embed-data.cmake; do not edit */\n"
+file(WRITE "${OUT}" "/* generated from ${src} by scripts/embed-data.cmake; do not edit */\n"
   "const char ${NAME}[] = {\n${bytes}0x00};\n"
   "const unsigned long ${NAME}_len = ${len};\n")

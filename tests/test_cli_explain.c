@@ -222,6 +222,45 @@ done:
     free(out);
 }
 
+/* After the planted test (its cache): the page plots X step by step. */
+static void test_html_page_plots_x_against_the_number_of_hypotheses(void)
+{
+    char json[300], page[300];
+    snprintf(json, sizeof json, "%s/planted-html.json", dir);
+    snprintf(page, sizeof page, "%s/planted.html", dir);
+    const char *args[] = {"explain", "--data", planted, "--label-field", "label", "--json", json,
+                          "--html", page, "--cache", cache, "--quiet", NULL};
+    char *out = NULL;
+    cJSON *root = explain_json(args, json, &out);
+    char *html = test_read_file(page);
+    CHECK(root != NULL && html != NULL);
+    if (root && html) {
+        cJSON *sel = cJSON_GetObjectItem(root, "selected");
+        size_t points = 0;
+        for (const char *p = html; (p = strstr(p, "class=\"curve-point ")) != NULL; p++) points++;
+        CHECKF(points == (size_t)cJSON_GetArraySize(sel), "%zu points, %d chosen", points,
+               cJSON_GetArraySize(sel));
+        CHECK(strstr(html, "id=\"curve\"") != NULL && strstr(html, "class=\"curve-band\"") != NULL);
+        CHECK(strstr(html, "reference: AUROC") != NULL);
+        /* the last step's X is the headline's */
+        cJSON *x = num(root, "explained");
+        char want[64];
+        snprintf(want, sizeof want, "<strong id=\"explained\">%.0f%%", x ? 100 * x->valuedouble : -1);
+        CHECKF(strstr(html, want) != NULL, "no %s", want);
+        const cJSON *first = cJSON_GetArrayItem(sel, 0);
+        CHECK(first && strstr(html, cJSON_GetObjectItem(first, "text")->valuestring) != NULL);
+        /* each step's X and interval (hr_explain_report_step) */
+        cJSON *h;
+        cJSON_ArrayForEach(h, sel) {
+            cJSON *e = num(h, "explained");
+            snprintf(want, sizeof want, "<td class=\"n\">%.0f%% [", e ? 100 * e->valuedouble : -1);
+            CHECKF(strstr(html, want) != NULL, "no %s", want);
+        }
+    }
+    cJSON_Delete(root);
+    free(out), free(html);
+}
+
 static void test_shuffled_labels_leave_nothing_to_explain(void)
 {
     char json[300];
@@ -586,6 +625,7 @@ int main(void)
 
     RUN(test_bad_input_exits_2_naming_the_file_line_and_value);
     RUN(test_planted_topic_is_chosen_first_and_explains_most_of_the_probe);
+    RUN(test_html_page_plots_x_against_the_number_of_hypotheses);
     RUN(test_shuffled_labels_leave_nothing_to_explain);
     RUN(test_rounds_continue_from_the_first_and_report_each_round);
     RUN(test_a_classifier_score_is_the_reference_and_its_decisions_are_explained);

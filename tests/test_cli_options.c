@@ -24,13 +24,14 @@ static const char *const describe[] = {
     "--a", "--b", "--goal", "--hypotheses", "--no-bank", "--no-ngrams", "--no-clusters",
     "--ngrams", "--holdout", "--seed", "--llm-url", "--llm-model", "--llm-rounds",
     "--llm-samples", "--description", "--verify-top", "--verify-samples", "--top", "--examples",
-    "--alpha", "--json", "--markdown", NULL};
+    "--alpha", "--json", "--markdown", "--html", NULL};
 static const char *const rank[] = {"--a", "--b", "--hypotheses", "--a-emb", "--b-emb", "--h-emb",
-                                   "--hypothesis-field", "--json", "--top", "--memory-mb", NULL};
+                                   "--hypothesis-field", "--json", "--html", "--top", "--memory-mb",
+                                   NULL};
 static const char *const explain[] = {
     "--data", "--label-field", "--positive", "--score-field", "--a", "--b", "--continuous",
     "--hypotheses", "--no-bank", "--no-ngrams", "--ngrams", "--holdout", "--rounds", "--top-k",
-    "--candidates", "--folds", "--seed", "--bootstrap", "--examples", "--json", NULL};
+    "--candidates", "--folds", "--seed", "--bootstrap", "--examples", "--json", "--html", NULL};
 static const char *const embed[] = {"--in", "--out", NULL};
 
 static void check_help_lists(const char *cmd, const char *const *opts, const char *help)

@@ -353,6 +353,41 @@ static void test_bad_inputs_exit_2_naming_the_file(void)
     CHECK(run_cli("rank", "--bogus", NULL) == 2);
 }
 
+/* How often needle occurs in hay. */
+static size_t occurrences(const char *hay, const char *needle)
+{
+    size_t n = 0;
+    for (const char *p = hay; (p = strstr(p, needle)) != NULL; p++) n++;
+    return n;
+}
+
+static void test_html_page_plots_the_rows_shown(void)
+{
+    const char *page = tmp_path("rank.html"), *json = tmp_path("rank-html.json");
+    int rc = run_cli("rank", "--a-emb", tmp_path("a.npy"), "--b-emb", tmp_path("b.npy"), "--h-emb",
+                     tmp_path("h.npy"), "--hypotheses", tmp_path("h.txt"), "--json", json, "--html",
+                     page, "--top", "3", "--quiet", NULL);
+    CHECKF(rc == 0, "exit %d: %s", rc, err_text);
+    char *html = test_read_file(page), *text = test_read_file(json);
+    cJSON *j = text ? cJSON_Parse(text) : NULL;
+    CHECK(html != NULL && j != NULL);
+    if (html && j) {
+        CHECK(strncmp(html, "<!DOCTYPE html>", 15) == 0 && strstr(html, "</html>") != NULL);
+        CHECK(strstr(html, "Hypotheses ranked: A against B") != NULL);
+        size_t findings = 0;
+        const cJSON *h;
+        cJSON_ArrayForEach(h, cJSON_GetObjectItem(j, "hypotheses"))
+            findings += cJSON_IsTrue(cJSON_GetObjectItem(h, "finding"));
+        CHECKF(occurrences(html, "class=\"fp-mark ") == findings, "%zu marks, %zu findings",
+               occurrences(html, "class=\"fp-mark "), findings);
+        CHECK(occurrences(html, "<svg class=\"hist\"") == 3); /* the 3 rows shown */
+        CHECK(strstr(html, "the texts are not known") != NULL); /* embeddings only */
+        CHECK(strstr(html, "\"leans on A\"") != NULL);           /* the table's data */
+    }
+    cJSON_Delete(j);
+    free(html), free(text);
+}
+
 static void test_text_inputs_are_embedded_with_the_model(void)
 {
     char cfg[4096];
@@ -374,7 +409,7 @@ static void test_text_inputs_are_embedded_with_the_model(void)
     const char *json = tmp_path("text.json");
     int rc = run_cli("rank", "--a", tmp_path("a.jsonl"), "--b", tmp_path("b.jsonl"), "--hypotheses",
                      tmp_path("ideas.txt"), "--json", json, "--cache", tmp_path("cache.sqlite"),
-                     "--device", "cpu", "--quiet", NULL);
+                     "--device", "cpu", "--html", tmp_path("text.html"), "--quiet", NULL);
     CHECKF(rc == 0, "exit %d: %s", rc, err_text);
     char *text = test_read_file(json);
     cJSON *j = text ? cJSON_Parse(text) : NULL;
@@ -400,6 +435,17 @@ static void test_text_inputs_are_embedded_with_the_model(void)
     CHECK(enc && cJSON_GetObjectItem(enc, "dim")->valuedouble == 384);
     CHECK(enc && strcmp(cJSON_GetObjectItem(enc, "device")->valuestring, "cpu") == 0);
     cJSON_Delete(j);
+    /* The page: a card per row with the best texts of both sides, so every
+     * text of these small corpora is there. */
+    char *html = test_read_file(tmp_path("text.html"));
+    CHECK(html != NULL);
+    if (html) {
+        CHECK(occurrences(html, "<svg class=\"hist\"") == 2);
+        CHECK(strstr(html, "vaccine trial begins for covid") != NULL);
+        CHECK(strstr(html, "tennis star retires after a long career") != NULL);
+        CHECK(strstr(html, "the texts are not known") == NULL);
+        free(html);
+    }
     /* A 12-wide .npy against the model's 384: a dimension mismatch. */
     rc = run_cli("rank", "--a-emb", tmp_path("a.npy"), "--b", tmp_path("b.jsonl"), "--hypotheses",
                  tmp_path("ideas.txt"), "--cache", tmp_path("cache.sqlite"), "--device", "cpu",
@@ -422,6 +468,7 @@ int main(void)
     RUN(test_npy_inputs_give_the_contract_json_findings_first);
     RUN(test_underflowing_p_values_are_shown_as_a_bound);
     RUN(test_bad_inputs_exit_2_naming_the_file);
+    RUN(test_html_page_plots_the_rows_shown);
     RUN(test_text_inputs_are_embedded_with_the_model);
     free(out_text);
     free(err_text);

@@ -193,6 +193,31 @@ static void test_describe_run_finds_the_pandemic_in_the_2020_headlines(void)
         CHECKF(about, "the examples of \"%s\" miss the pandemic", row->text);
         break;
     }
+    /* The page's plots: the rows shown get histograms of their similarity
+     * on the texts their effect was computed on, and each side's best texts
+     * (the JSON's examples among them); the others get none. */
+    for (size_t i = 0; i < hr_report_rows(r); i++) {
+        const hr_report_row *row = hr_report_row_at(r, i);
+        if (!row->shown) {
+            CHECK(row->n_bins == 0 && row->hist_a == NULL && row->n_examples_a == 0);
+            continue;
+        }
+        CHECK(row->n_bins == HR_REPORT_BINS && row->bins_lo < row->bins_hi);
+        size_t sum_a = 0, sum_b = 0;
+        for (size_t k = 0; k < row->n_bins; k++) sum_a += row->hist_a[k], sum_b += row->hist_b[k];
+        CHECKF(sum_a == row->effect.n_a && sum_b == row->effect.n_b, "row %zu: %zu + %zu texts "
+               "binned, the effect's %zu + %zu", row->rank, sum_a, sum_b, row->effect.n_a,
+               row->effect.n_b);
+        CHECK(row->effect.tau > row->bins_lo && row->effect.tau < row->bins_hi);
+        CHECK(row->n_examples_a == HR_REPORT_DETAIL_EXAMPLES &&
+              row->n_examples_b == HR_REPORT_DETAIL_EXAMPLES);
+        const char *const *own = row->direction == 'A' ? row->examples_a : row->examples_b;
+        if (row->source == HR_SOURCE_BANK && row->n_examples)
+            CHECKF(strcmp(own[0], row->examples[0]) == 0, "row %zu: best texts %s / %s", row->rank,
+                   own[0], row->examples[0]);
+        if (row->rank == 1) CHECK(mentions_pandemic(row->examples_a[0]));
+    }
+
     /* Clusters of both sides. */
     CHECK(in->clusters != NULL && in->n_clusters >= 2);
     int sides[2] = {0, 0};

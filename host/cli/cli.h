@@ -122,6 +122,11 @@ double cli_now(void); /* monotonic seconds */
 int cli_check_paths(const char *cmd, const cli_common *c, int embeds, const hr_path_use *uses,
                     size_t n);
 
+/* The self-contained HTML page (hyporank/html.h) of report, an hr_report
+ * (describe, rank) or with explain an hr_explain_report, through
+ * hr_output_write; says where it wrote unless quiet. */
+hr_status cli_write_html(const char *path, const void *report, int explain, int quiet, char *err,
+                         size_t errlen);
 /* Writes json (a renderer's malloc'ed text, NULL when it ran out of memory;
  * freed here) and a final newline to path, through hr_output_write (written
  * whole or not at all). */

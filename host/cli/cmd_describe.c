@@ -46,7 +46,7 @@ int cmd_describe(int argc, char **argv)
     cli_common_init(&c);
     hr_describe_options o;
     hr_describe_options_init(&o);
-    const char *json_path = NULL, *md_path = NULL, *price = NULL;
+    const char *json_path = NULL, *md_path = NULL, *html_path = NULL, *price = NULL;
     const cli_option table[] = {
         {"--a", CLI_STRING, &o.a_path, 0, 0},
         {"--b", CLI_STRING, &o.b_path, 0, 0},
@@ -78,6 +78,7 @@ int cmd_describe(int argc, char **argv)
         {"--alpha", CLI_REAL, &o.alpha, 1e-12, 0.5},
         {"--json", CLI_STRING, &json_path, 0, 0},
         {"--markdown", CLI_STRING, &md_path, 0, 0},
+        {"--html", CLI_STRING, &html_path, 0, 0},
         {NULL, CLI_STRING, NULL, 0, 0},
     };
     switch (cli_parse(cmd, argc, argv, table, &c, &o.scorer)) {
@@ -111,6 +112,7 @@ int cmd_describe(int argc, char **argv)
         {"--a", o.a_path, HR_PATH_INPUT},         {"--b", o.b_path, HR_PATH_INPUT},
         {"--hypotheses", o.hypotheses_path, HR_PATH_INPUT},
         {"--json", json_path, HR_PATH_OUTPUT},    {"--markdown", md_path, HR_PATH_OUTPUT},
+        {"--html", html_path, HR_PATH_OUTPUT},
     };
     int rc = cli_check_paths(cmd, &c, 1, paths, sizeof paths / sizeof paths[0]);
     if (rc != CLI_EXIT_OK) return rc;
@@ -135,6 +137,8 @@ int cmd_describe(int argc, char **argv)
         if ((st = hr_output_write(md_path, write_markdown, rep, err, sizeof err)) != HR_OK) goto done;
         if (!c.quiet) fprintf(stderr, "hyporank: wrote %s\n", md_path);
     }
+    if (html_path && (st = cli_write_html(html_path, rep, 0, c.quiet, err, sizeof err)) != HR_OK)
+        goto done;
     if (st == HR_OK) rc = llm_outcome(hr_report_get_info(rep));
 done:
     hr_report_destroy(rep);

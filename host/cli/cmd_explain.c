@@ -23,7 +23,7 @@ int cmd_explain(int argc, char **argv)
     hr_explain_run_options_init(&o);
     hr_scorer_options so = hr_scorer_default_options();
     so.method = o.method; /* cosine unless told otherwise: a readable feature stands alone */
-    const char *json_path = NULL;
+    const char *json_path = NULL, *html_path = NULL;
     const cli_option table[] = {
         {"--data", CLI_STRING, &o.data_path, 0, 0},
         {"--label-field", CLI_STRING, &o.label_field, 0, 0},
@@ -45,6 +45,7 @@ int cmd_explain(int argc, char **argv)
         {"--bootstrap", CLI_SIZE, &o.bootstrap, 100, 100000},
         {"--examples", CLI_SIZE, &o.examples, 0, 1000},
         {"--json", CLI_STRING, &json_path, 0, 0},
+        {"--html", CLI_STRING, &html_path, 0, 0},
         {NULL, CLI_STRING, NULL, 0, 0},
     };
     switch (cli_parse(cmd, argc, argv, table, &c, &so)) {
@@ -84,7 +85,7 @@ int cmd_explain(int argc, char **argv)
     const hr_path_use paths[] = {
         {"--data", o.data_path, HR_PATH_INPUT},   {"--a", o.a_path, HR_PATH_INPUT},
         {"--b", o.b_path, HR_PATH_INPUT},         {"--hypotheses", o.hypotheses_path, HR_PATH_INPUT},
-        {"--json", json_path, HR_PATH_OUTPUT},
+        {"--json", json_path, HR_PATH_OUTPUT},    {"--html", html_path, HR_PATH_OUTPUT},
     };
     int rc = cli_check_paths(cmd, &c, 1, paths, sizeof paths / sizeof paths[0]);
     if (rc != CLI_EXIT_OK) return rc;
@@ -106,6 +107,8 @@ int cmd_explain(int argc, char **argv)
         if ((st = cli_write_json(json_path, hr_explain_report_json(rep), err, sizeof err)) != HR_OK) goto done;
         if (!c.quiet) fprintf(stderr, "hyporank: wrote %s\n", json_path);
     }
+    if (html_path && (st = cli_write_html(html_path, rep, 1, c.quiet, err, sizeof err)) != HR_OK)
+        goto done;
 done:
     hr_explain_report_destroy(rep);
     hr_embedder_destroy(emb);

@@ -15,7 +15,7 @@ int cmd_rank(int argc, char **argv)
     cli_common_init(&c);
     hr_rank_options o;
     hr_rank_options_init(&o);
-    const char *json_path = NULL;
+    const char *json_path = NULL, *html_path = NULL;
     size_t memory_mb = 256;
     const cli_option table[] = {
         {"--a", CLI_STRING, &o.a_path, 0, 0},
@@ -26,6 +26,7 @@ int cmd_rank(int argc, char **argv)
         {"--h-emb", CLI_STRING, &o.h_emb_path, 0, 0},
         {"--hypothesis-field", CLI_NONEMPTY, &o.hypothesis_field, 0, 0},
         {"--json", CLI_STRING, &json_path, 0, 0},
+        {"--html", CLI_STRING, &html_path, 0, 0},
         {"--top", CLI_SIZE, &o.top, 0, 1000000000.0},
         {"--alpha", CLI_REAL, &o.alpha, 1e-12, 0.5},
         {"--memory-mb", CLI_SIZE, &memory_mb, 1, 1048576.0},
@@ -50,6 +51,7 @@ int cmd_rank(int argc, char **argv)
         {"--hypotheses", o.hypotheses_path, HR_PATH_INPUT},
         {"--a-emb", o.a_emb_path, HR_PATH_INPUT},   {"--b-emb", o.b_emb_path, HR_PATH_INPUT},
         {"--h-emb", o.h_emb_path, HR_PATH_INPUT},   {"--json", json_path, HR_PATH_OUTPUT},
+        {"--html", html_path, HR_PATH_OUTPUT},
     };
     int rc = cli_check_paths(cmd, &c, hr_rank_needs_embedder(&o), paths,
                              sizeof paths / sizeof paths[0]);
@@ -76,6 +78,8 @@ int cmd_rank(int argc, char **argv)
     if (o.top != 0 && o.top < n)
         printf("(%zu more; --top 0 shows all%s)\n", n - o.top, json_path ? ", --json has all" : "");
     if (json_path && !c.quiet) fprintf(stderr, "hyporank: wrote %s\n", json_path);
+    if (html_path && (st = cli_write_html(html_path, rep, 0, c.quiet, err, sizeof err)) != HR_OK)
+        goto done;
     if (!c.quiet)
         fprintf(stderr, "hyporank: %.2f s: read %.2f s, embed %.2f s (%s), score %.2f s (%s), "
                         "report %.2f s\n",

@@ -2,6 +2,7 @@
  * shared by the commands (cli.h). */
 #include "cli.h"
 #include "hyporank/cache.h"
+#include "hyporank/html.h"
 
 #include <errno.h>
 #include <math.h>
@@ -305,5 +306,30 @@ hr_status cli_write_json(const char *path, char *json, char *err, size_t errlen)
     }
     hr_status st = hr_output_write(path, write_text, json, err, errlen);
     free(json);
+    return st;
+}
+
+static hr_status write_report_html(FILE *f, const void *report)
+{
+    hr_html_options o;
+    hr_html_options_init(&o);
+    o.generator = "hyporank " HR_VERSION;
+    return hr_report_write_html(f, report, &o);
+}
+
+static hr_status write_explain_html(FILE *f, const void *report)
+{
+    hr_html_options o;
+    hr_html_options_init(&o);
+    o.generator = "hyporank " HR_VERSION;
+    return hr_explain_report_write_html(f, report, &o);
+}
+
+hr_status cli_write_html(const char *path, const void *report, int explain, int quiet, char *err,
+                         size_t errlen)
+{
+    hr_status st = hr_output_write(path, explain ? write_explain_html : write_report_html, report,
+                                   err, errlen);
+    if (st == HR_OK && !quiet) fprintf(stderr, "hyporank: wrote %s\n", path);
     return st;
 }

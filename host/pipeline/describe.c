@@ -832,6 +832,31 @@ static hr_status build_report(describe_run *d, char *err, size_t errlen)
     return HR_OK;
 }
 
+/* The page's plots of the rows shown: on all texts, or for candidates drawn
+ * from the data on the held-out part, as their effects. */
+static hr_status report_plots(describe_run *d, char *err, size_t errlen)
+{
+    const size_t dim = d->dim;
+    const side_view *a = &d->a, *b = &d->b;
+    const hr_pipe_side_rows all[2] = {{d->X, a->n, a->texts, a->lens},
+                                      {d->X + a->n * dim, b->n, b->texts, b->lens}};
+    const hr_pipe_side_rows held[2] = {
+        {d->X + a->score0 * dim, a->n_score, a->texts + a->score0, a->lens + a->score0},
+        {d->X + (a->n + b->score0) * dim, b->n_score, b->texts + b->score0, b->lens + b->score0}};
+    size_t *h_row = malloc((d->k + 1) * sizeof *h_row); /* (k) by rank: its row of H */
+    uint8_t *on_held = malloc(d->k + 1);                /* (k) by rank */
+    hr_status st = HR_OK;
+    if (!h_row || !on_held) st = hr_pipe_nomem(err, errlen);
+    for (size_t r = 0; st == HR_OK && r < d->k; r++) {
+        h_row[r] = d->order[r];
+        on_held[r] = from_data(d->rep->rows[r].source);
+    }
+    if (st == HR_OK)
+        st = hr_pipe_report_plots(d->rep, d->H, dim, h_row, all, held, on_held, err, errlen);
+    free(h_row), free(on_held);
+    return st;
+}
+
 static void side_free(side_view *s)
 {
     free(s->row), free(s->at), free(s->texts), free(s->lens);
@@ -872,7 +897,9 @@ hr_status hr_describe_run(const hr_describe_options *o, hr_embedder *emb, hr_rep
         goto done;
     if ((st = score(&d, err, errlen)) != HR_OK) goto done;
     if (o->llm_url && o->verify_top > 0 && (st = judge(&d, err, errlen)) != HR_OK) goto done;
-    if ((st = pick_examples(&d, err, errlen)) || (st = build_report(&d, err, errlen))) goto done;
+    if ((st = pick_examples(&d, err, errlen)) || (st = build_report(&d, err, errlen)) ||
+        (st = report_plots(&d, err, errlen)))
+        goto done;
     *out = d.rep;
     d.rep = NULL;
 done:

@@ -77,6 +77,7 @@ struct hr_explain_report {
     hr_residual_text *resid;     /* (n_shown) the first of them, most wrong first */
     size_t n_shown;
     double ref_r2, hyp_r2;       /* continuous */
+    hr_explain_ratio *steps;     /* (res.n_selected) X after each step, the last = ratio */
     const char *encoder_model, *encoder_device;
     size_t dim;
     hr_hypothesis_pool *pool;

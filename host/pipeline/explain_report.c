@@ -17,6 +17,7 @@ void hr_explain_report_destroy(hr_explain_report *r)
     hr_explain_result_free(&r->dec);
     free(r->rec);
     free(r->resid);
+    free(r->steps);
     hr_pool_destroy(r->pool);
     for (size_t i = 0; i < r->n_strings; i++) free(r->strings[i]);
     free(r->strings);
@@ -46,6 +47,19 @@ const char *hr_explain_report_selected(const hr_explain_report *r, size_t j)
 {
     if (!r || j >= r->res.n_selected) return NULL;
     return hr_pool_get(r->pool, r->res.selected[j])->text;
+}
+
+hr_status hr_explain_report_step(const hr_explain_report *r, size_t j, hr_explain_step *out)
+{
+    if (!r || !out) return HR_ERR_INTERNAL;
+    if (j >= r->res.n_selected || !r->steps) return HR_ERR_INPUT;
+    const hr_explain_ratio *x = &r->steps[j];
+    out->auroc = x->hyp_auroc;
+    out->explained = x->explained;
+    out->ci_low = x->ci_low;
+    out->ci_high = x->ci_high;
+    out->status = x->status;
+    return HR_OK;
 }
 
 /* The labels a direction is named by: the classes', or the decisions'. */

@@ -412,6 +412,33 @@ static hr_status run_continuous(explain_run *r, char *err, size_t errlen)
     return st;
 }
 
+/* X after each step of the readable model, with its interval (the page's
+ * curve); the last step's is rep->ratio. */
+static hr_status step_ratios(explain_run *r, char *err, size_t errlen)
+{
+    hr_explain_report *rep = r->rep;
+    const hr_explain_run_options *o = r->o;
+    const size_t m = r->m, k = rep->res.n_selected;
+    double *t = NULL; /* (m) continuous: the evaluated texts' targets */
+    if (!(rep->steps = calloc(k + 1, sizeof *rep->steps))) return hr_pipe_nomem(err, errlen);
+    if (o->continuous) {
+        if (!(t = malloc(m * sizeof *t))) return hr_pipe_nomem(err, errlen);
+        for (size_t i = 0; i < m; i++) t[i] = r->ds->target[r->eval[i]];
+    }
+    hr_status st = HR_OK;
+    for (size_t j = 0; j + 1 < k && st == HR_OK; j++) {
+        const double *hyp = rep->res.heldout + j * m;
+        st = o->continuous
+                 ? hr_explain_bootstrap_continuous(r->ref, hyp, t, m, (int)o->bootstrap, o->seed,
+                                                   HR_EXPLAIN_EPSILON, &rep->steps[j], err, errlen)
+                 : hr_explain_bootstrap(r->ref, hyp, r->ye, m, (int)o->bootstrap, o->seed,
+                                        HR_EXPLAIN_EPSILON, &rep->steps[j], err, errlen);
+    }
+    if (k > 0) rep->steps[k - 1] = rep->ratio;
+    free(t);
+    return st;
+}
+
 /* Keeps what the report shows beyond the run: option strings copied. */
 static hr_status keep_options(hr_explain_report *rep, const hr_explain_run_options *o, char *err,
                               size_t errlen)
@@ -503,6 +530,7 @@ hr_status hr_explain_run(const hr_explain_run_options *o, hr_embedder *emb,
     r.eo.top_k = (int)o->top_k;
     r.eo.max_candidates = (int)o->candidates;
     st = o->continuous ? run_continuous(&r, err, errlen) : run_binary(&r, err, errlen);
+    if (st == HR_OK) st = step_ratios(&r, err, errlen);
     rep->seconds = hr_pipe_now() - r.t0;
     if (st == HR_OK) {
         *out = rep;

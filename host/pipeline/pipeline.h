@@ -31,6 +31,9 @@ struct hr_report {
     const char **texts;            /* storage for the rows' examples and the clusters' */
     size_t *lens;                  /*   strings: (n_texts) pointers and lengths */
     size_t n_texts;
+    size_t *hist;                  /* storage for the rows' histograms: (plotted rows, 2, bins) */
+    const char **plot_texts;       /* storage for the rows' examples of each side: */
+    size_t *plot_lens;             /*   (plotted rows, 2, HR_REPORT_DETAIL_EXAMPLES) */
     /* owned: the rows' and clusters' texts point into these */
     hr_corpus *corpora[3];
     hr_hypothesis_pool *pool;
@@ -149,6 +152,28 @@ void hr_pipe_llm_outcome_text(const hr_report_info *in, char *buf, size_t len);
 /* Fills rep's LLM outcome (hr_report_info: llm_state, llm_status,
  * llm_error from the client's last error, the counts). HR_ERR_NOMEM only. */
 hr_status hr_pipe_llm_report(hr_report *rep, const hr_pipe_llm_outcome *out, const hr_llm *llm);
+
+/* ---- the page's plots (report_plots.c) ---- */
+
+/* The texts of one side as rows of an embedding matrix. */
+typedef struct hr_pipe_side_rows {
+    const float *x;            /* (n, dim) row-major */
+    size_t n;
+    const char *const *texts;  /* (n) the text of each row; NULL: not known */
+    const size_t *lens;        /* (n) */
+} hr_pipe_side_rows;
+
+/* The histograms and examples of the report's rows (hyporank/report.h:
+ * n_bins ... examples_b) for the first HR_REPORT_DETAIL_ROWS rows shown,
+ * from the similarities h . x of the row's hypothesis, H + h_row[r] * dim
+ * for the row of rank r + 1 (H: (*, dim) row-major, h_row: (n_rows)), on
+ * the texts its effect was computed on: sides[0] (A) and sides[1] (B), or
+ * held[0], held[1] where held_rows[r] is 1 (held and held_rows may be
+ * NULL). Memory: O(block x tile) whatever the number of texts; two passes
+ * over them (the range, then the bins and examples). */
+hr_status hr_pipe_report_plots(hr_report *rep, const float *H, size_t dim, const size_t *h_row,
+                               const hr_pipe_side_rows sides[2], const hr_pipe_side_rows *held,
+                               const uint8_t *held_rows, char *err, size_t errlen);
 
 /* ---- candidates ---- */
 

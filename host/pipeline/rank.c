@@ -319,8 +319,17 @@ hr_status hr_rank_run(const hr_rank_options *o, hr_embedder *e, hr_report **out,
     if ((st = hr_pipe_report_findings(rep, order, effects, findings, o->alpha, shown, err,
                                       errlen)) != HR_OK)
         goto done;
-    rep->corpora[2] = h.corpus; /* the rows' texts */
-    h.corpus = NULL;
+    /* The page's plots of the rows shown, with the texts when known. */
+    const hr_pipe_side_rows plot_sides[2] = {
+        {a.emb, a.n, a.corpus ? (const char *const *)a.corpus->texts : NULL,
+         a.corpus ? a.corpus->lens : NULL},
+        {b.emb, b.n, b.corpus ? (const char *const *)b.corpus->texts : NULL,
+         b.corpus ? b.corpus->lens : NULL}};
+    if ((st = hr_pipe_report_plots(rep, h.emb, a.dim, order, plot_sides, NULL, NULL, err,
+                                   errlen)) != HR_OK)
+        goto done;
+    /* The texts the rows and their examples point into. */
+    for (int k = 0; k < 3; k++) rep->corpora[k] = sides[k]->corpus, sides[k]->corpus = NULL;
     *out = rep;
     rep = NULL;
 done:

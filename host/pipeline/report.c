@@ -41,6 +41,9 @@ void hr_report_destroy(hr_report *r)
     free(r->paraphrase_lens);
     free(r->texts);
     free(r->lens);
+    free(r->hist);
+    free(r->plot_texts);
+    free(r->plot_lens);
     for (int k = 0; k < 3; k++) hr_corpus_destroy(r->corpora[k]);
     hr_pool_destroy(r->pool);
     for (size_t i = 0; i < r->n_strings; i++) free(r->strings[i]);

@@ -13,6 +13,8 @@
  *     hr_explain_report_write_table(stdout, r);
  *     hr_explain_report_destroy(r);
  *
+ * The HTML page with the curve of X: hyporank/html.h.
+ *
  * Input: labelled texts (data_path, .jsonl or .csv, with label_field: two
  * distinct values, strings or numbers; the positive class is `positive`,
  * else the larger number or the later string; optionally score_field, a
@@ -112,6 +114,19 @@ typedef struct hr_explain_summary {
 hr_explain_summary hr_explain_report_summary(const hr_explain_report *r);
 /* The text of the j-th hypothesis chosen (j < n_selected), or NULL. */
 const char *hr_explain_report_selected(const hr_explain_report *r, size_t j);
+
+/* X after the first j + 1 hypotheses chosen (j < n_selected): the readable
+ * model's held-out AUROC (Spearman rho when continuous), X and its 95%
+ * bootstrap interval (NaN unless status is HR_EXPLAINED_OK), as the HTML
+ * page's curve plots them; the last step's are the summary's.
+ * HR_ERR_INPUT when j is out of range. */
+typedef struct hr_explain_step {
+    double auroc;
+    double explained;
+    double ci_low, ci_high;
+    hr_explained_status status;
+} hr_explain_step;
+hr_status hr_explain_report_step(const hr_explain_report *r, size_t j, hr_explain_step *out);
 
 /* The terminal table as `hyporank explain` prints it; HR_ERR_IO when
  * writing failed. */

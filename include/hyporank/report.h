@@ -37,6 +37,9 @@
  * these structs, so code built against this header keeps working when
  * fields are added.
  *
+ * The self-contained HTML page with plots is hyporank/html.h's
+ * hr_report_write_html.
+ *
  * Ownership: the report owns everything it points to (its texts live in
  * corpora and pools it keeps) except corpora the caller lent the pipeline
  * (hr_describe_options.corpus_a, ...), which must outlive the report.
@@ -194,7 +197,28 @@ typedef struct hr_report_row {
     const char *const *paraphrases; /* (n_paraphrases) their texts */
     const size_t *paraphrase_lens;  /* (n_paraphrases) */
     int shown;                  /* the table and the Markdown show it (see above) */
+
+    /* The page's plots and examples (hyporank/html.h), for the first
+     * HR_REPORT_DETAIL_ROWS rows shown, by rank; zero and NULL for the others.
+     * They are taken on the texts its effect was computed on (describe:
+     * candidates drawn from the data, on the held-out part). */
+    size_t n_bins;              /* HR_REPORT_BINS, or 0: no histograms */
+    double bins_lo, bins_hi;    /* the similarity h . x over A and B together: its range,
+                                   cut in n_bins equal bins (bins_lo < bins_hi) */
+    const size_t *hist_a;       /* (n_bins) texts of A whose similarity falls in each bin */
+    const size_t *hist_b;       /* (n_bins) texts of B */
+    size_t n_examples_a;        /* up to HR_REPORT_DETAIL_EXAMPLES texts of A scoring */
+    const char *const *examples_a; /* (n_examples_a) highest, best first; 0 when */
+    const size_t *example_lens_a;  /* (n_examples_a) the texts are not known (.npy) */
+    size_t n_examples_b;           /* the same for B */
+    const char *const *examples_b;
+    const size_t *example_lens_b;
 } hr_report_row;
+
+/* The plots of the page: rows that get them, bins, examples per side. */
+#define HR_REPORT_DETAIL_ROWS 40
+#define HR_REPORT_BINS 40
+#define HR_REPORT_DETAIL_EXAMPLES 3
 
 typedef struct hr_report hr_report;
 
