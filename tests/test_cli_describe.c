@@ -218,16 +218,19 @@ static int describe_with_fault(const char *fault, const char *const *extra, char
     long port = 0;
     const char *server_args[] = {"--time-limit", "120", "--fault", fault, NULL};
     CHECKF(fake_server_start(server_args, 1, &server, &port) == 0, "the fake server did not start");
-    char url[64], json[300], c[300];
+    char url[64], json[300], html[300], c[300];
     snprintf(url, sizeof url, "http://127.0.0.1:%ld", port);
     snprintf(json, sizeof json, "%s/fault.json", dir);
+    snprintf(html, sizeof html, "%s/fault.html", dir);
     snprintf(c, sizeof c, "%s/fault-cache.sqlite", dir);
     remove(json);
+    remove(html);
     remove(c);
     const char *args[40] = {"describe", "--a", small[0], "--b", small[1], "--json", json,
-                            "--cache", c, "--llm-url", url, "--llm-model", "judge-1",
-                            "--verify-top", "2", "--verify-samples", "5", "--examples", "0"};
-    int n = 19;
+                            "--html", html, "--cache", c, "--llm-url", url, "--llm-model",
+                            "judge-1", "--verify-top", "2", "--verify-samples", "5",
+                            "--examples", "0"};
+    int n = 21;
     for (int k = 0; extra && extra[k] && n < 38; k++) args[n++] = extra[k];
     args[n] = NULL;
     char *out = NULL;
@@ -244,6 +247,14 @@ static int describe_with_fault(const char *fault, const char *const *extra, char
     /* The header names the LLM as a source only when it proposed. */
     CHECKF(strcmp(status, "failed") != 0 || (strstr(out, "+ LLM (failed);") && !strstr(out, "+ LLM;")),
            "%s: the header:\n%.300s", fault, out);
+    /* The page says what became of the LLM as plainly as the JSON. */
+    char *page = read_all(html);
+    const char *said = strcmp(status, "failed") == 0    ? "failed: not one usable answer"
+                       : strcmp(status, "partial") == 0 ? "partial: some answers are missing"
+                                                        : NULL;
+    CHECKF(page && (!said || strstr(page, said)), "%s: the page does not say \"%s\"", fault,
+           said ? said : "");
+    free(page);
     cJSON_Delete(root);
     free(text), free(out);
     return rc;

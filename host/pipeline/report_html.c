@@ -146,6 +146,13 @@ static void header(page *p, const hr_html_options *o)
                    "missing</dd>\n",
                 in->verify_samples, in->llm_totals.items, in->llm_totals.cache_hits,
                 in->verdicts_missing);
+        char outcome[1024];
+        hr_pipe_llm_outcome_text(in, outcome, sizeof outcome);
+        if (outcome[0]) {
+            fputs("<dt>LLM</dt><dd class=\"warn\">", f);
+            hr_html_str(f, outcome);
+            fputs("</dd>\n", f);
+        }
     }
     hr_html_header_end(f, o);
 }
