@@ -95,7 +95,7 @@ static void test_describe_run_finds_the_pandemic_in_the_2020_headlines(void)
     o.device = HR_DEVICE_CPU;
     seen_events ev;
     memset(&ev, 0, sizeof ev);
-    o.events = (hr_events){on_event, &ev};
+    o.events = (hr_events){on_event, &ev, NULL};
     hr_report *r = NULL;
     char err[1024] = "";
     hr_status st = hr_describe_run(&o, e, &r, err, sizeof err);
@@ -266,7 +266,7 @@ static void test_rank_run_ranks_the_callers_hypotheses_and_notes_repeats(void)
     o.scorer.device = HR_DEVICE_CPU;
     seen_events ev;
     memset(&ev, 0, sizeof ev);
-    o.events = (hr_events){on_event, &ev};
+    o.events = (hr_events){on_event, &ev, NULL};
     CHECK(hr_rank_needs_embedder(&o));
     hr_report *r = NULL;
     char err[1024] = "";

@@ -91,6 +91,13 @@ static void on_progress(size_t done, size_t total, void *user)
     emit(e->ev, HR_EVENT_PROGRESS, NULL, done, total);
 }
 
+/* The caller's cancel hook, asked between the encoder's batches. */
+static int on_cancel(void *user)
+{
+    const hr_embedder *e = user;
+    return e->ev && e->ev->cancel && e->ev->cancel(e->ev->user);
+}
+
 hr_status hr_embedder_load(hr_embedder *e, char *err, size_t errlen)
 {
     if (!e) return hr_fail(HR_ERR_INTERNAL, err, errlen, "hr_embedder_load: NULL embedder");
@@ -184,6 +191,10 @@ static hr_status embed(hr_embedder *e, const char *const *texts, const size_t *l
                        "hr_embedder_embed_into: the width is not known yet");
     e->last.computed = e->last.from_cache = 0;
     e->ev = ev;
+    if (n > 0 && on_cancel(e)) { /* a remote call is asked only here */
+        e->ev = NULL;
+        return hr_fail(HR_ERR_CANCELLED, err, errlen, "cancelled before embedding %zu texts", n);
+    }
     emit(ev, HR_EVENT_BEGIN, label, 0, n);
     if (e->remote) {
         float *got = NULL;
@@ -214,8 +225,9 @@ static hr_status embed(hr_embedder *e, const char *const *texts, const size_t *l
                          n, e->dim, label ? label : "embedding");
         } else {
             hr_embed_stats es = {0, 0};
-            st = hr_encoder_embed_cached(e->enc, e->cache, texts, lens, n, dst, on_progress, e,
-                                         &es, err, errlen);
+            st = hr_encoder_embed_cached(e->enc, e->cache, texts, lens, n, dst, on_progress,
+                                         ev && ev->cancel ? on_cancel : NULL, e, &es, err,
+                                         errlen);
             e->last = es;
             if (!into) {
                 if (st == HR_OK) *out = dst;

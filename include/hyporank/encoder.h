@@ -29,6 +29,7 @@
 #define HYPORANK_ENCODER_H
 
 #include "hyporank/device.h" /* hr_device, hr_device_parse, hr_device_str */
+#include "hyporank/events.h" /* hr_cancel_fn */
 #include "hyporank/model.h"
 #include "hyporank/status.h"
 
@@ -80,11 +81,16 @@ struct hr_cache;
 /* As hr_encoder_embed, through a cache (include/hyporank/cache.h; NULL means
  * no cache): texts already cached for this model are not computed again, and
  * new embeddings are stored batch by batch as they are computed, so a run that
- * is killed keeps what it finished. stats may be NULL. */
+ * is killed keeps what it finished. stats may be NULL.
+ * cancel (may be NULL) is asked with user before each batch of texts to
+ * compute; the batches are then sized to take about HR_EVENTS_CANCEL_SECONDS
+ * each (hyporank/events.h), and a non-zero answer stops the call with
+ * HR_ERR_CANCELLED (the batches finished stay in the cache; out is then
+ * incomplete). Embeddings do not depend on how the texts are batched. */
 hr_status hr_encoder_embed_cached(hr_encoder *enc, struct hr_cache *cache,
                                   const char *const *texts, const size_t *lens, size_t n,
-                                  float *out, hr_progress_fn progress, void *user,
-                                  hr_embed_stats *stats, char *err, size_t errlen);
+                                  float *out, hr_progress_fn progress, hr_cancel_fn cancel,
+                                  void *user, hr_embed_stats *stats, char *err, size_t errlen);
 
 #ifdef __cplusplus
 }

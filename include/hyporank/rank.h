@@ -20,10 +20,18 @@
  *
  * Each embedding matrix is read or embedded once and handed to the scorer
  * as it is: A (n_a, dim), B (n_b, dim), H (k, dim), row-major.
+ *
+ * Any side may come from memory instead of a file (a binding's arrays): its
+ * texts as a corpus (hyporank/corpus.h), its embeddings as an hr_matrix_ref
+ * that the scorer reads where it lies, never copied. Both are borrowed: the
+ * matrices for the call, the hypotheses' corpus for the report's life (its
+ * rows point into it). What comes from memory wins over the path of the
+ * same side.
  */
 #ifndef HYPORANK_RANK_H
 #define HYPORANK_RANK_H
 
+#include "hyporank/corpus.h"
 #include "hyporank/embedder.h"
 #include "hyporank/events.h"
 #include "hyporank/report.h"
@@ -36,6 +44,14 @@
 extern "C" {
 #endif
 
+/* A float32 matrix the caller holds: (rows, dim) row-major, borrowed. name is
+ * what messages and the report call it (NULL: "A's embeddings", ...). */
+typedef struct hr_matrix_ref {
+    const float *data; /* NULL: none */
+    size_t rows, dim;
+    const char *name;
+} hr_matrix_ref;
+
 typedef struct hr_rank_options {
     const char *a_path;           /* A's texts (hyporank/corpus.h) ... */
     const char *a_emb_path;       /* ... or its embeddings (.npy); exactly one of the two */
@@ -47,6 +63,9 @@ typedef struct hr_rank_options {
     size_t top;                   /* rows of the table, 0: all (20) */
     hr_scorer_options scorer;     /* method, temperature, device, threads, memory */
     hr_events events;             /* progress and notes; {NULL, NULL}: none */
+    /* from memory (see above): texts, then embeddings, of A, B, the hypotheses */
+    const hr_corpus *corpus_a, *corpus_b, *corpus_h;
+    hr_matrix_ref a_emb, b_emb, h_emb;
 } hr_rank_options;
 
 /* Fills in the defaults above (the scorer's are hr_scorer_default_options). */
