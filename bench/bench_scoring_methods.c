@@ -439,9 +439,9 @@ int main(int argc, char **argv)
         hr_embed_stats es1, es2;
         const double t0 = now();
         if (hr_encoder_embed_cached(enc, cache, (const char *const *)s->texts->texts, s->texts->lens,
-                                    s->texts->n, s->x, NULL, NULL, NULL, &es1, err, sizeof err) ||
+                                    s->texts->n, s->x, NULL, NULL, &es1, err, sizeof err) ||
             hr_encoder_embed_cached(enc, cache, (const char *const *)s->cands, NULL, s->n_cands,
-                                    s->h, NULL, NULL, NULL, &es2, err, sizeof err))
+                                    s->h, NULL, NULL, &es2, err, sizeof err))
             die(err, NULL);
         printf("# %s: %zu tasks, %zu texts, %zu candidates; embedded in %.1f s (%zu computed, %zu "
                "from the cache)\n",

@@ -84,18 +84,25 @@ static void emit(const hr_events *ev, hr_event_kind kind, const char *text, size
     ev->fn(&x, ev->user);
 }
 
-/* An hr_progress_fn / hr_remote_progress_fn for the call under way. */
-static void on_progress(size_t done, size_t total, void *user)
+/* The caller's cancel hook. */
+static int on_cancel(void *user)
+{
+    const hr_embedder *e = user;
+    return e->ev && e->ev->cancel && e->ev->cancel(e->ev->user);
+}
+
+/* The hr_remote_progress_fn of the call under way. */
+static void on_remote_progress(size_t done, size_t total, void *user)
 {
     hr_embedder *e = user;
     emit(e->ev, HR_EVENT_PROGRESS, NULL, done, total);
 }
 
-/* The caller's cancel hook, asked between the encoder's batches. */
-static int on_cancel(void *user)
+/* The local encoder's hr_progress_fn: the event, then the cancel hook. */
+static int on_progress(size_t done, size_t total, void *user)
 {
-    const hr_embedder *e = user;
-    return e->ev && e->ev->cancel && e->ev->cancel(e->ev->user);
+    on_remote_progress(done, total, user);
+    return on_cancel(user);
 }
 
 hr_status hr_embedder_load(hr_embedder *e, char *err, size_t errlen)
@@ -122,7 +129,7 @@ hr_status hr_embedder_load(hr_embedder *e, char *err, size_t errlen)
         ro.url = e->url;
         ro.model = e->model;
         ro.cache_path = e->cache_path[0] ? e->cache_path : NULL;
-        ro.progress = on_progress;
+        ro.progress = on_remote_progress;
         ro.progress_user = e;
         st = hr_remote_embed_create(&ro, &e->remote, err, errlen);
         if (st == HR_OK) e->dim = (size_t)hr_remote_embed_dim(e->remote);
@@ -225,9 +232,8 @@ static hr_status embed(hr_embedder *e, const char *const *texts, const size_t *l
                          n, e->dim, label ? label : "embedding");
         } else {
             hr_embed_stats es = {0, 0};
-            st = hr_encoder_embed_cached(e->enc, e->cache, texts, lens, n, dst, on_progress,
-                                         ev && ev->cancel ? on_cancel : NULL, e, &es, err,
-                                         errlen);
+            st = hr_encoder_embed_cached(e->enc, e->cache, texts, lens, n, dst, on_progress, e,
+                                         &es, err, errlen);
             e->last = es;
             if (!into) {
                 if (st == HR_OK) *out = dst;

@@ -158,33 +158,22 @@ typedef struct cached_progress {
     size_t base, total; /* texts done before the current batch; all texts */
 } cached_progress;
 
-static void forward_progress(size_t done, size_t total, void *user)
+static int forward_progress(size_t done, size_t total, void *user)
 {
     (void)total;
     cached_progress *p = user;
-    p->fn(p->base + done, p->total, p->user);
-}
-
-/* The next batch when a cancel hook is asked between batches: as many texts
- * as took HR_EVENTS_CANCEL_SECONDS at the last batch's rate, within
- * [HR_CANCEL_MIN_TEXTS, the backend's batch]. */
-#define HR_CANCEL_MIN_TEXTS 16
-static size_t next_batch(size_t done, double seconds, size_t most)
-{
-    double want = seconds > 0 ? (double)done * (HR_EVENTS_CANCEL_SECONDS / seconds) : (double)most;
-    if (want < HR_CANCEL_MIN_TEXTS) return HR_CANCEL_MIN_TEXTS < most ? HR_CANCEL_MIN_TEXTS : most;
-    return want < (double)most ? (size_t)want : most;
+    return p->fn(p->base + done, p->total, p->user);
 }
 
 hr_status hr_encoder_embed_cached(hr_encoder *enc, hr_cache *cache, const char *const *texts,
                                   const size_t *lens, size_t n, float *out,
-                                  hr_progress_fn progress, hr_cancel_fn cancel, void *user,
-                                  hr_embed_stats *stats, char *err, size_t errlen)
+                                  hr_progress_fn progress, void *user, hr_embed_stats *stats,
+                                  char *err, size_t errlen)
 {
     hr_embed_stats local = {0, 0};
     if (!stats) stats = &local;
     stats->from_cache = stats->computed = 0;
-    if (!cache && !cancel) {
+    if (!cache) {
         hr_status st = hr_encoder_embed(enc, texts, lens, n, out, progress, user, err, errlen);
         if (st == HR_OK) stats->computed = n;
         return st;
@@ -192,7 +181,7 @@ hr_status hr_encoder_embed_cached(hr_encoder *enc, hr_cache *cache, const char *
     const int dim = hr_encoder_dim(enc);
     const char *id = hr_model_id(enc->model);
     hr_status st = HR_OK;
-    unsigned char *found = calloc(n ? n : 1, 1);              /* (n) 1 when cached */
+    unsigned char *found = malloc(n ? n : 1);                 /* (n) 1 when cached */
     const char **miss_texts = malloc((n ? n : 1) * sizeof *miss_texts); /* (misses) */
     size_t *miss_lens = malloc((n ? n : 1) * sizeof *miss_lens);        /* (misses) */
     size_t *miss_rows = malloc((n ? n : 1) * sizeof *miss_rows);        /* (misses) row in out */
@@ -202,9 +191,8 @@ hr_status hr_encoder_embed_cached(hr_encoder *enc, hr_cache *cache, const char *
         goto done;
     }
     size_t hits = 0;
-    if (cache && (st = hr_cache_get(cache, id, dim, texts, lens, n, out, found, &hits, err,
-                                    errlen)) != HR_OK)
-        goto done;
+    st = hr_cache_get(cache, id, dim, texts, lens, n, out, found, &hits, err, errlen);
+    if (st != HR_OK) goto done;
     stats->from_cache = hits;
 
     size_t misses = 0;
@@ -215,43 +203,33 @@ hr_status hr_encoder_embed_cached(hr_encoder *enc, hr_cache *cache, const char *
         miss_rows[misses] = i;
         misses++;
     }
-    if (progress) progress(hits, n, user);
+    if (progress && progress(hits, n, user)) {
+        st = hr_fail(HR_ERR_CANCELLED, err, errlen, "cancelled after %zu of %zu texts", hits, n);
+        goto done;
+    }
     /* Texts between two cache writes: what a killed run can lose (the
-     * backend's figure: faster backends need bigger calls to keep busy).
-     * With a cancel hook the batches start small and grow to that. */
+     * backend's figure: faster backends need bigger calls to keep busy). */
     const size_t per_put = enc->backend->encoder->cache_batch_texts;
-    const size_t most = misses < per_put ? misses : per_put;
-    size_t batch = cancel && most > HR_CANCEL_MIN_TEXTS ? HR_CANCEL_MIN_TEXTS : most;
-    /* Without a cache the rows are embedded in place (misses are all rows, in order). */
-    miss_emb = cache ? malloc((most ? most : 1) * (size_t)dim * sizeof *miss_emb) : NULL;
-    if (cache && !miss_emb) {
+    size_t batch = misses < per_put ? misses : per_put;
+    miss_emb = malloc((batch ? batch : 1) * (size_t)dim * sizeof *miss_emb);
+    if (!miss_emb) {
         st = hr_fail(HR_ERR_NOMEM, err, errlen, "out of memory");
         goto done;
     }
     cached_progress cp = {progress, user, hits, n};
-    for (size_t b0 = 0, nb; b0 < misses; b0 += nb) {
-        if (cancel && cancel(user)) {
-            st = hr_fail(HR_ERR_CANCELLED, err, errlen, "cancelled after %zu of %zu texts",
-                         hits + b0, n);
-            goto done;
-        }
-        nb = misses - b0 < batch ? misses - b0 : batch;
-        float *dst = cache ? miss_emb : out + miss_rows[b0] * (size_t)dim; /* (nb, dim) */
-        const double t0 = hr_now();
-        st = hr_encoder_embed(enc, miss_texts + b0, miss_lens + b0, nb, dst,
+    for (size_t b0 = 0; b0 < misses; b0 += batch) {
+        size_t nb = misses - b0 < batch ? misses - b0 : batch;
+        st = hr_encoder_embed(enc, miss_texts + b0, miss_lens + b0, nb, miss_emb,
                               progress ? forward_progress : NULL, &cp, err, errlen);
         if (st != HR_OK) goto done;
-        if (cache) {
-            st = hr_cache_put(cache, id, dim, miss_texts + b0, miss_lens + b0, nb, miss_emb, err,
-                              errlen);
-            if (st != HR_OK) goto done;
-            for (size_t k = 0; k < nb; k++)
-                memcpy(out + miss_rows[b0 + k] * (size_t)dim, miss_emb + k * (size_t)dim,
-                       (size_t)dim * sizeof(float));
-        }
+        st = hr_cache_put(cache, id, dim, miss_texts + b0, miss_lens + b0, nb, miss_emb, err,
+                          errlen);
+        if (st != HR_OK) goto done;
+        for (size_t k = 0; k < nb; k++)
+            memcpy(out + miss_rows[b0 + k] * (size_t)dim, miss_emb + k * (size_t)dim,
+                   (size_t)dim * sizeof(float));
         stats->computed += nb;
         cp.base += nb;
-        if (cancel) batch = next_batch(nb, hr_now() - t0, most);
     }
 done:
     free(found);

@@ -29,7 +29,6 @@
 #define HYPORANK_ENCODER_H
 
 #include "hyporank/device.h" /* hr_device, hr_device_parse, hr_device_str */
-#include "hyporank/events.h" /* hr_cancel_fn */
 #include "hyporank/model.h"
 #include "hyporank/status.h"
 
@@ -39,9 +38,12 @@
 extern "C" {
 #endif
 
-/* Called now and then during long work with the number of texts done so far
- * out of total. Must be cheap; runs on the calling thread. */
-typedef void (*hr_progress_fn)(size_t done, size_t total, void *user);
+/* Called now and then during long work (after each batch) with the number
+ * of texts done so far out of total. Must be cheap; runs on the calling
+ * thread. Returns 0 to go on; non-zero stops the call before its next batch,
+ * and the call returns HR_ERR_CANCELLED (out is then incomplete; what a
+ * cached call finished stays in the cache). */
+typedef int (*hr_progress_fn)(size_t done, size_t total, void *user);
 
 typedef struct hr_encoder hr_encoder;
 
@@ -81,16 +83,11 @@ struct hr_cache;
 /* As hr_encoder_embed, through a cache (include/hyporank/cache.h; NULL means
  * no cache): texts already cached for this model are not computed again, and
  * new embeddings are stored batch by batch as they are computed, so a run that
- * is killed keeps what it finished. stats may be NULL.
- * cancel (may be NULL) is asked with user before each batch of texts to
- * compute; the batches are then sized to take about HR_EVENTS_CANCEL_SECONDS
- * each (hyporank/events.h), and a non-zero answer stops the call with
- * HR_ERR_CANCELLED (the batches finished stay in the cache; out is then
- * incomplete). Embeddings do not depend on how the texts are batched. */
+ * is killed keeps what it finished. stats may be NULL. */
 hr_status hr_encoder_embed_cached(hr_encoder *enc, struct hr_cache *cache,
                                   const char *const *texts, const size_t *lens, size_t n,
-                                  float *out, hr_progress_fn progress, hr_cancel_fn cancel,
-                                  void *user, hr_embed_stats *stats, char *err, size_t errlen);
+                                  float *out, hr_progress_fn progress, void *user,
+                                  hr_embed_stats *stats, char *err, size_t errlen);
 
 #ifdef __cplusplus
 }

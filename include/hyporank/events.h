@@ -19,10 +19,11 @@
  *
  * A caller that wants to stop a long call (a binding that checks for Ctrl-C,
  * a server whose client went away) sets cancel: it is asked on the calling
- * thread between batches of embedding (about every
- * HR_EVENTS_CANCEL_SECONDS of work), and when it returns non-zero the call
- * stops there and returns HR_ERR_CANCELLED. What was finished stays in the
- * cache; nothing half-done is returned.
+ * thread between batches of embedding (the local encoder's: a fraction of a
+ * second of work on the CPU, less on a GPU; a remote endpoint's call is
+ * asked once, before it starts), and when it returns non-zero the call stops
+ * there and returns HR_ERR_CANCELLED. What was finished stays in the cache;
+ * nothing half-done is returned.
  */
 #ifndef HYPORANK_EVENTS_H
 #define HYPORANK_EVENTS_H
@@ -53,9 +54,6 @@ typedef struct hr_event {
 typedef void (*hr_event_fn)(const hr_event *ev, void *user);
 /* Non-zero: stop the call under way (see above). */
 typedef int (*hr_cancel_fn)(void *user);
-
-/* Seconds of work between two questions to cancel, about. */
-#define HR_EVENTS_CANCEL_SECONDS 0.25
 
 /* Where events go. A NULL hr_events pointer or a NULL fn drops them; a NULL
  * cancel never stops. fn and cancel both get user. */
