@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # The test command: installs what is missing (Debian packages, the model),
-# builds, and runs every test. GPU tests skip where no GPU is present.
+# builds, and runs every test: the library's and the program's (ctest), then
+# the Python package's (scripts/test-python.sh: its wheel, a fresh
+# virtualenv, pytest). GPU tests skip where no GPU is present. Arguments go
+# to ctest.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 "$here/scripts/install-deps.sh"
 "$here/scripts/fetch-model.sh"
 "$here/scripts/build.sh"
-cd "${HR_BUILD_DIR:-$here/build}"
-ctest --output-on-failure --timeout 1800 "$@"
+(cd "${HR_BUILD_DIR:-$here/build}" && ctest --output-on-failure --timeout 1800 "$@")
+"$here/scripts/test-python.sh"
