@@ -189,30 +189,11 @@ class Embedder:
         info: dict[str, Any] = self._native.info()
         return info
 
-    @property
-    def dim(self) -> int:
-        """The embeddings' width (0 until the model is loaded)."""
-        return int(self._info()["dim"])
-
-    @property
-    def model(self) -> str | None:
-        """The model's name once loaded."""
-        return self._info()["model"]
-
-    @property
-    def model_id(self) -> str | None:
-        """The model's identity in the cache, once loaded."""
-        return self._info()["model_id"]
-
-    @property
-    def device(self) -> str | None:
-        """``"cpu"``, ``"cuda"`` or ``"remote"``, once loaded."""
-        return self._info()["device"]
-
-    @property
-    def cache_path(self) -> str | None:
-        """The cache file in use, once loaded; None without a cache."""
-        return self._info()["cache_path"]
+    dim = property(lambda self: int(self._info()["dim"]), doc="The embeddings' width (0 until loaded).")
+    model = property(lambda self: self._info()["model"], doc="The model's name, once loaded.")
+    model_id = property(lambda self: self._info()["model_id"], doc="The model's identity in the cache.")
+    device = property(lambda self: self._info()["device"], doc='"cpu", "cuda" or "remote", once loaded.')
+    cache_path = property(lambda self: self._info()["cache_path"], doc="The cache file in use, or None.")
 
     @property
     def last_stats(self) -> tuple[int, int]:

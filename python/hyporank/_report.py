@@ -74,6 +74,12 @@ class _JsonReport:
             self._doc = json.loads(self._native.json())
         return self._doc
 
+    @property
+    def kind(self) -> str:
+        """``"rank"``, ``"describe"`` or ``"explain"``."""
+        kind: str = self._native.kind()
+        return kind
+
     def to_json(self, indent: int | None = None) -> str:
         """The JSON document, as the program's ``--json`` writes it (indent: re-indented)."""
         text: str = self._native.json()
@@ -116,12 +122,6 @@ class Report(_JsonReport):
     def __init__(self, native: Any, notes: list[str]) -> None:
         super().__init__(native, notes)
         self._rows: list[Hypothesis] | None = None
-
-    @property
-    def kind(self) -> str:
-        """``"rank"`` or ``"describe"``."""
-        kind: str = self._native.kind()
-        return kind
 
     @property
     def hypotheses(self) -> list[Hypothesis]:

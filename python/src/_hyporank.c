@@ -16,8 +16,8 @@
  *   Matrix    a float32 (rows, cols) matrix the library allocated, handed to
  *             Python through the buffer protocol (numpy wraps it, no copy);
  *             it frees the memory when the last view goes.
- *   Report, ExplainReport  the library's reports, with the Corpus objects
- *             whose texts they point into.
+ *   Report    the library's report (rank, describe) or explain report, with
+ *             the Corpus objects whose texts it points into.
  *
  * Embedding matrices coming in (rank's a_emb, b_emb, h_emb; embed's out=)
  * are taken through the buffer protocol as C-contiguous float32 and given to
@@ -67,7 +67,7 @@
 #define ERR_LEN 2048
 
 static PyObject *Error, *InputError, *ModelError, *DeviceError, *LLMError;
-static PyTypeObject *EmbedderType, *CorpusType, *MatrixType, *ReportType, *ExplainType;
+static PyTypeObject *EmbedderType, *CorpusType, *MatrixType, *ReportType;
 
 /* ---- errors ---- */
 
@@ -912,31 +912,35 @@ static PyObject *json_str(char *json)
     return s;
 }
 
-/* ---- Report ---- */
+/* ---- Report: an hr_report (rank, describe) or an hr_explain_report ---- */
 
 typedef struct {
     PyObject_HEAD
-    hr_report *r;
-    PyObject *refs; /* what its texts point into */
+    hr_report *r;            /* one of the two */
+    hr_explain_report *x;
+    PyObject *refs;          /* what its texts point into */
 } ReportObject;
 
 static void report_dealloc(PyObject *self)
 {
     ReportObject *o = (ReportObject *)self;
     hr_report_destroy(o->r);
+    hr_explain_report_destroy(o->x);
     Py_CLEAR(o->refs);
     free_object(self);
 }
 
-static PyObject *report_new(hr_report *r, PyObject *refs)
+/* Takes r or x, and refs (a new reference). */
+static PyObject *report_new(hr_report *r, hr_explain_report *x, PyObject *refs)
 {
-    ReportObject *o = (ReportObject *)alloc_object(ReportType);
+    ReportObject *o = refs ? (ReportObject *)alloc_object(ReportType) : NULL;
     if (!o) {
         hr_report_destroy(r);
+        hr_explain_report_destroy(x);
         Py_XDECREF(refs);
         return NULL;
     }
-    o->r = r;
+    o->r = r, o->x = x;
     o->refs = refs;
     return (PyObject *)o;
 }
@@ -944,7 +948,8 @@ static PyObject *report_new(hr_report *r, PyObject *refs)
 static PyObject *report_json(PyObject *self, PyObject *noargs)
 {
     (void)noargs;
-    return json_str(hr_report_json(((ReportObject *)self)->r));
+    const ReportObject *o = (const ReportObject *)self;
+    return json_str(o->r ? hr_report_json(o->r) : hr_explain_report_json(o->x));
 }
 
 static hr_status write_table(FILE *f, const void *r) { return hr_report_write_table(f, r); }
@@ -957,19 +962,24 @@ static hr_status write_explain_table(FILE *f, const void *r)
 static PyObject *report_table(PyObject *self, PyObject *noargs)
 {
     (void)noargs;
-    return render(write_table, ((ReportObject *)self)->r);
+    const ReportObject *o = (const ReportObject *)self;
+    return o->r ? render(write_table, o->r) : render(write_explain_table, o->x);
 }
 
 static PyObject *report_markdown(PyObject *self, PyObject *noargs)
 {
     (void)noargs;
-    return render(write_markdown, ((ReportObject *)self)->r);
+    const ReportObject *o = (const ReportObject *)self;
+    if (!o->r) return raise_status(HR_ERR_UNSUPPORTED, "an explain report has no Markdown", NULL);
+    return render(write_markdown, o->r);
 }
 
 static PyObject *report_kind(PyObject *self, PyObject *noargs)
 {
     (void)noargs;
-    const hr_report_info *in = hr_report_get_info(((ReportObject *)self)->r);
+    const ReportObject *o = (const ReportObject *)self;
+    if (!o->r) return PyUnicode_FromString("explain");
+    const hr_report_info *in = hr_report_get_info(o->r);
     return PyUnicode_FromString(in->kind == HR_REPORT_RANK ? "rank" : "describe");
 }
 
@@ -977,57 +987,18 @@ static PyMethodDef report_methods[] = {
     {"json", report_json, METH_NOARGS, "The JSON document (the program's --json)."},
     {"table", report_table, METH_NOARGS, "The terminal table the program prints."},
     {"markdown", report_markdown, METH_NOARGS, "The Markdown report (describe)."},
-    {"kind", report_kind, METH_NOARGS, "'rank' or 'describe'."},
+    {"kind", report_kind, METH_NOARGS, "'rank', 'describe' or 'explain'."},
     {NULL, NULL, 0, NULL}};
 
 static PyType_Slot report_slots[] = {
     {Py_tp_dealloc, (void *)report_dealloc},
     {Py_tp_methods, report_methods},
-    {Py_tp_doc, (void *)"libhyporank's hr_report (internal; hyporank.Report wraps it)."},
+    {Py_tp_doc, (void *)"libhyporank's hr_report or hr_explain_report (internal; "
+                        "hyporank.Report and hyporank.ExplainReport wrap it)."},
     {0, NULL}};
 
 static PyType_Spec report_spec = {"hyporank._hyporank.Report", sizeof(ReportObject), 0,
                                   Py_TPFLAGS_DEFAULT, report_slots};
-
-typedef struct {
-    PyObject_HEAD
-    hr_explain_report *r;
-    PyObject *refs;
-} ExplainObject;
-
-static void explain_dealloc(PyObject *self)
-{
-    ExplainObject *o = (ExplainObject *)self;
-    hr_explain_report_destroy(o->r);
-    Py_CLEAR(o->refs);
-    free_object(self);
-}
-
-static PyObject *explain_json(PyObject *self, PyObject *noargs)
-{
-    (void)noargs;
-    return json_str(hr_explain_report_json(((ExplainObject *)self)->r));
-}
-
-static PyObject *explain_table(PyObject *self, PyObject *noargs)
-{
-    (void)noargs;
-    return render(write_explain_table, ((ExplainObject *)self)->r);
-}
-
-static PyMethodDef explain_methods[] = {
-    {"json", explain_json, METH_NOARGS, "The JSON document (explain's --json)."},
-    {"table", explain_table, METH_NOARGS, "The terminal table the program prints."},
-    {NULL, NULL, 0, NULL}};
-
-static PyType_Slot explain_slots[] = {
-    {Py_tp_dealloc, (void *)explain_dealloc},
-    {Py_tp_methods, explain_methods},
-    {Py_tp_doc, (void *)"libhyporank's hr_explain_report (internal)."},
-    {0, NULL}};
-
-static PyType_Spec explain_spec = {"hyporank._hyporank.ExplainReport", sizeof(ExplainObject), 0,
-                                   Py_TPFLAGS_DEFAULT, explain_slots};
 
 /* ---- the pipelines ---- */
 
@@ -1101,7 +1072,7 @@ static PyObject *py_rank(PyObject *mod, PyObject *args)
         hr_report_destroy(r);
         return NULL;
     }
-    return report_new(r, Py_BuildValue("(OOO)", ca, cb, ch));
+    return report_new(r, NULL, Py_BuildValue("(OOO)", ca, cb, ch));
 }
 
 /* describe(opts, a, b, embedder, progress) -> Report */
@@ -1159,10 +1130,10 @@ static PyObject *py_describe(PyObject *mod, PyObject *args)
         hr_report_destroy(r);
         return NULL;
     }
-    return report_new(r, Py_BuildValue("(OO)", ca, cb));
+    return report_new(r, NULL, Py_BuildValue("(OO)", ca, cb));
 }
 
-/* explain(opts, corpus, embedder, progress) -> ExplainReport */
+/* explain(opts, corpus, embedder, progress) -> Report (of an explain run) */
 static PyObject *py_explain(PyObject *mod, PyObject *args)
 {
     (void)mod;
@@ -1213,14 +1184,7 @@ static PyObject *py_explain(PyObject *mod, PyObject *args)
         hr_explain_report_destroy(r);
         return NULL;
     }
-    ExplainObject *x = (ExplainObject *)alloc_object(ExplainType);
-    if (!x) {
-        hr_explain_report_destroy(r);
-        return NULL;
-    }
-    x->r = r;
-    x->refs = Py_BuildValue("(O)", cobj);
-    return (PyObject *)x;
+    return report_new(NULL, r, Py_BuildValue("(O)", cobj));
 }
 
 static PyObject *py_device_usable(PyObject *mod, PyObject *args)
@@ -1252,7 +1216,7 @@ static PyMethodDef module_methods[] = {
      "rank(opts, a, b, h, a_emb, b_emb, h_emb, embedder, progress) -> Report"},
     {"describe", py_describe, METH_VARARGS, "describe(opts, a, b, embedder, progress) -> Report"},
     {"explain", py_explain, METH_VARARGS,
-     "explain(opts, corpus, embedder, progress) -> ExplainReport"},
+     "explain(opts, corpus, embedder, progress) -> Report"},
     {"device_usable", py_device_usable, METH_VARARGS,
      "device_usable('cpu' | 'cuda') -> (usable, why not)"},
     {"_buffer_address", buffer_address, METH_VARARGS,
@@ -1308,7 +1272,6 @@ PyMODINIT_FUNC PyInit__hyporank(void)
         add_type(m, &corpus_spec, &CorpusType, "Corpus") < 0 ||
         add_type(m, &embedder_spec, &EmbedderType, "Embedder") < 0 ||
         add_type(m, &report_spec, &ReportType, "Report") < 0 ||
-        add_type(m, &explain_spec, &ExplainType, "ExplainReport") < 0 ||
         PyModule_AddStringConstant(m, "DEFAULT_MODEL_DIR", HR_DEFAULT_MODEL_DIR) < 0 ||
         PyModule_AddStringConstant(m, "VERSION", HR_VERSION) < 0 ||
 #ifdef HR_HAVE_CUDA
