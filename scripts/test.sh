@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # The test command: installs what is missing (Debian packages, the model),
-# builds, and runs every test. GPU tests skip where no GPU is present.
+# builds, and runs every test: the library's and the program's (ctest), then
+# the Python package's (scripts/test-python.sh: its wheel, a fresh
+# virtualenv, pytest). GPU tests skip where no GPU is present. Arguments go
+# to ctest.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 "$here/scripts/install-deps.sh"
@@ -9,5 +12,5 @@ here=$(cd "$(dirname "$0")/.." && pwd)
     echo "test: could not install chromium; the browser tests will skip" >&2
 "$here/scripts/fetch-model.sh"
 "$here/scripts/build.sh"
-cd "${HR_BUILD_DIR:-$here/build}"
-ctest --output-on-failure --timeout 1800 "$@"
+(cd "${HR_BUILD_DIR:-$here/build}" && ctest --output-on-failure --timeout 1800 "$@")
+"$here/scripts/test-python.sh"

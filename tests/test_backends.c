@@ -805,7 +805,7 @@ typedef struct progress_log {
     int off_thread, backwards;
 } progress_log;
 
-static void log_progress(size_t done, size_t total, void *user)
+static int log_progress(size_t done, size_t total, void *user)
 {
     progress_log *p = user;
     if (!pthread_equal(pthread_self(), p->caller)) p->off_thread++;
@@ -813,6 +813,7 @@ static void log_progress(size_t done, size_t total, void *user)
     p->last = done;
     p->total = total;
     p->calls++;
+    return 0;
 }
 
 /* Embeds texts with an encoder on `device` (opt: the driver's options, or

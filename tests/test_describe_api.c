@@ -2,12 +2,14 @@
  * tests/test_describe_api.c: the pipelines as a library, without the
  * program: hr_describe_run on the bundled headlines finds the pandemic in
  * 2020 and fills the report and its renderers; corpora can come from
- * memory; hr_rank_run reports repeats through its events; bad options are
- * HR_ERR_INPUT.
+ * memory; hr_rank_run reports repeats through its events and takes its
+ * matrices and texts from memory; the events' cancel hook stops an
+ * embedding; bad options are HR_ERR_INPUT.
  */
 #define _XOPEN_SOURCE 700 /* mkdtemp */
 
 #include "hyporank/describe.h"
+#include "hyporank/npy.h"
 #include "hyporank/rank.h"
 #include "hyporank/report.h"
 #include "test_util.h"
@@ -95,7 +97,7 @@ static void test_describe_run_finds_the_pandemic_in_the_2020_headlines(void)
     o.device = HR_DEVICE_CPU;
     seen_events ev;
     memset(&ev, 0, sizeof ev);
-    o.events = (hr_events){on_event, &ev};
+    o.events = (hr_events){on_event, &ev, NULL};
     hr_report *r = NULL;
     char err[1024] = "";
     hr_status st = hr_describe_run(&o, e, &r, err, sizeof err);
@@ -328,7 +330,7 @@ static void test_rank_run_ranks_the_callers_hypotheses_and_notes_repeats(void)
     o.scorer.device = HR_DEVICE_CPU;
     seen_events ev;
     memset(&ev, 0, sizeof ev);
-    o.events = (hr_events){on_event, &ev};
+    o.events = (hr_events){on_event, &ev, NULL};
     CHECK(hr_rank_needs_embedder(&o));
     hr_report *r = NULL;
     char err[1024] = "";
@@ -348,6 +350,142 @@ static void test_rank_run_ranks_the_callers_hypotheses_and_notes_repeats(void)
     }
     hr_report_destroy(r);
     hr_embedder_destroy(e);
+}
+
+/* A cancel hook that says stop at its n-th question. */
+typedef struct stopper {
+    int asked, stop_at;
+} stopper;
+
+static int stop_at(void *user)
+{
+    stopper *s = user;
+    return ++s->asked >= s->stop_at;
+}
+
+static void ignore_event(const hr_event *ev, void *user)
+{
+    (void)ev, (void)user;
+}
+
+static void test_the_cancel_hook_stops_an_embedding_between_batches(void)
+{
+    char err[1024] = "";
+    hr_corpus *a = NULL;
+    CHECK(hr_corpus_read(example[0], NULL, &a, err, sizeof err) == HR_OK);
+    if (!a) return;
+    hr_embedder_options eo;
+    hr_embedder_options_init(&eo);
+    eo.model_dir = test_model_dir();
+    eo.device = HR_DEVICE_CPU;
+    eo.no_cache = 1; /* every text computed: batches to stop between */
+    hr_embedder *e = NULL;
+    CHECK(hr_embedder_create(&eo, &e, err, sizeof err) == HR_OK);
+    stopper s = {0, 3};
+    hr_events ev = {ignore_event, &s, stop_at};
+    float *emb = NULL;
+    hr_status st = hr_embedder_embed(e, (const char *const *)a->texts, a->lens, a->n, "A", &ev,
+                                     &emb, err, sizeof err);
+    CHECKF(st == HR_ERR_CANCELLED && emb == NULL, "%s (%s)", hr_status_str(st), err);
+    CHECKF(s.asked == 3, "asked %d times", s.asked);
+    CHECKF(hr_embedder_last_stats(e).computed == 0, "a cancelled call returns nothing");
+    /* Asked before anything starts: nothing is embedded at all. */
+    s = (stopper){0, 1};
+    st = hr_embedder_embed(e, (const char *const *)a->texts, a->lens, 4, "A", &ev, &emb, err,
+                           sizeof err);
+    CHECK(st == HR_ERR_CANCELLED && s.asked == 1);
+    /* A hook that never stops changes nothing. */
+    s = (stopper){0, 1 << 30};
+    float *with = NULL, *without = NULL;
+    CHECK(hr_embedder_embed(e, (const char *const *)a->texts, a->lens, 300, "A", &ev, &with, err,
+                            sizeof err) == HR_OK);
+    CHECK(hr_embedder_embed(e, (const char *const *)a->texts, a->lens, 300, "A", NULL, &without,
+                            err, sizeof err) == HR_OK);
+    CHECK(s.asked >= 2 && with && without &&
+          memcmp(with, without, 300 * hr_embedder_dim(e) * sizeof(float)) == 0);
+    free(with);
+    free(without);
+    hr_embedder_destroy(e);
+    hr_corpus_destroy(a);
+}
+
+/* (n, dim) rows of a fixed pattern, each row of unit length. */
+static float *pattern_rows(size_t n, size_t dim, unsigned seed)
+{
+    float *m = malloc(n * dim * sizeof *m);
+    for (size_t i = 0; m && i < n; i++) {
+        double norm = 0;
+        for (size_t c = 0; c < dim; c++) {
+            m[i * dim + c] = (float)sin(0.37 * (double)(c + 1) * (double)(i + seed) + seed);
+            norm += (double)m[i * dim + c] * m[i * dim + c];
+        }
+        for (size_t c = 0; c < dim; c++) m[i * dim + c] = (float)(m[i * dim + c] / sqrt(norm));
+    }
+    return m;
+}
+
+static int write_npy(const char *path, const float *m, size_t rows, size_t dim)
+{
+    char err[256];
+    return hr_npy_write_f32(path, m, rows, dim, err, sizeof err) == HR_OK ? 0 : -1;
+}
+
+static void test_rank_takes_matrices_and_texts_from_memory_as_from_files(void)
+{
+    const size_t na = 60, nb = 50, k = 4, dim = 16;
+    float *xa = pattern_rows(na, dim, 1), *xb = pattern_rows(nb, dim, 2), *xh = pattern_rows(k, dim, 3);
+    char pa[400], pb[400], ph[400];
+    snprintf(pa, sizeof pa, "%s/a.npy", dir);
+    snprintf(pb, sizeof pb, "%s/b.npy", dir);
+    snprintf(ph, sizeof ph, "%s/h.npy", dir);
+    CHECK(xa && xb && xh && write_npy(pa, xa, na, dim) == 0 && write_npy(pb, xb, nb, dim) == 0 &&
+          write_npy(ph, xh, k, dim) == 0);
+    char *htexts[4] = {"first", "second", "third", "fourth"};
+    size_t hlens[4] = {5, 6, 5, 6}, hlines[4] = {1, 2, 3, 4};
+    hr_corpus names = {.n = 4, .texts = htexts, .lens = hlens, .lines = hlines, .path = "mine"};
+    hr_rank_options o;
+    hr_rank_options_init(&o);
+    o.scorer.device = HR_DEVICE_CPU;
+    o.a_emb = (hr_matrix_ref){xa, na, dim, NULL};
+    o.b_emb = (hr_matrix_ref){xb, nb, dim, "B rows"};
+    o.h_emb = (hr_matrix_ref){xh, k, dim, NULL};
+    o.corpus_h = &names;
+    CHECK(!hr_rank_needs_embedder(&o));
+    hr_report *mem = NULL, *file = NULL;
+    char err[1024] = "";
+    hr_status st = hr_rank_run(&o, NULL, &mem, err, sizeof err);
+    CHECKF(st == HR_OK, "%s", err);
+    hr_rank_options f;
+    hr_rank_options_init(&f);
+    f.scorer.device = HR_DEVICE_CPU;
+    f.a_emb_path = pa, f.b_emb_path = pb, f.h_emb_path = ph;
+    st = hr_rank_run(&f, NULL, &file, err, sizeof err);
+    CHECKF(st == HR_OK, "%s", err);
+    if (mem && file) {
+        const hr_report_info *in = hr_report_get_info(mem);
+        CHECK(in->n_a == na && in->n_b == nb && in->dim == dim);
+        CHECKF(strcmp(in->b_path, "B rows") == 0 && strcmp(in->a_path, "A's embeddings") == 0,
+               "%s, %s", in->a_path, in->b_path);
+        for (size_t i = 0; i < k; i++) {
+            const hr_report_row *m = hr_report_row_at(mem, i), *fr = hr_report_row_at(file, i);
+            CHECK(m->index == fr->index && m->score.auroc == fr->score.auroc &&
+                  m->score.p_value == fr->score.p_value && m->score.q_value == fr->score.q_value);
+            /* The rows' texts are the caller's, not copies. */
+            CHECK(m->text == htexts[m->index] && m->line == m->index + 1);
+        }
+    }
+    hr_report_destroy(mem);
+    hr_report_destroy(file);
+    /* A non-finite value in memory names the matrix, the row and the column. */
+    xb[3 * dim + 5] = NAN;
+    o.corpus_h = NULL;
+    st = hr_rank_run(&o, NULL, &mem, err, sizeof err);
+    CHECKF(st == HR_ERR_INPUT && strstr(err, "B rows: row 3, column 5"), "%s", err);
+    /* Texts and embeddings of one side: exactly one. */
+    hr_corpus none = {.n = 0, .path = "empty"};
+    o.corpus_a = &none;
+    CHECK(hr_rank_run(&o, NULL, &mem, err, sizeof err) == HR_ERR_INPUT && mem == NULL);
+    free(xa), free(xb), free(xh);
 }
 
 static void test_bad_options_and_input_are_input_errors(void)
@@ -393,6 +531,8 @@ int main(void)
     RUN(test_describe_run_finds_the_pandemic_in_the_2020_headlines);
     RUN(test_describe_takes_corpora_from_memory_and_the_callers_hypotheses);
     RUN(test_rank_run_ranks_the_callers_hypotheses_and_notes_repeats);
+    RUN(test_the_cancel_hook_stops_an_embedding_between_batches);
+    RUN(test_rank_takes_matrices_and_texts_from_memory_as_from_files);
     RUN(test_bad_options_and_input_are_input_errors);
     char cmd[400];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);

@@ -3,6 +3,7 @@
 #include "cli.h"
 #include "hyporank/cache.h"
 #include "hyporank/html.h"
+#include "core/util.h"
 
 #include <errno.h>
 #include <math.h>
@@ -201,9 +202,7 @@ int cli_parse(const char *cmd, int argc, char **argv, const cli_option *own, cli
 
 double cli_now(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+    return hr_now();
 }
 
 static void draw_bar(cli_common *c, size_t done, size_t total)
@@ -251,7 +250,7 @@ static void on_event(const hr_event *ev, void *user)
 
 hr_events cli_events(cli_common *c)
 {
-    hr_events ev = {on_event, c};
+    hr_events ev = {on_event, c, NULL};
     return ev;
 }
 

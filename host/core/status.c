@@ -3,6 +3,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <time.h>
 
 const char *hr_status_str(hr_status st)
 {
@@ -17,6 +18,7 @@ const char *hr_status_str(hr_status st)
     case HR_ERR_CUDA: return "CUDA error";
     case HR_ERR_CACHE: return "cache error";
     case HR_ERR_INTERNAL: return "internal error";
+    case HR_ERR_CANCELLED: return "cancelled";
     }
     return "unknown status";
 }
@@ -30,4 +32,11 @@ hr_status hr_fail(hr_status st, char *err, size_t errlen, const char *fmt, ...)
         va_end(ap);
     }
     return st;
+}
+
+double hr_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }

@@ -23,6 +23,9 @@ extern "C" {
  */
 hr_status hr_fail(hr_status st, char *err, size_t errlen, const char *fmt, ...) HR_PRINTF(4, 5);
 
+/* Seconds on a monotonic clock. */
+double hr_now(void);
+
 #ifdef __cplusplus
 }
 #endif

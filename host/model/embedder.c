@@ -86,11 +86,25 @@ static void emit(const hr_events *ev, hr_event_kind kind, const char *text, size
     ev->fn(&x, ev->user);
 }
 
-/* An hr_progress_fn / hr_remote_progress_fn for the call under way. */
-static void on_progress(size_t done, size_t total, void *user)
+/* The caller's cancel hook. */
+static int on_cancel(void *user)
+{
+    const hr_embedder *e = user;
+    return e->ev && e->ev->cancel && e->ev->cancel(e->ev->user);
+}
+
+/* The hr_remote_progress_fn of the call under way. */
+static void on_remote_progress(size_t done, size_t total, void *user)
 {
     hr_embedder *e = user;
     emit(e->ev, HR_EVENT_PROGRESS, NULL, done, total);
+}
+
+/* The local encoder's hr_progress_fn: the event, then the cancel hook. */
+static int on_progress(size_t done, size_t total, void *user)
+{
+    on_remote_progress(done, total, user);
+    return on_cancel(user);
 }
 
 hr_status hr_embedder_load(hr_embedder *e, char *err, size_t errlen)
@@ -117,7 +131,7 @@ hr_status hr_embedder_load(hr_embedder *e, char *err, size_t errlen)
         ro.url = e->url;
         ro.model = e->model;
         ro.cache_path = e->cache_path[0] ? e->cache_path : NULL;
-        ro.progress = on_progress;
+        ro.progress = on_remote_progress;
         ro.progress_user = e;
         st = hr_remote_embed_create(&ro, &e->remote, err, errlen);
         if (st == HR_OK) e->dim = (size_t)hr_remote_embed_dim(e->remote);
@@ -188,6 +202,10 @@ static hr_status embed_distinct(hr_embedder *e, const char *const *texts, const 
                        "hr_embedder_embed_into: the width is not known yet");
     e->last.computed = e->last.from_cache = e->last.repeats = 0;
     e->ev = ev;
+    if (n > 0 && on_cancel(e)) { /* a remote call is asked only here */
+        e->ev = NULL;
+        return hr_fail(HR_ERR_CANCELLED, err, errlen, "cancelled before embedding %zu texts", n);
+    }
     emit(ev, HR_EVENT_BEGIN, label, 0, n);
     if (e->remote) {
         float *got = NULL;

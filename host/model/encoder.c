@@ -158,11 +158,11 @@ typedef struct cached_progress {
     size_t base, total; /* texts done before the current batch; all texts */
 } cached_progress;
 
-static void forward_progress(size_t done, size_t total, void *user)
+static int forward_progress(size_t done, size_t total, void *user)
 {
     (void)total;
     cached_progress *p = user;
-    p->fn(p->base + done, p->total, p->user);
+    return p->fn(p->base + done, p->total, p->user);
 }
 
 hr_status hr_encoder_embed_cached(hr_encoder *enc, hr_cache *cache, const char *const *texts,
@@ -203,7 +203,10 @@ hr_status hr_encoder_embed_cached(hr_encoder *enc, hr_cache *cache, const char *
         miss_rows[misses] = i;
         misses++;
     }
-    if (progress) progress(hits, n, user);
+    if (progress && progress(hits, n, user)) {
+        st = hr_fail(HR_ERR_CANCELLED, err, errlen, "cancelled after %zu of %zu texts", hits, n);
+        goto done;
+    }
     /* Texts between two cache writes: what a killed run can lose (the
      * backend's figure: faster backends need bigger calls to keep busy). */
     const size_t per_put = enc->backend->encoder->cache_batch_texts;

@@ -166,9 +166,7 @@ const char *hr_http_url(const hr_http *h) { return h ? h->display : NULL; }
 
 double hr_http_now(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+    return hr_now();
 }
 
 /* xorshift64*: a uniform double in [0, 1), for jitter. */

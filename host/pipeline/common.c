@@ -28,9 +28,7 @@ void hr_pipe_event(const hr_events *ev, hr_event_kind kind, const char *fmt, ...
 
 double hr_pipe_now(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+    return hr_now();
 }
 
 void hr_text_cell(const char *s, size_t len, char *out, size_t width)

@@ -222,9 +222,11 @@ static hr_status read_labelled(const hr_explain_run_options *o, hr_dataset *d, c
     const char *fields[2] = {o->label_field, o->score_field};
     hr_corpus_options copt = {.text_field = o->text_field, .format = HR_FORMAT_AUTO,
                               .fields = fields, .n_fields = o->score_field ? 2 : 1};
-    hr_status st = hr_corpus_read(o->data_path, &copt, &d->corpora[0], err, errlen);
-    if (st != HR_OK) return st;
-    const hr_corpus *c = d->corpora[0];
+    hr_status st = HR_OK;
+    if (!o->corpus && (st = hr_corpus_read(o->data_path, &copt, &d->corpora[0], err, errlen)))
+        return st;
+    const hr_corpus *c = o->corpus ? o->corpus : d->corpora[0]; /* the caller's, borrowed */
+    if (c->n == 0) return hr_fail(HR_ERR_INPUT, err, errlen, "%s: no texts", o->data_path);
     if (dataset_alloc(d, c->n, o->score_field != NULL) != 0)
         return hr_pipe_nomem(err, errlen);
     for (size_t i = 0; i < c->n; i++) {

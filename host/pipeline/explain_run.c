@@ -33,13 +33,17 @@ void hr_explain_run_options_init(hr_explain_run_options *o)
 static hr_status check_options(const hr_explain_run_options *o, char *err, size_t errlen)
 {
     const int two = o->a_path || o->b_path;
-    if (two && (!o->a_path || !o->b_path || o->data_path || o->label_field || o->positive ||
-                o->score_field || o->continuous))
+    if (two && (!o->a_path || !o->b_path || o->data_path || o->corpus || o->label_field ||
+                o->positive || o->score_field || o->continuous))
         return hr_fail(HR_ERR_INPUT, err, errlen,
                        "explain: two corpora (A and B) take no data file, label, score or "
                        "continuous target");
-    if (!two && (!o->data_path || !o->label_field))
+    if (!two && ((!o->data_path && !o->corpus) || !o->label_field))
         return hr_fail(HR_ERR_INPUT, err, errlen, "explain: a data file and its label field are required");
+    if (o->corpus && o->corpus->n_fields < (o->score_field ? 2u : 1u))
+        return hr_fail(HR_ERR_INTERNAL, err, errlen,
+                       "explain: the corpus in memory has %zu fields: the label%s needed",
+                       o->corpus->n_fields, o->score_field ? " and the score are" : " is");
     if (o->continuous && (o->score_field || o->positive || o->rounds > 1))
         return hr_fail(HR_ERR_INPUT, err, errlen,
                        "explain: a continuous target takes no score field, positive label or "
@@ -463,6 +467,12 @@ hr_status hr_explain_run(const hr_explain_run_options *o, hr_embedder *emb,
     *out = NULL;
     hr_status st = check_options(o, err, errlen);
     if (st != HR_OK) return st;
+    hr_explain_run_options named; /* texts from memory: the corpus's name is the data's */
+    if (o->corpus) {
+        named = *o;
+        named.data_path = o->corpus->path ? o->corpus->path : "texts";
+        o = &named;
+    }
     explain_run r;
     memset(&r, 0, sizeof r);
     r.o = o;

@@ -21,19 +21,36 @@ void hr_rank_options_init(hr_rank_options *o)
 
 int hr_rank_needs_embedder(const hr_rank_options *o)
 {
-    return o->a_path != NULL || o->b_path != NULL || o->h_emb_path == NULL;
+    return o->a_path || o->corpus_a || o->b_path || o->corpus_b ||
+           (!o->h_emb_path && !o->h_emb.data);
 }
 
 /* One side of the comparison (A, B or the hypotheses). */
 typedef struct side {
     const char *name;      /* "A", "B", "hypotheses" */
-    const char *text_path;
-    const char *npy_path;
-    hr_corpus *corpus;     /* texts, when read from text_path */
-    float *emb;            /* (n, dim) row-major: read or embedded once, scored as it is */
+    const char *text_path; /* the texts' file (or the caller's corpus's name) */
+    const char *npy_path;  /* the embeddings' .npy (or the caller's matrix's name) */
+    const hr_corpus *corpus;     /* texts: own_corpus or the caller's */
+    const hr_matrix_ref *mem;    /* the caller's embeddings, or NULL */
+    const float *emb;      /* (n, dim) row-major: own_emb or the caller's, scored as it is */
     size_t n;
     size_t dim;
+    hr_corpus *own_corpus; /* read from text_path */
+    float *own_emb;        /* read from npy_path or embedded once */
 } side;
+
+/* A side from the options: what comes from memory wins over the paths. */
+static side side_from(const char *name, const char *text_path, const hr_corpus *texts,
+                      const char *npy_path, const hr_matrix_ref *m, const char *m_name)
+{
+    side s = {name, text_path, npy_path, texts, NULL, NULL, 0, 0, NULL, NULL};
+    if (texts) s.text_path = texts->path ? texts->path : name;
+    if (m->data) {
+        s.mem = m;
+        s.npy_path = m->name ? m->name : m_name;
+    }
+    return s;
+}
 
 static const char *side_path(const side *s) { return s->npy_path ? s->npy_path : s->text_path; }
 
@@ -54,8 +71,13 @@ static hr_status check_finite(const side *s, char *err, size_t errlen)
 
 static hr_status load_npy(side *s, char *err, size_t errlen)
 {
-    hr_status st = hr_npy_read_f32(s->npy_path, &s->emb, &s->n, &s->dim, err, errlen);
-    if (st != HR_OK) return st;
+    if (s->mem) {
+        s->emb = s->mem->data, s->n = s->mem->rows, s->dim = s->mem->dim;
+    } else {
+        hr_status st = hr_npy_read_f32(s->npy_path, &s->own_emb, &s->n, &s->dim, err, errlen);
+        if (st != HR_OK) return st;
+        s->emb = s->own_emb;
+    }
     if (s->n == 0)
         return hr_fail(HR_ERR_INPUT, err, errlen, "%s: no rows: the %s need at least one embedding",
                        s->npy_path, s->name);
@@ -65,7 +87,7 @@ static hr_status load_npy(side *s, char *err, size_t errlen)
 
 /* Duplicates: dup[i] = index of the first hypothesis equal to i, or -1.
  * Equal means the same text when there are texts, else the same embedding. */
-static const side *dup_ctx;
+static _Thread_local const side *dup_ctx; /* one per thread: runs may be concurrent */
 
 static int cmp_hyp(const void *x, const void *y)
 {
@@ -118,14 +140,15 @@ static long *find_duplicates(const side *h, size_t *n_dup)
 
 static hr_status check_options(const hr_rank_options *o, char *err, size_t errlen)
 {
-    const char *text[2] = {o->a_path, o->b_path}, *npy[2] = {o->a_emb_path, o->b_emb_path};
+    const int text[2] = {o->a_path || o->corpus_a, o->b_path || o->corpus_b},
+              npy[2] = {o->a_emb_path || o->a_emb.data, o->b_emb_path || o->b_emb.data};
     for (int k = 0; k < 2; k++) {
-        if (!!text[k] == !!npy[k])
+        if (text[k] == npy[k])
             return hr_fail(HR_ERR_INPUT, err, errlen,
                            "%s: give its texts or its embeddings (.npy), exactly one",
                            k ? "B" : "A");
     }
-    if (!o->hypotheses_path && !o->h_emb_path)
+    if (!o->hypotheses_path && !o->corpus_h && !o->h_emb_path && !o->h_emb.data)
         return hr_fail(HR_ERR_INPUT, err, errlen, "the hypotheses: give their texts or embeddings");
     if (o->hypothesis_field && !*o->hypothesis_field)
         return hr_fail(HR_ERR_INPUT, err, errlen, "the hypotheses' field must not be empty");
@@ -140,8 +163,12 @@ static hr_status read_sides(side *sides[3], const hr_rank_options *o, char *err,
     hr_status st;
     for (int k = 0; k < 3; k++) {
         side *s = sides[k];
-        if (!s->text_path) continue;
-        st = hr_corpus_read(s->text_path, k == 2 ? &hopt : &copt, &s->corpus, err, errlen);
+        if (s->corpus && s->corpus->n == 0)
+            return hr_fail(HR_ERR_INPUT, err, errlen, "%s: no %s", s->text_path,
+                           k == 2 ? "hypotheses" : "texts");
+        if (!s->text_path || s->corpus) continue;
+        st = hr_corpus_read(s->text_path, k == 2 ? &hopt : &copt, &s->own_corpus, err, errlen);
+        s->corpus = s->own_corpus;
         if (st == HR_ERR_INPUT && k == 2 && err && strstr(err, ": no texts"))
             return hr_fail(st, err, errlen, "%s: no hypotheses (the file is empty or all blank lines)",
                            s->text_path);
@@ -170,7 +197,8 @@ static hr_status embed_sides(side *sides[3], hr_embedder *e, const hr_events *ev
         snprintf(label, sizeof label, "embedding %s", s->name);
         s->n = s->corpus->n;
         st = hr_embedder_embed(e, (const char *const *)s->corpus->texts, s->corpus->lens,
-                               s->corpus->n, label, ev, &s->emb, err, errlen);
+                               s->corpus->n, label, ev, &s->own_emb, err, errlen);
+        s->emb = s->own_emb;
         s->dim = hr_embedder_dim(e);
         if (st != HR_OK) return st;
     }
@@ -202,9 +230,10 @@ hr_status hr_rank_run(const hr_rank_options *o, hr_embedder *e, hr_report **out,
     if (need_model && !e)
         return hr_fail(HR_ERR_INTERNAL, err, errlen, "hr_rank_run: texts to embed and no embedder");
     const hr_events *ev = &o->events;
-    side a = {"A", o->a_path, o->a_emb_path, NULL, NULL, 0, 0};
-    side b = {"B", o->b_path, o->b_emb_path, NULL, NULL, 0, 0};
-    side h = {"hypotheses", o->hypotheses_path, o->h_emb_path, NULL, NULL, 0, 0};
+    side a = side_from("A", o->a_path, o->corpus_a, o->a_emb_path, &o->a_emb, "A's embeddings");
+    side b = side_from("B", o->b_path, o->corpus_b, o->b_emb_path, &o->b_emb, "B's embeddings");
+    side h = side_from("hypotheses", o->hypotheses_path, o->corpus_h, o->h_emb_path, &o->h_emb,
+                       "the hypotheses' embeddings");
     side *sides[3] = {&a, &b, &h};
     hr_report *rep = hr_report_new(HR_REPORT_RANK);
     hr_scorer *scorer = NULL;
@@ -328,8 +357,8 @@ hr_status hr_rank_run(const hr_rank_options *o, hr_embedder *e, hr_report **out,
     if ((st = hr_pipe_report_plots(rep, h.emb, a.dim, order, plot_sides, NULL, NULL, err,
                                    errlen)) != HR_OK)
         goto done;
-    /* The texts the rows and their examples point into. */
-    for (int k = 0; k < 3; k++) rep->corpora[k] = sides[k]->corpus, sides[k]->corpus = NULL;
+    /* The texts the rows and their examples point into (or the caller's). */
+    for (int k = 0; k < 3; k++) rep->corpora[k] = sides[k]->own_corpus, sides[k]->own_corpus = NULL;
     *out = rep;
     rep = NULL;
 done:
@@ -340,8 +369,8 @@ done:
     free(scores), free(effects), free(findings);
     hr_scorer_destroy(scorer);
     for (int k = 0; k < 3; k++) {
-        free(sides[k]->emb);
-        hr_corpus_destroy(sides[k]->corpus);
+        free(sides[k]->own_emb);
+        hr_corpus_destroy(sides[k]->own_corpus);
     }
     return st;
 }

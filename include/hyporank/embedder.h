@@ -96,7 +96,9 @@ const char *hr_embedder_cache_path(const hr_embedder *e);
 
 /* Embeds n texts: texts[i] is UTF-8 of lens[i] bytes (lens may be NULL for
  * NUL-terminated texts). Loads first when needed. label names the step in
- * the events (BEGIN, PROGRESS, END; ev may be NULL). On HR_OK *out is a
+ * the events (BEGIN, PROGRESS, END; ev may be NULL). ev->cancel, when set,
+ * is asked before the call and, for the local encoder, between its batches
+ * (hyporank/events.h): a non-zero answer is HR_ERR_CANCELLED. On HR_OK *out is a
  * malloc'ed (n, hr_embedder_dim(e)) row-major matrix (free() it); on failure
  * NULL. */
 hr_status hr_embedder_embed(hr_embedder *e, const char *const *texts, const size_t *lens,

@@ -38,9 +38,12 @@
 extern "C" {
 #endif
 
-/* Called now and then during long work with the number of texts done so far
- * out of total. Must be cheap; runs on the calling thread. */
-typedef void (*hr_progress_fn)(size_t done, size_t total, void *user);
+/* Called now and then during long work (after each batch) with the number
+ * of texts done so far out of total. Must be cheap; runs on the calling
+ * thread. Returns 0 to go on; non-zero stops the call before its next batch,
+ * and the call returns HR_ERR_CANCELLED (out is then incomplete; what a
+ * cached call finished stays in the cache). */
+typedef int (*hr_progress_fn)(size_t done, size_t total, void *user);
 
 typedef struct hr_encoder hr_encoder;
 

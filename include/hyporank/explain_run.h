@@ -21,7 +21,11 @@
  * classifier's score per text), or two corpora (a_path, the positive class,
  * and b_path), or with `continuous` a numeric label_field. A label or score
  * that is missing or of the wrong kind is HR_ERR_INPUT naming the file, the
- * line and the value.
+ * line and the value. The labelled texts may also come from memory (a
+ * binding's lists): corpus, whose field 0 is each text's label and field 1
+ * (with score_field) its score, as hr_corpus_read would give them for
+ * fields {label_field, score_field}; label_field and score_field then only
+ * name them in messages, and the corpus's path names the data.
  *
  * Steps: the word share (holdout of each class, drawn at random, seed)
  * proposes n-gram candidates and is not evaluated; the pool is the caller's
@@ -38,6 +42,7 @@
 #ifndef HYPORANK_EXPLAIN_RUN_H
 #define HYPORANK_EXPLAIN_RUN_H
 
+#include "hyporank/corpus.h"
 #include "hyporank/embedder.h"
 #include "hyporank/events.h"
 #include "hyporank/explain.h"
@@ -65,6 +70,8 @@ typedef struct hr_explain_run_options {
     const char *a_path, *b_path; /* or two corpora, A the positive class */
     const char *text_field;      /* the texts' field / column (NULL: "text") */
     int continuous;              /* label_field is a number to explain (0) */
+    const hr_corpus *corpus;     /* or the labelled texts from memory (see above), borrowed
+                                    for the report's life; wins over data_path */
     /* candidates */
     const char *hypotheses_path; /* the caller's candidates, or NULL */
     int bank;                    /* the built-in bank (1) */

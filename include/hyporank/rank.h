@@ -25,10 +25,18 @@
  * describe selects them (hyporank/report.h says what a row holds). The
  * effect's calibration was measured for all-MiniLM-L6-v2; with embeddings
  * of another model the tests stay valid and the shares are approximate.
+ *
+ * Any side may come from memory instead of a file (a binding's arrays): its
+ * texts as a corpus (hyporank/corpus.h), its embeddings as an hr_matrix_ref
+ * that the scorer reads where it lies, never copied. Both are borrowed: the
+ * matrices for the call, the corpora for the report's life (its rows and
+ * examples point into them). What comes from memory wins over the path of
+ * the same side.
  */
 #ifndef HYPORANK_RANK_H
 #define HYPORANK_RANK_H
 
+#include "hyporank/corpus.h"
 #include "hyporank/embedder.h"
 #include "hyporank/events.h"
 #include "hyporank/report.h"
@@ -40,6 +48,14 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+/* A float32 matrix the caller holds: (rows, dim) row-major, borrowed. name is
+ * what messages and the report call it (NULL: "A's embeddings", ...). */
+typedef struct hr_matrix_ref {
+    const float *data; /* NULL: none */
+    size_t rows, dim;
+    const char *name;
+} hr_matrix_ref;
 
 typedef struct hr_rank_options {
     const char *a_path;           /* A's texts (hyporank/corpus.h) ... */
@@ -53,6 +69,9 @@ typedef struct hr_rank_options {
     double alpha;                 /* significance: q-value at most alpha (0.05) */
     hr_scorer_options scorer;     /* method, temperature, device, threads, memory */
     hr_events events;             /* progress and notes; {NULL, NULL}: none */
+    /* from memory (see above): texts, then embeddings, of A, B, the hypotheses */
+    const hr_corpus *corpus_a, *corpus_b, *corpus_h;
+    hr_matrix_ref a_emb, b_emb, h_emb;
 } hr_rank_options;
 
 /* Fills in the defaults above (the scorer's are hr_scorer_default_options

@@ -31,7 +31,8 @@ typedef enum hr_status {
     HR_ERR_NO_DEVICE,   /* no usable CUDA device */
     HR_ERR_CUDA,        /* a CUDA or cuBLAS call failed */
     HR_ERR_CACHE,       /* an SQLite call on the cache failed */
-    HR_ERR_INTERNAL     /* a bug: a precondition that callers should have met */
+    HR_ERR_INTERNAL,    /* a bug: a precondition that callers should have met */
+    HR_ERR_CANCELLED    /* the caller's cancel hook stopped the call (hyporank/events.h) */
 } hr_status;
 
 /* A short, static, human-readable name of a status ("invalid input"). */

@@ -447,6 +447,7 @@ typedef struct cpu_job {
     hr_progress_fn progress;
     void *user;
     atomic_int alloc_failed;
+    atomic_int stop;           /* progress asked to stop: take no more batches */
 } cpu_job;
 
 static void encode_some(cpu_job *job)
@@ -463,7 +464,7 @@ static void encode_some(cpu_job *job)
         atomic_store(&job->alloc_failed, 1);
         goto done;
     }
-    for (;;) {
+    while (!atomic_load(&job->stop)) {
         size_t b = atomic_fetch_add(&job->next_batch, 1);
         if (b >= c->n_batches) break;
         const int n_seq = hr_embed_chunk_pack(c, b, packed, offsets);
@@ -472,8 +473,9 @@ static void encode_some(cpu_job *job)
             memcpy(job->out + hr_embed_chunk_row(c, b, s) * (size_t)h, pooled + (size_t)s * h,
                    (size_t)h * sizeof(float));
         size_t done = atomic_fetch_add(&job->done, (size_t)n_seq) + (size_t)n_seq;
-        if (job->progress && pthread_equal(pthread_self(), job->caller))
-            job->progress(done, job->total, job->user);
+        if (job->progress && pthread_equal(pthread_self(), job->caller) &&
+            job->progress(done, job->total, job->user))
+            atomic_store(&job->stop, 1);
     }
 done:
     hr_cpu_workspace_destroy(ws);
@@ -512,6 +514,7 @@ hr_status hr_cpu_embed(const hr_model *m, int n_threads, const char *const *text
     atomic_init(&job.next_batch, 0);
     atomic_init(&job.done, 0);
     atomic_init(&job.alloc_failed, 0);
+    atomic_init(&job.stop, 0);
     hr_status st = HR_OK;
     /* Our workers each call BLAS; BLAS itself stays on one thread. */
     openblas_set_num_threads(1);
@@ -526,7 +529,13 @@ hr_status hr_cpu_embed(const hr_model *m, int n_threads, const char *const *text
             st = hr_fail(HR_ERR_NOMEM, err, errlen, "cannot allocate the CPU encoder's work buffers");
             break;
         }
-        if (progress) progress(atomic_load(&job.done), n, user);
+        if (!atomic_load(&job.stop) && progress && progress(atomic_load(&job.done), n, user))
+            atomic_store(&job.stop, 1);
+        if (atomic_load(&job.stop)) {
+            st = hr_fail(HR_ERR_CANCELLED, err, errlen, "cancelled after %zu of %zu texts",
+                         atomic_load(&job.done), n);
+            break;
+        }
     }
     hr_embed_chunk_free(&c);
     return st;

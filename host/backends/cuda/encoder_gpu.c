@@ -69,7 +69,9 @@ static hr_status finish_slot(gpu_drive *d, int s, char *err, size_t errlen)
     for (int k = 0; k < n_seq; k++)
         memcpy(d->out + d->rows[s][k] * h, emb + (size_t)k * h, h * sizeof(float));
     d->done += (size_t)n_seq;
-    if (d->progress) d->progress(d->done, d->n, d->user);
+    if (d->progress && d->progress(d->done, d->n, d->user))
+        return hr_fail(HR_ERR_CANCELLED, err, errlen, "cancelled after %zu of %zu texts", d->done,
+                       d->n);
     return HR_OK;
 }
 
