@@ -196,9 +196,9 @@ static void describe_table(FILE *f, const hr_report *r)
 {
     const hr_report_info *in = &r->info;
     fprintf(f, "A: %s (%zu texts)   B: %s (%zu texts)\n", in->a_path, in->n_a, in->b_path, in->n_b);
-    fprintf(f, "%zu candidates (%s; %zu near-duplicates merged), scored in %.2f s with %s: ",
-            in->n_candidates, in->candidate_sources, in->merged, in->seconds_score,
-            in->encoder_model);
+    fprintf(f, "%zu candidates (%s; %zu near-duplicate%s merged), scored in %.2f s with %s: ",
+            in->n_candidates, in->candidate_sources, in->merged, in->merged == 1 ? "" : "s",
+            in->seconds_score, in->encoder_model);
     if (in->scored_a == in->scored_all_a && in->scored_b == in->scored_all_b)
         fprintf(f, "on all %zu + %zu texts\n", in->scored_a, in->scored_b);
     else
