@@ -3,7 +3,7 @@
  * as a C program calls the library; the Python package's overhead is
  * measured against it (bench/run-python-bench.sh, bench/peer_python_rank.py).
  *
- *     bench_rank --dir DIR [--method contrast] [--threads N] [--repeat 5]
+ *     bench_rank --dir DIR [--method cosine] [--threads N] [--repeat 5]
  *
  * Reads DIR/a.npy, DIR/b.npy, DIR/h.npy (float32; bench_scorer --dir writes
  * them), runs hr_rank_run with the three matrices in memory on the CPU, best
@@ -45,7 +45,7 @@ static float *read_npy(const char *dir, const char *name, size_t *rows, size_t *
 int main(int argc, char **argv)
 {
     hr_blas_use_better_kernels(argv); /* never time OpenBLAS's fallback kernels */
-    const char *dir = NULL, *method = "contrast";
+    const char *dir = NULL, *method = "cosine";
     int threads = 0, repeat = 5;
     for (int i = 1; i + 1 < argc; i += 2) {
         if (strcmp(argv[i], "--dir") == 0) dir = argv[i + 1];

@@ -1,6 +1,6 @@
 """The Python package's rank on numpy arrays, against bench/bench_rank.c.
 
-    python bench/peer_python_rank.py --dir DIR [--method contrast] [--threads N] [--repeat 5]
+    python bench/peer_python_rank.py --dir DIR [--method cosine] [--threads N] [--repeat 5]
 
 Loads DIR/a.npy, b.npy, h.npy with numpy (C-contiguous float32, handed to
 the library where they lie), runs hyporank.rank on the CPU, best of --repeat
@@ -19,7 +19,7 @@ from hyporank import _native
 
 ap = argparse.ArgumentParser()
 ap.add_argument("--dir", required=True)
-ap.add_argument("--method", default="contrast")
+ap.add_argument("--method", default="cosine")
 ap.add_argument("--threads", type=int, default=0)
 ap.add_argument("--repeat", type=int, default=5)
 args = ap.parse_args()
