@@ -7,7 +7,7 @@ out when the package was built):
     python examples/python_quickstart.py
 
 Each step is a cell of a notebook: read the data, embed, describe, look at
-the table, the findings, and the data frame.
+the table, the findings, the data frame and the HTML page.
 """
 
 import json
@@ -35,11 +35,14 @@ print("embeddings:", X.shape, X.dtype)
 rep = hr.describe(a, b, goal="which news topics grew or shrank in 2020", progress=False)
 print(rep.to_table())
 
-# %% The top findings, as objects.
-print("Top findings:")
-for f in rep.findings[:5]:
-    more = "2020" if f.direction == "A" else "2019"
-    print(f"  more typical of {more}: {f.text}  (AUROC {f.auroc:.3f}, q = {f.q_value:.1e})")
+# %% The findings, as objects: distinct differences, each with the share of
+# each year's headlines it holds for and the effect's 95% interval.
+print("Findings:")
+for f in rep.findings:
+    lo, hi = f.effect_ci
+    print(f"  {f.text}: {f.share_a:.0%} of 2020, {f.share_b:.0%} of 2019 "
+          f"(effect {f.effect:+.2f}, 95% CI [{lo:+.2f}, {hi:+.2f}], q = {f.q_value:.1e}); "
+          f"{f.get('explains', 0)} other candidates are its shadows or paraphrases")
 
 # %% Every candidate as a data frame (needs pandas).
 try:
@@ -47,7 +50,13 @@ try:
 except ImportError:
     print("(pip install pandas for rep.to_pandas())")
 else:
-    print(df[["rank", "direction", "auroc", "q_value", "source", "text"]].head(10).to_string(index=False))
+    cols = ["rank", "direction", "share_a", "share_b", "effect", "q_value", "finding", "explained_by", "text"]
+    print(df[cols].head(10).to_string(index=False))
+
+# %% The page to read and share: one self-contained file, no network.
+rep.write_html("headlines-2020-vs-2019.html", title="Headlines of 2020 against 2019",
+               a_name="2020", b_name="2019")
+print("wrote headlines-2020-vs-2019.html")
 
 # %% Your own hypotheses, ranked on the same texts.
 mine = ["is about the coronavirus pandemic", "is about bushfires", "is about cricket", "is about an election"]

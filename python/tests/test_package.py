@@ -42,8 +42,11 @@ def test_the_example_runs_as_is(tmp_path: Path) -> None:
     done = subprocess.run([sys.executable, REPO / "examples" / "python_quickstart.py"], capture_output=True,
                           text=True, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
-    assert "Top findings:" in done.stdout and "embeddings: (5, 384) float32" in done.stdout
+    assert "Findings:" in done.stdout and "embeddings: (5, 384) float32" in done.stdout
+    assert "is about the coronavirus or COVID-19: 28% of 2020, 0% of 2019" in done.stdout
     assert "is about the coronavirus pandemic" in done.stdout
+    page = (tmp_path / "headlines-2020-vs-2019.html").read_text(encoding="utf-8")
+    assert "Headlines of 2020 against 2019" in page
 
 
 def test_types_and_docs_ship_with_the_package() -> None:
