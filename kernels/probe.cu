@@ -334,10 +334,10 @@ cleanup:
 }
 
 /* Pass 1 at theta (host, (p)): d_z = X~ theta, d_g = X~^T (s (mu - y)),
- * d_H = upper triangle of X~^T diag(s mu (1 - mu)) X~ (column-major).
- * Queued on the stream; nothing is waited for. */
-static hr_status pass_gradient(hr_probe_cuda_data *g, const double *theta, char *err,
-                               size_t errlen)
+ * and with_hessian: d_H = upper triangle of X~^T diag(s mu (1 - mu)) X~
+ * (column-major). Queued on the stream; nothing is waited for. */
+static hr_status pass_gradient(hr_probe_cuda_data *g, const double *theta, int with_hessian,
+                               char *err, size_t errlen)
 {
     hr_status st = HR_OK;
     const int d = g->d, p = g->p;
@@ -346,7 +346,8 @@ static hr_status pass_gradient(hr_probe_cuda_data *g, const double *theta, char 
     HR_CUDA_TRY(cudaMemcpyAsync(g->d_theta, theta, (size_t)p * sizeof(double),
                                 cudaMemcpyHostToDevice, g->stream));
     HR_CUDA_TRY(cudaMemsetAsync(g->d_g, 0, (size_t)p * sizeof(double), g->stream));
-    HR_CUDA_TRY(cudaMemsetAsync(g->d_H, 0, (size_t)p * p * sizeof(double), g->stream));
+    if (with_hessian)
+        HR_CUDA_TRY(cudaMemsetAsync(g->d_H, 0, (size_t)p * p * sizeof(double), g->stream));
     for (size_t i0 = 0; i0 < g->n; i0 += g->chunk) {
         const size_t nb = g->n - i0 < g->chunk ? g->n - i0 : g->chunk;
         if ((st = rows_on_device(g, i0, nb, &xc, err, errlen)) != HR_OK) return st;
@@ -359,6 +360,7 @@ static hr_status pass_gradient(hr_probe_cuda_data *g, const double *theta, char 
         /* g (p) += blk^T r: the column-major (p, nb) block times r (nb) */
         HR_CUBLAS_TRY(cublasDgemv(g->blas, CUBLAS_OP_N, p, (int)nb, &one, g->d_blk, p, g->d_r, 1,
                                   &one, g->d_g, 1));
+        if (!with_hessian) continue;
         HR_CUDA_TRY(launch_scale_rows(g->d_blk, nb, p, g->d_c, g->stream));
         /* H (p, p) += A A^T, A = the scaled block as column-major (p, nb) */
         HR_CUBLAS_TRY(cublasDsyrk(g->blas, CUBLAS_FILL_MODE_UPPER, CUBLAS_OP_N, p, (int)nb, &one,
@@ -422,24 +424,25 @@ cleanup:
     return st;
 }
 
-/* Pass 1 at theta: the loss, g (p) and H (p, p) row-major upper triangle,
- * on the host. */
+/* Pass 1 at theta: the loss, g (p) and H (p, p) row-major upper triangle
+ * (H NULL: the loss and g only), on the host. */
 extern "C" hr_status hr_probe_cuda_gradient(hr_probe_cuda_data *g, const double *theta,
                                             double *loss, double *gr, double *H, char *err,
                                             size_t errlen)
 {
     hr_status st = HR_OK;
     const int p = g->p;
-    if ((st = pass_gradient(g, theta, err, errlen)) != HR_OK) return st;
+    if ((st = pass_gradient(g, theta, H != NULL, err, errlen)) != HR_OK) return st;
     if ((st = queue_row_sum(g, NULL, 0.0, 0, err, errlen)) != HR_OK) return st;
     HR_CUDA_TRY(cudaMemcpyAsync(gr, g->d_g, (size_t)p * sizeof *gr, cudaMemcpyDeviceToHost,
                                 g->stream));
-    HR_CUDA_TRY(cudaMemcpyAsync(g->h_H, g->d_H, (size_t)p * p * sizeof *H, cudaMemcpyDeviceToHost,
-                                g->stream));
+    if (H)
+        HR_CUDA_TRY(cudaMemcpyAsync(g->h_H, g->d_H, (size_t)p * p * sizeof *H,
+                                    cudaMemcpyDeviceToHost, g->stream));
     HR_CUDA_TRY(cudaStreamSynchronize(g->stream));
     *loss = sum_parts(g);
     /* column-major upper (row j <= column i at j + i p) -> row-major upper */
-    for (int j = 0; j < p; j++)
+    for (int j = 0; H && j < p; j++)
         for (int i = j; i < p; i++) H[(size_t)j * p + i] = g->h_H[(size_t)j + (size_t)i * p];
 cleanup:
     return st;

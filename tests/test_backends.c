@@ -427,7 +427,7 @@ static void test_centered_linear_form_matches_the_spec(void)
 static void test_probe_from_coef_reads_back(void)
 {
     const double w[3] = {0.5, -2.0, 3.25};
-    const hr_probe_info info = {7, 1, 12.5, 1e-9, 2e-10};
+    const hr_probe_info info = {7, 1, 12.5, 1e-9, 2e-10, HR_PROBE_SOLVER_NEWTON, 0};
     hr_probe *p = hr_probe_from_coef(w, 3, -0.75, &info);
     CHECK(p != NULL);
     if (!p) return;
@@ -1780,6 +1780,68 @@ static void test_tiny_sizes_agree_with_cpu(void)
     free_data(&t);
 }
 
+/* The gradient pass without the Hessian (H NULL: what L-BFGS asks for) gives
+ * the loss and gradient of the pass with it, on the CPU's data as the
+ * reference: the same sums in another order (threads' ranges; on a GPU its
+ * reductions), so to 1e-12 relative. Then an L-BFGS fit on the backend's
+ * passes lands where the CPU's does. Runs on every backend (on the CPU it
+ * checks the fused pass against the BLAS one). */
+static void test_gradient_without_hessian_agrees(void)
+{
+    rng_state = 20261206;
+    dataset s = make_data(30011, 384, 3.0, -0.5, 1);
+    const int p = s.d + 1;
+    char err[512] = "";
+    const hr_backend *cpu = NULL;
+    void *gc = NULL, *gb = NULL;
+    double *theta = malloc(p * sizeof *theta), *g0 = malloc(p * sizeof *g0);
+    double *g1 = malloc(p * sizeof *g1), *H = malloc((size_t)p * p * sizeof *H);
+    hr_probe *a = NULL, *b = NULL;
+    CHECK(hr_backend_for(HR_DEVICE_CPU, HR_SERVICE_PROBE, &cpu, err, sizeof err) == HR_OK);
+    CHECKF(cpu->probe->data_create(s.X, s.d, NULL, s.n, s.y, s.w, 0, &gc, err, sizeof err) ==
+               HR_OK, "%s", err);
+    CHECKF(cur->probe->data_create(s.X, s.d, NULL, s.n, s.y, s.w, 0, &gb, err, sizeof err) ==
+               HR_OK, "%s", err);
+    if (!gc || !gb) goto done;
+    for (int k = 0; k < p; k++) theta[k] = 0.3 * rng_normal();
+    double l0 = 0, l1 = 0;
+    CHECK(cpu->probe->gradient(gc, theta, &l0, g0, H, err, sizeof err) == HR_OK);
+    CHECKF(cur->probe->gradient(gb, theta, &l1, g1, NULL, err, sizeof err) == HR_OK, "%s", err);
+    double gmax = 0, gdiff = 0;
+    for (int k = 0; k < p; k++) gmax = fmax(gmax, fabs(g0[k]));
+    for (int k = 0; k < p; k++) gdiff = fmax(gdiff, fabs(g1[k] - g0[k]));
+    CHECKF(fabs(l1 - l0) <= 1e-12 * fabs(l0), "loss %.17g against %.17g", l1, l0);
+    CHECKF(gdiff <= 1e-12 * gmax, "gradient differs by %.3g (largest entry %.3g)", gdiff, gmax);
+
+    hr_probe_options o = hr_probe_default_options();
+    o.solver = HR_PROBE_SOLVER_LBFGS;
+    CHECKF(hr_probe_fit_on(cpu->probe, gc, s.d, s.n, &o, &a, err, sizeof err) == HR_OK, "%s", err);
+    CHECKF(hr_probe_fit_on(cur->probe, gb, s.d, s.n, &o, &b, err, sizeof err) == HR_OK, "%s", err);
+    if (a && b) {
+        const hr_probe_info ia = hr_probe_get_info(a), ib = hr_probe_get_info(b);
+        CHECK(ia.converged && ib.converged);
+        CHECK(ia.solver == HR_PROBE_SOLVER_LBFGS && ib.solver == HR_PROBE_SOLVER_LBFGS);
+        double diff = fabs(hr_probe_intercept(a) - hr_probe_intercept(b)), scale = 1;
+        for (int k = 0; k < s.d; k++) {
+            diff = fmax(diff, fabs(hr_probe_coef(a)[k] - hr_probe_coef(b)[k]));
+            scale = fmax(scale, fabs(hr_probe_coef(a)[k]));
+        }
+        /* two runs of the same iteration on sums rounded differently: they
+         * part by rounding only until the stopping rule, far below 1e-6 */
+        CHECKF(diff <= 1e-6 * scale, "L-BFGS coefficients differ by %.3g (scale %.3g)", diff,
+               scale);
+        fprintf(stderr, "    %s: loss %.1e, gradient %.1e relative; L-BFGS %d and %d iterations, "
+                        "coefficients %.1e\n", cur->name, fabs(l1 - l0) / fabs(l0),
+                gdiff / gmax, ia.iterations, ib.iterations, diff / scale);
+    }
+done:
+    hr_probe_destroy(a), hr_probe_destroy(b);
+    if (gc) cpu->probe->data_destroy(gc);
+    if (gb) cur->probe->data_destroy(gb);
+    free(theta), free(g0), free(g1), free(H);
+    free_data(&s);
+}
+
 /* One data handle, several fits: the same fit twice gives the same bits
  * (fixed-order reductions), a stronger penalty smaller coefficients, and
  * the public hr_probe_fit on the backend's device (the same default plan)
@@ -2101,6 +2163,7 @@ static int run_backend(const hr_backend *b)
     }
     if (b->probe) {
         RUN(test_one_handle_fits_twice);
+        RUN(test_gradient_without_hessian_agrees);
         if (b->device != HR_DEVICE_CPU) {
             RUN(test_d384_unweighted_agrees_with_cpu);
             RUN(test_d384_weighted_unbalanced_agrees_with_cpu);

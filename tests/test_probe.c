@@ -558,6 +558,261 @@ static void test_separable_data_with_a_tiny_penalty_converges(void)
     hr_probe_destroy(pr);
 }
 
+/* ---- L-BFGS ------------------------------------------------------------------------------- */
+
+/* Rows like a sentence encoder's (bench/bench_probe.c's "embedding" shape):
+ * a shared component plus noise whose spread falls with the feature's
+ * index, unit length; labels from a planted direction. Ill-conditioned as
+ * real embeddings are, which plain L-BFGS needs hundreds of steps for. */
+static void embedding_like(size_t n, int d, uint64_t seed, float *X, uint8_t *y)
+{
+    rng_state = seed;
+    double *mu = malloc(d * sizeof *mu), *w = malloc(d * sizeof *w);
+    for (int k = 0; k < d; k++) mu[k] = 0.35 * gauss(), w[k] = gauss();
+    for (size_t i = 0; i < n; i++) {
+        double ss = 0, dot = 0;
+        for (int k = 0; k < d; k++) {
+            double v = mu[k] + gauss() / sqrt(k + 1.0);
+            X[i * d + k] = (float)v, ss += v * v;
+        }
+        for (int k = 0; k < d; k++) X[i * d + k] = (float)(X[i * d + k] / sqrt(ss));
+        for (int k = 0; k < d; k++) dot += X[i * d + k] * w[k];
+        y[i] = uniform() < 1.0 / (1.0 + exp(-8.0 * dot)) ? 1 : 0;
+    }
+    free(mu), free(w);
+}
+
+/* The largest difference of two fits' coefficients (intercept included),
+ * relative to max(1, the largest coefficient of b). */
+static double coef_diff(const hr_probe *a, const hr_probe *b)
+{
+    const int d = hr_probe_dim(b);
+    double diff = fabs(hr_probe_intercept(a) - hr_probe_intercept(b));
+    double scale = fmax(1.0, fabs(hr_probe_intercept(b)));
+    for (int k = 0; k < d; k++) {
+        diff = fmax(diff, fabs(hr_probe_coef(a)[k] - hr_probe_coef(b)[k]));
+        scale = fmax(scale, fabs(hr_probe_coef(b)[k]));
+    }
+    return diff / scale;
+}
+
+/* L-BFGS stops when the mean loss's gradient is below gtol = 1e-8; the
+ * minimiser is then within about gtol / (smallest eigenvalue of the mean
+ * loss's Hessian, >= lambda / n) of it: here 1e-8 / 1e-4 = 1e-4 at worst,
+ * and far less along the well-determined directions. On the fixture cases
+ * (where Newton matches scikit-learn to 1e-12), L-BFGS must converge, land
+ * within 1e-4 relative of Newton's coefficients, and give the same
+ * objective to 1e-9 relative; decision values, which are what the probe's
+ * AUROC reads, within 1e-4 (absolute, plus relative). */
+static void test_lbfgs_reaches_newtons_minimiser_on_every_fixture_case(void)
+{
+    cJSON *j = load_fixture();
+    CHECK(j != NULL);
+    if (!j) return;
+    const cJSON *datasets = cJSON_GetObjectItemCaseSensitive(j, "datasets");
+    const cJSON *c;
+    int n_cases = 0;
+    double worst = 0, worst_obj = 0;
+    cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(j, "cases"))
+    {
+        const char *name = cJSON_GetObjectItemCaseSensitive(c, "name")->valuestring;
+        problem p = load_problem(cJSON_GetArrayItem(datasets, (int)num(c, "data")));
+        hr_probe_options o = hr_probe_default_options();
+        o.lambda = 1.0 / num(c, "C");
+        hr_probe *nw = NULL, *lb = NULL;
+        char err[256] = "";
+        o.solver = HR_PROBE_SOLVER_NEWTON;
+        CHECKF(hr_probe_fit(p.X, p.n, p.d, p.y, p.w, &o, &nw, err, sizeof err) == HR_OK, "%s: %s",
+               name, err);
+        o.solver = HR_PROBE_SOLVER_LBFGS;
+        CHECKF(hr_probe_fit(p.X, p.n, p.d, p.y, p.w, &o, &lb, err, sizeof err) == HR_OK, "%s: %s",
+               name, err);
+        if (nw && lb) {
+            const hr_probe_info in = hr_probe_get_info(nw), il = hr_probe_get_info(lb);
+            CHECK(in.solver == HR_PROBE_SOLVER_NEWTON && il.solver == HR_PROBE_SOLVER_LBFGS);
+            CHECKF(il.converged, "%s: L-BFGS did not converge in %d iterations", name,
+                   il.iterations);
+            CHECK(il.evaluations >= il.iterations + 1);
+            const double diff = coef_diff(lb, nw);
+            const double dobj = (il.objective - in.objective) / fabs(in.objective);
+            CHECKF(diff <= 1e-4, "%s: coefficients differ by %.3g relative", name, diff);
+            CHECKF(dobj >= -1e-12 && dobj <= 1e-9, "%s: objective %.17g against Newton's %.17g",
+                   name, il.objective, in.objective);
+            double *a = malloc(p.n * sizeof *a), *b = malloc(p.n * sizeof *b), dmax = 0;
+            CHECK(hr_probe_decision(nw, p.X, p.n, a, err, sizeof err) == HR_OK);
+            CHECK(hr_probe_decision(lb, p.X, p.n, b, err, sizeof err) == HR_OK);
+            for (size_t i = 0; i < p.n; i++)
+                dmax = fmax(dmax, fabs(a[i] - b[i]) / (1 + fabs(a[i])));
+            CHECKF(dmax <= 1e-4, "%s: decision values differ by %.3g", name, dmax);
+            fprintf(stderr, "    %-42s L-BFGS %3d iterations (%3d evaluations), coef %.1e, "
+                            "objective %.1e, decision %.1e\n",
+                    name, il.iterations, il.evaluations, diff, dobj, dmax);
+            worst = fmax(worst, diff), worst_obj = fmax(worst_obj, dobj);
+            free(a), free(b);
+            n_cases++;
+        }
+        hr_probe_destroy(nw), hr_probe_destroy(lb);
+        free_problem(&p);
+    }
+    CHECKF(n_cases >= 8, "only %d cases", n_cases);
+    fprintf(stderr, "    worst: coefficients %.1e relative, objective %.1e relative\n", worst,
+            worst_obj);
+    cJSON_Delete(j);
+}
+
+/* On embedding-shaped rows: the preconditioned L-BFGS of hr_probe_fit
+ * reaches Newton's held-out AUROC to 1e-5 in a few dozen passes over X,
+ * where L-BFGS without the preconditioner (hr_probe_fit_on, the backend's
+ * passes alone) needs several times as many for the same tolerance. Also:
+ * weights count rows, the fit is the same to the bit run twice, and its
+ * cross-validation folds (index lists) give what the gathered rows give. */
+static void test_lbfgs_on_embedding_shaped_rows(void)
+{
+    const size_t n = 12000, nt = 4000;
+    const int d = 64;
+    float *X = malloc((n + nt) * d * sizeof *X);
+    uint8_t *y = malloc(n + nt);
+    embedding_like(n + nt, d, 21, X, y);
+    const float *Xt = X + n * d; /* held-out rows */
+    const uint8_t *yt = y + n;
+    char err[256] = "";
+    hr_probe_options o = hr_probe_default_options();
+    hr_probe *nw = NULL, *lb = NULL, *again = NULL, *plain = NULL;
+    o.solver = HR_PROBE_SOLVER_NEWTON;
+    CHECKF(hr_probe_fit(X, n, d, y, NULL, &o, &nw, err, sizeof err) == HR_OK, "%s", err);
+    o.solver = HR_PROBE_SOLVER_LBFGS;
+    CHECKF(hr_probe_fit(X, n, d, y, NULL, &o, &lb, err, sizeof err) == HR_OK, "%s", err);
+    CHECKF(hr_probe_fit(X, n, d, y, NULL, &o, &again, err, sizeof err) == HR_OK, "%s", err);
+    const hr_backend *cpu = NULL;
+    void *data = NULL;
+    CHECK(hr_backend_for(HR_DEVICE_CPU, HR_SERVICE_PROBE, &cpu, err, sizeof err) == HR_OK);
+    CHECK(cpu->probe->data_create(X, d, NULL, n, y, NULL, 0, &data, err, sizeof err) == HR_OK);
+    CHECKF(hr_probe_fit_on(cpu->probe, data, d, n, &o, &plain, err, sizeof err) == HR_OK, "%s",
+           err);
+    cpu->probe->data_destroy(data);
+    if (!nw || !lb || !again || !plain) goto out;
+    const hr_probe_info il = hr_probe_get_info(lb), ip = hr_probe_get_info(plain);
+    CHECK(il.converged && ip.converged);
+    CHECK(memcmp(hr_probe_coef(lb), hr_probe_coef(again), d * sizeof(double)) == 0);
+    CHECK(hr_probe_intercept(lb) == hr_probe_intercept(again));
+    /* held-out AUROC of each fit */
+    double auc[3];
+    const hr_probe *fits[3] = {nw, lb, plain};
+    double *dv = malloc(nt * sizeof *dv);
+    float *sc = malloc(nt * sizeof *sc);
+    for (int f = 0; f < 3; f++) {
+        CHECK(hr_probe_decision(fits[f], Xt, nt, dv, err, sizeof err) == HR_OK);
+        size_t np = 0;
+        for (size_t i = 0; i < nt; i++) if (yt[i]) sc[np++] = (float)dv[i];
+        for (size_t i = 0, k = np; i < nt; i++) if (!yt[i]) sc[k++] = (float)dv[i];
+        hr_mw_result mw;
+        CHECK(hr_mw_sorted(sc, np, nt - np, &mw, err, sizeof err) == HR_OK);
+        auc[f] = mw.auroc;
+    }
+    fprintf(stderr, "    held-out AUROC: Newton %.6f, L-BFGS %.6f (%d evaluations), plain "
+                    "L-BFGS %.6f (%d evaluations)\n",
+            auc[0], auc[1], il.evaluations, auc[2], ip.evaluations);
+    CHECKF(fabs(auc[1] - auc[0]) <= 1e-5, "L-BFGS's held-out AUROC %.6f, Newton's %.6f", auc[1],
+           auc[0]);
+    CHECKF(fabs(auc[2] - auc[0]) <= 1e-5, "plain L-BFGS's held-out AUROC %.6f, Newton's %.6f",
+           auc[2], auc[0]);
+    CHECKF(auc[0] > 0.75, "held-out AUROC %.4f: the planted signal is missing", auc[0]);
+    CHECKF(il.evaluations <= 40, "preconditioned L-BFGS took %d evaluations", il.evaluations);
+    CHECKF(ip.evaluations >= 3 * il.evaluations,
+           "the preconditioner saved little: %d evaluations against %d without", il.evaluations,
+           ip.evaluations);
+    free(dv), free(sc);
+
+    /* weight 2 is the row twice, weight 0 the row left out */
+    {
+        const size_t m = 3000;
+        double *w = malloc(m * sizeof *w);
+        float *Xe = malloc(2 * m * d * sizeof *Xe);
+        uint8_t *ye = malloc(2 * m);
+        size_t me = 0;
+        for (size_t i = 0; i < m; i++) {
+            w[i] = (double)(i % 3);
+            for (size_t r = 0; r < i % 3; r++) {
+                memcpy(Xe + me * d, X + i * d, d * sizeof *X);
+                ye[me++] = y[i];
+            }
+        }
+        hr_probe *a = NULL, *b = NULL;
+        CHECKF(hr_probe_fit(X, m, d, y, w, &o, &a, err, sizeof err) == HR_OK, "%s", err);
+        CHECKF(hr_probe_fit(Xe, me, d, ye, NULL, &o, &b, err, sizeof err) == HR_OK, "%s", err);
+        if (a && b) {
+            const double diff = coef_diff(a, b);
+            CHECKF(diff <= 1e-4, "weighted and expanded L-BFGS fits differ by %.3g", diff);
+        }
+        hr_probe_destroy(a), hr_probe_destroy(b);
+        free(w), free(Xe), free(ye);
+    }
+
+    /* folds: index lists against gathered rows, to the bit's neighbourhood */
+    {
+        const int k = 3;
+        double *cv = malloc(n * sizeof *cv);
+        int *fold = malloc(n * sizeof *fold);
+        size_t *train = malloc(n * sizeof *train);
+        CHECKF(hr_probe_cross_validate(X, n, d, y, NULL, &o, k, 5, cv, NULL, err, sizeof err) ==
+                   HR_OK, "%s", err);
+        CHECK(hr_probe_folds(y, n, k, 5, fold, err, sizeof err) == HR_OK);
+        double worst = 0;
+        for (int f = 0; f < k; f++) {
+            size_t ntr = 0;
+            for (size_t i = 0; i < n; i++)
+                if (fold[i] != f) train[ntr++] = i;
+            hr_probe *p = NULL;
+            CHECKF(hr_probe_fit_rows_with(X, d, train, ntr, y, NULL, &o, hr_probe_fit, &p, err,
+                                          sizeof err) == HR_OK, "%s", err);
+            for (size_t i = 0; p && i < n; i++) {
+                if (fold[i] != f) continue;
+                double v;
+                CHECK(hr_probe_decision(p, X + i * d, 1, &v, err, sizeof err) == HR_OK);
+                worst = fmax(worst, fabs(v - cv[i]) / fmax(1.0, fabs(cv[i])));
+            }
+            hr_probe_destroy(p);
+        }
+        /* the gathered rows are the fold's rows in the same order, and the
+         * preconditioner samples the same rows: the same arithmetic */
+        CHECKF(worst <= 1e-12, "gathered L-BFGS fits differ from cross-validation by %.3g", worst);
+        free(cv), free(fold), free(train);
+    }
+out:
+    hr_probe_destroy(nw), hr_probe_destroy(lb), hr_probe_destroy(again), hr_probe_destroy(plain);
+    free(X), free(y);
+}
+
+/* The default solver: Newton below HR_PROBE_LBFGS_MIN_ROWS rows on the CPU,
+ * L-BFGS from there; an explicit choice is kept whatever the size. */
+static void test_auto_picks_lbfgs_for_large_fits(void)
+{
+    const int d = 4;
+    const size_t n = HR_PROBE_LBFGS_MIN_ROWS;
+    float *X = malloc(n * d * sizeof *X);
+    double wt[4];
+    uint8_t *y = malloc(n);
+    planted(n, d, 2.0, 5, X, wt, y);
+    char err[256] = "";
+    hr_probe_options o = hr_probe_default_options();
+    CHECK(o.solver == HR_PROBE_SOLVER_AUTO);
+    hr_probe *a = NULL, *b = NULL, *c = NULL;
+    CHECKF(hr_probe_fit(X, n, d, y, NULL, &o, &a, err, sizeof err) == HR_OK, "%s", err);
+    CHECKF(hr_probe_fit(X, n - 1, d, y, NULL, &o, &b, err, sizeof err) == HR_OK, "%s", err);
+    o.solver = HR_PROBE_SOLVER_NEWTON;
+    CHECKF(hr_probe_fit(X, n, d, y, NULL, &o, &c, err, sizeof err) == HR_OK, "%s", err);
+    if (a && b && c) {
+        CHECK(hr_probe_get_info(a).solver == HR_PROBE_SOLVER_LBFGS);
+        CHECK(hr_probe_get_info(b).solver == HR_PROBE_SOLVER_NEWTON);
+        CHECK(hr_probe_get_info(c).solver == HR_PROBE_SOLVER_NEWTON);
+        CHECK(hr_probe_get_info(c).evaluations == 0);
+        CHECKF(coef_diff(a, c) <= 1e-4, "auto (L-BFGS) and Newton differ by %.3g",
+               coef_diff(a, c));
+    }
+    hr_probe_destroy(a), hr_probe_destroy(b), hr_probe_destroy(c);
+    free(X), free(y);
+}
+
 /* ---- bad input ---------------------------------------------------------------------------- */
 
 static void test_bad_input_is_refused_with_a_message(void)
@@ -605,6 +860,20 @@ static void test_bad_input_is_refused_with_a_message(void)
     o = hr_probe_default_options();
     o.max_iter = 0;
     CHECK(hr_probe_fit(X, 3, 2, y, NULL, &o, &pr, err, sizeof err) == HR_ERR_INPUT);
+    o = hr_probe_default_options();
+    o.gtol = 0;
+    CHECK(hr_probe_fit(X, 3, 2, y, NULL, &o, &pr, err, sizeof err) == HR_ERR_INPUT);
+    CHECKF(strstr(err, "gtol") != NULL, "%s", err);
+    o.gtol = NAN;
+    CHECK(hr_probe_fit(X, 3, 2, y, NULL, &o, &pr, err, sizeof err) == HR_ERR_INPUT);
+    o = hr_probe_default_options();
+    o.lbfgs_max_iter = 0;
+    CHECK(hr_probe_fit(X, 3, 2, y, NULL, &o, &pr, err, sizeof err) == HR_ERR_INPUT);
+    CHECKF(strstr(err, "lbfgs_max_iter") != NULL, "%s", err);
+    o = hr_probe_default_options();
+    o.solver = (hr_probe_solver)7;
+    CHECK(hr_probe_fit(X, 3, 2, y, NULL, &o, &pr, err, sizeof err) == HR_ERR_INPUT);
+    CHECKF(strstr(err, "solver") != NULL, "%s", err);
 
     CHECK(hr_probe_fit(X, 0, 2, y, NULL, NULL, &pr, err, sizeof err) == HR_ERR_INPUT);
     CHECK(hr_probe_fit(X, 3, 0, y, NULL, NULL, &pr, err, sizeof err) == HR_ERR_INPUT);
@@ -672,6 +941,9 @@ int main(void)
     RUN(test_fits_and_cross_validation_are_deterministic);
     RUN(test_gathered_fold_fits_match_cross_validation);
     RUN(test_separable_data_with_a_tiny_penalty_converges);
+    RUN(test_lbfgs_reaches_newtons_minimiser_on_every_fixture_case);
+    RUN(test_lbfgs_on_embedding_shaped_rows);
+    RUN(test_auto_picks_lbfgs_for_large_fits);
     RUN(test_bad_input_is_refused_with_a_message);
     const char *b = getenv("HR_PROBE_BENCH");
     if (b && strcmp(b, "1") == 0)

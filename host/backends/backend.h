@@ -174,13 +174,16 @@ typedef struct hr_probe_layout {
     size_t chunk_rows; /* rows per block of a pass */
 } hr_probe_layout;
 
-/* The passes over the rows that hr_probe_fit's Newton loop needs
- * (host/scoring/probe.c). Rows are x~ = (x, 1), p = d + 1 unknowns theta =
- * (w, b); s_i the weights (1 without), mu_i = sigmoid(z_i). Every sum is in
- * double. */
+/* The passes over the rows that hr_probe_fit's solvers need
+ * (host/scoring/probe.c: Newton and L-BFGS). Rows are x~ = (x, 1), p = d + 1
+ * unknowns theta = (w, b); s_i the weights (1 without), mu_i = sigmoid(z_i).
+ * Every sum is in double. */
 typedef struct hr_probe_backend {
     /* HR_DEVICE_AUTO uses the backend for fits of at least this many m d. */
     double auto_min_work;
+    /* HR_PROBE_SOLVER_AUTO fits at least this many rows with L-BFGS on this
+     * backend (where it was measured to beat Newton); 0: always Newton. */
+    size_t auto_lbfgs_min_rows;
     /* The fit's rows: rows[0..m) of X (n, d) row-major float32 (rows NULL:
      * the first m), labels y and weights sw (NULL: all 1) indexed by row,
      * all checked (hr_probe_fit's checks). memory_bytes: the backend's
@@ -193,7 +196,11 @@ typedef struct hr_probe_backend {
     /* Pass 1 at theta (p): keeps the margins z = X~ theta; *loss = sum over
      * rows of positive weight of s_i softplus(y_i ? -z_i : z_i), in row
      * order; g (p) = X~^T (s (mu - y)); H (p, p) row-major, upper triangle =
-     * X~^T diag(s mu (1 - mu)) X~ (the lower triangle is not read). */
+     * X~^T diag(s mu (1 - mu)) X~ (the lower triangle is not read).
+     * H NULL: the loss and g only, in one read of X and no O(m p^2) work
+     * (what L-BFGS asks for); the margins need not be kept, and the sums
+     * may be split over the backend's threads in a fixed order (so the
+     * same inputs still give the same bits). */
     hr_status (*gradient)(void *data, const double *theta, double *loss, double *g, double *H,
                           char *err, size_t errlen);
     /* Pass 2: keeps dz = X~ delta (delta: (p)). */

@@ -11,6 +11,15 @@
 #include <stdint.h>
 #include <string.h>
 
+/* Loops marked HR_VECTOR_CLONES are compiled for several instruction sets and
+ * the best one the CPU has is picked at load time (GCC function
+ * multi-versioning); elsewhere the mark is empty. */
+#if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__)
+#define HR_VECTOR_CLONES __attribute__((target_clones("default", "avx2", "avx512f")))
+#else
+#define HR_VECTOR_CLONES
+#endif
+
 /* e^x for x in [-87, 88] (inputs outside are clamped: the result saturates to
  * ~1e-38 or ~1.6e38). x = n ln2 + r with |r| <= ln2 / 2; e^r by its Taylor
  * series to degree 7 (truncation error < 6e-9 relative); 2^n by building the

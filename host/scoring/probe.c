@@ -25,6 +25,9 @@
  * A full step smaller than tol (relative) is taken without a line search and
  * ends the fit: by then L changes by less than rounding, so comparing L
  * values would say nothing, while the step is the error estimate itself.
+ *
+ * L-BFGS (lbfgs() below) uses only the backend's gradient pass without the
+ * Hessian (H NULL): one read of X for each point it evaluates.
  */
 #include "hyporank/probe.h"
 #include "scoring/probe_internal.h"
@@ -33,6 +36,7 @@
 #include "core/random.h"
 #include "core/util.h"
 
+#include <cblas.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,6 +55,9 @@ hr_probe_options hr_probe_default_options(void)
     o.tol = 1e-8;
     o.max_iter = 100;
     o.device = HR_DEVICE_CPU;
+    o.solver = HR_PROBE_SOLVER_AUTO;
+    o.gtol = 1e-8;
+    o.lbfgs_max_iter = 1000;
     return o;
 }
 
@@ -109,6 +116,7 @@ static hr_status newton(const hr_probe_backend *b, void *data, int d, size_t m,
     }
     memset(theta, 0, (size_t)p * sizeof *theta);
     memset(info, 0, sizeof *info);
+    info->solver = HR_PROBE_SOLVER_NEWTON;
     const double lambda = o->lambda;
 
     for (int it = 0; it < o->max_iter; it++) {
@@ -239,19 +247,265 @@ done:
     return st;
 }
 
-hr_status hr_probe_fit_on(const hr_probe_backend *b, void *data, int d, size_t m,
-                          const hr_probe_options *o, hr_probe **out, char *err, size_t errlen)
+/* ------------------------------------------------------------------------ */
+/* L-BFGS                                                                     */
+
+/* Pairs of steps and gradient changes L-BFGS keeps (scipy's default). */
+#define LBFGS_PAIRS 10
+
+/* L and its gradient at theta (p), the penalty included. */
+static hr_status loss_grad(const hr_probe_backend *b, void *data, int d, const double *theta,
+                           double lambda, double *f, double *g, char *err, size_t errlen)
+{
+    hr_status st = b->gradient(data, theta, f, g, NULL, err, errlen);
+    if (st != HR_OK) return st;
+    double wn = 0;
+    for (int k = 0; k < d; k++) {
+        wn += theta[k] * theta[k];
+        g[k] += lambda * theta[k];
+    }
+    *f += 0.5 * lambda * wn;
+    if (!isfinite(*f))
+        return hr_fail(HR_ERR_INPUT, err, errlen,
+                       "probe: the objective is not finite (features too large?)");
+    return HR_OK;
+}
+
+static double dot(const double *a, const double *b, int p)
+{
+    double s = 0;
+    for (int k = 0; k < p; k++) s += a[k] * b[k];
+    return s;
+}
+
+static double max_abs(const double *a, int p)
+{
+    double m = 0;
+    for (int k = 0; k < p; k++)
+        if (fabs(a[k]) > m) m = fabs(a[k]);
+    return m;
+}
+
+/* Rows of the fit the preconditioner is estimated from, at most. */
+#define PRECOND_ROWS 16384
+
+/* The factor Lc: (p, p) lower triangle of L-BFGS's preconditioner: the
+ * Hessian of L at theta = 0, X~^T diag(s / 4) X~ + lambda diag(1..1, 0),
+ * estimated from at most PRECOND_ROWS rows of the fit spread evenly over it
+ * (the sample's sum scaled by the ratio of the fit's weight to the
+ * sample's). O(PRECOND_ROWS p^2): about as much work as two passes over a
+ * million rows for L's gradient, and it is done on the host whatever the
+ * backend, from the float rows. */
+static hr_status lbfgs_preconditioner(const float *X, int d, const size_t *rows, size_t m,
+                                      const double *sw, double lambda, double *Lc, char *err,
+                                      size_t errlen)
+{
+    const int p = d + 1;
+    const size_t ns = m < PRECOND_ROWS ? m : PRECOND_ROWS;
+    double *blk = malloc(ns * (size_t)p * sizeof *blk); /* (ns, p) scaled sampled rows */
+    double *H = malloc((size_t)p * p * sizeof *H);      /* (p, p) upper triangle */
+    hr_status st = HR_OK;
+    if (!blk || !H) {
+        st = hr_fail(HR_ERR_NOMEM, err, errlen, "probe: out of memory (%d features)", d);
+        goto done;
+    }
+    double wfit = 0, wsample = 0;
+    for (size_t i = 0; i < m; i++) wfit += sw ? sw[rows ? rows[i] : i] : 1.0;
+    for (size_t j = 0; j < ns; j++) {
+        const size_t r = rows ? rows[j * m / ns] : j * m / ns;
+        const double s = sw ? sw[r] : 1.0, c = sqrt(0.25 * s);
+        const float *x = X + r * (size_t)d;
+        double *o = blk + j * (size_t)p;
+        for (int k = 0; k < d; k++) o[k] = c * (double)x[k];
+        o[d] = c;
+        wsample += s;
+    }
+    cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, p, (int)ns,
+                wsample > 0 ? wfit / wsample : 1.0, blk, p, 0.0, H, p);
+    double hmax = 0;
+    for (int k = 0; k < p; k++) {
+        if (k < d) H[(size_t)k * p + k] += lambda;
+        if (H[(size_t)k * p + k] > hmax) hmax = H[(size_t)k * p + k];
+    }
+    /* a sample whose weight is all in one class can leave the intercept's
+     * pivot at rounding level: a small ridge keeps the factor usable */
+    double ridge = 0;
+    while (hr_cholesky(H, p, ridge, Lc) != 0) {
+        ridge = ridge == 0 ? 1e-10 * (hmax > 0 ? hmax : 1.0) : ridge * 100;
+        if (!(ridge < hmax)) {
+            st = hr_fail(HR_ERR_INTERNAL, err, errlen, "probe: the preconditioner cannot be factored");
+            goto done;
+        }
+    }
+done:
+    free(blk);
+    free(H);
+    return st;
+}
+
+/* Fits theta: (p) out by L-BFGS (Nocedal and Wright, Numerical Optimization,
+ * algorithms 7.4 and 7.5) from theta = 0; info filled. Options checked.
+ * Lc: NULL, or the factor of a preconditioner M (lbfgs_preconditioner):
+ * the recursion's initial inverse Hessian is then gamma M^-1, with gamma =
+ * s.y / y.M^-1 y of the newest pair (1 before there is one), where it is
+ * otherwise gamma I with gamma = s.y / y.y (and a first step of unit
+ * length). Embeddings' features spread over two or three orders of
+ * magnitude, which the preconditioner takes away.
+ *
+ * The sum of weights W, the scale of the stopping rule, is L(0) / log 2:
+ * at theta = 0 every row of positive weight contributes s_i softplus(0) =
+ * s_i log 2. A pair (s, y) enters the memory only when s.y > 0 (always so
+ * for this strictly convex L, up to rounding). The line search starts from
+ * the full step (after the first iteration, whose step is scaled to unit
+ * length) and halves it until Armijo's condition holds; where L values
+ * cannot resolve the decrease (as in newton() above), the slope along the
+ * line at the trial point decides instead. */
+static hr_status lbfgs(const hr_probe_backend *b, void *data, int d, const hr_probe_options *o,
+                       const double *Lc, double *theta, hr_probe_info *info, char *err,
+                       size_t errlen)
+{
+    const int p = d + 1, M = LBFGS_PAIRS;
+    const double lambda = o->lambda;
+    /* S, Y: (M, p) the kept pairs, slot (first + i) % M the i-th oldest */
+    double *S = malloc((size_t)M * p * sizeof *S), *Y = malloc((size_t)M * p * sizeof *Y);
+    double *g = malloc((size_t)p * sizeof *g);       /* (p) gradient at theta */
+    double *gn = malloc((size_t)p * sizeof *gn);     /* (p) gradient at the trial point */
+    double *dir = malloc((size_t)p * sizeof *dir);   /* (p) search direction */
+    double *trial = malloc((size_t)p * sizeof *trial); /* (p) trial point */
+    double *v = malloc((size_t)p * sizeof *v);       /* (p) M^-1 y */
+    double rho[LBFGS_PAIRS], alpha[LBFGS_PAIRS];
+    hr_status st = HR_OK;
+    if (!S || !Y || !g || !gn || !dir || !trial || !v) {
+        st = hr_fail(HR_ERR_NOMEM, err, errlen, "probe: out of memory (%d features)", d);
+        goto done;
+    }
+    memset(theta, 0, (size_t)p * sizeof *theta);
+    memset(info, 0, sizeof *info);
+    info->solver = HR_PROBE_SOLVER_LBFGS;
+    double f = 0;
+    if ((st = loss_grad(b, data, d, theta, lambda, &f, g, err, errlen)) != HR_OK) goto done;
+    info->evaluations = 1;
+    const double wsum = f / log(2.0);
+    const double gstop = o->gtol * (wsum > 0 ? wsum : 1.0);
+    int first = 0, kept = 0;
+    info->objective = f;
+    info->grad_inf = max_abs(g, p);
+
+    for (int it = 0; it < o->lbfgs_max_iter; it++) {
+        if (info->grad_inf <= gstop) {
+            info->converged = 1;
+            break;
+        }
+        /* two-loop recursion: dir = -H g, H the L-BFGS inverse Hessian */
+        for (int k = 0; k < p; k++) dir[k] = -g[k];
+        for (int i = kept - 1; i >= 0; i--) {
+            const int j = (first + i) % M;
+            alpha[j] = rho[j] * dot(S + (size_t)j * p, dir, p);
+            for (int k = 0; k < p; k++) dir[k] -= alpha[j] * Y[(size_t)j * p + k];
+        }
+        double t = 1.0, gamma = 1.0;
+        if (kept > 0) { /* the newest pair scales H0 */
+            const double *yj = Y + (size_t)((first + kept - 1) % M) * p;
+            memcpy(v, yj, (size_t)p * sizeof *v);
+            if (Lc) hr_cholesky_solve(Lc, p, v);
+            gamma = 1.0 / (rho[(first + kept - 1) % M] * dot(yj, v, p));
+        } else if (!Lc) {
+            t = 1.0 / sqrt(dot(g, g, p)); /* a first step of unit length */
+        }
+        if (Lc) hr_cholesky_solve(Lc, p, dir);
+        for (int k = 0; k < p; k++) dir[k] *= gamma;
+        for (int i = 0; i < kept; i++) {
+            const int j = (first + i) % M;
+            const double beta = rho[j] * dot(Y + (size_t)j * p, dir, p);
+            for (int k = 0; k < p; k++) dir[k] += (alpha[j] - beta) * S[(size_t)j * p + k];
+        }
+        double slope = dot(g, dir, p);
+        if (!(slope < 0)) { /* not a descent direction (rounding): start over from -g */
+            kept = 0;
+            for (int k = 0; k < p; k++) dir[k] = -g[k];
+            slope = -dot(g, g, p);
+            t = 1.0 / sqrt(-slope);
+            Lc = NULL;
+        }
+
+        int accepted = 0;
+        double ft = f;
+        const int near = -slope <= 1e-6 * (1.0 + fabs(f));
+        for (int ls = 0; ls < 60 && !accepted; ls++, t *= 0.5) {
+            for (int k = 0; k < p; k++) trial[k] = theta[k] + t * dir[k];
+            if ((st = loss_grad(b, data, d, trial, lambda, &ft, gn, err, errlen)) != HR_OK)
+                goto done;
+            info->evaluations++;
+            accepted = near ? dot(gn, dir, p) <= -0.5 * slope : ft <= f + 1e-4 * t * slope;
+            if (accepted) break;
+        }
+        if (!accepted) break; /* no decrease along a descent direction: rounding has the last word */
+        info->iterations = it + 1;
+
+        /* the new pair: s = trial - theta = t dir, y = gn - g */
+        const int j = kept < M ? (first + kept) % M : first;
+        double *sj = S + (size_t)j * p, *yj = Y + (size_t)j * p;
+        for (int k = 0; k < p; k++) {
+            sj[k] = t * dir[k];
+            yj[k] = gn[k] - g[k];
+        }
+        const double sy = dot(sj, yj, p);
+        if (sy > 0) {
+            rho[j] = 1.0 / sy;
+            if (kept < M) kept++;
+            else first = (first + 1) % M;
+        }
+        info->last_step = t * max_abs(dir, p);
+        memcpy(theta, trial, (size_t)p * sizeof *theta);
+        memcpy(g, gn, (size_t)p * sizeof *g);
+        f = ft;
+        info->objective = f;
+        info->grad_inf = max_abs(g, p);
+    }
+    if (info->grad_inf <= gstop) info->converged = 1;
+
+done:
+    free(S);
+    free(Y);
+    free(g);
+    free(gn);
+    free(dir);
+    free(trial);
+    free(v);
+    return st;
+}
+
+hr_probe_solver hr_probe_pick_solver(const hr_probe_backend *b, size_t m, hr_probe_solver asked)
+{
+    if (asked != HR_PROBE_SOLVER_AUTO) return asked;
+    return b->auto_lbfgs_min_rows > 0 && m >= b->auto_lbfgs_min_rows ? HR_PROBE_SOLVER_LBFGS
+                                                                      : HR_PROBE_SOLVER_NEWTON;
+}
+
+/* The fit of hr_probe_fit_on, with L-BFGS's preconditioner factor Lc (NULL:
+ * none). */
+static hr_status fit_data(const hr_probe_backend *b, void *data, int d, size_t m,
+                          const hr_probe_options *o, const double *Lc, hr_probe **out, char *err,
+                          size_t errlen)
 {
     *out = NULL;
     double *theta = malloc(((size_t)d + 1) * sizeof *theta); /* (d + 1): w, then b */
     if (!theta)
         return hr_fail(HR_ERR_NOMEM, err, errlen, "probe: out of memory");
     hr_probe_info info;
-    hr_status st = newton(b, data, d, m, o, theta, &info, err, errlen);
+    hr_status st = hr_probe_pick_solver(b, m, o->solver) == HR_PROBE_SOLVER_LBFGS
+                       ? lbfgs(b, data, d, o, Lc, theta, &info, err, errlen)
+                       : newton(b, data, d, m, o, theta, &info, err, errlen);
     if (st == HR_OK && !(*out = hr_probe_from_coef(theta, d, theta[d], &info)))
         st = hr_fail(HR_ERR_NOMEM, err, errlen, "probe: out of memory");
     free(theta);
     return st;
+}
+
+hr_status hr_probe_fit_on(const hr_probe_backend *b, void *data, int d, size_t m,
+                          const hr_probe_options *o, hr_probe **out, char *err, size_t errlen)
+{
+    return fit_data(b, data, d, m, o, NULL, out, err, errlen);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -267,6 +521,14 @@ hr_status hr_probe_check_options(const hr_probe_options *o, char *err, size_t er
     if (o->max_iter < 1)
         return hr_fail(HR_ERR_INPUT, err, errlen, "probe: max_iter must be at least 1, not %d",
                        o->max_iter);
+    if (o->solver != HR_PROBE_SOLVER_AUTO && o->solver != HR_PROBE_SOLVER_NEWTON &&
+        o->solver != HR_PROBE_SOLVER_LBFGS)
+        return hr_fail(HR_ERR_INPUT, err, errlen, "probe: unknown solver %d", (int)o->solver);
+    if (!(o->gtol > 0) || !isfinite(o->gtol))
+        return hr_fail(HR_ERR_INPUT, err, errlen, "probe: gtol must be positive, not %g", o->gtol);
+    if (o->lbfgs_max_iter < 1)
+        return hr_fail(HR_ERR_INPUT, err, errlen,
+                       "probe: lbfgs_max_iter must be at least 1, not %d", o->lbfgs_max_iter);
     return HR_OK;
 }
 
@@ -349,9 +611,17 @@ static hr_status fit_with(const hr_probe_backend *b, const float *X, int d, cons
                           const hr_probe_options *o, hr_probe **out, char *err, size_t errlen)
 {
     void *data = NULL;
-    hr_status st = b->data_create(X, d, rows, m, y, sw, 0, &data, err, errlen);
-    if (st == HR_OK) st = hr_probe_fit_on(b, data, d, m, o, out, err, errlen);
+    double *Lc = NULL; /* (d + 1, d + 1) L-BFGS's preconditioner, lower triangle */
+    hr_status st = HR_OK;
+    if (hr_probe_pick_solver(b, m, o->solver) == HR_PROBE_SOLVER_LBFGS) {
+        if (!(Lc = malloc(((size_t)d + 1) * ((size_t)d + 1) * sizeof *Lc)))
+            return hr_fail(HR_ERR_NOMEM, err, errlen, "probe: out of memory (%d features)", d);
+        st = lbfgs_preconditioner(X, d, rows, m, sw, o->lambda, Lc, err, errlen);
+    }
+    if (st == HR_OK) st = b->data_create(X, d, rows, m, y, sw, 0, &data, err, errlen);
+    if (st == HR_OK) st = fit_data(b, data, d, m, o, Lc, out, err, errlen);
     b->data_destroy(data);
+    free(Lc);
     return st;
 }
 
@@ -438,7 +708,8 @@ double hr_probe_intercept(const hr_probe *p)
 
 hr_probe_info hr_probe_get_info(const hr_probe *p)
 {
-    hr_probe_info z = {0, 0, 0, 0, 0};
+    hr_probe_info z;
+    memset(&z, 0, sizeof z);
     return p ? p->info : z;
 }
 

@@ -25,11 +25,15 @@ extern "C" {
 /* The options' checks of hr_probe_fit (HR_ERR_INPUT naming the option). */
 hr_status hr_probe_check_options(const hr_probe_options *o, char *err, size_t errlen);
 
-/* hr_probe_fit's Newton loop (host/scoring/probe.c) on data that b's
+/* hr_probe_fit's solver (host/scoring/probe.c; hr_probe_pick_solver's) on data that b's
  * data_create made for a fit of m rows of d features. o must have passed
  * hr_probe_check_options. On success *out owns the fitted probe. */
 hr_status hr_probe_fit_on(const hr_probe_backend *b, void *data, int d, size_t m,
                           const hr_probe_options *o, hr_probe **out, char *err, size_t errlen);
+
+/* The solver a fit of m rows on backend b runs when asked for `asked`
+ * (HR_PROBE_SOLVER_AUTO: L-BFGS from b's auto_lbfgs_min_rows, else Newton). */
+hr_probe_solver hr_probe_pick_solver(const hr_probe_backend *b, size_t m, hr_probe_solver asked);
 
 /* A probe from given coefficients: w: (d) copied, b the intercept, info
  * stored as given. NULL when out of memory or d < 1 or w is NULL. Destroy

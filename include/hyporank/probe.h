@@ -49,7 +49,27 @@
  * SkylakeX kernels (9.4 s with the Prescott fallback that blas_core.h
  * describes; the CLI re-executes with the better kernels).
  *
- * Cost: each iteration reads X twice (the gradient and Hessian, then the
+ * Solvers (hr_probe_options.solver). Newton, above, finds the minimiser to
+ * rounding, at O(n d^2) an iteration (3.2 s at n = 1M, d = 384 on 2 cores).
+ * L-BFGS (limited-memory BFGS, 10 pairs, backtracking Armijo line search
+ * from the full step) needs only L and its gradient: one read of X an
+ * iteration, O(n d), split over the CPU's cores. Its initial inverse
+ * Hessian is the inverse of L's Hessian at theta = 0 estimated from 16,384
+ * rows spread over the fit (scaled by the newest pair), which takes away
+ * the spread of embeddings' features over orders of magnitude: about 10
+ * iterations where plain L-BFGS needs 100 to 200. It stops when
+ *     max_j |dL/dtheta_j| <= gtol * sum_i s_i
+ * i.e. when the gradient of the mean loss is below gtol (scikit-learn's
+ * lbfgs stops at 1e-4 on the same quantity). With the default gtol = 1e-8
+ * its coefficients are within 5e-7 relative of Newton's on the fixture
+ * problems and its held-out AUROC equals Newton's to six decimals at n = 1M
+ * (bench/RESULTS.md); where coefficients must be exact to rounding, ask for
+ * HR_PROBE_SOLVER_NEWTON. HR_PROBE_SOLVER_AUTO (the default) uses L-BFGS for
+ * fits of at least HR_PROBE_LBFGS_MIN_ROWS rows on the CPU (8x Newton's
+ * speed at n = 1M) and Newton otherwise, and on the GPU, whose Newton
+ * iteration takes 39 ms at n = 1M.
+ *
+ * Cost: each Newton iteration reads X twice (the gradient and Hessian, then the
  * step's change of every margin): O(n d^2) for the Hessian, O(d^3) for the
  * Cholesky. Memory: O(n + d^2) beyond X (no copy of X is made).
  *
@@ -73,7 +93,8 @@
  * Errors (HR_ERR_INPUT, the message names the row or the option): n of 0,
  * d < 1, a NaN or infinite feature, a label other than 0 or 1, a negative,
  * NaN or infinite weight, a class with no weight, lambda <= 0 or not finite,
- * tol <= 0, max_iter < 1. Ownership: a probe owns its coefficients; inputs
+ * tol <= 0, max_iter < 1, gtol <= 0, lbfgs_max_iter < 1, an unknown solver.
+ * Ownership: a probe owns its coefficients; inputs
  * are borrowed for the call only. A probe may be read from several threads.
  */
 #ifndef HYPORANK_PROBE_H
@@ -89,11 +110,23 @@
 extern "C" {
 #endif
 
+typedef enum hr_probe_solver {
+    HR_PROBE_SOLVER_AUTO = 0, /* L-BFGS from HR_PROBE_LBFGS_MIN_ROWS rows on the CPU, else Newton */
+    HR_PROBE_SOLVER_NEWTON = 1,
+    HR_PROBE_SOLVER_LBFGS = 2,
+} hr_probe_solver;
+
+/* HR_PROBE_SOLVER_AUTO's switch to L-BFGS on the CPU, in rows of the fit. */
+#define HR_PROBE_LBFGS_MIN_ROWS 50000
+
 typedef struct hr_probe_options {
     double lambda; /* L2 penalty on w (not b), > 0; lambda = 1 / C of scikit-learn (1) */
-    double tol;    /* stop when the Newton step is this small, relative (1e-8) */
+    double tol;    /* Newton: stop when its step is this small, relative (1e-8) */
     int max_iter;  /* Newton iterations at most (100) */
     hr_device device; /* where fits run (HR_DEVICE_CPU), see below */
+    hr_probe_solver solver; /* HR_PROBE_SOLVER_AUTO, see "Solvers" */
+    double gtol;   /* L-BFGS: stop when the mean loss's gradient is this small (1e-8) */
+    int lbfgs_max_iter; /* L-BFGS iterations at most (1000) */
 } hr_probe_options;
 
 /* Devices (hyporank/device.h). HR_DEVICE_CPU: the fit above on the CPU.
@@ -111,11 +144,14 @@ hr_probe_options hr_probe_default_options(void);
 
 /* How a fit went. */
 typedef struct hr_probe_info {
-    int iterations;     /* Newton iterations done */
-    int converged;      /* 1: the step criterion above was met */
+    int iterations;     /* iterations done (Newton's or L-BFGS's) */
+    int converged;      /* 1: the solver's stopping criterion was met */
     double objective;   /* L at the returned (w, b) */
-    double grad_inf;    /* max_j |dL/dtheta_j| at the start of the last iteration */
+    double grad_inf;    /* max_j |dL/dtheta_j|: Newton, at the start of its last
+                           iteration; L-BFGS, at the returned (w, b) */
     double last_step;   /* max_j |delta_j| of the last step taken */
+    hr_probe_solver solver;  /* the solver that ran (never AUTO) */
+    int evaluations;    /* passes over X for L and its gradient (L-BFGS; Newton: 0) */
 } hr_probe_info;
 
 typedef struct hr_probe hr_probe;
@@ -157,7 +193,7 @@ typedef struct hr_probe_cv_result {
                             (hyporank/stats.h: exact, ties one half; unweighted;
                             the values are rounded to float for it) */
     double p_value;      /* its Mann-Whitney two-sided p-value (hyporank/stats.h) */
-    int min_iterations;  /* fewest and most Newton iterations over the folds */
+    int min_iterations;  /* fewest and most iterations over the folds */
     int max_iterations;
     int all_converged;   /* 1 when every fold's fit converged */
 } hr_probe_cv_result;

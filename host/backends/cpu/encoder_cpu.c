@@ -28,14 +28,6 @@
  * that a reference cblas.h also compiles). */
 void openblas_set_num_threads(int num_threads);
 
-/* Element-wise loops are compiled for several instruction sets and the best
- * one the CPU has is picked at load time (GCC function multi-versioning). */
-#if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__)
-#define HR_VECTOR_CLONES __attribute__((target_clones("default", "avx2", "avx512f")))
-#else
-#define HR_VECTOR_CLONES
-#endif
-
 struct hr_cpu_workspace {
     int max_tokens, max_len;
     float *x;      /* (max_tokens, H) hidden states */

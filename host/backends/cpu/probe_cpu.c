@@ -14,11 +14,17 @@
  *             H = X~^T diag(s mu (1 - mu)) X~ (the rows of the block are
  *             scaled by sqrt(s mu (1 - mu)), then H += block^T block by
  *             dsyrk; only the upper triangle is kept)
+ *             Without H (L-BFGS): loss and g in one read of X, straight
+ *             from the float rows (no double block), the rows split into
+ *             one contiguous range per thread; each thread sums its range
+ *             in row order and the ranges' sums are added in range order.
  *   step      dz = X~ delta
  *   line_sum  O(m) sums from z and dz: L(theta + t delta) for any t
  *             without reading X again
  */
 #include "backends/backend.h"
+#include "core/fastmath.h"
+#include "core/threads.h"
 #include "core/util.h"
 
 #include <cblas.h>
@@ -119,11 +125,105 @@ static void load_block(const cpu_data *f, size_t i0, size_t nb, double *blk)
     }
 }
 
+/* Fewest rows per thread of the fused pass: below this, starting threads
+ * costs more than the rows. */
+#define FUSED_MIN_ROWS 8192
+
+/* x . w + w[d] for a float row x (d) and double w (d + 1), in double with
+ * eight running sums (so that the compiler vectorises the loop without
+ * reassociating it). */
+HR_VECTOR_CLONES
+static double row_margin(const float *x, const double *w, int d)
+{
+    double acc[8] = {0, 0, 0, 0, 0, 0, 0, 0}, tail = 0;
+    int k = 0;
+    for (; k + 8 <= d; k += 8)
+        for (int j = 0; j < 8; j++) acc[j] += (double)x[k + j] * w[k + j];
+    for (; k < d; k++) tail += (double)x[k] * w[k];
+    return ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7])) +
+           tail + w[d];
+}
+
+/* g[0..d) += r0 x0 + r1 x1 + r2 x2 + r3 x3 (float rows, double g). */
+HR_VECTOR_CLONES
+static void add_rows4(double *g, const float *x0, const float *x1, const float *x2,
+                      const float *x3, double r0, double r1, double r2, double r3, int d)
+{
+    for (int k = 0; k < d; k++)
+        g[k] += (r0 * x0[k] + r1 * x1[k]) + (r2 * x2[k] + r3 * x3[k]);
+}
+
+typedef struct fused_part {
+    const cpu_data *f;
+    const double *theta; /* (p) */
+    size_t lo, hi;       /* rows [lo, hi) of the fit */
+    double loss;
+    double *g;           /* (p) this range's gradient */
+} fused_part;
+
+static void *fused_range(void *arg)
+{
+    fused_part *a = arg;
+    const cpu_data *f = a->f;
+    const int d = f->d;
+    double loss = 0, rsum = 0; /* rsum: the intercept's gradient */
+    memset(a->g, 0, (size_t)d * sizeof *a->g);
+    const float *x[4];
+    double r[4];
+    int q = 0;
+    for (size_t i = a->lo; i < a->hi; i++) {
+        const size_t row = row_of(f, i);
+        const float *xi = f->X + row * (size_t)d;
+        const double s = f->sw ? f->sw[row] : 1.0;
+        const double z = row_margin(xi, a->theta, d);
+        /* e = exp(-|z|): softplus and sigmoid from one exp, no overflow */
+        const double e = exp(-fabs(z));
+        const double v = f->y[row] ? -z : z; /* loss = softplus(v) */
+        if (s != 0) loss += s * ((v > 0 ? v : 0) + log1p(e));
+        const double mu = z >= 0 ? 1.0 / (1.0 + e) : e / (1.0 + e);
+        x[q] = xi;
+        r[q] = s * (mu - (double)f->y[row]);
+        rsum += r[q];
+        if (++q == 4) {
+            add_rows4(a->g, x[0], x[1], x[2], x[3], r[0], r[1], r[2], r[3], d);
+            q = 0;
+        }
+    }
+    for (int j = 0; j < q; j++) add_rows4(a->g, x[j], x[j], x[j], x[j], r[j], 0, 0, 0, d);
+    a->g[d] = rsum;
+    a->loss = loss;
+    return NULL;
+}
+
+/* The loss and gradient without the Hessian, over the fit's rows. */
+static hr_status loss_gradient(cpu_data *f, const double *theta, double *loss, double *g, char *err,
+                               size_t errlen)
+{
+    const int p = f->d + 1;
+    int nt = hr_cpu_count();
+    if ((size_t)nt > f->m / FUSED_MIN_ROWS) nt = (int)(f->m / FUSED_MIN_ROWS);
+    if (nt < 1) nt = 1;
+    fused_part parts[HR_MAX_WORKERS];
+    double *gs = malloc((size_t)nt * p * sizeof *gs); /* (nt, p) the ranges' gradients */
+    if (!gs) return hr_fail(HR_ERR_NOMEM, err, errlen, "probe: out of memory");
+    for (int t = 0; t < nt; t++)
+        parts[t] = (fused_part){f, theta, f->m * t / nt, f->m * (t + 1) / nt, 0, gs + (size_t)t * p};
+    hr_run_workers(fused_range, parts, sizeof parts[0], nt);
+    *loss = 0;
+    memset(g, 0, (size_t)p * sizeof *g);
+    for (int t = 0; t < nt; t++) {
+        *loss += parts[t].loss;
+        for (int k = 0; k < p; k++) g[k] += parts[t].g[k];
+    }
+    free(gs);
+    return HR_OK;
+}
+
 static hr_status gradient(void *data, const double *theta, double *loss, double *g, double *H,
                           char *err, size_t errlen)
 {
-    (void)err, (void)errlen;
     cpu_data *f = data;
+    if (!H) return loss_gradient(f, theta, loss, g, err, errlen);
     const int p = f->d + 1;
     const size_t m = f->m, bs = f->bs;
     double *blk = f->blk, *vb = f->vb, *z = f->z;
@@ -204,6 +304,7 @@ static void layout(const void *data, hr_probe_layout *out)
 
 const hr_probe_backend hr_probe_backend_cpu = {
     .auto_min_work = 0,
+    .auto_lbfgs_min_rows = HR_PROBE_LBFGS_MIN_ROWS,
     .data_create = data_create,
     .data_destroy = data_destroy,
     .gradient = gradient,

@@ -42,6 +42,7 @@
 #include "backends/cpu/scorer_cpu.h"
 #include "scoring/effects_internal.h"
 #include "scoring/score_methods.h"
+#include "core/threads.h"
 #include "core/util.h"
 
 #include <cblas.h>
@@ -56,7 +57,7 @@
 /* OpenBLAS entry point (as in host/backends/cpu/encoder_cpu.c). */
 void openblas_set_num_threads(int num_threads);
 
-#define HR_SCORER_MAX_THREADS 64
+#define HR_SCORER_MAX_THREADS HR_MAX_WORKERS
 
 typedef struct worker {
     float *slab;         /* (slab_rows, N) row-major: scores of one block */
@@ -93,10 +94,7 @@ hr_status hr_scorer_cpu_create(const float *xa, size_t n_a, const float *xb, siz
 {
     *out = NULL;
     if (dim <= 0) return hr_fail(HR_ERR_INTERNAL, err, errlen, "scorer: dimension %d", dim);
-    if (n_threads <= 0) {
-        long cores = sysconf(_SC_NPROCESSORS_ONLN);
-        n_threads = cores > 0 ? (int)cores : 1;
-    }
+    if (n_threads <= 0) n_threads = hr_cpu_count();
     if (n_threads > HR_SCORER_MAX_THREADS) n_threads = HR_SCORER_MAX_THREADS;
     hr_scorer_cpu *s = calloc(1, sizeof *s);
     if (!s) return hr_fail(HR_ERR_NOMEM, err, errlen, "out of memory");
@@ -159,21 +157,6 @@ typedef struct worker_arg {
     worker *w;
     size_t lo, hi; /* pool pass: this worker's samples [lo, hi) of A then B */
 } worker_arg;
-
-/* Runs fn on n workers: args[1..n-1] on new threads, args[0] on the calling
- * thread, then any whose thread could not be started on the calling thread
- * too, so that every worker's share is done. */
-static void run_workers(void *(*fn)(void *), worker_arg *args, int n)
-{
-    pthread_t tid[HR_SCORER_MAX_THREADS];
-    int started[HR_SCORER_MAX_THREADS] = {0};
-    for (int t = 1; t < n; t++) started[t] = pthread_create(&tid[t], NULL, fn, &args[t]) == 0;
-    fn(&args[0]);
-    for (int t = 1; t < n; t++) {
-        if (started[t]) pthread_join(tid[t], NULL);
-        else fn(&args[t]);
-    }
-}
 
 /* The pool-relative transform of row k of a slab, in place; row: (N), A's
  * samples then B's (host/scoring/score_methods.h). */
@@ -366,7 +349,7 @@ static hr_status pool_pass(hr_scorer_cpu *s, job *j, char *err, size_t errlen)
         args[t] = (worker_arg){j, &s->w[t], n * (size_t)t / (size_t)n_workers,
                                n * (size_t)(t + 1) / (size_t)n_workers};
     }
-    run_workers(pool_main, args, n_workers);
+    hr_run_workers(pool_main, args, sizeof args[0], n_workers);
     int bad = -1;
     for (int t = 0; t < n_workers; t++) {
         const worker *w = &s->w[t];
@@ -445,7 +428,7 @@ hr_status hr_scorer_cpu_score_effects(hr_scorer_cpu *s, const float *h, size_t k
         s->w[t].err[0] = '\0';
         args[t] = (worker_arg){&j, &s->w[t], 0, 0};
     }
-    run_workers(worker_main, args, n_workers);
+    hr_run_workers(worker_main, args, sizeof args[0], n_workers);
     /* The failure on the earliest block, so the message does not depend on
      * the timing of the threads. */
     int bad = -1;
