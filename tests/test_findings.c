@@ -13,6 +13,7 @@
 #include "hyporank/findings.h"
 #include "core/random.h"
 #include "scoring/effects_internal.h"
+#include "core/simd.h"
 #include "test_util.h"
 
 #include <cjson/cJSON.h>
@@ -375,9 +376,52 @@ static void test_held_out_rows_are_the_only_ones_data_drawn_candidates_see(void)
     free(held_a), free(held_b), free(drawn), free(e), free(f), free(xa), free(xb), free(w.h);
 }
 
+/* The CPU scorer's way to an effect when the score is the similarity
+ * (hr_effect_of_ordered: quantiles read off hr_mw_fast's order) is
+ * hr_effect_of's, bit for bit: continuous similarities, ties that move the
+ * threshold, few texts (selection) and many (histogram), one-sided
+ * outliers; and the vectorised hinge sums equal their portable twin. */
+static void test_effects_from_the_aurocs_order_are_bit_identical(void)
+{
+    static const size_t sizes[][2] = {{1, 1}, {7, 3}, {200, 250}, {3000, 4100}, {40000, 30001}};
+    uint64_t st = 77;
+    for (size_t c = 0; c < sizeof sizes / sizeof sizes[0]; c++) {
+        for (int kind = 0; kind < 4; kind++) {
+            const size_t na = sizes[c][0], nb = sizes[c][1], n = na + nb;
+            float *s = malloc(n * sizeof *s), *scratch = malloc(n * sizeof *scratch);
+            for (size_t i = 0; i < n; i++) {
+                const double z = normal(&st);
+                if (kind == 0) s[i] = (float)(0.1 + 0.05 * z + (i < na && i % 5 == 0 ? 0.1 : 0));
+                else if (kind == 1) s[i] = (float)floor(2 * z) / 8; /* heavy ties */
+                else if (kind == 2) s[i] = i % 10 ? 0.25f : 0.5f;   /* q70 tied: moves down */
+                else s[i] = (float)(i % 101 == 0 ? 50.0 : 0.01 * z);
+            }
+            hr_mw_workspace *ws = NULL;
+            hr_mw_result r;
+            hr_effect want, got, port;
+            char err[256];
+            CHECK(hr_mw_workspace_create(na, nb, &ws, err, sizeof err) == HR_OK);
+            CHECK(hr_effect_of(s, na, s + na, nb, scratch, &want, err, sizeof err) == HR_OK);
+            CHECK(hr_mw_fast(ws, s, &r, err, sizeof err) == HR_OK);
+            hr_effect_of_ordered(ws, s, na, nb, &got);
+            CHECKF(memcmp(&want, &got, sizeof want) == 0,
+                   "n %zu, kind %d: effect %.17g tau %.17g vs %.17g tau %.17g", n, kind,
+                   got.effect, got.tau, want.effect, want.tau);
+            hr_simd_set_portable(1);
+            CHECK(hr_effect_of(s, na, s + na, nb, scratch, &port, err, sizeof err) == HR_OK);
+            hr_simd_set_portable(0);
+            CHECKF(memcmp(&want, &port, sizeof want) == 0,
+                   "n %zu, kind %d: portable hinge sums differ", n, kind);
+            hr_mw_workspace_destroy(ws);
+            free(s), free(scratch);
+        }
+    }
+}
+
 int main(void)
 {
     RUN(test_quantiles_match_a_sort_with_ties);
+    RUN(test_effects_from_the_aurocs_order_are_bit_identical);
     RUN(test_effects_match_the_numpy_reference);
     RUN(test_effects_from_histograms_match_the_exact_ones);
     RUN(test_a_planted_topic_is_found_and_its_shadows_explained);

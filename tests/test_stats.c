@@ -9,6 +9,7 @@
 #include "hyporank/stats.h"
 #include "test_util.h"
 #include "core/random.h"
+#include "core/simd.h"
 
 #include <cjson/cJSON.h>
 #include <float.h>
@@ -472,6 +473,69 @@ static void test_bh_q_values_are_monotone_and_capped(void)
     free(q);
 }
 
+static int cmp_float_asc(const void *x, const void *y)
+{
+    const float a = *(const float *)x, b = *(const float *)y;
+    return (a > b) - (a < b);
+}
+
+/* After hr_mw_fast the workspace holds the scores in order: every order
+ * statistic is the sorted copy's (ties, both zeros, infinities, a far
+ * outlier that squeezes the rest into few bins, small and large N). */
+static void test_order_statistics_follow_a_sort(void)
+{
+    static const size_t sizes[][2] = {{1, 1}, {3, 5}, {257, 300}, {20000, 13001}};
+    for (size_t c = 0; c < sizeof sizes / sizeof sizes[0]; c++) {
+        for (int kind = 0; kind < 3; kind++) {
+            const size_t n_a = sizes[c][0], n_b = sizes[c][1], n = n_a + n_b;
+            float *s = malloc(n * sizeof *s), *sorted = malloc(n * sizeof *sorted);
+            for (size_t i = 0; i < n; i++) {
+                if (kind == 0) s[i] = (float)rng_normal();
+                else if (kind == 1) s[i] = (float)(rng_next() % 7) - 3.0f; /* ties */
+                else s[i] = i % 97 == 0 ? 1e30f : (float)(rng_normal() * 1e-3);
+            }
+            if (n > 6) s[1] = -0.0f, s[2] = 0.0f, s[3] = INFINITY, s[4] = -INFINITY;
+            memcpy(sorted, s, n * sizeof *s);
+            qsort(sorted, n, sizeof *sorted, cmp_float_asc);
+            hr_mw_workspace *ws = NULL;
+            hr_mw_result r;
+            char err[256];
+            CHECK(hr_mw_workspace_create(n_a, n_b, &ws, err, sizeof err) == HR_OK);
+            CHECK(hr_mw_fast(ws, s, &r, err, sizeof err) == HR_OK);
+            size_t bad = 0;
+            for (size_t i = 0; i < n; i++) {
+                const float got = hr_mw_order_statistic(ws, i);
+                bad += !(got == sorted[i]) || (got == 0.0f && signbit(got));
+            }
+            CHECKF(bad == 0, "n %zu, kind %d: %zu order statistics differ from the sort", n, kind,
+                   bad);
+            hr_mw_workspace_destroy(ws);
+            free(s), free(sorted);
+        }
+    }
+}
+
+/* The AVX-512 loops and their portable twins give the same bits. */
+static void test_portable_and_vector_loops_agree(void)
+{
+    const size_t n_a = 5003, n_b = 4001, n = n_a + n_b;
+    float *s = malloc(n * sizeof *s);
+    for (size_t i = 0; i < n; i++) s[i] = (float)(rng_normal() * (i % 5 == 0 ? 100.0 : 0.01));
+    s[17] = INFINITY, s[5000] = -INFINITY, s[9000] = -0.0f;
+    hr_mw_workspace *ws = NULL;
+    hr_mw_result v, p;
+    char err[256];
+    CHECK(hr_mw_workspace_create(n_a, n_b, &ws, err, sizeof err) == HR_OK);
+    CHECK(hr_mw_fast(ws, s, &v, err, sizeof err) == HR_OK);
+    hr_simd_set_portable(1);
+    CHECK(hr_mw_fast(ws, s, &p, err, sizeof err) == HR_OK);
+    hr_simd_set_portable(0);
+    CHECK(memcmp(&v, &p, sizeof v) == 0);
+    fprintf(stderr, "    vector loops %s on this CPU\n", hr_simd_avx512() ? "ran" : "did not run");
+    hr_mw_workspace_destroy(ws);
+    free(s);
+}
+
 int main(void)
 {
     RUN(test_fast_equals_reference_on_random_continuous_scores);
@@ -491,5 +555,7 @@ int main(void)
     RUN(test_bh_on_a_hand_checked_example);
     RUN(test_bh_agrees_with_the_numpy_reference);
     RUN(test_bh_q_values_are_monotone_and_capped);
+    RUN(test_order_statistics_follow_a_sort);
+    RUN(test_portable_and_vector_loops_agree);
     return test_summary();
 }

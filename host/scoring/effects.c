@@ -8,6 +8,7 @@
  */
 #include "hyporank/findings.h"
 #include "hyporank/stats.h"
+#include "core/simd.h"
 #include "core/util.h"
 #include "scoring/effects_internal.h"
 #include "scoring/score_methods.h"
@@ -201,6 +202,12 @@ void hr_quantiles(float *v, size_t n, const double *q, size_t nq, double *out)
 /* ------------------------------------------------------------------------ */
 /* One hypothesis                                                            */
 
+/* The pooled quantiles an effect reads: q25, q50, q70, q75, q98. */
+static const double EFFECT_QUANTILES[5] = {0.25, 0.5, 0.7, 0.75, 0.98};
+
+static void effect_from_quantiles(const float *sa, size_t n_a, const float *sb, size_t n_b,
+                                  const double *q, hr_effect *out);
+
 /* E[max(s - tau, 0)] for s ~ N(mu, sigma). */
 static double hinge_mean(double mu, double sigma, double tau)
 {
@@ -222,15 +229,81 @@ void hr_effect_interval(hr_effect *e, double se, double rel_sd)
     e->ci_high = clamp(e->effect + half, -1.0, 1.0);
 }
 
-/* Sum and sum of squares of max(s - tau, 0) over s: (n). */
-static void hinge_sums(const float *s, size_t n, double tau, double *sum, double *sum2)
+/* Over v: (n), the sum and the sum of squares of the hinge max(v - tau, 0),
+ * how many values lie above tau, and the largest value below tau (-inf when
+ * none). Eight running sums, lane l taking the values i = l mod 8 in order
+ * (a square, then its addition: no fused multiply-add), added up as
+ * ((0 + 4) + (1 + 5)) + ((2 + 6) + (3 + 7)), then the tail: the order both
+ * versions below keep, so that they give the same bits, and so do any two
+ * ways to the same tau. */
+typedef struct hinge_lanes {
+    double a[8], b[8], lo[8]; /* sums, sums of squares, largest below (as double) */
+    size_t c[8];              /* counts above */
+} hinge_lanes;
+
+static void hinge_lanes_portable(const float *v, size_t n8, double tau, hinge_lanes *h)
 {
-    double a = 0.0, b = 0.0;
-    for (size_t i = 0; i < n; i++) {
-        const double g = s[i] > tau ? (double)s[i] - tau : 0.0;
-        a += g, b += g * g;
+    for (size_t i = 0; i < n8; i += 8)
+        for (int l = 0; l < 8; l++) {
+            const double x = (double)v[i + l], diff = x - tau;
+            const double g = x > tau ? diff : 0.0;
+            h->a[l] += g, h->b[l] += g * g, h->c[l] += x > tau;
+            h->lo[l] = x < tau && x > h->lo[l] ? x : h->lo[l];
+        }
+}
+
+#if defined(__GNUC__) && defined(__x86_64__)
+#include <immintrin.h>
+/* The same with AVX-512: one lane of a vector per lane above. */
+__attribute__((target("avx512f"))) static void hinge_lanes_avx512(const float *v, size_t n8,
+                                                                  double tau, hinge_lanes *h)
+{
+    const __m512d t = _mm512_set1_pd(tau);
+    __m512d a = _mm512_loadu_pd(h->a), b = _mm512_loadu_pd(h->b), lo = _mm512_loadu_pd(h->lo);
+    __m512i c = _mm512_loadu_si512(h->c);
+    const __m512i one = _mm512_set1_epi64(1);
+    for (size_t i = 0; i < n8; i += 8) {
+        const __m512d x = _mm512_cvtps_pd(_mm256_loadu_ps(v + i));
+        const __mmask8 up = _mm512_cmp_pd_mask(x, t, _CMP_GT_OQ);
+        const __mmask8 down = _mm512_cmp_pd_mask(x, t, _CMP_LT_OQ) &
+                              _mm512_cmp_pd_mask(x, lo, _CMP_GT_OQ);
+        const __m512d g = _mm512_maskz_mov_pd(up, _mm512_sub_pd(x, t));
+        a = _mm512_add_pd(a, g);
+        b = _mm512_add_pd(b, _mm512_mul_pd(g, g));
+        c = _mm512_mask_add_epi64(c, up, c, one);
+        lo = _mm512_mask_mov_pd(lo, down, x);
     }
-    *sum = a, *sum2 = b;
+    _mm512_storeu_pd(h->a, a), _mm512_storeu_pd(h->b, b), _mm512_storeu_pd(h->lo, lo);
+    _mm512_storeu_si512(h->c, c);
+}
+#endif
+
+static void hinge_sums(const float *v, size_t n, double tau, double *sum, double *sum2,
+                       size_t *above, float *below)
+{
+    hinge_lanes h;
+    for (int l = 0; l < 8; l++) h.a[l] = h.b[l] = 0.0, h.c[l] = 0, h.lo[l] = -INFINITY;
+    const size_t n8 = n - n % 8;
+#if defined(__GNUC__) && defined(__x86_64__)
+    if (hr_simd_avx512()) hinge_lanes_avx512(v, n8, tau, &h);
+    else hinge_lanes_portable(v, n8, tau, &h);
+#else
+    hinge_lanes_portable(v, n8, tau, &h);
+#endif
+    double ta = 0, tb = 0, tl = -INFINITY;
+    size_t tc = 0;
+    for (size_t i = n8; i < n; i++) {
+        const double x = (double)v[i], diff = x - tau;
+        const double g = x > tau ? diff : 0.0;
+        ta += g, tb += g * g, tc += x > tau;
+        tl = x < tau && x > tl ? x : tl;
+    }
+    const double *a = h.a, *b = h.b;
+    *sum = ((a[0] + a[4]) + (a[1] + a[5])) + ((a[2] + a[6]) + (a[3] + a[7])) + ta;
+    *sum2 = ((b[0] + b[4]) + (b[1] + b[5])) + ((b[2] + b[6]) + (b[3] + b[7])) + tb;
+    *above = h.c[0] + h.c[1] + h.c[2] + h.c[3] + h.c[4] + h.c[5] + h.c[6] + h.c[7] + tc;
+    for (int l = 0; l < 8; l++) tl = h.lo[l] > tl ? h.lo[l] : tl;
+    *below = (float)tl; /* a float's value, held exactly in double */
 }
 
 /* Mean and sample variance (0 for one value) from a sum and a sum of
@@ -267,7 +340,7 @@ hr_status hr_effect_of(const float *sa, size_t n_a, const float *sb, size_t n_b,
         return hr_fail(HR_ERR_INPUT, err, errlen,
                        "effect: similarity to %s text %zu (counting from 0) is NaN",
                        bad_a < n_a ? "A" : "B", bad_a < n_a ? bad_a : bad_b);
-    static const double qs[5] = {0.25, 0.5, 0.7, 0.75, 0.98};
+    const double *qs = EFFECT_QUANTILES;
     double q[5];
     /* The histogram reads the similarities where they are when A's and
      * B's are one array; selection (few texts) reorders a copy. */
@@ -281,33 +354,51 @@ hr_status hr_effect_of(const float *sa, size_t n_a, const float *sb, size_t n_b,
         memcpy(scratch + n_a, sb, n_b * sizeof *scratch);
         hr_quantiles(scratch, n, qs, 5, q);
     }
-    /* The hinge's moments at q70, and how many similarities lie above it. */
+    effect_from_quantiles(sa, n_a, sb, n_b, q, out);
+    return HR_OK;
+}
+
+/* The effect from the pooled quantiles q (q25, q50, q70, q75, q98) and the
+ * similarities: the hinge at q70 over each side, its threshold lowered to
+ * the largest similarity below it when ties leave too few above. */
+static void effect_from_quantiles(const float *sa, size_t n_a, const float *sb, size_t n_b,
+                                  const double *q, hr_effect *out)
+{
+    const size_t n = n_a + n_b;
     double tau = q[2];
-    size_t above = 0;
-    float below = -INFINITY;
-    double sum[2] = {0, 0}, sum2[2] = {0, 0};
-    for (int side = 0; side < 2; side++) {
-        const float *v = side ? sb : sa;
-        const size_t m = side ? n_b : n_a;
-        for (size_t i = 0; i < m; i++) {
-            const double g = v[i] > tau ? (double)v[i] - tau : 0.0;
-            above += v[i] > tau;
-            below = v[i] < tau && v[i] > below ? v[i] : below;
-            sum[side] += g, sum2[side] += g * g;
-        }
-    }
+    size_t above_a, above_b;
+    float below_a, below_b;
+    double sum[2], sum2[2];
+    hinge_sums(sa, n_a, tau, &sum[0], &sum2[0], &above_a, &below_a);
+    hinge_sums(sb, n_b, tau, &sum[1], &sum2[1], &above_b, &below_b);
+    const float below = below_a > below_b ? below_a : below_b;
     /* Ties at the threshold (duplicate texts, a clean separation) can leave
      * (almost) nothing above it, and the hinge blind: then the threshold is
      * the largest similarity below it. */
-    if ((double)above < HR_EFFECT_MIN_ABOVE * (double)n && below > -INFINITY) {
+    if ((double)(above_a + above_b) < HR_EFFECT_MIN_ABOVE * (double)n && below > -INFINITY) {
         tau = below;
-        hinge_sums(sa, n_a, tau, &sum[0], &sum2[0]);
-        hinge_sums(sb, n_b, tau, &sum[1], &sum2[1]);
+        hinge_sums(sa, n_a, tau, &sum[0], &sum2[0], &above_a, &below_a);
+        hinge_sums(sb, n_b, tau, &sum[1], &sum2[1], &above_b, &below_b);
     }
     const double stats[HR_EFFECT_STATS] = {q[0], q[1], q[2], q[3], q[4], tau,
                                            sum[0], sum2[0], sum[1], sum2[1]};
     hr_effect_finish(stats, n_a, n_b, out);
-    return HR_OK;
+}
+
+void hr_effect_of_ordered(const hr_mw_workspace *ws, const float *s, size_t n_a, size_t n_b,
+                          hr_effect *out)
+{
+    const size_t n = n_a + n_b;
+    double q[5];
+    for (size_t j = 0; j < 5; j++) {
+        const double pos = (double)(n - 1) * EFFECT_QUANTILES[j];
+        size_t k = (size_t)floor(pos);
+        if (k > n - 1) k = n - 1;
+        const double lo = hr_mw_order_statistic(ws, k);
+        const double hi = k + 1 < n ? hr_mw_order_statistic(ws, k + 1) : lo;
+        q[j] = interpolate(pos, k, lo, hi);
+    }
+    effect_from_quantiles(s, n_a, s + n_a, n_b, q, out);
 }
 
 void hr_effect_finish(const double *stats, size_t n_a, size_t n_b, hr_effect *out)

@@ -6,6 +6,7 @@
 #define HYPORANK_EFFECTS_INTERNAL_H
 
 #include "hyporank/findings.h"
+#include "hyporank/stats.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -27,6 +28,14 @@ void hr_quantiles(float *v, size_t n, const double *q, size_t nq, double *out);
  * and B's sb: (n_b); scratch: (n_a + n_b). */
 hr_status hr_effect_of(const float *sa, size_t n_a, const float *sb, size_t n_b, float *scratch,
                        hr_effect *out, char *err, size_t errlen);
+
+/* The same effect as hr_effect_of (bit for bit) from the similarities s:
+ * (n_a + n_b), A's first, right after hr_mw_fast sorted those same values
+ * in ws: the quantiles are read off the order (no pass of their own), the
+ * hinge takes one pass. What the CPU scorer does when the AUROC's scores
+ * are the similarity (cosine). */
+void hr_effect_of_ordered(const hr_mw_workspace *ws, const float *s, size_t n_a, size_t n_b,
+                          hr_effect *out);
 
 /* What an effect is computed from, HR_EFFECT_STATS doubles: the pooled
  * quantiles q25, q50, q70, q75, q98 of the similarity, the hinge's

@@ -46,6 +46,7 @@
  * Memory: 16 bytes a score (two item buffers) plus 16 KiB of digit counts.
  */
 #include "hyporank/stats.h"
+#include "core/simd.h"
 #include "core/util.h"
 
 #include <float.h>
@@ -185,6 +186,7 @@ struct hr_mw_workspace {
     size_t n_a, n_b;
     uint64_t *item;  /* (N) bin << 33 | key << 1 | group (0 = A, 1 = B) */
     uint64_t *tmp;   /* (N) the other buffer of each radix pass */
+    const uint64_t *sorted; /* item or tmp: the last hr_mw_fast's items in order */
     uint32_t hist[HR_RADIX_PASSES][HR_RADIX_BINS]; /* digit counts, then offsets */
 };
 
@@ -229,29 +231,81 @@ static inline uint32_t order_key(float x)
 }
 
 /* Smallest and largest finite value of x[0..n), its sum, and its number of
- * NaNs. Eight partial sums, so that the loop vectorises (the means need no
- * more than double rounding). */
-static size_t scan(const float *x, size_t n, float *lo, float *hi, double *sum)
+ * NaNs. Eight partial sums (lane l takes i = l mod 8, in order; the means
+ * need no more than double rounding), the same in both versions below, so
+ * that they give the same bits. */
+typedef struct scan_lanes {
+    float mn[8], mx[8];
+    double acc[8];
+    uint32_t nan[8];
+} scan_lanes;
+
+static void scan_lanes_portable(const float *x, size_t n8, scan_lanes *s)
 {
-    float mn = FLT_MAX, mx = -FLT_MAX;
-    double acc[8] = {0};
-    size_t nan = 0, i = 0;
-    for (; i + 8 <= n; i += 8)
+    for (size_t i = 0; i < n8; i += 8)
         for (int l = 0; l < 8; l++) {
             const float v = x[i + l], a = fabsf(v);
-            nan += !(a == a);
+            s->nan[l] += !(a == a);
             const int finite = a <= FLT_MAX;
-            mn = finite && v < mn ? v : mn;
-            mx = finite && v > mx ? v : mx;
-            acc[l] += (double)v;
+            s->mn[l] = finite && v < s->mn[l] ? v : s->mn[l];
+            s->mx[l] = finite && v > s->mx[l] ? v : s->mx[l];
+            s->acc[l] += (double)v;
         }
-    for (; i < n; i++) {
+}
+
+#if defined(__GNUC__) && defined(__x86_64__)
+#include <immintrin.h>
+/* The same with AVX-512 (and VL for the 8-float compares): a vector lane
+ * per lane above. */
+__attribute__((target("avx512f,avx512vl"))) static void scan_lanes_avx512(const float *x,
+                                                                          size_t n8,
+                                                                          scan_lanes *s)
+{
+    __m256 mn = _mm256_loadu_ps(s->mn), mx = _mm256_loadu_ps(s->mx);
+    __m512d acc = _mm512_loadu_pd(s->acc);
+    __m256i nan = _mm256_loadu_si256((const __m256i *)s->nan);
+    const __m256 big = _mm256_set1_ps(FLT_MAX);
+    const __m256i one = _mm256_set1_epi32(1);
+    const __m256 sign = _mm256_set1_ps(-0.0f);
+    for (size_t i = 0; i < n8; i += 8) {
+        const __m256 v = _mm256_loadu_ps(x + i), a = _mm256_andnot_ps(sign, v);
+        nan = _mm256_mask_add_epi32(nan, _mm256_cmp_ps_mask(a, a, _CMP_UNORD_Q), nan, one);
+        const __mmask8 finite = _mm256_cmp_ps_mask(a, big, _CMP_LE_OQ);
+        mn = _mm256_mask_mov_ps(mn, finite & _mm256_cmp_ps_mask(v, mn, _CMP_LT_OQ), v);
+        mx = _mm256_mask_mov_ps(mx, finite & _mm256_cmp_ps_mask(v, mx, _CMP_GT_OQ), v);
+        acc = _mm512_add_pd(acc, _mm512_cvtps_pd(v));
+    }
+    _mm256_storeu_ps(s->mn, mn), _mm256_storeu_ps(s->mx, mx), _mm512_storeu_pd(s->acc, acc);
+    _mm256_storeu_si256((__m256i *)s->nan, nan);
+}
+#endif
+
+static size_t scan(const float *x, size_t n, float *lo, float *hi, double *sum)
+{
+    scan_lanes s;
+    for (int l = 0; l < 8; l++) s.mn[l] = FLT_MAX, s.mx[l] = -FLT_MAX, s.acc[l] = 0.0, s.nan[l] = 0;
+    const size_t n8 = n - n % 8;
+#if defined(__GNUC__) && defined(__x86_64__)
+    if (hr_simd_avx512()) scan_lanes_avx512(x, n8, &s);
+    else scan_lanes_portable(x, n8, &s);
+#else
+    scan_lanes_portable(x, n8, &s);
+#endif
+    float mn = FLT_MAX, mx = -FLT_MAX;
+    size_t nan = 0;
+    for (int l = 0; l < 8; l++) {
+        nan += s.nan[l];
+        mn = s.mn[l] < mn ? s.mn[l] : mn;
+        mx = s.mx[l] > mx ? s.mx[l] : mx;
+    }
+    const double *acc = s.acc;
+    for (size_t i = n8; i < n; i++) {
         const float v = x[i], a = fabsf(v);
         nan += !(a == a);
         const int finite = a <= FLT_MAX;
         mn = finite && v < mn ? v : mn;
         mx = finite && v > mx ? v : mx;
-        acc[0] += (double)v;
+        s.acc[0] += (double)v;
     }
     *lo = mn;
     *hi = mx;
@@ -278,6 +332,15 @@ static void make_items(hr_mw_workspace *ws, const float *x, size_t n, uint64_t g
         for (int p = 0; p < HR_RADIX_PASSES; p++)
             ws->hist[p][(b >> (p * HR_RADIX_BITS)) & (HR_RADIX_BINS - 1)]++;
     }
+}
+
+float hr_mw_order_statistic(const hr_mw_workspace *ws, size_t r)
+{
+    const uint32_t key = (uint32_t)(ws->sorted[r] >> 1); /* order_key, undone */
+    const uint32_t u = key & 0x80000000u ? key ^ 0x80000000u : ~key;
+    float x;
+    memcpy(&x, &u, sizeof x);
+    return x;
 }
 
 static int cmp_item_key(const void *x, const void *y)
@@ -386,6 +449,7 @@ hr_status hr_mw_fast(hr_mw_workspace *ws, const float *scores, hr_mw_result *out
         }
         i = e;
     }
+    ws->sorted = src; /* every run is now sorted: the items are in order */
     /* 2U = 2 R_A - n_a (n_a + 1). */
     const uint64_t u2 = r2 - (uint64_t)n_a * ((uint64_t)n_a + 1);
     hr_mw_finish(u2, n_a, n_b, tie, out);

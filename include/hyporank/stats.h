@@ -77,6 +77,12 @@ void hr_mw_workspace_destroy(hr_mw_workspace *ws); /* accepts NULL */
 hr_status hr_mw_fast(hr_mw_workspace *ws, const float *scores, hr_mw_result *out, char *err,
                      size_t errlen);
 
+/* After a successful hr_mw_fast on ws: its r-th smallest score (r from 0 to
+ * n_a + n_b - 1; -0 is returned as +0), in O(1). The scores are held in
+ * order until the next hr_mw_fast on ws. The effects (hyporank/findings.h)
+ * read their quantiles here when the AUROC's scores are the similarity. */
+float hr_mw_order_statistic(const hr_mw_workspace *ws, size_t r);
+
 /* Fills out from the exact counts: u2 = 2U, tie_term as above. Both methods
  * end here; exposed for tests. */
 void hr_mw_finish(uint64_t u2, size_t n_a, size_t n_b, double tie_term, hr_mw_result *out);

@@ -194,13 +194,24 @@ static void *worker_main(void *arg)
             float *row = w->slab + r * n; /* (N): A's scores, then B's */
             char e[256];
             hr_status st = HR_OK;
-            if (j->effects) /* of the plain similarity, before the transform */
-                st = hr_effect_of(row, n_a, row + n_a, n_b, w->scratch, &j->effects[k0 + r], e,
-                                  sizeof e);
             hr_mw_result m;
-            if (st == HR_OK) {
-                transform_row(s, j, k0 + r, row, n);
+            if (s->method == HR_SCORE_COSINE || j->k == 1) {
+                /* the score is the similarity: the effect reads its quantiles
+                 * off the AUROC's sorted scores (a NaN: hr_effect_of's message) */
                 st = hr_mw_fast(w->ws, row, &m, e, sizeof e);
+                if (j->effects && st != HR_OK) /* a NaN: e says it as the effects did */
+                    (void)hr_effect_of(row, n_a, row + n_a, n_b, w->scratch,
+                                       &j->effects[k0 + r], e, sizeof e);
+                else if (j->effects)
+                    hr_effect_of_ordered(w->ws, row, n_a, n_b, &j->effects[k0 + r]);
+            } else {
+                if (j->effects) /* of the plain similarity, before the transform */
+                    st = hr_effect_of(row, n_a, row + n_a, n_b, w->scratch, &j->effects[k0 + r],
+                                      e, sizeof e);
+                if (st == HR_OK) {
+                    transform_row(s, j, k0 + r, row, n);
+                    st = hr_mw_fast(w->ws, row, &m, e, sizeof e);
+                }
             }
             if (st != HR_OK) {
                 if (w->st == HR_OK || b < w->fail_block) {
