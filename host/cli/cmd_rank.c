@@ -61,6 +61,7 @@ int cmd_rank(int argc, char **argv)
     o.scorer.n_threads = c.embed.n_threads;
     o.scorer.memory_bytes = memory_mb << 20;
     o.events = cli_events(&c);
+    o.plots = html_path != NULL; /* only the page shows them */
 
     char err[1024] = "";
     hr_embedder *emb = NULL;

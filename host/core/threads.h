@@ -10,7 +10,7 @@
  * Every argument is worked on exactly once before the call returns: args[1..n)
  * on new threads, args[0] on the calling thread, and any whose thread could
  * not be started on the calling thread afterwards. n is at most
- * HR_MAX_WORKERS.
+ * HR_MAX_WORKERS; n = 0 does nothing.
  */
 #ifndef HYPORANK_THREADS_H
 #define HYPORANK_THREADS_H
@@ -26,6 +26,7 @@ static inline void hr_run_workers(void *(*fn)(void *), void *args, size_t stride
     pthread_t tid[HR_MAX_WORKERS];
     int started[HR_MAX_WORKERS] = {0};
     char *a = args;
+    if (n <= 0) return;
     if (n > HR_MAX_WORKERS) n = HR_MAX_WORKERS;
     for (int t = 1; t < n; t++)
         started[t] = pthread_create(&tid[t], NULL, fn, a + (size_t)t * stride) == 0;

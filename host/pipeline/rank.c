@@ -4,6 +4,7 @@
 #include "hyporank/findings.h"
 #include "hyporank/npy.h"
 #include "pipeline/pipeline.h"
+#include "core/threads.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -15,6 +16,7 @@ void hr_rank_options_init(hr_rank_options *o)
     memset(o, 0, sizeof *o);
     o->top = 20;
     o->alpha = 0.05;
+    o->plots = 1;
     o->scorer = hr_scorer_default_options();
     o->scorer.method = HR_SCORE_COSINE; /* the AUROC of the similarity itself */
 }
@@ -55,8 +57,22 @@ static side side_from(const char *name, const char *text_path, const hr_corpus *
 static const char *side_path(const side *s) { return s->npy_path ? s->npy_path : s->text_path; }
 
 /* Every value finite: NaN or Inf names the file, row and column. */
+/* 1 when no value of v: (n) is NaN or infinite: the exponent bits all ones.
+ * Integer tests without an early exit, so that the loop vectorises. */
+static int all_finite(const float *v, size_t n)
+{
+    uint32_t bad = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t u;
+        memcpy(&u, &v[i], sizeof u);
+        bad |= (u & 0x7f800000u) == 0x7f800000u;
+    }
+    return !bad;
+}
+
 static hr_status check_finite(const side *s, char *err, size_t errlen)
 {
+    if (all_finite(s->emb, s->n * s->dim)) return HR_OK;
     for (size_t r = 0; r < s->n; r++)
         for (size_t c = 0; c < s->dim; c++) {
             const float v = s->emb[r * s->dim + c];
@@ -83,6 +99,20 @@ static hr_status load_npy(side *s, char *err, size_t errlen)
                        s->npy_path, s->name);
     if (s->dim == 0) return hr_fail(HR_ERR_INPUT, err, errlen, "%s: rows of width 0", s->npy_path);
     return check_finite(s, err, errlen);
+}
+
+/* One side's .npy read and checked, on a worker thread. */
+typedef struct load_job {
+    side *s;
+    hr_status st;
+    char err[1024];
+} load_job;
+
+static void *load_main(void *arg)
+{
+    load_job *j = arg;
+    j->st = load_npy(j->s, j->err, sizeof j->err);
+    return NULL;
 }
 
 /* Duplicates: dup[i] = index of the first hypothesis equal to i, or -1.
@@ -174,8 +204,15 @@ static hr_status read_sides(side *sides[3], const hr_rank_options *o, char *err,
                            s->text_path);
         if (st != HR_OK) return st;
     }
+    /* The .npy files are read at once, one thread each; the first side's
+     * error in order A, B, hypotheses is the one said. */
+    load_job jobs[3];
+    int nj = 0;
     for (int k = 0; k < 3; k++)
-        if (sides[k]->npy_path && (st = load_npy(sides[k], err, errlen)) != HR_OK) return st;
+        if (sides[k]->npy_path) jobs[nj++] = (load_job){sides[k], HR_OK, ""};
+    hr_run_workers(load_main, jobs, sizeof jobs[0], nj);
+    for (int j = 0; j < nj; j++)
+        if (jobs[j].st != HR_OK) return hr_fail(jobs[j].st, err, errlen, "%s", jobs[j].err);
     side *h = sides[2];
     if (h->npy_path && h->corpus && h->corpus->n != h->n)
         return hr_fail(HR_ERR_INPUT, err, errlen,
@@ -354,8 +391,8 @@ hr_status hr_rank_run(const hr_rank_options *o, hr_embedder *e, hr_report **out,
          a.corpus ? a.corpus->lens : NULL},
         {b.emb, b.n, b.corpus ? (const char *const *)b.corpus->texts : NULL,
          b.corpus ? b.corpus->lens : NULL}};
-    if ((st = hr_pipe_report_plots(rep, h.emb, a.dim, order, plot_sides, NULL, NULL, err,
-                                   errlen)) != HR_OK)
+    if (o->plots && (st = hr_pipe_report_plots(rep, h.emb, a.dim, order, plot_sides, NULL, NULL,
+                                               err, errlen)) != HR_OK)
         goto done;
     /* The texts the rows and their examples point into (or the caller's). */
     for (int k = 0; k < 3; k++) rep->corpora[k] = sides[k]->own_corpus, sides[k]->own_corpus = NULL;

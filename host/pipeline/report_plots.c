@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define PLOT_BLOCK 16  /* hypotheses per matrix product */
-#define PLOT_TILE 4096 /* texts per matrix product: S is (16, 4096) floats, 256 KiB */
+#define PLOT_BLOCK HR_REPORT_DETAIL_ROWS /* hypotheses per matrix product: all in one */
+#define PLOT_TILE 4096 /* texts per matrix product: S is (40, 4096) floats, 640 KiB */
 #define EXAMPLES HR_REPORT_DETAIL_EXAMPLES
 
 /* One plotted row while its texts stream past. */

@@ -69,6 +69,10 @@ typedef struct hr_rank_options {
     double alpha;                 /* significance: q-value at most alpha (0.05) */
     hr_scorer_options scorer;     /* method, temperature, device, threads, memory */
     hr_events events;             /* progress and notes; {NULL, NULL}: none */
+    int plots;                    /* 1: the HTML page's histograms and examples of the
+                                     rows shown (two passes over the texts' embeddings
+                                     after scoring, about a tenth of a run on 100k
+                                     texts); 0: rows without them (1) */
     /* from memory (see above): texts, then embeddings, of A, B, the hypotheses */
     const hr_corpus *corpus_a, *corpus_b, *corpus_h;
     hr_matrix_ref a_emb, b_emb, h_emb;
