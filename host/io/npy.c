@@ -18,6 +18,7 @@
  */
 #include "hyporank/npy.h"
 #include "hyporank/output.h"
+#include "core/memory.h"
 #include "core/util.h"
 
 #include <errno.h>
@@ -393,7 +394,7 @@ static hr_status read_fd(int fd, const char *path, float **data, size_t *rows, s
                            "%s: %llu bytes of unexpected data after the (%zu, %zu) matrix", path,
                            (unsigned long long)(have - need), *rows, *cols);
     }
-    float *m = malloc(bytes ? bytes : 1);
+    float *m = hr_alloc_large(bytes);
     if (!m)
         return hr_fail(HR_ERR_NOMEM, err, errlen, "%s: out of memory for a (%zu, %zu) matrix",
                        path, *rows, *cols);

@@ -42,6 +42,7 @@
 #include "backends/cpu/scorer_cpu.h"
 #include "scoring/effects_internal.h"
 #include "scoring/score_methods.h"
+#include "core/memory.h"
 #include "core/threads.h"
 #include "core/util.h"
 
@@ -418,7 +419,7 @@ hr_status hr_scorer_cpu_score_effects(hr_scorer_cpu *s, const float *h, size_t k
         w->err[0] = '\0';
         if (w->slab_rows < rows) {
             free(w->slab);
-            w->slab = malloc(rows * n * sizeof *w->slab);
+            w->slab = hr_alloc_large(rows * n * sizeof *w->slab);
             w->slab_rows = w->slab ? rows : 0;
             if (!w->slab)
                 return hr_fail(HR_ERR_NOMEM, err, errlen,
