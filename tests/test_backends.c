@@ -31,6 +31,7 @@
  */
 #include "backends/backend.h"
 #include "backends/cpu/encoder_cpu.h"
+#include "core/simd.h"
 #include "model/encoder_internal.h"
 #include "model/model_internal.h"
 #include "scoring/probe_internal.h"
@@ -628,6 +629,13 @@ static void attention_case(int h, int heads)
            err);
     float d = max_abs_diff(exact, dev, (size_t)T * h);
     CHECKF(d <= ATTENTION_TOL, "h %d heads %d: max difference %g", h, heads, d);
+    if (cur->device == HR_DEVICE_CPU) { /* the CPU's portable twin of its vector loops too */
+        hr_simd_set_portable(1);
+        CHECK(ops->attention(qkv, qkv_b, off, N_LENS, h, heads, dev, err, sizeof err) == HR_OK);
+        hr_simd_set_portable(0);
+        d = max_abs_diff(exact, dev, (size_t)T * h);
+        CHECKF(d <= ATTENTION_TOL, "h %d heads %d, portable loops: max difference %g", h, heads, d);
+    }
     free(off), free(qkv), free(qkv_b), free(exact), free(dev);
 }
 
@@ -636,6 +644,7 @@ static void test_attention_matches_the_exact_reference(void)
 {
     attention_case(384, 12); /* MiniLM: head size 32 */
     attention_case(128, 2);  /* head size 64 */
+    if (cur->device == HR_DEVICE_CPU) attention_case(120, 6); /* head size 20: a partial tile */
 }
 
 static void test_mean_pool_matches_cpu(void)

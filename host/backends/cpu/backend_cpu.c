@@ -118,7 +118,7 @@ static hr_status op_attention(const float *qkv, const float *qkv_b, const int *o
     for (int s = 0; s < n_seq; s++)
         if (offsets[s + 1] - offsets[s] > longest) longest = offsets[s + 1] - offsets[s];
     float *q = malloc((size_t)tokens * 3 * (size_t)h * sizeof *q); /* (T, 3h) with the bias */
-    float *scores = malloc((size_t)longest * (size_t)longest * sizeof *scores);
+    float *scores = malloc(hr_cpu_attention_scratch(longest, h, heads) * sizeof *scores);
     if (!q || !scores) {
         free(q), free(scores);
         return hr_fail(HR_ERR_NOMEM, err, errlen, "out of memory");

@@ -9,10 +9,14 @@
  */
 #include "backends/cpu/encoder_cpu.h"
 #include "core/fastmath.h"
+#include "core/simd.h"
 #include "core/util.h"
 
 #include <cblas.h>
 #include <math.h>
+#if defined(__GNUC__) && defined(__x86_64__)
+#include <immintrin.h>
+#endif
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -34,7 +38,7 @@ struct hr_cpu_workspace {
     float *qkv;    /* (max_tokens, 3H) query | key | value */
     float *ctx;    /* (max_tokens, H) attention context, then scratch */
     float *inter;  /* (max_tokens, I) feed-forward activations */
-    float *scores; /* (max_len, max_len) attention scores of one head */
+    float *scores; /* hr_cpu_attention_scratch(max_len, ...) floats */
 };
 
 hr_cpu_workspace *hr_cpu_workspace_create(const hr_model *m, int max_tokens, int max_len)
@@ -48,7 +52,7 @@ hr_cpu_workspace *hr_cpu_workspace_create(const hr_model *m, int max_tokens, int
     ws->qkv = malloc(t * 3 * h * sizeof(float));
     ws->ctx = malloc(t * h * sizeof(float));
     ws->inter = malloc(t * (size_t)m->intermediate * sizeof(float));
-    ws->scores = malloc((size_t)max_len * (size_t)max_len * sizeof(float));
+    ws->scores = malloc(hr_cpu_attention_scratch(max_len, m->hidden, m->n_heads) * sizeof(float));
     if (!ws->x || !ws->qkv || !ws->ctx || !ws->inter || !ws->scores) {
         hr_cpu_workspace_destroy(ws);
         return NULL;
@@ -140,19 +144,6 @@ static inline float max16(const float *v, int n)
     return m;
 }
 
-/* Each row of p: (rows, cols) row-major becomes softmax(row). */
-HR_VECTOR_CLONES
-static void softmax_rows(float *p, int rows, int cols)
-{
-    for (int i = 0; i < rows; i++) {
-        float *row = p + (size_t)i * cols;
-        const float mx = max16(row, cols);
-        for (int j = 0; j < cols; j++) row[j] = hr_expf(row[j] - mx);
-        const float inv = 1.f / sum16(row, cols);
-        for (int j = 0; j < cols; j++) row[j] *= inv;
-    }
-}
-
 HR_VECTOR_CLONES
 void hr_cpu_l2_normalize_rows(float *x, int rows, int cols)
 {
@@ -198,24 +189,222 @@ static void add_inplace(float *x, const float *y, size_t n)
     for (size_t i = 0; i < n; i++) x[i] += y[i];
 }
 
+/* Fused attention: query rows ATT_ROWS at a time, keys ATT_KEYS at a time,
+ * with register-sized accumulators and no matrix-product calls; each row's
+ * scores live only in a (ATT_ROWS, len) strip.
+ *
+ * For one head of one sequence (q, k, v: rows of stride ld; out: rows of
+ * stride ldo), kt: (dh, len) scratch for K^T scaled by 1 / sqrt(dh), p:
+ * (ATT_ROWS, len) scratch for the strip. Per strip of r <= ATT_ROWS rows:
+ *   scores  p[i][j] = q_i . kt[:, j], tiles of ATT_KEYS keys, the r rows'
+ *           sums in registers, one pass over kt per strip;
+ *   softmax p[i] = exp(p[i] - max p[i]) (host/core/fastmath.h), its sum;
+ *   values  out_i = (sum_j p[i][j] v_j) / sum, tiles of ATT_DIMS columns of
+ *           v, the r rows' sums in registers, one pass over v per strip.
+ * The loops over a tile are fixed-length and innermost, so that GCC
+ * vectorises them (16 floats: one AVX-512 register). */
+#define ATT_ROWS 4
+#define ATT_KEYS 16
+#define ATT_DIMS 16
+
+size_t hr_cpu_attention_scratch(int max_len, int h, int heads)
+{
+    const size_t lenp = ((size_t)max_len + ATT_KEYS - 1) / ATT_KEYS * ATT_KEYS;
+    return lenp * (size_t)(h / heads + ATT_ROWS);
+}
+
+/* p[i][j0 .. j0 + ATT_KEYS) for the strip's rows i < ATT_ROWS (all ATT_ROWS
+ * computed; rows past the strip read row 0 and are ignored). */
+HR_VECTOR_CLONES
+static void score_tile(const float *const q[ATT_ROWS], const float *kt, int len, int dh, int j0,
+                       float *p)
+{
+    float acc[ATT_ROWS][ATT_KEYS] = {{0}};
+    for (int c = 0; c < dh; c++) {
+        const float *kc = kt + (size_t)c * len + j0;
+        for (int i = 0; i < ATT_ROWS; i++) {
+            const float qc = q[i][c];
+            for (int j = 0; j < ATT_KEYS; j++) acc[i][j] += qc * kc[j];
+        }
+    }
+    for (int i = 0; i < ATT_ROWS; i++) memcpy(p + (size_t)i * len + j0, acc[i], sizeof acc[i]);
+}
+
+/* out_i[c0 .. c0 + ATT_DIMS) = sum_{j < len} p[i][j] v_j[c0 ..] for i < ATT_ROWS
+ * (p's rows of stride lenp). */
+HR_VECTOR_CLONES
+static void value_tile(const float *p, int lenp, int len, const float *v, int ld, int c0,
+                       float acc[ATT_ROWS][ATT_DIMS])
+{
+    memset(acc, 0, sizeof(float) * ATT_ROWS * ATT_DIMS);
+    for (int j = 0; j < len; j++) {
+        const float *vj = v + (size_t)j * ld + c0;
+        for (int i = 0; i < ATT_ROWS; i++) {
+            const float pij = p[(size_t)i * lenp + j];
+            for (int c = 0; c < ATT_DIMS; c++) acc[i][c] += pij * vj[c];
+        }
+    }
+}
+
+/* value_tile for nc <= ATT_DIMS columns: a partial tile (a head size that
+ * is not a multiple of ATT_DIMS) must not read past its columns. */
+static void value_tile_n(const float *p, int lenp, int len, const float *v, int ld, int c0, int nc,
+                         float acc[ATT_ROWS][ATT_DIMS])
+{
+    if (nc == ATT_DIMS) {
+        value_tile(p, lenp, len, v, ld, c0, acc);
+        return;
+    }
+    memset(acc, 0, sizeof(float) * ATT_ROWS * ATT_DIMS);
+    for (int j = 0; j < len; j++)
+        for (int i = 0; i < ATT_ROWS; i++)
+            for (int c = 0; c < nc; c++)
+                acc[i][c] += p[(size_t)i * lenp + j] * v[(size_t)j * ld + c0 + c];
+}
+
+/* exp(x - max x) over x: (n) in place, and its sum, in one pass after the
+ * max: 16 interleaved partial sums, as sum16. */
+HR_VECTOR_CLONES
+static float softmax_numerators(float *x, int n)
+{
+    const float mx = max16(x, n);
+    float acc[16] = {0};
+    int c = 0;
+    for (; c + 16 <= n; c += 16)
+        for (int j = 0; j < 16; j++) {
+            const float e = hr_expf(x[c + j] - mx);
+            x[c + j] = e;
+            acc[j] += e;
+        }
+    float s = 0.f;
+    for (int j = 0; j < 16; j++) s += acc[j];
+    for (; c < n; c++) s += x[c] = hr_expf(x[c] - mx);
+    return s;
+}
+
+#if defined(__GNUC__) && defined(__x86_64__)
+/* The strip's scores and values with AVX-512: the same tiles as the
+ * portable score_tile and value_tile_n (whose sums they match to float
+ * rounding: fused multiply-adds here), 32 keys or columns at a time where
+ * there are that many. */
+__attribute__((target("avx512f"))) static void scores_avx512(const float *const q[ATT_ROWS],
+                                                           const float *kt, int lenp, int dh,
+                                                           float *p)
+{
+    int j0 = 0;
+    for (; j0 + 32 <= lenp; j0 += 32) {
+        __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+        __m512 b0 = a0, b1 = a0, b2 = a0, b3 = a0;
+        for (int c = 0; c < dh; c++) {
+            const __m512 k0 = _mm512_loadu_ps(kt + (size_t)c * lenp + j0);
+            const __m512 k1 = _mm512_loadu_ps(kt + (size_t)c * lenp + j0 + 16);
+            const __m512 q0 = _mm512_set1_ps(q[0][c]), q1 = _mm512_set1_ps(q[1][c]);
+            const __m512 q2 = _mm512_set1_ps(q[2][c]), q3 = _mm512_set1_ps(q[3][c]);
+            a0 = _mm512_fmadd_ps(q0, k0, a0), b0 = _mm512_fmadd_ps(q0, k1, b0);
+            a1 = _mm512_fmadd_ps(q1, k0, a1), b1 = _mm512_fmadd_ps(q1, k1, b1);
+            a2 = _mm512_fmadd_ps(q2, k0, a2), b2 = _mm512_fmadd_ps(q2, k1, b2);
+            a3 = _mm512_fmadd_ps(q3, k0, a3), b3 = _mm512_fmadd_ps(q3, k1, b3);
+        }
+        _mm512_storeu_ps(p + j0, a0), _mm512_storeu_ps(p + j0 + 16, b0);
+        _mm512_storeu_ps(p + (size_t)lenp + j0, a1), _mm512_storeu_ps(p + (size_t)lenp + j0 + 16, b1);
+        _mm512_storeu_ps(p + 2 * (size_t)lenp + j0, a2);
+        _mm512_storeu_ps(p + 2 * (size_t)lenp + j0 + 16, b2);
+        _mm512_storeu_ps(p + 3 * (size_t)lenp + j0, a3);
+        _mm512_storeu_ps(p + 3 * (size_t)lenp + j0 + 16, b3);
+    }
+    for (; j0 < lenp; j0 += 16) { /* lenp is a multiple of 16 */
+        __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+        for (int c = 0; c < dh; c++) {
+            const __m512 k0 = _mm512_loadu_ps(kt + (size_t)c * lenp + j0);
+            a0 = _mm512_fmadd_ps(_mm512_set1_ps(q[0][c]), k0, a0);
+            a1 = _mm512_fmadd_ps(_mm512_set1_ps(q[1][c]), k0, a1);
+            a2 = _mm512_fmadd_ps(_mm512_set1_ps(q[2][c]), k0, a2);
+            a3 = _mm512_fmadd_ps(_mm512_set1_ps(q[3][c]), k0, a3);
+        }
+        _mm512_storeu_ps(p + j0, a0), _mm512_storeu_ps(p + (size_t)lenp + j0, a1);
+        _mm512_storeu_ps(p + 2 * (size_t)lenp + j0, a2), _mm512_storeu_ps(p + 3 * (size_t)lenp + j0, a3);
+    }
+}
+
+/* acc[i][0 .. 16) = sum_{j < len} p[i][j] v_j[c0 .. c0 + nc), nc <= 16 (masked). */
+__attribute__((target("avx512f"))) static void values_avx512(const float *p, int lenp, int len,
+                                                           const float *v, int ld, int c0, int nc,
+                                                           float acc[ATT_ROWS][ATT_DIMS])
+{
+    const __mmask16 m = nc >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << nc) - 1);
+    __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+    for (int j = 0; j < len; j++) {
+        const __m512 vj = _mm512_maskz_loadu_ps(m, v + (size_t)j * ld + c0);
+        a0 = _mm512_fmadd_ps(_mm512_set1_ps(p[j]), vj, a0);
+        a1 = _mm512_fmadd_ps(_mm512_set1_ps(p[(size_t)lenp + j]), vj, a1);
+        a2 = _mm512_fmadd_ps(_mm512_set1_ps(p[2 * (size_t)lenp + j]), vj, a2);
+        a3 = _mm512_fmadd_ps(_mm512_set1_ps(p[3 * (size_t)lenp + j]), vj, a3);
+    }
+    _mm512_storeu_ps(acc[0], a0), _mm512_storeu_ps(acc[1], a1);
+    _mm512_storeu_ps(acc[2], a2), _mm512_storeu_ps(acc[3], a3);
+}
+#endif
+
+static void attend_head(const float *q, const float *k, const float *v, int ld, int len, int dh,
+                        float *out, int ldo, float *kt, float *p)
+{
+#if defined(__GNUC__) && defined(__x86_64__)
+    const int vec = hr_simd_avx512();
+#else
+    const int vec = 0;
+#endif
+    const float scale = 1.f / sqrtf((float)dh);
+    const int lenp = (len + ATT_KEYS - 1) / ATT_KEYS * ATT_KEYS; /* kt's row, padded */
+    for (int c = 0; c < dh; c++) {
+        float *row = kt + (size_t)c * lenp;
+        for (int j = 0; j < len; j++) row[j] = k[(size_t)j * ld + c] * scale;
+        for (int j = len; j < lenp; j++) row[j] = 0.f;
+    }
+    for (int i0 = 0; i0 < len; i0 += ATT_ROWS) {
+        const int r = len - i0 < ATT_ROWS ? len - i0 : ATT_ROWS;
+        const float *qi[ATT_ROWS];
+        for (int i = 0; i < ATT_ROWS; i++) qi[i] = q + (size_t)(i0 + (i < r ? i : 0)) * ld;
+#if defined(__GNUC__) && defined(__x86_64__)
+        if (vec) scores_avx512(qi, kt, lenp, dh, p);
+        else
+#endif
+            for (int j0 = 0; j0 < lenp; j0 += ATT_KEYS) score_tile(qi, kt, lenp, dh, j0, p);
+        float inv[ATT_ROWS];
+        for (int i = 0; i < ATT_ROWS; i++) {
+            float *pi = p + (size_t)i * lenp;
+            if (i >= r) { /* a row past the strip: weights 0, so the value tiles stay finite */
+                memset(pi, 0, (size_t)len * sizeof *pi);
+                inv[i] = 0.f;
+                continue;
+            }
+            inv[i] = 1.f / softmax_numerators(pi, len);
+        }
+        for (int c0 = 0; c0 < dh; c0 += ATT_DIMS) {
+            float acc[ATT_ROWS][ATT_DIMS];
+            const int nc = dh - c0 < ATT_DIMS ? dh - c0 : ATT_DIMS;
+#if defined(__GNUC__) && defined(__x86_64__)
+            if (vec) values_avx512(p, lenp, len, v, ld, c0, nc, acc);
+            else
+#endif
+                value_tile_n(p, lenp, len, v, ld, c0, nc, acc);
+            for (int i = 0; i < r; i++)
+                for (int c = 0; c < nc; c++) out[(size_t)(i0 + i) * ldo + c0 + c] = acc[i][c] * inv[i];
+        }
+    }
+}
+
 void hr_cpu_attention(const float *qkv, const int *offsets, int n_seq, int h, int heads,
-                      float *ctx, float *scores)
+                      float *ctx, float *scratch)
 {
     const int dh = h / heads, ld = 3 * h;
-    const float scale = 1.f / sqrtf((float)dh);
     for (int s = 0; s < n_seq; s++) {
         const int start = offsets[s], len = offsets[s + 1] - offsets[s];
+        const int lenp = (len + ATT_KEYS - 1) / ATT_KEYS * ATT_KEYS;
+        float *kt = scratch, *p = scratch + (size_t)dh * lenp;
         for (int head = 0; head < heads; head++) {
             const float *q = qkv + (size_t)start * ld + head * dh;
-            const float *k = q + h;
-            const float *v = q + 2 * h;
-            /* scores (len, len) = scale * Q K^T */
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, len, len, dh, scale, q, ld, k,
-                        ld, 0.f, scores, len);
-            softmax_rows(scores, len, len);
-            /* ctx rows of this head (len, dh) = P V */
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, len, dh, len, 1.f, scores, len,
-                        v, ld, 0.f, ctx + (size_t)start * h + head * dh, h);
+            attend_head(q, q + h, q + 2 * h, ld, len, dh, ctx + (size_t)start * h + head * dh, h,
+                        kt, p);
         }
     }
 }

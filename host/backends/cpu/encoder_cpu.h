@@ -131,9 +131,14 @@ void hr_cpu_bias_gelu_rows(float *y, int rows, int cols, const float *b);
  * attends to every token of the same sequence (no padding, so no mask).
  *   qkv: (T, 3h) Q | K | V with their bias added, head j in columns
  *        [j dh, (j+1) dh) of each third, dh = h / heads
- *   ctx: (T, h) output; scores: (longest sequence)^2 scratch. */
+ *   ctx: (T, h) output; scratch: hr_cpu_attention_scratch(longest sequence,
+ *        h, heads) floats.
+ * Fused and blocked (no score matrix beyond a strip of 4 query rows, no
+ * matrix-product calls); see encoder_cpu.c. */
 void hr_cpu_attention(const float *qkv, const int *offsets, int n_seq, int h, int heads,
-                      float *ctx, float *scores);
+                      float *ctx, float *scratch);
+/* Floats of scratch hr_cpu_attention needs for sequences of up to max_len tokens. */
+size_t hr_cpu_attention_scratch(int max_len, int h, int heads);
 /* Pools each sequence's token states x: (T, h) into out: (n_seq, h). */
 void hr_cpu_pool(hr_pooling pooling, const float *x, const int *offsets, int n_seq, int h,
                  float *out);
