@@ -465,6 +465,39 @@ static void test_fits_and_cross_validation_are_deterministic(void)
     free(y);
 }
 
+/* The largest difference (relative to max(1, |value|)) between the held-out
+ * values cv of k-fold cross-validation with seed and those of fits on each
+ * fold's training rows gathered into contiguous copies
+ * (hr_probe_fit_rows_with, the GPU's way). */
+static double gathered_fold_gap(const float *X, size_t n, int d, const uint8_t *y,
+                                const double *w, const hr_probe_options *o, int k, uint64_t seed,
+                                const double *cv)
+{
+    int *fold = malloc(n * sizeof *fold);
+    size_t *train = malloc(n * sizeof *train);
+    char err[256] = "";
+    double worst = 0.0;
+    CHECKF(hr_probe_folds(y, n, k, seed, fold, err, sizeof err) == HR_OK, "%s", err);
+    for (int f = 0; f < k; f++) {
+        size_t ntr = 0;
+        for (size_t i = 0; i < n; i++)
+            if (fold[i] != f) train[ntr++] = i;
+        hr_probe *p = NULL;
+        CHECKF(hr_probe_fit_rows_with(X, d, train, ntr, y, w, o, hr_probe_fit, &p, err,
+                                      sizeof err) == HR_OK,
+               "fold %d: %s", f, err);
+        for (size_t i = 0; p && i < n; i++) {
+            if (fold[i] != f) continue;
+            double v;
+            CHECK(hr_probe_decision(p, X + i * d, 1, &v, err, sizeof err) == HR_OK);
+            worst = fmax(worst, fabs(v - cv[i]) / fmax(1.0, fabs(cv[i])));
+        }
+        hr_probe_destroy(p);
+    }
+    free(fold), free(train);
+    return worst;
+}
+
 /* The GPU fit is given each fold's training rows gathered into contiguous
  * copies (hr_probe_fit_rows_with, host/scoring/probe.c). With the CPU fit behind the
  * same gathering, every held-out value must be what cross-validation gives
@@ -477,32 +510,13 @@ static void test_gathered_fold_fits_match_cross_validation(void)
     float *X = malloc(n * d * sizeof *X);
     double wt[16], *w = malloc(n * sizeof *w), *cv = malloc(n * sizeof *cv);
     uint8_t *y = malloc(n);
-    int *fold = malloc(n * sizeof *fold);
-    size_t *train = malloc(n * sizeof *train);
     planted(n, d, 1.5, 77, X, wt, y);
     for (size_t i = 0; i < n; i++) w[i] = 0.5 + (double)(i % 7) / 4.0;
     char err[256] = "";
     hr_probe_options o = hr_probe_default_options();
     CHECKF(hr_probe_cross_validate(X, n, d, y, w, &o, k, 8, cv, NULL, err, sizeof err) == HR_OK,
            "%s", err);
-    CHECKF(hr_probe_folds(y, n, k, 8, fold, err, sizeof err) == HR_OK, "%s", err);
-    double worst = 0.0;
-    for (int f = 0; f < k; f++) {
-        size_t ntr = 0;
-        for (size_t i = 0; i < n; i++)
-            if (fold[i] != f) train[ntr++] = i;
-        hr_probe *p = NULL;
-        CHECKF(hr_probe_fit_rows_with(X, d, train, ntr, y, w, &o, hr_probe_fit, &p, err,
-                                      sizeof err) == HR_OK,
-               "fold %d: %s", f, err);
-        for (size_t i = 0; p && i < n; i++) {
-            if (fold[i] != f) continue;
-            double v;
-            CHECK(hr_probe_decision(p, X + i * d, 1, &v, err, sizeof err) == HR_OK);
-            worst = fmax(worst, fabs(v - cv[i]) / fmax(1.0, fabs(cv[i])));
-        }
-        hr_probe_destroy(p);
-    }
+    const double worst = gathered_fold_gap(X, n, d, y, w, &o, k, 8, cv);
     CHECKF(worst <= 1e-12, "gathered fits differ from cross-validation by %.3g", worst);
     if (!hr_device_usable(HR_DEVICE_CUDA, NULL)) {
         hr_probe *a = NULL, *b = NULL;
@@ -518,7 +532,7 @@ static void test_gathered_fold_fits_match_cross_validation(void)
         st = hr_probe_cross_validate(X, n, d, y, w, &o, k, 8, cv, NULL, err, sizeof err);
         CHECKF(st == HR_ERR_NO_DEVICE || st == HR_ERR_UNSUPPORTED, "%d: %s", (int)st, err);
     }
-    free(X), free(w), free(cv), free(y), free(fold), free(train);
+    free(X), free(w), free(cv), free(y);
 }
 
 /* A very weak penalty on separable data: the weights grow large, and the line
@@ -750,33 +764,14 @@ static void test_lbfgs_on_embedding_shaped_rows(void)
 
     /* folds: index lists against gathered rows, to the bit's neighbourhood */
     {
-        const int k = 3;
         double *cv = malloc(n * sizeof *cv);
-        int *fold = malloc(n * sizeof *fold);
-        size_t *train = malloc(n * sizeof *train);
-        CHECKF(hr_probe_cross_validate(X, n, d, y, NULL, &o, k, 5, cv, NULL, err, sizeof err) ==
+        CHECKF(hr_probe_cross_validate(X, n, d, y, NULL, &o, 3, 5, cv, NULL, err, sizeof err) ==
                    HR_OK, "%s", err);
-        CHECK(hr_probe_folds(y, n, k, 5, fold, err, sizeof err) == HR_OK);
-        double worst = 0;
-        for (int f = 0; f < k; f++) {
-            size_t ntr = 0;
-            for (size_t i = 0; i < n; i++)
-                if (fold[i] != f) train[ntr++] = i;
-            hr_probe *p = NULL;
-            CHECKF(hr_probe_fit_rows_with(X, d, train, ntr, y, NULL, &o, hr_probe_fit, &p, err,
-                                          sizeof err) == HR_OK, "%s", err);
-            for (size_t i = 0; p && i < n; i++) {
-                if (fold[i] != f) continue;
-                double v;
-                CHECK(hr_probe_decision(p, X + i * d, 1, &v, err, sizeof err) == HR_OK);
-                worst = fmax(worst, fabs(v - cv[i]) / fmax(1.0, fabs(cv[i])));
-            }
-            hr_probe_destroy(p);
-        }
         /* the gathered rows are the fold's rows in the same order, and the
          * preconditioner samples the same rows: the same arithmetic */
+        const double worst = gathered_fold_gap(X, n, d, y, NULL, &o, 3, 5, cv);
         CHECKF(worst <= 1e-12, "gathered L-BFGS fits differ from cross-validation by %.3g", worst);
-        free(cv), free(fold), free(train);
+        free(cv);
     }
 out:
     hr_probe_destroy(nw), hr_probe_destroy(lb), hr_probe_destroy(again), hr_probe_destroy(plain);
