@@ -293,9 +293,9 @@ static double max_abs(const double *a, int p)
  * Hessian of L at theta = 0, X~^T diag(s / 4) X~ + lambda diag(1..1, 0),
  * estimated from at most PRECOND_ROWS rows of the fit spread evenly over it
  * (the sample's sum scaled by the ratio of the fit's weight to the
- * sample's). O(PRECOND_ROWS p^2): about as much work as two passes over a
- * million rows for L's gradient, and it is done on the host whatever the
- * backend, from the float rows. */
+ * sample's). O(PRECOND_ROWS p^2) in one dsyrk, a few hundredths of a second
+ * on two cores at p = 385 (under one gradient pass over a million rows);
+ * done on the host whatever the backend, from the float rows. */
 static hr_status lbfgs_preconditioner(const float *X, int d, const size_t *rows, size_t m,
                                       const double *sw, double lambda, double *Lc, char *err,
                                       size_t errlen)
@@ -327,8 +327,8 @@ static hr_status lbfgs_preconditioner(const float *X, int d, const size_t *rows,
         if (k < d) H[(size_t)k * p + k] += lambda;
         if (H[(size_t)k * p + k] > hmax) hmax = H[(size_t)k * p + k];
     }
-    /* a sample whose weight is all in one class can leave the intercept's
-     * pivot at rounding level: a small ridge keeps the factor usable */
+    /* sampled rows of weight 0 can leave the intercept's pivot at 0 (w's
+     * pivots have lambda at least): a small ridge keeps the factor usable */
     double ridge = 0;
     while (hr_cholesky(H, p, ridge, Lc) != 0) {
         ridge = ridge == 0 ? 1e-10 * (hmax > 0 ? hmax : 1.0) : ridge * 100;
@@ -356,8 +356,10 @@ done:
  * at theta = 0 every row of positive weight contributes s_i softplus(0) =
  * s_i log 2. A pair (s, y) enters the memory only when s.y > 0 (always so
  * for this strictly convex L, up to rounding). The line search starts from
- * the full step (after the first iteration, whose step is scaled to unit
- * length) and halves it until Armijo's condition holds; where L values
+ * the full step (without a preconditioner, the first iteration's is scaled
+ * to unit length) and halves it until Armijo's condition holds; a direction
+ * that rounding has made uphill starts the memory over from -g, without the
+ * preconditioner. Where L values
  * cannot resolve the decrease (as in newton() above), the slope along the
  * line at the trial point decides instead. */
 static hr_status lbfgs(const hr_probe_backend *b, void *data, int d, const hr_probe_options *o,
@@ -442,15 +444,16 @@ static hr_status lbfgs(const hr_probe_backend *b, void *data, int d, const hr_pr
         if (!accepted) break; /* no decrease along a descent direction: rounding has the last word */
         info->iterations = it + 1;
 
-        /* the new pair: s = trial - theta = t dir, y = gn - g */
-        const int j = kept < M ? (first + kept) % M : first;
-        double *sj = S + (size_t)j * p, *yj = Y + (size_t)j * p;
-        for (int k = 0; k < p; k++) {
-            sj[k] = t * dir[k];
-            yj[k] = gn[k] - g[k];
-        }
-        const double sy = dot(sj, yj, p);
+        /* the new pair s = trial - theta = t dir, y = gn - g, kept when
+         * s.y > 0 (in the free slot, or in the oldest's when full) */
+        double sy = 0;
+        for (int k = 0; k < p; k++) sy += t * dir[k] * (gn[k] - g[k]);
         if (sy > 0) {
+            const int j = kept < M ? (first + kept) % M : first;
+            for (int k = 0; k < p; k++) {
+                S[(size_t)j * p + k] = t * dir[k];
+                Y[(size_t)j * p + k] = gn[k] - g[k];
+            }
             rho[j] = 1.0 / sy;
             if (kept < M) kept++;
             else first = (first + 1) % M;
