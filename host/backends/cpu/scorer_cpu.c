@@ -15,6 +15,12 @@
  * thread count in number and nearly equal in size, so the threads finish
  * together.
  *
+ * Effects (hyporank/findings.h), when asked for, come from the same rows: for
+ * COSINE (the score is the similarity) their quantiles are read off the
+ * order hr_mw_fast has sorted the row into (hr_effect_of_ordered, one more
+ * pass for the hinge); for the pool-relative methods hr_effect_of reads the
+ * similarity before the transform. Both give the same bits.
+ *
  * Memory: the slabs of all workers together stay within the budget; besides
  * them each worker holds O(N) for the statistics. Nothing is O(K N).
  *
