@@ -9,7 +9,9 @@
  *   bias_gelu_kernel           twin of hr_cpu_bias_gelu_rows (hr_gelu in
  *                              host/core/fastmath.h)
  *   attention_kernel           twin of hr_cpu_add_bias_rows on the QKV block
- *                              followed by hr_cpu_attention
+ *                              followed by hr_cpu_attention (FP32)
+ *   flash_attention_kernel     the same on tensor cores (FP16 in, FP32
+ *                              accumulation), with HYPORANK_GPU_ATTENTION=flash
  *   mean_pool_kernel           twin of hr_cpu_pool (HR_POOL_MEAN) +
  *                              hr_cpu_l2_normalize_rows
  *   cublasGemmEx               twin of matmul_wt (host/backends/cpu/encoder_cpu.c): FP16 in,
@@ -30,6 +32,7 @@
 
 #include <cublas_v2.h>
 #include <cuda_fp16.h>
+#include <mma.h>
 
 #include <assert.h>
 #include <limits.h>
@@ -258,6 +261,154 @@ __global__ static void __launch_bounds__(ATT_WARPS * 32)
     }
 }
 
+/*
+ * The same attention on tensor cores (FlashAttention's scheme with WMMA):
+ * Q, K and V rounded to FP16 (the bias added and Q scaled first, in FP32),
+ * S = Q K^T and O += P V on tensor cores with FP32 accumulation, the online
+ * softmax in FP32 with P rounded to FP16 for its product; no score matrix
+ * leaves shared memory. Its only differences from attention_kernel are those
+ * roundings (inputs and P to FP16: relative 2^-11 each), which
+ * tests/test_backends.c bounds against the exact reference.
+ *
+ * Grid: blockIdx.x = s * heads + head, blockIdx.y = a tile of FA_QT
+ * queries; FA_WARPS warps, each 16 query rows held as WMMA fragments for the
+ * whole pass. Keys go by in tiles of FA_KT: the block stages them (K, V with
+ * bias, FP16), each warp scores its rows against them, updates the running
+ * max and sum of each row (lane pair 2r, 2r + 1 holds row r, half the
+ * tile's columns each), rescales its output rows in shared memory and adds
+ * P V. Blocks whose tile starts past the sequence end return at once.
+ */
+#define FA_WARPS 4
+#define FA_QT (FA_WARPS * 16) /* queries a block */
+#define FA_KT 32              /* keys a tile */
+
+template <int DH, typename OutT>
+__global__ static void __launch_bounds__(FA_WARPS * 32)
+    flash_attention_kernel(const float *qkv, const float *qkv_b, const int *offsets, int n_seq,
+                           int h, int heads, float scale, OutT *ctx)
+{
+    static_assert(DH % 16 == 0 && DH <= 64, "head size: a multiple of 16, at most 64");
+    using namespace nvcuda;
+    /* Row strides: FP16 a multiple of 8, FP32 of 4, and every 16-row or
+     * 16-column step a multiple of 32 bytes, as WMMA's loads want. */
+    constexpr int KD = DH + 8;    /* K, V (and Q staging): FP16 */
+    constexpr int SD = FA_KT + 4; /* a warp's scores: FP32 */
+    constexpr int PD = FA_KT + 8; /* a warp's probabilities: FP16 */
+    constexpr int OD = DH + 4;    /* a warp's output rows: FP32 */
+    constexpr int CPL = FA_KT / 2; /* tile columns a lane */
+    __shared__ __align__(32) __half ks[FA_KT][KD];
+    __shared__ __align__(32) __half vs[FA_KT][KD];
+    __shared__ __align__(32) float ss[FA_WARPS][16][SD];
+    __shared__ __align__(32) __half ps[FA_WARPS][16][PD];
+    __shared__ __align__(32) float os[FA_WARPS][16][OD];
+
+    const int s = blockIdx.x / heads, head = blockIdx.x % heads;
+    if (s >= n_seq) return; /* block-uniform */
+    const int start = offsets[s], len = offsets[s + 1] - start;
+    const int q0 = blockIdx.y * FA_QT;
+    if (q0 >= len) return; /* block-uniform */
+    const int ld = 3 * h, warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+    const int row = lane >> 1, side = lane & 1; /* this lane's row and half of a tile */
+    const float *qb = qkv_b + head * DH, *kb = qb + h, *vb = qb + 2 * h;
+    const float *base = qkv + (size_t)start * ld + head * DH; /* Q of token 0, this head */
+    const int qw = q0 + warp * 16; /* this warp's first query */
+
+    /* Q: scaled, biased, FP16, staged in this warp's output rows, then held
+     * in fragments; the output rows then start at 0. */
+    __half *qst = reinterpret_cast<__half *>(&os[warp][0][0]); /* (16, KD) fits in (16, OD) FP32 */
+    for (int e = lane; e < 16 * DH; e += 32) {
+        const int r = e / DH, d = e % DH;
+        const float v = qw + r < len ? (base[(size_t)(qw + r) * ld + d] + qb[d]) * scale : 0.f;
+        qst[r * KD + d] = __float2half_rn(v);
+    }
+    __syncwarp();
+    wmma::fragment<wmma::matrix_a, 16, 16, 16, __half, wmma::row_major> qa[DH / 16];
+#pragma unroll
+    for (int kk = 0; kk < DH / 16; kk++) wmma::load_matrix_sync(qa[kk], qst + kk * 16, KD);
+    __syncwarp();
+    for (int e = lane; e < 16 * OD; e += 32) (&os[warp][0][0])[e] = 0.f;
+    float m_run = -INFINITY, l_run = 0.f; /* row `row`'s running max and sum */
+
+    for (int k0 = 0; k0 < len; k0 += FA_KT) {
+        __syncthreads(); /* every warp is done with the previous tile */
+        for (int e = threadIdx.x; e < FA_KT * DH; e += blockDim.x) {
+            const int j = e / DH, d = e % DH;
+            float kv = 0.f, vv = 0.f; /* keys past the end: 0, masked below */
+            if (k0 + j < len) {
+                const float *r = base + (size_t)(k0 + j) * ld;
+                kv = r[h + d] + kb[d];
+                vv = r[2 * h + d] + vb[d];
+            }
+            ks[j][d] = __float2half_rn(kv);
+            vs[j][d] = __float2half_rn(vv);
+        }
+        __syncthreads();
+
+        /* S (16, FA_KT) = Q K^T: K^T read as a column-major (DH, FA_KT) matrix */
+#pragma unroll
+        for (int n = 0; n < FA_KT / 16; n++) {
+            wmma::fragment<wmma::accumulator, 16, 16, 16, float> sacc;
+            wmma::fill_fragment(sacc, 0.f);
+#pragma unroll
+            for (int kk = 0; kk < DH / 16; kk++) {
+                wmma::fragment<wmma::matrix_b, 16, 16, 16, __half, wmma::col_major> kf;
+                wmma::load_matrix_sync(kf, &ks[n * 16][kk * 16], KD);
+                wmma::mma_sync(sacc, qa[kk], kf, sacc);
+            }
+            wmma::store_matrix_sync(&ss[warp][0][n * 16], sacc, SD, wmma::mem_row_major);
+        }
+        __syncwarp();
+
+        /* online softmax of row `row` over this tile */
+        float sv[CPL], tmax = -INFINITY;
+#pragma unroll
+        for (int c = 0; c < CPL; c++) {
+            const int j = side * CPL + c;
+            sv[c] = k0 + j < len ? ss[warp][row][j] : -INFINITY;
+            tmax = fmaxf(tmax, sv[c]);
+        }
+        tmax = fmaxf(tmax, __shfl_xor_sync(0xffffffffu, tmax, 1));
+        const float mnew = fmaxf(m_run, tmax); /* finite: key k0 is in the tile */
+        const float corr = expf(m_run - mnew); /* 0 on the first tile (m = -inf) */
+        float psum = 0.f;
+#pragma unroll
+        for (int c = 0; c < CPL; c++) {
+            const float p = expf(sv[c] - mnew); /* 0 for a masked key */
+            psum += p;
+            ps[warp][row][side * CPL + c] = __float2half_rn(p);
+        }
+        psum += __shfl_xor_sync(0xffffffffu, psum, 1);
+        l_run = l_run * corr + psum;
+        m_run = mnew;
+        for (int c = side * (DH / 2); c < (side + 1) * (DH / 2); c++) os[warp][row][c] *= corr;
+        __syncwarp();
+
+        /* O (16, DH) += P (16, FA_KT) V (FA_KT, DH), through this warp's rows */
+#pragma unroll
+        for (int n = 0; n < DH / 16; n++) {
+            wmma::fragment<wmma::accumulator, 16, 16, 16, float> oacc;
+            wmma::load_matrix_sync(oacc, &os[warp][0][n * 16], OD, wmma::mem_row_major);
+#pragma unroll
+            for (int kk = 0; kk < FA_KT / 16; kk++) {
+                wmma::fragment<wmma::matrix_a, 16, 16, 16, __half, wmma::row_major> pf;
+                wmma::fragment<wmma::matrix_b, 16, 16, 16, __half, wmma::row_major> vf;
+                wmma::load_matrix_sync(pf, &ps[warp][0][kk * 16], PD);
+                wmma::load_matrix_sync(vf, &vs[kk * 16][n * 16], KD);
+                wmma::mma_sync(oacc, pf, vf, oacc);
+            }
+            wmma::store_matrix_sync(&os[warp][0][n * 16], oacc, OD, wmma::mem_row_major);
+        }
+        __syncwarp();
+    }
+
+    if (qw + row < len) {
+        const float inv = 1.f / l_run; /* l >= 1: the max key contributes exp(0) */
+        OutT *o = ctx + (size_t)(start + qw + row) * h + head * DH;
+        for (int c = side * (DH / 2); c < (side + 1) * (DH / 2); c++)
+            o[c] = (OutT)(os[warp][row][c] * inv);
+    }
+}
+
 /* Twin of hr_cpu_pool (HR_POOL_MEAN) followed, when normalize is
  * 1, by hr_cpu_l2_normalize_rows. One block (ROW_THREADS) per sequence;
  * thread c sums column c over the sequence's tokens in order, as the CPU.
@@ -342,6 +493,29 @@ static cudaError_t launch_attention(cudaStream_t stream, const float *qkv, const
     return cudaGetLastError();
 }
 
+/* The tensor-core attention (flash_attention_kernel); max_len: the longest
+ * sequence of the batch, at most the model's. */
+template <typename OutT>
+static cudaError_t launch_flash_attention(cudaStream_t stream, const float *qkv,
+                                          const float *qkv_b, const int *offsets, int n_seq,
+                                          int max_len, int h, int heads, OutT *ctx)
+{
+    assert(qkv && qkv_b && offsets && ctx && n_seq > 0 && heads > 0 && h % heads == 0);
+    assert((long long)n_seq * heads <= INT_MAX && max_len > 0);
+    const int dh = h / heads;
+    const float scale = 1.f / sqrtf((float)dh);
+    const dim3 grid((unsigned)(n_seq * heads), (unsigned)((max_len + FA_QT - 1) / FA_QT));
+    if (dh == 32)
+        flash_attention_kernel<32, OutT><<<grid, FA_WARPS * 32, 0, stream>>>(
+            qkv, qkv_b, offsets, n_seq, h, heads, scale, ctx);
+    else if (dh == 64)
+        flash_attention_kernel<64, OutT><<<grid, FA_WARPS * 32, 0, stream>>>(
+            qkv, qkv_b, offsets, n_seq, h, heads, scale, ctx);
+    else
+        return cudaErrorInvalidValue; /* create and the host wrapper check dh first */
+    return cudaGetLastError();
+}
+
 static cudaError_t launch_mean_pool(cudaStream_t stream, const float *x, const int *offsets,
                                     int n_seq, int h, int normalize, float *out)
 {
@@ -407,6 +581,7 @@ typedef struct slot_t {
 
 struct hr_cuda_encoder {
     int h, inter, heads, n_layers, vocab, n_pos, max_len, normalize;
+    int flash;             /* 1: flash_attention_kernel (HYPORANK_GPU_ATTENTION=flash) */
     float eps;
     void *weights;         /* one device allocation backing every pointer below */
     float *word;           /* (vocab, H) FP32 */
@@ -536,6 +711,12 @@ extern "C" hr_status hr_cuda_encoder_create(const hr_model *m, hr_cuda_encoder *
     e->vocab = m->vocab_size, e->n_pos = m->max_position, e->normalize = m->normalize;
     e->eps = m->ln_eps;
     e->max_len = m->max_position < HR_CUDA_MAX_LEN ? m->max_position : HR_CUDA_MAX_LEN;
+    /* The tensor-core attention runs only when asked for until it has been
+     * measured on a GPU against the FP32 kernel (bench/RESULTS.md). */
+    {
+        const char *att = getenv("HYPORANK_GPU_ATTENTION");
+        e->flash = att && strcmp(att, "flash") == 0;
+    }
     e->layers = (layer_dev *)calloc((size_t)m->n_layers, sizeof *e->layers);
     if (!e->layers) {
         st = hr_fail(HR_ERR_NOMEM, err, errlen, "out of memory");
@@ -708,7 +889,7 @@ extern "C" hr_status hr_cuda_encoder_submit(hr_cuda_encoder *e, int slot, const 
 {
     hr_status st = HR_OK;
     slot_t *s = NULL;
-    int tokens = 0, h = 0, inter = 0, enqueued = 0;
+    int tokens = 0, h = 0, inter = 0, enqueued = 0, longest = 0;
     if (!e || slot < 0 || slot >= HR_CUDA_SLOTS || n_seq < 0 || (n_seq > 0 && (!ids || !offsets)))
         return hr_fail(HR_ERR_INTERNAL, err, errlen, "hr_cuda_encoder_submit: bad arguments");
     s = &e->slots[slot];
@@ -729,6 +910,8 @@ extern "C" hr_status hr_cuda_encoder_submit(hr_cuda_encoder *e, int slot, const 
      * free; copies from pinned memory run asynchronously to the host. */
     memcpy(s->h_ids, ids, (size_t)tokens * sizeof *ids);
     memcpy(s->h_offsets, offsets, ((size_t)n_seq + 1) * sizeof *offsets);
+    for (int q = 0; q < n_seq; q++)
+        if (offsets[q + 1] - offsets[q] > longest) longest = offsets[q + 1] - offsets[q];
     enqueued = 1;
     HR_CUDA_TRY(cudaMemcpyAsync(s->d_ids, s->h_ids, (size_t)tokens * sizeof *ids,
                                 cudaMemcpyHostToDevice, s->stream));
@@ -741,8 +924,12 @@ extern "C" hr_status hr_cuda_encoder_submit(hr_cuda_encoder *e, int slot, const 
         const layer_dev *w = &e->layers[l];
         float *proj = s->d_qkv; /* (T, H): qkv is free once attention has read it */
         HR_CUBLAS_TRY(gemm_wt(s->blas, s->d_x16, tokens, h, w->qkv_w, 3 * h, s->d_qkv));
-        HR_CUDA_TRY(launch_attention<__half>(s->stream, s->d_qkv, w->qkv_b, s->d_offsets, n_seq, h,
-                                             e->heads, s->d_ctx16));
+        if (e->flash)
+            HR_CUDA_TRY(launch_flash_attention<__half>(s->stream, s->d_qkv, w->qkv_b, s->d_offsets,
+                                                       n_seq, longest, h, e->heads, s->d_ctx16));
+        else
+            HR_CUDA_TRY(launch_attention<__half>(s->stream, s->d_qkv, w->qkv_b, s->d_offsets,
+                                                 n_seq, h, e->heads, s->d_ctx16));
         HR_CUBLAS_TRY(gemm_wt(s->blas, s->d_ctx16, tokens, h, w->ao_w, h, proj));
         HR_CUDA_TRY(launch_residual_layernorm(s->stream, s->d_x, proj, w->ao_b, tokens, h, w->ln1_g,
                                               w->ln1_b, e->eps, s->d_x16));
@@ -898,6 +1085,32 @@ extern "C" hr_status hr_cuda_attention_host(const float *qkv, const float *qkv_b
     HR_CUDA_TRY(cudaMalloc(&d_ctx, (size_t)tokens * h * sizeof(float)));
     HR_CUDA_TRY(launch_attention<float>(0, (const float *)d_qkv, (const float *)d_b,
                                         (const int *)d_off, n_seq, h, heads, (float *)d_ctx));
+    HR_CUDA_TRY(cudaMemcpy(ctx, d_ctx, (size_t)tokens * h * sizeof(float), cudaMemcpyDeviceToHost));
+cleanup:
+    cudaFree(d_qkv), cudaFree(d_b), cudaFree(d_off), cudaFree(d_ctx);
+    return st;
+}
+
+extern "C" hr_status hr_cuda_flash_attention_host(const float *qkv, const float *qkv_b,
+                                                  const int *offsets, int n_seq, int h, int heads,
+                                                  float *ctx, char *err, size_t errlen)
+{
+    assert(qkv && qkv_b && offsets && ctx && n_seq > 0 && heads > 0);
+    hr_status st = HR_OK;
+    const int tokens = offsets[n_seq];
+    int longest = 0;
+    void *d_qkv = NULL, *d_b = NULL, *d_off = NULL, *d_ctx = NULL; /* (T, 3h), (3h), (n_seq+1), (T, h) */
+    if (h % heads != 0 || (h / heads != 32 && h / heads != 64))
+        return hr_fail(HR_ERR_UNSUPPORTED, err, errlen, "attention: head size must be 32 or 64");
+    for (int q = 0; q < n_seq; q++)
+        if (offsets[q + 1] - offsets[q] > longest) longest = offsets[q + 1] - offsets[q];
+    HR_CUDA_TRY(upload(&d_qkv, qkv, (size_t)tokens * 3 * h * sizeof(float)));
+    HR_CUDA_TRY(upload(&d_b, qkv_b, (size_t)3 * h * sizeof(float)));
+    HR_CUDA_TRY(upload(&d_off, offsets, ((size_t)n_seq + 1) * sizeof *offsets));
+    HR_CUDA_TRY(cudaMalloc(&d_ctx, (size_t)tokens * h * sizeof(float)));
+    HR_CUDA_TRY(launch_flash_attention<float>(0, (const float *)d_qkv, (const float *)d_b,
+                                              (const int *)d_off, n_seq, longest, h, heads,
+                                              (float *)d_ctx));
     HR_CUDA_TRY(cudaMemcpy(ctx, d_ctx, (size_t)tokens * h * sizeof(float), cudaMemcpyDeviceToHost));
 cleanup:
     cudaFree(d_qkv), cudaFree(d_b), cudaFree(d_off), cudaFree(d_ctx);

@@ -613,7 +613,20 @@ static void test_bias_gelu_matches_cpu(void)
     free(cpu), free(dev), free(b);
 }
 
+typedef hr_status (*attention_fn)(const float *qkv, const float *qkv_b, const int *offsets,
+                                  int n_seq, int h, int heads, float *ctx, char *err,
+                                  size_t errlen);
+
+static void attention_case_with(attention_fn attention, float tol, int h, int heads);
+
 static void attention_case(int h, int heads)
+{
+    attention_case_with(cur->encoder->ops->attention, ATTENTION_TOL, h, heads);
+}
+
+/* attention (a backend's, or a kernel's own wrapper) against the exact
+ * reference within tol; the CPU's also with its portable loops. */
+static void attention_case_with(attention_fn attention, float tol, int h, int heads)
 {
     const hr_encoder_ops *ops = cur->encoder->ops;
     int *off = make_offsets(lens_all, N_LENS);
@@ -625,10 +638,10 @@ static void attention_case(int h, int heads)
     fill(qkv, (size_t)T * 3 * h, 1.5f, 0.f), fill(qkv_b, (size_t)3 * h, 0.5f, 0.f);
     char err[512] = "";
     attention_ref(qkv, qkv_b, off, N_LENS, h, heads, exact);
-    CHECKF(ops->attention(qkv, qkv_b, off, N_LENS, h, heads, dev, err, sizeof err) == HR_OK, "%s",
+    CHECKF(attention(qkv, qkv_b, off, N_LENS, h, heads, dev, err, sizeof err) == HR_OK, "%s",
            err);
     float d = max_abs_diff(exact, dev, (size_t)T * h);
-    CHECKF(d <= ATTENTION_TOL, "h %d heads %d: max difference %g", h, heads, d);
+    CHECKF(d <= tol, "h %d heads %d: max difference %g", h, heads, d);
     if (cur->device == HR_DEVICE_CPU) { /* the CPU's portable twin of its vector loops too */
         hr_simd_set_portable(1);
         CHECK(ops->attention(qkv, qkv_b, off, N_LENS, h, heads, dev, err, sizeof err) == HR_OK);
@@ -638,6 +651,35 @@ static void attention_case(int h, int heads)
     }
     free(off), free(qkv), free(qkv_b), free(exact), free(dev);
 }
+
+#ifdef HR_HAVE_CUDA
+/* The tensor-core attention (flash_attention_kernel) rounds Q, K, V and the
+ * softmax weights P to FP16 (u = 2^-11 = 4.9e-4 relative): P and V alone
+ * move an output by up to about 3 u max|v| = 2.9e-3 here (|v| <= 2), and
+ * each score's rounding adds less. A C emulation of exactly those roundings
+ * on data of this kind (lengths 1 to 512, head sizes 32 and 64) was off the
+ * exact reference by at most 7.2e-4. A wrong tile, mask or rescale is off
+ * by ~1e-1. */
+#define FLASH_ATTENTION_TOL 4e-3f
+
+static void test_forward_matches_cpu_on_real_texts(void);
+
+static void test_flash_attention_matches_the_exact_reference(void)
+{
+    attention_case_with(hr_cuda_flash_attention_host, FLASH_ATTENTION_TOL, 384, 12);
+    attention_case_with(hr_cuda_flash_attention_host, FLASH_ATTENTION_TOL, 128, 2);
+}
+
+/* The whole forward pass with the tensor-core attention (the encoder reads
+ * HYPORANK_GPU_ATTENTION when it is created) within the same bounds as with
+ * the FP32 one. */
+static void test_forward_with_flash_attention_matches_cpu(void)
+{
+    setenv("HYPORANK_GPU_ATTENTION", "flash", 1);
+    test_forward_matches_cpu_on_real_texts();
+    unsetenv("HYPORANK_GPU_ATTENTION");
+}
+#endif
 
 /* Every backend's attention, the CPU's included, against the exact one. */
 static void test_attention_matches_the_exact_reference(void)
@@ -2145,6 +2187,9 @@ static int run_backend(const hr_backend *b)
         if (strcmp(b->name, "cuda") == 0) {
             RUN(test_cuda_forward_refuses_bad_batches);
             RUN(test_submit_wait_slots_match_forward);
+            lcg_state = 4242u;
+            RUN(test_flash_attention_matches_the_exact_reference);
+            RUN(test_forward_with_flash_attention_matches_cpu);
         }
 #endif
         if (public_api_runs(b, HR_SERVICE_ENCODER)) {

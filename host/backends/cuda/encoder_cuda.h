@@ -171,6 +171,12 @@ hr_status hr_cuda_bias_gelu_host(float *y, const float *b, int rows, int cols, c
 hr_status hr_cuda_attention_host(const float *qkv, const float *qkv_b, const int *offsets,
                                  int n_seq, int h, int heads, float *ctx, char *err,
                                  size_t errlen);
+/* The same on tensor cores (flash_attention_kernel in kernels/encoder.cu:
+ * Q, K, V and the softmax weights rounded to FP16, FP32 accumulation), the
+ * kernel the encoder runs with HYPORANK_GPU_ATTENTION=flash. */
+hr_status hr_cuda_flash_attention_host(const float *qkv, const float *qkv_b, const int *offsets,
+                                       int n_seq, int h, int heads, float *ctx, char *err,
+                                       size_t errlen);
 
 /* out (n_seq, h) = mean over each sequence's rows of x (T, h), then L2
  * normalised when normalize is 1. */
