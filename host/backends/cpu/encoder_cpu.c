@@ -194,15 +194,18 @@ static void add_inplace(float *x, const float *y, size_t n)
  * scores live only in a (ATT_ROWS, len) strip.
  *
  * For one head of one sequence (q, k, v: rows of stride ld; out: rows of
- * stride ldo), kt: (dh, len) scratch for K^T scaled by 1 / sqrt(dh), p:
- * (ATT_ROWS, len) scratch for the strip. Per strip of r <= ATT_ROWS rows:
+ * stride ldo), kt: (dh, lenp) scratch for K^T scaled by 1 / sqrt(dh) (lenp:
+ * len rounded up to ATT_KEYS, the padding 0), p: (ATT_ROWS, lenp) scratch
+ * for the strip. Per strip of r <= ATT_ROWS rows:
  *   scores  p[i][j] = q_i . kt[:, j], tiles of ATT_KEYS keys, the r rows'
  *           sums in registers, one pass over kt per strip;
- *   softmax p[i] = exp(p[i] - max p[i]) (host/core/fastmath.h), its sum;
+ *   softmax p[i] = exp(p[i] - max p[i]) over the len real keys
+ *           (host/core/fastmath.h), and its sum;
  *   values  out_i = (sum_j p[i][j] v_j) / sum, tiles of ATT_DIMS columns of
  *           v, the r rows' sums in registers, one pass over v per strip.
- * The loops over a tile are fixed-length and innermost, so that GCC
- * vectorises them (16 floats: one AVX-512 register). */
+ * With AVX-512 (core/simd.h) the tiles are intrinsics (scores_avx512,
+ * values_avx512); elsewhere their portable twins, whose loops over a tile
+ * are fixed-length and innermost so that GCC vectorises them. */
 #define ATT_ROWS 4
 #define ATT_KEYS 16
 #define ATT_DIMS 16
@@ -216,18 +219,18 @@ size_t hr_cpu_attention_scratch(int max_len, int h, int heads)
 /* p[i][j0 .. j0 + ATT_KEYS) for the strip's rows i < ATT_ROWS (all ATT_ROWS
  * computed; rows past the strip read row 0 and are ignored). */
 HR_VECTOR_CLONES
-static void score_tile(const float *const q[ATT_ROWS], const float *kt, int len, int dh, int j0,
+static void score_tile(const float *const q[ATT_ROWS], const float *kt, int lenp, int dh, int j0,
                        float *p)
 {
     float acc[ATT_ROWS][ATT_KEYS] = {{0}};
     for (int c = 0; c < dh; c++) {
-        const float *kc = kt + (size_t)c * len + j0;
+        const float *kc = kt + (size_t)c * lenp + j0;
         for (int i = 0; i < ATT_ROWS; i++) {
             const float qc = q[i][c];
             for (int j = 0; j < ATT_KEYS; j++) acc[i][j] += qc * kc[j];
         }
     }
-    for (int i = 0; i < ATT_ROWS; i++) memcpy(p + (size_t)i * len + j0, acc[i], sizeof acc[i]);
+    for (int i = 0; i < ATT_ROWS; i++) memcpy(p + (size_t)i * lenp + j0, acc[i], sizeof acc[i]);
 }
 
 /* out_i[c0 .. c0 + ATT_DIMS) = sum_{j < len} p[i][j] v_j[c0 ..] for i < ATT_ROWS
@@ -285,8 +288,8 @@ static float softmax_numerators(float *x, int n)
 #if defined(__GNUC__) && defined(__x86_64__)
 /* The strip's scores and values with AVX-512: the same tiles as the
  * portable score_tile and value_tile_n (whose sums they match to float
- * rounding: fused multiply-adds here), 32 keys or columns at a time where
- * there are that many. */
+ * rounding: fused multiply-adds here); scores 32 keys at a time where there
+ * are that many, values 16 columns (masked when fewer). */
 __attribute__((target("avx512f"))) static void scores_avx512(const float *const q[ATT_ROWS],
                                                            const float *kt, int lenp, int dh,
                                                            float *p)
