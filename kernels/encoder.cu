@@ -493,6 +493,15 @@ static cudaError_t launch_attention(cudaStream_t stream, const float *qkv, const
     return cudaGetLastError();
 }
 
+/* The longest sequence of a packed batch: offsets (n_seq + 1). */
+static int longest_sequence(const int *offsets, int n_seq)
+{
+    int longest = 0;
+    for (int q = 0; q < n_seq; q++)
+        if (offsets[q + 1] - offsets[q] > longest) longest = offsets[q + 1] - offsets[q];
+    return longest;
+}
+
 /* The tensor-core attention (flash_attention_kernel); max_len: the longest
  * sequence of the batch, at most the model's. */
 template <typename OutT>
@@ -910,8 +919,7 @@ extern "C" hr_status hr_cuda_encoder_submit(hr_cuda_encoder *e, int slot, const 
      * free; copies from pinned memory run asynchronously to the host. */
     memcpy(s->h_ids, ids, (size_t)tokens * sizeof *ids);
     memcpy(s->h_offsets, offsets, ((size_t)n_seq + 1) * sizeof *offsets);
-    for (int q = 0; q < n_seq; q++)
-        if (offsets[q + 1] - offsets[q] > longest) longest = offsets[q + 1] - offsets[q];
+    longest = longest_sequence(offsets, n_seq);
     enqueued = 1;
     HR_CUDA_TRY(cudaMemcpyAsync(s->d_ids, s->h_ids, (size_t)tokens * sizeof *ids,
                                 cudaMemcpyHostToDevice, s->stream));
@@ -1069,9 +1077,10 @@ cleanup:
     return st;
 }
 
-extern "C" hr_status hr_cuda_attention_host(const float *qkv, const float *qkv_b,
-                                            const int *offsets, int n_seq, int h, int heads,
-                                            float *ctx, char *err, size_t errlen)
+/* hr_cuda_attention_host (flash 0) and hr_cuda_flash_attention_host (1). */
+static hr_status attention_host(int flash, const float *qkv, const float *qkv_b,
+                                const int *offsets, int n_seq, int h, int heads, float *ctx,
+                                char *err, size_t errlen)
 {
     assert(qkv && qkv_b && offsets && ctx && n_seq > 0 && heads > 0);
     hr_status st = HR_OK;
@@ -1083,38 +1092,32 @@ extern "C" hr_status hr_cuda_attention_host(const float *qkv, const float *qkv_b
     HR_CUDA_TRY(upload(&d_b, qkv_b, (size_t)3 * h * sizeof(float)));
     HR_CUDA_TRY(upload(&d_off, offsets, ((size_t)n_seq + 1) * sizeof *offsets));
     HR_CUDA_TRY(cudaMalloc(&d_ctx, (size_t)tokens * h * sizeof(float)));
-    HR_CUDA_TRY(launch_attention<float>(0, (const float *)d_qkv, (const float *)d_b,
-                                        (const int *)d_off, n_seq, h, heads, (float *)d_ctx));
+    if (flash)
+        HR_CUDA_TRY(launch_flash_attention<float>(0, (const float *)d_qkv, (const float *)d_b,
+                                                  (const int *)d_off, n_seq,
+                                                  longest_sequence(offsets, n_seq), h, heads,
+                                                  (float *)d_ctx));
+    else
+        HR_CUDA_TRY(launch_attention<float>(0, (const float *)d_qkv, (const float *)d_b,
+                                            (const int *)d_off, n_seq, h, heads, (float *)d_ctx));
     HR_CUDA_TRY(cudaMemcpy(ctx, d_ctx, (size_t)tokens * h * sizeof(float), cudaMemcpyDeviceToHost));
 cleanup:
     cudaFree(d_qkv), cudaFree(d_b), cudaFree(d_off), cudaFree(d_ctx);
     return st;
 }
 
+extern "C" hr_status hr_cuda_attention_host(const float *qkv, const float *qkv_b,
+                                            const int *offsets, int n_seq, int h, int heads,
+                                            float *ctx, char *err, size_t errlen)
+{
+    return attention_host(0, qkv, qkv_b, offsets, n_seq, h, heads, ctx, err, errlen);
+}
+
 extern "C" hr_status hr_cuda_flash_attention_host(const float *qkv, const float *qkv_b,
                                                   const int *offsets, int n_seq, int h, int heads,
                                                   float *ctx, char *err, size_t errlen)
 {
-    assert(qkv && qkv_b && offsets && ctx && n_seq > 0 && heads > 0);
-    hr_status st = HR_OK;
-    const int tokens = offsets[n_seq];
-    int longest = 0;
-    void *d_qkv = NULL, *d_b = NULL, *d_off = NULL, *d_ctx = NULL; /* (T, 3h), (3h), (n_seq+1), (T, h) */
-    if (h % heads != 0 || (h / heads != 32 && h / heads != 64))
-        return hr_fail(HR_ERR_UNSUPPORTED, err, errlen, "attention: head size must be 32 or 64");
-    for (int q = 0; q < n_seq; q++)
-        if (offsets[q + 1] - offsets[q] > longest) longest = offsets[q + 1] - offsets[q];
-    HR_CUDA_TRY(upload(&d_qkv, qkv, (size_t)tokens * 3 * h * sizeof(float)));
-    HR_CUDA_TRY(upload(&d_b, qkv_b, (size_t)3 * h * sizeof(float)));
-    HR_CUDA_TRY(upload(&d_off, offsets, ((size_t)n_seq + 1) * sizeof *offsets));
-    HR_CUDA_TRY(cudaMalloc(&d_ctx, (size_t)tokens * h * sizeof(float)));
-    HR_CUDA_TRY(launch_flash_attention<float>(0, (const float *)d_qkv, (const float *)d_b,
-                                              (const int *)d_off, n_seq, longest, h, heads,
-                                              (float *)d_ctx));
-    HR_CUDA_TRY(cudaMemcpy(ctx, d_ctx, (size_t)tokens * h * sizeof(float), cudaMemcpyDeviceToHost));
-cleanup:
-    cudaFree(d_qkv), cudaFree(d_b), cudaFree(d_off), cudaFree(d_ctx);
-    return st;
+    return attention_host(1, qkv, qkv_b, offsets, n_seq, h, heads, ctx, err, errlen);
 }
 
 extern "C" hr_status hr_cuda_mean_pool_host(const float *x, const int *offsets, int n_seq, int h,
