@@ -407,11 +407,13 @@ static void test_effects_from_the_aurocs_order_are_bit_identical(void)
             CHECKF(memcmp(&want, &got, sizeof want) == 0,
                    "n %zu, kind %d: effect %.17g tau %.17g vs %.17g tau %.17g", n, kind,
                    got.effect, got.tau, want.effect, want.tau);
-            hr_simd_set_portable(1);
-            CHECK(hr_effect_of(s, na, s + na, nb, scratch, &port, err, sizeof err) == HR_OK);
-            hr_simd_set_portable(0);
-            CHECKF(memcmp(&want, &port, sizeof want) == 0,
-                   "n %zu, kind %d: portable hinge sums differ", n, kind);
+            for (int l = HR_SIMD_PORTABLE; l < HR_SIMD_AVX512; l++) { /* every version */
+                hr_simd_cap((hr_simd_level)l);
+                CHECK(hr_effect_of(s, na, s + na, nb, scratch, &port, err, sizeof err) == HR_OK);
+                hr_simd_cap(HR_SIMD_AVX512);
+                CHECKF(memcmp(&want, &port, sizeof want) == 0,
+                       "n %zu, kind %d: hinge sums of level %d differ", n, kind, l);
+            }
             hr_mw_workspace_destroy(ws);
             free(s), free(scratch);
         }

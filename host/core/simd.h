@@ -1,20 +1,31 @@
 /*
  * host/core/simd.h: which version of a hand-vectorised loop runs.
  *
- * A loop written with AVX-512 intrinsics has a portable twin that does the
- * same arithmetic lane by lane in the same order, so both give the same
- * bits; the intrinsics run when the CPU has the instructions, unless a test
- * has asked for the portable twins (to compare the two on one machine).
+ * A loop written with intrinsics (AVX-512, or AVX2 with FMA) has a portable
+ * twin that does the same arithmetic in the same order, so each version
+ * gives the same result to float rounding (the vector versions contract
+ * multiply-adds); the best version the CPU has runs, unless a test has capped
+ * the level (to compare the versions on one machine).
  */
 #ifndef HYPORANK_SIMD_H
 #define HYPORANK_SIMD_H
 
-/* 1 when the AVX-512 (F and VL) versions run: an x86-64 CPU that has them,
- * and hr_simd_set_portable(0). */
-int hr_simd_avx512(void);
+typedef enum {
+    HR_SIMD_PORTABLE = 0, /* plain C, vectorised by the compiler where it can */
+    HR_SIMD_AVX2 = 1,     /* AVX2 and FMA (x86-64-v3: Haswell, Zen and later) */
+    HR_SIMD_AVX512 = 2    /* AVX-512 F and VL (Skylake-SP, Zen 4 and later) */
+} hr_simd_level;
 
-/* Tests: 1 makes every dispatching loop run its portable twin, 0 undoes
- * it. Not for use while other threads run such loops. */
-void hr_simd_set_portable(int on);
+/* The level the dispatching loops run at: the best the CPU has, no higher
+ * than the cap. */
+hr_simd_level hr_simd_level_now(void);
+
+/* Shorthands: 1 when the AVX-512 (or the AVX2) versions run. */
+int hr_simd_avx512(void);
+int hr_simd_avx2(void);
+
+/* Tests: run every dispatching loop at most at `level` (HR_SIMD_AVX512
+ * undoes a cap). Not for use while other threads run such loops. */
+void hr_simd_cap(hr_simd_level level);
 
 #endif

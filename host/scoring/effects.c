@@ -276,6 +276,38 @@ __attribute__((target("avx512f"))) static void hinge_lanes_avx512(const float *v
     _mm512_storeu_pd(h->a, a), _mm512_storeu_pd(h->b, b), _mm512_storeu_pd(h->lo, lo);
     _mm512_storeu_si512(h->c, c);
 }
+
+/* The same with AVX2: lanes 0-3 in the first vector of each pair, 4-7 in
+ * the second. */
+__attribute__((target("avx2"))) static void hinge_lanes_avx2(const float *v, size_t n8,
+                                                             double tau, hinge_lanes *h)
+{
+    const __m256d t = _mm256_set1_pd(tau);
+    __m256d a[2], b[2], lo[2];
+    __m256i c[2];
+    for (int k = 0; k < 2; k++) {
+        a[k] = _mm256_loadu_pd(h->a + 4 * k), b[k] = _mm256_loadu_pd(h->b + 4 * k);
+        lo[k] = _mm256_loadu_pd(h->lo + 4 * k);
+        c[k] = _mm256_loadu_si256((const __m256i *)(h->c + 4 * k));
+    }
+    for (size_t i = 0; i < n8; i += 8)
+        for (int k = 0; k < 2; k++) {
+            const __m256d x = _mm256_cvtps_pd(_mm_loadu_ps(v + i + 4 * k));
+            const __m256d up = _mm256_cmp_pd(x, t, _CMP_GT_OQ);
+            const __m256d down = _mm256_and_pd(_mm256_cmp_pd(x, t, _CMP_LT_OQ),
+                                               _mm256_cmp_pd(x, lo[k], _CMP_GT_OQ));
+            const __m256d g = _mm256_and_pd(up, _mm256_sub_pd(x, t));
+            a[k] = _mm256_add_pd(a[k], g);
+            b[k] = _mm256_add_pd(b[k], _mm256_mul_pd(g, g));
+            c[k] = _mm256_sub_epi64(c[k], _mm256_castpd_si256(up)); /* up is 0 or -1 */
+            lo[k] = _mm256_blendv_pd(lo[k], x, down);
+        }
+    for (int k = 0; k < 2; k++) {
+        _mm256_storeu_pd(h->a + 4 * k, a[k]), _mm256_storeu_pd(h->b + 4 * k, b[k]);
+        _mm256_storeu_pd(h->lo + 4 * k, lo[k]);
+        _mm256_storeu_si256((__m256i *)(h->c + 4 * k), c[k]);
+    }
+}
 #endif
 
 static void hinge_sums(const float *v, size_t n, double tau, double *sum, double *sum2,
@@ -286,6 +318,7 @@ static void hinge_sums(const float *v, size_t n, double tau, double *sum, double
     const size_t n8 = n - n % 8;
 #if defined(__GNUC__) && defined(__x86_64__)
     if (hr_simd_avx512()) hinge_lanes_avx512(v, n8, tau, &h);
+    else if (hr_simd_avx2()) hinge_lanes_avx2(v, n8, tau, &h);
     else hinge_lanes_portable(v, n8, tau, &h);
 #else
     hinge_lanes_portable(v, n8, tau, &h);

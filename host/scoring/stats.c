@@ -278,6 +278,30 @@ __attribute__((target("avx512f,avx512vl"))) static void scan_lanes_avx512(const 
     _mm256_storeu_ps(s->mn, mn), _mm256_storeu_ps(s->mx, mx), _mm512_storeu_pd(s->acc, acc);
     _mm256_storeu_si256((__m256i *)s->nan, nan);
 }
+
+/* The same with AVX2: the sums of lanes 0-3 and 4-7 in two vectors. */
+__attribute__((target("avx2"))) static void scan_lanes_avx2(const float *x, size_t n8,
+                                                            scan_lanes *s)
+{
+    __m256 mn = _mm256_loadu_ps(s->mn), mx = _mm256_loadu_ps(s->mx);
+    __m256d acc0 = _mm256_loadu_pd(s->acc), acc1 = _mm256_loadu_pd(s->acc + 4);
+    __m256i nan = _mm256_loadu_si256((const __m256i *)s->nan);
+    const __m256 big = _mm256_set1_ps(FLT_MAX);
+    const __m256 sign = _mm256_set1_ps(-0.0f);
+    for (size_t i = 0; i < n8; i += 8) {
+        const __m256 v = _mm256_loadu_ps(x + i), a = _mm256_andnot_ps(sign, v);
+        /* compares give 0 or -1 per lane */
+        nan = _mm256_sub_epi32(nan, _mm256_castps_si256(_mm256_cmp_ps(a, a, _CMP_UNORD_Q)));
+        const __m256 finite = _mm256_cmp_ps(a, big, _CMP_LE_OQ);
+        mn = _mm256_blendv_ps(mn, v, _mm256_and_ps(finite, _mm256_cmp_ps(v, mn, _CMP_LT_OQ)));
+        mx = _mm256_blendv_ps(mx, v, _mm256_and_ps(finite, _mm256_cmp_ps(v, mx, _CMP_GT_OQ)));
+        acc0 = _mm256_add_pd(acc0, _mm256_cvtps_pd(_mm256_castps256_ps128(v)));
+        acc1 = _mm256_add_pd(acc1, _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1)));
+    }
+    _mm256_storeu_ps(s->mn, mn), _mm256_storeu_ps(s->mx, mx);
+    _mm256_storeu_pd(s->acc, acc0), _mm256_storeu_pd(s->acc + 4, acc1);
+    _mm256_storeu_si256((__m256i *)s->nan, nan);
+}
 #endif
 
 static size_t scan(const float *x, size_t n, float *lo, float *hi, double *sum)
@@ -287,6 +311,7 @@ static size_t scan(const float *x, size_t n, float *lo, float *hi, double *sum)
     const size_t n8 = n - n % 8;
 #if defined(__GNUC__) && defined(__x86_64__)
     if (hr_simd_avx512()) scan_lanes_avx512(x, n8, &s);
+    else if (hr_simd_avx2()) scan_lanes_avx2(x, n8, &s);
     else scan_lanes_portable(x, n8, &s);
 #else
     scan_lanes_portable(x, n8, &s);

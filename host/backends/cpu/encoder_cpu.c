@@ -203,9 +203,10 @@ static void add_inplace(float *x, const float *y, size_t n)
  *           (host/core/fastmath.h), and its sum;
  *   values  out_i = (sum_j p[i][j] v_j) / sum, tiles of ATT_DIMS columns of
  *           v, the r rows' sums in registers, one pass over v per strip.
- * With AVX-512 (core/simd.h) the tiles are intrinsics (scores_avx512,
- * values_avx512); elsewhere their portable twins, whose loops over a tile
- * are fixed-length and innermost so that GCC vectorises them. */
+ * With AVX-512 or AVX2 (core/simd.h) the tiles are intrinsics
+ * (scores_avx512, values_avx512, scores_avx2, values_avx2); elsewhere their
+ * portable twins, whose loops over a tile are fixed-length and innermost so
+ * that GCC vectorises them. */
 #define ATT_ROWS 4
 #define ATT_KEYS 16
 #define ATT_DIMS 16
@@ -346,16 +347,69 @@ __attribute__((target("avx512f"))) static void values_avx512(const float *p, int
     _mm512_storeu_ps(acc[0], a0), _mm512_storeu_ps(acc[1], a1);
     _mm512_storeu_ps(acc[2], a2), _mm512_storeu_ps(acc[3], a3);
 }
+
+/* scores_avx512 with AVX2 and FMA: tiles of 16 keys, two 8-float vectors a
+ * row, eight accumulators. */
+__attribute__((target("avx2,fma"))) static void scores_avx2(const float *const q[ATT_ROWS],
+                                                           const float *kt, int lenp, int dh,
+                                                           float *p)
+{
+    for (int j0 = 0; j0 < lenp; j0 += 16) { /* lenp is a multiple of 16 */
+        __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+        __m256 b0 = a0, b1 = a0, b2 = a0, b3 = a0;
+        for (int c = 0; c < dh; c++) {
+            const __m256 k0 = _mm256_loadu_ps(kt + (size_t)c * lenp + j0);
+            const __m256 k1 = _mm256_loadu_ps(kt + (size_t)c * lenp + j0 + 8);
+            const __m256 q0 = _mm256_broadcast_ss(q[0] + c), q1 = _mm256_broadcast_ss(q[1] + c);
+            const __m256 q2 = _mm256_broadcast_ss(q[2] + c), q3 = _mm256_broadcast_ss(q[3] + c);
+            a0 = _mm256_fmadd_ps(q0, k0, a0), b0 = _mm256_fmadd_ps(q0, k1, b0);
+            a1 = _mm256_fmadd_ps(q1, k0, a1), b1 = _mm256_fmadd_ps(q1, k1, b1);
+            a2 = _mm256_fmadd_ps(q2, k0, a2), b2 = _mm256_fmadd_ps(q2, k1, b2);
+            a3 = _mm256_fmadd_ps(q3, k0, a3), b3 = _mm256_fmadd_ps(q3, k1, b3);
+        }
+        float *r0 = p + j0, *r1 = r0 + lenp, *r2 = r1 + lenp, *r3 = r2 + lenp;
+        _mm256_storeu_ps(r0, a0), _mm256_storeu_ps(r0 + 8, b0);
+        _mm256_storeu_ps(r1, a1), _mm256_storeu_ps(r1 + 8, b1);
+        _mm256_storeu_ps(r2, a2), _mm256_storeu_ps(r2 + 8, b2);
+        _mm256_storeu_ps(r3, a3), _mm256_storeu_ps(r3 + 8, b3);
+    }
+}
+
+/* values_avx512 with AVX2 and FMA: 16 columns as two 8-float vectors, the
+ * loads masked when nc < 16. */
+__attribute__((target("avx2,fma"))) static void values_avx2(const float *p, int lenp, int len,
+                                                           const float *v, int ld, int c0, int nc,
+                                                           float acc[ATT_ROWS][ATT_DIMS])
+{
+    const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    /* lane i of m0 (m1) is -1 when column i (8 + i) is one of the nc */
+    const __m256i m0 = _mm256_cmpgt_epi32(_mm256_set1_epi32(nc), lane);
+    const __m256i m1 = _mm256_cmpgt_epi32(_mm256_set1_epi32(nc - 8), lane);
+    __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+    __m256 b0 = a0, b1 = a0, b2 = a0, b3 = a0;
+    const float *p0 = p, *p1 = p0 + lenp, *p2 = p1 + lenp, *p3 = p2 + lenp;
+    for (int j = 0; j < len; j++) {
+        const float *vj = v + (size_t)j * ld + c0;
+        const __m256 v0 = nc >= 16 ? _mm256_loadu_ps(vj) : _mm256_maskload_ps(vj, m0);
+        const __m256 v1 = nc >= 16 ? _mm256_loadu_ps(vj + 8) : _mm256_maskload_ps(vj + 8, m1);
+        const __m256 w0 = _mm256_broadcast_ss(p0 + j), w1 = _mm256_broadcast_ss(p1 + j);
+        const __m256 w2 = _mm256_broadcast_ss(p2 + j), w3 = _mm256_broadcast_ss(p3 + j);
+        a0 = _mm256_fmadd_ps(w0, v0, a0), b0 = _mm256_fmadd_ps(w0, v1, b0);
+        a1 = _mm256_fmadd_ps(w1, v0, a1), b1 = _mm256_fmadd_ps(w1, v1, b1);
+        a2 = _mm256_fmadd_ps(w2, v0, a2), b2 = _mm256_fmadd_ps(w2, v1, b2);
+        a3 = _mm256_fmadd_ps(w3, v0, a3), b3 = _mm256_fmadd_ps(w3, v1, b3);
+    }
+    _mm256_storeu_ps(acc[0], a0), _mm256_storeu_ps(acc[0] + 8, b0);
+    _mm256_storeu_ps(acc[1], a1), _mm256_storeu_ps(acc[1] + 8, b1);
+    _mm256_storeu_ps(acc[2], a2), _mm256_storeu_ps(acc[2] + 8, b2);
+    _mm256_storeu_ps(acc[3], a3), _mm256_storeu_ps(acc[3] + 8, b3);
+}
 #endif
 
 static void attend_head(const float *q, const float *k, const float *v, int ld, int len, int dh,
                         float *out, int ldo, float *kt, float *p)
 {
-#if defined(__GNUC__) && defined(__x86_64__)
-    const int vec = hr_simd_avx512();
-#else
-    const int vec = 0;
-#endif
+    const hr_simd_level vec = hr_simd_level_now();
     const float scale = 1.f / sqrtf((float)dh);
     const int lenp = (len + ATT_KEYS - 1) / ATT_KEYS * ATT_KEYS; /* kt's row, padded */
     for (int c = 0; c < dh; c++) {
@@ -368,7 +422,8 @@ static void attend_head(const float *q, const float *k, const float *v, int ld, 
         const float *qi[ATT_ROWS];
         for (int i = 0; i < ATT_ROWS; i++) qi[i] = q + (size_t)(i0 + (i < r ? i : 0)) * ld;
 #if defined(__GNUC__) && defined(__x86_64__)
-        if (vec) scores_avx512(qi, kt, lenp, dh, p);
+        if (vec == HR_SIMD_AVX512) scores_avx512(qi, kt, lenp, dh, p);
+        else if (vec == HR_SIMD_AVX2) scores_avx2(qi, kt, lenp, dh, p);
         else
 #endif
             for (int j0 = 0; j0 < lenp; j0 += ATT_KEYS) score_tile(qi, kt, lenp, dh, j0, p);
@@ -386,7 +441,8 @@ static void attend_head(const float *q, const float *k, const float *v, int ld, 
             float acc[ATT_ROWS][ATT_DIMS];
             const int nc = dh - c0 < ATT_DIMS ? dh - c0 : ATT_DIMS;
 #if defined(__GNUC__) && defined(__x86_64__)
-            if (vec) values_avx512(p, lenp, len, v, ld, c0, nc, acc);
+            if (vec == HR_SIMD_AVX512) values_avx512(p, lenp, len, v, ld, c0, nc, acc);
+            else if (vec == HR_SIMD_AVX2) values_avx2(p, lenp, len, v, ld, c0, nc, acc);
             else
 #endif
                 value_tile_n(p, lenp, len, v, ld, c0, nc, acc);
