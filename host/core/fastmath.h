@@ -11,11 +11,12 @@
 #include <stdint.h>
 #include <string.h>
 
-/* Loops marked HR_VECTOR_CLONES are compiled for several instruction sets and
- * the best one the CPU has is picked at load time (GCC function
- * multi-versioning); elsewhere the mark is empty. */
+/* Loops marked HR_VECTOR_CLONES are compiled for several instruction sets
+ * (x86-64, x86-64-v3 = AVX2 with FMA, AVX-512) and the best one the CPU has
+ * is picked at load time (GCC function multi-versioning); elsewhere the mark
+ * is empty. */
 #if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__)
-#define HR_VECTOR_CLONES __attribute__((target_clones("default", "avx2", "avx512f")))
+#define HR_VECTOR_CLONES __attribute__((target_clones("default", "arch=x86-64-v3", "avx512f")))
 #else
 #define HR_VECTOR_CLONES
 #endif
@@ -36,14 +37,14 @@ static inline float hr_expf(float x)
     const float magic = 12582912.f;
     float fn = (x * log2e + magic) - magic;
     float r = (x - fn * ln2_hi) - fn * ln2_lo;
-    float p = 1.f / 5040.f;
-    p = p * r + 1.f / 720.f;
-    p = p * r + 1.f / 120.f;
-    p = p * r + 1.f / 24.f;
-    p = p * r + 1.f / 6.f;
-    p = p * r + 0.5f;
-    p = p * r + 1.f;
-    p = p * r + 1.f;
+    /* sum_{i <= 7} r^i / i! as 1 + (r + r^2 q), the terms of q in pairs
+     * (Estrin's order: a dependency chain of 5 multiply-adds instead of
+     * Horner's 7), and the 1 added last so that it rounds once */
+    const float r2 = r * r, r4 = r2 * r2;
+    const float p23 = 0.5f + r * (1.f / 6.f), p45 = 1.f / 24.f + r * (1.f / 120.f);
+    const float p67 = 1.f / 720.f + r * (1.f / 5040.f);
+    const float q = (p23 + r2 * p45) + r4 * p67;
+    const float p = 1.f + (r + r2 * q);
     int32_t bits = ((int32_t)fn + 127) << 23;
     float scale;
     memcpy(&scale, &bits, sizeof scale);
@@ -61,16 +62,12 @@ static inline float hr_gelu(float x)
 {
     const float z = fabsf(x) * 0.70710678118654752f;
     const float t = 1.f / (1.f + 0.5f * z);
-    float p = 0.17087277f;
-    p = p * t - 0.82215223f;
-    p = p * t + 1.48851587f;
-    p = p * t - 1.13520398f;
-    p = p * t + 0.27886807f;
-    p = p * t - 0.18628806f;
-    p = p * t + 0.09678418f;
-    p = p * t + 0.37409196f;
-    p = p * t + 1.00002368f;
-    p = p * t - 1.26551223f;
+    /* the fit's polynomial of degree 9 in t, in Estrin's order (0 < t <= 1) */
+    const float t2 = t * t, t4 = t2 * t2, t8 = t4 * t4;
+    const float c01 = -1.26551223f + t * 1.00002368f, c23 = 0.37409196f + t * 0.09678418f;
+    const float c45 = -0.18628806f + t * 0.27886807f, c67 = -1.13520398f + t * 1.48851587f;
+    const float c89 = -0.82215223f + t * 0.17087277f;
+    const float p = ((c01 + t2 * c23) + t4 * (c45 + t2 * c67)) + t8 * c89;
     const float erfc_z = t * hr_expf(-z * z + p);
     return 0.5f * x * (x >= 0.f ? 2.f - erfc_z : erfc_z);
 }
