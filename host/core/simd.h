@@ -2,10 +2,11 @@
  * host/core/simd.h: which version of a hand-vectorised loop runs.
  *
  * A loop written with intrinsics (AVX-512, or AVX2 with FMA) has a portable
- * twin that does the same arithmetic in the same order, so each version
- * gives the same result to float rounding (the vector versions contract
- * multiply-adds); the best version the CPU has runs, unless a test has capped
- * the level (to compare the versions on one machine).
+ * twin that does the same arithmetic in the same order: the versions of a
+ * sum give the same bits, those of a product with fused multiply-adds (the
+ * attention) the same result to float rounding. The best version the CPU
+ * has runs, unless a test has capped the level (to compare the versions on
+ * one machine).
  */
 #ifndef HYPORANK_SIMD_H
 #define HYPORANK_SIMD_H
