@@ -344,8 +344,44 @@ static void test_bh_keeps_fdr_with_real_differences_and_finds_them(void)
     free(r);
 }
 
+/* The scores are the same bits whatever the thread count, on real-valued
+ * vectors (not the exact grids above): the blocks the threads take start at
+ * multiples of HR_SIMILARITY_ROW_ALIGN (score_methods.h), so BLAS sums
+ * every similarity in the same order. */
+static void test_scores_do_not_depend_on_the_thread_count(void)
+{
+    rng_state = 4242;
+    const size_t na = 3000, nb = 2000, k = 300;
+    const int d = 384;
+    float *xa = malloc(na * d * sizeof *xa), *xb = malloc(nb * d * sizeof *xb);
+    float *h = malloc(k * d * sizeof *h);
+    for (size_t i = 0; i < na * d; i++) xa[i] = (float)(rng_normal() * 0.05 + (i % d == 0) * 0.01);
+    for (size_t i = 0; i < nb * d; i++) xb[i] = (float)(rng_normal() * 0.05);
+    for (size_t i = 0; i < k * d; i++) h[i] = (float)(rng_normal() * 0.05);
+    hr_hypothesis_score *one = calloc(k, sizeof *one), *got = calloc(k, sizeof *got);
+    for (int threads = 1; threads <= 3; threads++) {
+        hr_scorer_options o = hr_scorer_default_options();
+        o.method = HR_SCORE_COSINE;
+        o.device = HR_DEVICE_CPU;
+        o.n_threads = threads;
+        hr_scorer *s = NULL;
+        char err[256] = "";
+        CHECKF(hr_scorer_create(xa, na, xb, nb, d, &o, &s, err, sizeof err) == HR_OK, "%s", err);
+        if (!s) break;
+        CHECKF(hr_scorer_score(s, h, k, threads == 1 ? one : got, err, sizeof err) == HR_OK, "%s",
+               err);
+        for (size_t r = 0; threads > 1 && r < k; r++)
+            CHECKF(memcmp(&one[r], &got[r], sizeof one[r]) == 0,
+                   "%d threads, hypothesis %zu: mean_a %.17g vs %.17g (1 thread)", threads, r,
+                   got[r].mean_a, one[r].mean_a);
+        hr_scorer_destroy(s);
+    }
+    free(xa), free(xb), free(h), free(one), free(got);
+}
+
 int main(void)
 {
+    RUN(test_scores_do_not_depend_on_the_thread_count);
     RUN(test_scorer_equals_brute_force_with_tiles_that_divide_nothing);
     RUN(test_scorer_rejects_what_it_cannot_score);
     RUN(test_null_p_values_are_uniform_and_bh_controls_false_discoveries);

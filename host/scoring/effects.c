@@ -538,9 +538,9 @@ hr_status hr_effect_rows(const float *xa, size_t n_a, const float *xb, size_t n_
         return hr_fail(HR_ERR_INPUT, err, errlen, "effect: group %s has no texts",
                        n_a == 0 ? "A" : "B");
     const size_t n = n_a + n_b;
-    size_t rows = EFFECT_BLOCK_BYTES / (n * sizeof(float));
-    if (rows < 1) rows = 1;
-    if (rows > k) rows = k;
+    size_t cap = EFFECT_BLOCK_BYTES / (n * sizeof(float));
+    if (cap < 1) cap = 1;
+    const size_t rows = hr_similarity_block_rows(k, cap, k); /* the scorer's similarities */
     float *sa = malloc(rows * n_a * sizeof *sa); /* (rows, n_a) */
     float *sb = malloc(rows * n_b * sizeof *sb); /* (rows, n_b) */
     float *scratch = malloc(n * sizeof *scratch);

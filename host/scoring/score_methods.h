@@ -55,6 +55,29 @@ void hr_similarities(const float *H, size_t k, const float *X, size_t n, int dim
 void hr_similarities_ld(const float *H, size_t k, const float *X, size_t n, int dim, float *S,
                         size_t ld);
 
+/* A BLAS kernel may sum a row of S in an order that depends on the row's
+ * place in the call: OpenBLAS's Haswell and Zen sgemm on its place in an
+ * aligned group of 12 rows, and on whether that group is a call's last,
+ * partial one. A caller that cuts H's k rows into blocks, each starting at
+ * a multiple of HR_SIMILARITY_ROW_ALIGN (a multiple of every such group
+ * size known) and ending at one or at k, gets the same similarities for
+ * every row however the blocks are sized: the same bits for any thread
+ * count, and between the scorer and hr_effect_rows. */
+#define HR_SIMILARITY_ROW_ALIGN 96
+
+/* Rows for blocks of about `want` rows of k, at most `cap` (a memory
+ * budget): a multiple of HR_SIMILARITY_ROW_ALIGN (or k itself) unless the
+ * budget is below one such multiple. want, cap >= 1. */
+static inline size_t hr_similarity_block_rows(size_t want, size_t cap, size_t k)
+{
+    const size_t a = HR_SIMILARITY_ROW_ALIGN;
+    if (want >= k && k <= cap) return k;
+    if (cap < a) return cap;
+    size_t rows = (want + a - 1) / a * a;
+    if (rows > cap) rows = cap / a * a;
+    return rows < k ? rows : k;
+}
+
 /* CENTERED from the similarity s = s_k(x) and the pool sum c = C(x), K >= 2. */
 static inline double hr_score_centered(double s, double c, size_t k)
 {

@@ -399,15 +399,17 @@ hr_status hr_scorer_cpu_score_effects(hr_scorer_cpu *s, const float *h, size_t k
         hr_status st = check_finite(s, h, k, err, errlen);
         if (st != HR_OK) return st;
     }
-    /* Blocks: within the budget, and a multiple of the thread count, of
-     * nearly equal size, so that the threads finish together (3 blocks on 2
-     * threads would leave one thread idle for a third of the run). */
+    /* Blocks: within the budget, and about a multiple of the thread count,
+     * of nearly equal size, so that the threads finish together (3 blocks
+     * on 2 threads would leave one thread idle for a third of the run);
+     * their rows a multiple of HR_SIMILARITY_ROW_ALIGN, so that the scores
+     * do not depend on the thread count (score_methods.h). */
     const size_t t = (size_t)s->n_threads;
-    size_t rows = s->block_rows < (size_t)INT32_MAX ? s->block_rows : (size_t)INT32_MAX;
-    size_t blocks = (k + rows - 1) / rows;
+    const size_t cap = s->block_rows < (size_t)INT32_MAX ? s->block_rows : (size_t)INT32_MAX;
+    size_t blocks = (k + cap - 1) / cap;
     blocks = (blocks + t - 1) / t * t;
     if (blocks > k) blocks = k;
-    rows = (k + blocks - 1) / blocks;
+    const size_t rows = hr_similarity_block_rows((k + blocks - 1) / blocks, cap, k);
     job j = {.s = s, .h = h, .k = k, .rows = rows, .n_blocks = (k + rows - 1) / rows, .out = out,
              .effects = effects, .log_km1 = k >= 2 ? log((double)(k - 1)) : 0.0};
     atomic_init(&j.next, 0);
