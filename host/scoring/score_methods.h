@@ -66,14 +66,16 @@ void hr_similarities_ld(const float *H, size_t k, const float *X, size_t n, int 
 #define HR_SIMILARITY_ROW_ALIGN 96
 
 /* Rows for blocks of about `want` rows of k, at most `cap` (a memory
- * budget): a multiple of HR_SIMILARITY_ROW_ALIGN (or k itself) unless the
- * budget is below one such multiple. want, cap >= 1. */
+ * budget): the multiple of HR_SIMILARITY_ROW_ALIGN nearest to want (so that
+ * blocks meant to be equal stay within half an alignment of it), or k
+ * itself, unless the budget is below one such multiple. want, cap >= 1. */
 static inline size_t hr_similarity_block_rows(size_t want, size_t cap, size_t k)
 {
     const size_t a = HR_SIMILARITY_ROW_ALIGN;
     if (want >= k && k <= cap) return k;
     if (cap < a) return cap;
-    size_t rows = (want + a - 1) / a * a;
+    size_t rows = (want + a / 2) / a * a;
+    if (rows < a) rows = a;
     if (rows > cap) rows = cap / a * a;
     return rows < k ? rows : k;
 }
