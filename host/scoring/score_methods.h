@@ -61,8 +61,10 @@ void hr_similarities_ld(const float *H, size_t k, const float *X, size_t n, int 
  * partial one. A caller that cuts H's k rows into blocks, each starting at
  * a multiple of HR_SIMILARITY_ROW_ALIGN (a multiple of every such group
  * size known) and ending at one or at k, gets the same similarities for
- * every row however the blocks are sized: the same bits for any thread
- * count, and between the scorer and hr_effect_rows. */
+ * every row however the blocks are sized, as long as BLAS itself runs on
+ * one thread (its own threads split the call too): the same bits for any
+ * thread count of the CPU scorer, which sets that, and from hr_effect_rows
+ * when it runs after the scorer has. */
 #define HR_SIMILARITY_ROW_ALIGN 96
 
 /* Rows for blocks of about `want` rows of k, at most `cap` (a memory
