@@ -290,7 +290,7 @@ static float softmax_numerators(float *x, int n)
 /* The strip's scores and values with AVX-512: the same tiles as the
  * portable score_tile and value_tile_n (whose sums they match to float
  * rounding: fused multiply-adds here); scores 32 keys at a time where there
- * are that many, values 16 columns (masked when fewer). */
+ * are that many, values 32 columns (masked when fewer). */
 __attribute__((target("avx512f"))) static void scores_avx512(const float *const q[ATT_ROWS],
                                                            const float *kt, int lenp, int dh,
                                                            float *p)
@@ -330,22 +330,34 @@ __attribute__((target("avx512f"))) static void scores_avx512(const float *const 
     }
 }
 
-/* acc[i][0 .. 16) = sum_{j < len} p[i][j] v_j[c0 .. c0 + nc), nc <= 16 (masked). */
+/* acc[i][0 .. 32) = sum_{j < len} p[i][j] v_j[c0 .. c0 + nc), nc <= 32 (masked):
+ * two 16-column tiles at once, so that eight independent sums cover the
+ * multiply-add's latency (four alone leave half of the two ports idle). */
 __attribute__((target("avx512f"))) static void values_avx512(const float *p, int lenp, int len,
                                                            const float *v, int ld, int c0, int nc,
-                                                           float acc[ATT_ROWS][ATT_DIMS])
+                                                           float acc[ATT_ROWS][2 * ATT_DIMS])
 {
-    const __mmask16 m = nc >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << nc) - 1);
+    const __mmask16 m0 = nc >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << nc) - 1);
+    const __mmask16 m1 = nc >= 32 ? (__mmask16)0xFFFF
+                         : nc > 16 ? (__mmask16)((1u << (nc - 16)) - 1)
+                                   : (__mmask16)0;
     __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+    __m512 b0 = a0, b1 = a0, b2 = a0, b3 = a0;
+    const float *p0 = p, *p1 = p0 + lenp, *p2 = p1 + lenp, *p3 = p2 + lenp;
     for (int j = 0; j < len; j++) {
-        const __m512 vj = _mm512_maskz_loadu_ps(m, v + (size_t)j * ld + c0);
-        a0 = _mm512_fmadd_ps(_mm512_set1_ps(p[j]), vj, a0);
-        a1 = _mm512_fmadd_ps(_mm512_set1_ps(p[(size_t)lenp + j]), vj, a1);
-        a2 = _mm512_fmadd_ps(_mm512_set1_ps(p[2 * (size_t)lenp + j]), vj, a2);
-        a3 = _mm512_fmadd_ps(_mm512_set1_ps(p[3 * (size_t)lenp + j]), vj, a3);
+        const float *vj = v + (size_t)j * ld + c0;
+        const __m512 v0 = _mm512_maskz_loadu_ps(m0, vj), v1 = _mm512_maskz_loadu_ps(m1, vj + 16);
+        const __m512 w0 = _mm512_set1_ps(p0[j]), w1 = _mm512_set1_ps(p1[j]);
+        const __m512 w2 = _mm512_set1_ps(p2[j]), w3 = _mm512_set1_ps(p3[j]);
+        a0 = _mm512_fmadd_ps(w0, v0, a0), b0 = _mm512_fmadd_ps(w0, v1, b0);
+        a1 = _mm512_fmadd_ps(w1, v0, a1), b1 = _mm512_fmadd_ps(w1, v1, b1);
+        a2 = _mm512_fmadd_ps(w2, v0, a2), b2 = _mm512_fmadd_ps(w2, v1, b2);
+        a3 = _mm512_fmadd_ps(w3, v0, a3), b3 = _mm512_fmadd_ps(w3, v1, b3);
     }
-    _mm512_storeu_ps(acc[0], a0), _mm512_storeu_ps(acc[1], a1);
-    _mm512_storeu_ps(acc[2], a2), _mm512_storeu_ps(acc[3], a3);
+    _mm512_storeu_ps(acc[0], a0), _mm512_storeu_ps(acc[0] + 16, b0);
+    _mm512_storeu_ps(acc[1], a1), _mm512_storeu_ps(acc[1] + 16, b1);
+    _mm512_storeu_ps(acc[2], a2), _mm512_storeu_ps(acc[2] + 16, b2);
+    _mm512_storeu_ps(acc[3], a3), _mm512_storeu_ps(acc[3] + 16, b3);
 }
 
 /* scores_avx512 with AVX2 and FMA: tiles of 16 keys, two 8-float vectors a
@@ -406,6 +418,15 @@ __attribute__((target("avx2,fma"))) static void values_avx2(const float *p, int 
 }
 #endif
 
+/* out[i][c] = acc[i][c] * inv[i] for the strip's r rows and nc columns
+ * (acc's rows of stride lda, out's of stride ldo). */
+static void scale_rows_out(const float *acc, int lda, int r, int nc, const float inv[ATT_ROWS],
+                           float *out, int ldo)
+{
+    for (int i = 0; i < r; i++)
+        for (int c = 0; c < nc; c++) out[(size_t)i * ldo + c] = acc[(size_t)i * lda + c] * inv[i];
+}
+
 static void attend_head(const float *q, const float *k, const float *v, int ld, int len, int dh,
                         float *out, int ldo, float *kt, float *p)
 {
@@ -437,17 +458,25 @@ static void attend_head(const float *q, const float *k, const float *v, int ld, 
             }
             inv[i] = 1.f / softmax_numerators(pi, len);
         }
+#if defined(__GNUC__) && defined(__x86_64__)
+        if (vec == HR_SIMD_AVX512) {
+            for (int c0 = 0; c0 < dh; c0 += 2 * ATT_DIMS) {
+                float acc[ATT_ROWS][2 * ATT_DIMS];
+                const int nc = dh - c0 < 2 * ATT_DIMS ? dh - c0 : 2 * ATT_DIMS;
+                values_avx512(p, lenp, len, v, ld, c0, nc, acc);
+                scale_rows_out(acc[0], 2 * ATT_DIMS, r, nc, inv, out + (size_t)i0 * ldo + c0, ldo);
+            }
+        } else
+#endif
         for (int c0 = 0; c0 < dh; c0 += ATT_DIMS) {
             float acc[ATT_ROWS][ATT_DIMS];
             const int nc = dh - c0 < ATT_DIMS ? dh - c0 : ATT_DIMS;
 #if defined(__GNUC__) && defined(__x86_64__)
-            if (vec == HR_SIMD_AVX512) values_avx512(p, lenp, len, v, ld, c0, nc, acc);
-            else if (vec == HR_SIMD_AVX2) values_avx2(p, lenp, len, v, ld, c0, nc, acc);
+            if (vec == HR_SIMD_AVX2) values_avx2(p, lenp, len, v, ld, c0, nc, acc);
             else
 #endif
                 value_tile_n(p, lenp, len, v, ld, c0, nc, acc);
-            for (int i = 0; i < r; i++)
-                for (int c = 0; c < nc; c++) out[(size_t)(i0 + i) * ldo + c0 + c] = acc[i][c] * inv[i];
+            scale_rows_out(acc[0], ATT_DIMS, r, nc, inv, out + (size_t)i0 * ldo + c0, ldo);
         }
     }
 }
