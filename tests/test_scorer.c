@@ -12,6 +12,7 @@
 #include "hyporank/scorer.h"
 #include "hyporank/stats.h"
 #include "scorer_reference.h"
+#include "scoring/score_methods.h"
 #include "test_random.h"
 #include "test_util.h"
 
@@ -344,10 +345,38 @@ static void test_bh_keeps_fdr_with_real_differences_and_finds_them(void)
     free(r);
 }
 
-/* The scores are the same bits whatever the thread count, on real-valued
- * vectors (not the exact grids above): the blocks the threads take start at
- * multiples of HR_SIMILARITY_ROW_ALIGN (score_methods.h), so BLAS sums
- * every similarity in the same order. */
+/* hr_similarity_block_start: blocks that start at multiples of
+ * HR_SIMILARITY_ROW_ALIGN (the bits of the scores depend on it), end at k,
+ * and each hold k / n_blocks rows to within one alignment. */
+static void test_block_starts_are_aligned_and_balanced(void)
+{
+    const size_t a = HR_SIMILARITY_ROW_ALIGN;
+    const size_t ks[] = {1, 40, 95, 96, 97, 300, 1000, 4097, 100000};
+    for (size_t ki = 0; ki < sizeof ks / sizeof ks[0]; ki++)
+        for (size_t nb = 1; nb <= 24; nb++) {
+            const size_t k = ks[ki];
+            const double share = (double)k / (double)nb;
+            size_t prev = 0;
+            CHECK(hr_similarity_block_start(0, nb, k) == 0);
+            CHECK(hr_similarity_block_start(nb, nb, k) == k);
+            for (size_t b = 1; b <= nb; b++) {
+                const size_t s = hr_similarity_block_start(b, nb, k);
+                CHECKF(s >= prev && (s % a == 0 || s == k),
+                       "k %zu, %zu blocks: block %zu starts at %zu", k, nb, b, s);
+                CHECKF(fabs((double)(s - prev) - share) <= (double)a,
+                       "k %zu, %zu blocks: block %zu holds %zu rows, not about %.1f", k, nb,
+                       b - 1, s - prev, share);
+                prev = s;
+            }
+        }
+}
+
+/* The scores are the same bits whatever the thread count and memory
+ * budget, on real-valued vectors (not the exact grids above): the blocks the
+ * threads take start at multiples of HR_SIMILARITY_ROW_ALIGN
+ * (score_methods.h), so BLAS sums every similarity in the same order. The
+ * small budget makes blocks of at most 150 rows a thread (starts 0, 96,
+ * 192 on one thread). */
 static void test_scores_do_not_depend_on_the_thread_count(void)
 {
     rng_state = 4242;
@@ -359,21 +388,23 @@ static void test_scores_do_not_depend_on_the_thread_count(void)
     for (size_t i = 0; i < nb * d; i++) xb[i] = (float)(rng_normal() * 0.05);
     for (size_t i = 0; i < k * d; i++) h[i] = (float)(rng_normal() * 0.05);
     hr_hypothesis_score *one = calloc(k, sizeof *one), *got = calloc(k, sizeof *got);
-    for (int threads = 1; threads <= 3; threads++) {
+    for (int run = 0; run < 6; run++) {
+        const int threads = 1 + run % 3, small = run >= 3;
         hr_scorer_options o = hr_scorer_default_options();
         o.method = HR_SCORE_COSINE;
         o.device = HR_DEVICE_CPU;
         o.n_threads = threads;
+        if (small) o.memory_bytes = (size_t)threads * 150 * (na + nb) * sizeof(float);
         hr_scorer *s = NULL;
         char err[256] = "";
         CHECKF(hr_scorer_create(xa, na, xb, nb, d, &o, &s, err, sizeof err) == HR_OK, "%s", err);
         if (!s) break;
-        CHECKF(hr_scorer_score(s, h, k, threads == 1 ? one : got, err, sizeof err) == HR_OK, "%s",
+        CHECKF(hr_scorer_score(s, h, k, run == 0 ? one : got, err, sizeof err) == HR_OK, "%s",
                err);
-        for (size_t r = 0; threads > 1 && r < k; r++)
+        for (size_t r = 0; run > 0 && r < k; r++)
             CHECKF(memcmp(&one[r], &got[r], sizeof one[r]) == 0,
-                   "%d threads, hypothesis %zu: mean_a %.17g vs %.17g (1 thread)", threads, r,
-                   got[r].mean_a, one[r].mean_a);
+                   "%d threads%s, hypothesis %zu: mean_a %.17g vs %.17g (1 thread)", threads,
+                   small ? ", small budget" : "", r, got[r].mean_a, one[r].mean_a);
         hr_scorer_destroy(s);
     }
     free(xa), free(xb), free(h), free(one), free(got);
@@ -381,6 +412,7 @@ static void test_scores_do_not_depend_on_the_thread_count(void)
 
 int main(void)
 {
+    RUN(test_block_starts_are_aligned_and_balanced);
     RUN(test_scores_do_not_depend_on_the_thread_count);
     RUN(test_scorer_equals_brute_force_with_tiles_that_divide_nothing);
     RUN(test_scorer_rejects_what_it_cannot_score);

@@ -82,6 +82,20 @@ static inline size_t hr_similarity_block_rows(size_t want, size_t cap, size_t k)
     return rows < k ? rows : k;
 }
 
+/* The first row of block b of n_blocks blocks over k rows (k for b >=
+ * n_blocks): b k / n_blocks rounded to the nearest multiple of
+ * HR_SIMILARITY_ROW_ALIGN, so that the blocks keep the alignment and each
+ * holds k / n_blocks rows to within one alignment (some are empty when that
+ * share is under half an alignment). n_blocks >= 1. */
+static inline size_t hr_similarity_block_start(size_t b, size_t n_blocks, size_t k)
+{
+    const size_t a = HR_SIMILARITY_ROW_ALIGN;
+    if (b >= n_blocks) return k;
+    const double at = (double)b * (double)k / (double)n_blocks;
+    const size_t start = (size_t)(at / (double)a + 0.5) * a;
+    return start < k ? start : k;
+}
+
 /* CENTERED from the similarity s = s_k(x) and the pool sum c = C(x), K >= 2. */
 static inline double hr_score_centered(double s, double c, size_t k)
 {

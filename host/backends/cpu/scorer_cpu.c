@@ -150,8 +150,9 @@ typedef struct job {
     hr_scorer_cpu *s;
     const float *h;           /* (k, dim) row-major */
     size_t k;
-    size_t rows;              /* hypotheses per block in this call */
+    size_t rows;              /* aligned: the largest block; else rows per block */
     size_t n_blocks;
+    int aligned;              /* blocks from hr_similarity_block_start */
     hr_hypothesis_score *out; /* (k) */
     hr_effect *effects;       /* (k) or NULL */
     double log_km1;           /* CONTRAST: log(K - 1), K >= 2 */
@@ -178,6 +179,14 @@ static void transform_row(const hr_scorer_cpu *s, const job *j, size_t k, float 
     for (size_t x = 0; x < n; x++) row[x] = (float)hr_contrast_score(row[x], k, &s->pool[x], t, lk);
 }
 
+/* The first hypothesis of block b of the call (j->k for b >= n_blocks). */
+static size_t block_start(const job *j, size_t b)
+{
+    if (b >= j->n_blocks) return j->k;
+    if (j->aligned) return hr_similarity_block_start(b, j->n_blocks, j->k);
+    return b * j->rows < j->k ? b * j->rows : j->k;
+}
+
 static void *worker_main(void *arg)
 {
     job *j = ((worker_arg *)arg)->j;
@@ -189,8 +198,8 @@ static void *worker_main(void *arg)
         if (atomic_load(&j->stop)) break;
         const size_t b = atomic_fetch_add(&j->next, 1);
         if (b >= j->n_blocks) break;
-        const size_t k0 = b * j->rows;
-        const size_t kb = j->k - k0 < j->rows ? j->k - k0 : j->rows;
+        const size_t k0 = block_start(j, b), kb = block_start(j, b + 1) - k0;
+        if (kb == 0) continue;
         const float *hb = j->h + k0 * (size_t)d; /* (kb, dim) */
         /* slab[:, 0:n_a] = hb xa^T; slab[:, n_a:N] = hb xb^T; leading dimension N. */
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)kb, (int)n_a, d, 1.0f, hb, d,
@@ -275,8 +284,9 @@ static void *pool_main(void *arg)
     const size_t na_t = a1 - a0, nt = hi - lo;
     const double t = s->t;
     for (size_t x = lo; x < hi; x++) hr_contrast_pool_start(&s->pool[x]);
-    for (size_t k0 = 0; k0 < j->k && w->st == HR_OK; k0 += j->rows) {
-        const size_t kb = j->k - k0 < j->rows ? j->k - k0 : j->rows;
+    for (size_t b = 0; b < j->n_blocks && w->st == HR_OK; b++) {
+        const size_t k0 = block_start(j, b), kb = block_start(j, b + 1) - k0;
+        if (kb == 0) continue;
         const float *hb = j->h + k0 * (size_t)d; /* (kb, dim) */
         /* slab[:, 0:na_t] = hb xa[a0:a1]^T; slab[:, na_t:nt] = hb xb[b0-n_a:b1-n_a]^T;
          * leading dimension nt. */
@@ -399,19 +409,38 @@ hr_status hr_scorer_cpu_score_effects(hr_scorer_cpu *s, const float *h, size_t k
         hr_status st = check_finite(s, h, k, err, errlen);
         if (st != HR_OK) return st;
     }
-    /* Blocks: within the budget, and about a multiple of the thread count,
-     * of nearly equal size, so that the threads finish together (3 blocks
-     * on 2 threads would leave one thread idle for a third of the run);
-     * their rows a multiple of HR_SIMILARITY_ROW_ALIGN, so that the scores
-     * do not depend on the thread count (score_methods.h). */
+    /* Blocks: within the budget, a multiple of the thread count of them, of
+     * nearly equal size, so that the threads finish together (3 blocks on 2
+     * threads would leave one thread idle for a third of the run); where the
+     * budget allows a block of HR_SIMILARITY_ROW_ALIGN rows, their
+     * boundaries are multiples of it, so that the scores do not depend on
+     * the thread count (score_methods.h), and sizes within one alignment of
+     * each other (a block size rounded to the alignment instead, 288 rows
+     * for 1,000 hypotheses on 2 threads, left one thread 576 rows and the
+     * other 424). */
     const size_t t = (size_t)s->n_threads;
     const size_t cap = s->block_rows < (size_t)INT32_MAX ? s->block_rows : (size_t)INT32_MAX;
+    job j = {.s = s, .h = h, .k = k, .out = out, .effects = effects,
+             .log_km1 = k >= 2 ? log((double)(k - 1)) : 0.0};
     size_t blocks = (k + cap - 1) / cap;
     blocks = (blocks + t - 1) / t * t;
     if (blocks > k) blocks = k;
-    const size_t rows = hr_similarity_block_rows((k + blocks - 1) / blocks, cap, k);
-    job j = {.s = s, .h = h, .k = k, .rows = rows, .n_blocks = (k + rows - 1) / rows, .out = out,
-             .effects = effects, .log_km1 = k >= 2 ? log((double)(k - 1)) : 0.0};
+    j.aligned = cap >= HR_SIMILARITY_ROW_ALIGN;
+    for (;;) {
+        j.n_blocks = blocks;
+        if (!j.aligned) {
+            j.rows = (k + blocks - 1) / blocks;
+            break;
+        }
+        j.rows = 0;
+        for (size_t b = 0; b < blocks; b++) {
+            const size_t kb = block_start(&j, b + 1) - block_start(&j, b);
+            if (kb > j.rows) j.rows = kb;
+        }
+        if (j.rows <= cap || blocks >= k) break;
+        blocks += t; /* ends once blocks of at most one alignment each remain */
+    }
+    const size_t rows = j.rows;
     atomic_init(&j.next, 0);
     atomic_init(&j.stop, 0);
     int n_workers = s->n_threads;
