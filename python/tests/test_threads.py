@@ -76,8 +76,12 @@ def test_ranks_in_parallel_threads_agree_with_ranks_one_at_a_time() -> None:
     assert got == want
 
 
+# The child installs Python's own SIGINT handler, as an interactive start
+# does: a runner started in the background of a shell (a CI job under `&`)
+# passes SIGINT down ignored, and then no program sees Ctrl-C.
 INTERRUPTED = """
-import sys, time
+import signal, sys, time
+signal.signal(signal.SIGINT, signal.default_int_handler)
 import hyporank as hr
 words = "rain court market vaccine cricket budget fire election school ferry".split()
 texts = [f"{words[i % 10]} story {i} of {words[(i * 7) % 10]} and {words[(i * 3) % 10]}" for i in range(300000)]
