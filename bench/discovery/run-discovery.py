@@ -45,7 +45,14 @@ Methods:
 
     python3 bench/discovery/run-discovery.py [--old OLD_HYPORANK]
         [--shares 0.2,0.1,0.05,0] [--sizes 500,2000] [--reps 2]
-        [--sources wordnet,fortunes,abc] [--seed 1]
+        [--sources wordnet,fortunes,abc] [--seed 1] [--findings-only]
+        [--dump TASKS.jsonl]
+
+--findings-only skips the AUROC peers' second describe run (the contrast
+score); --dump writes a line a task with the planted description's effect,
+its interval, its shares, z and text counts (the sampling error alone is
+|effect / z| for the calibrated hinge) and the truth, for studying the
+interval.
 
 Needs numpy; the program ($HR_BUILD_DIR/hyporank, default build/), the
 model ($HYPORANK_MODEL) and a cache ($HYPORANK_CACHE, default a temporary
@@ -190,7 +197,10 @@ def main():
     ap.add_argument("--sources", default="wordnet,fortunes,abc")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--all-topics", action="store_true")
+    ap.add_argument("--findings-only", action="store_true")
+    ap.add_argument("--dump")
     args = ap.parse_args()
+    dump = open(args.dump, "w") if args.dump else None
     binary = os.path.join(os.environ.get("HR_BUILD_DIR", os.path.join(ROOT, "build")), "hyporank")
     work = tempfile.mkdtemp(prefix="hr-discovery-")
     cache = os.environ.get("HYPORANK_CACHE", os.path.join(work, "cache.sqlite"))
@@ -198,7 +208,7 @@ def main():
     bank = [l.strip() for l in open(os.path.join(ROOT, "host", "discovery", "data",
                                                   "hypothesis-bank.txt"))
             if l.strip() and not l.startswith("#")]
-    methods = ["findings", "contrast", "cosine"]
+    methods = ["findings"] if args.findings_only else ["findings", "contrast", "cosine"]
     results = {}  # (method, share, size) -> rows
     t_start = time.time()
     print(f"# {time.strftime('%Y-%m-%d')} {os.uname().nodename}: {os.cpu_count()} threads; "
@@ -234,9 +244,10 @@ def main():
                         docs["cosine"] = docs["findings"] if not args.old else run_describe(
                             old, a, b, hyp_file, cache, os.path.join(work, "oldcos.json"),
                             "cosine", seed)
-                        docs["contrast"] = run_describe(old, a, b, hyp_file, cache,
-                                                        os.path.join(work, "oldcon.json"),
-                                                        "contrast", seed)
+                        if "contrast" in methods:
+                            docs["contrast"] = run_describe(old, a, b, hyp_file, cache,
+                                                            os.path.join(work, "oldcon.json"),
+                                                            "contrast", seed)
                         judge.learn([t for m in methods for t, _ in
                                      reported(docs[m], m if m == "findings" else "auroc")])
                         for m in methods:
@@ -257,6 +268,16 @@ def main():
                                     row["eff_err"] = abs(gd[0]["effect"] - truth)
                                     lo, hi = gd[0]["effect_ci"]
                                     row["cover"] = float(lo <= truth <= hi)
+                                    if dump:
+                                        d = gd[0]["effect_detail"]
+                                        dump.write(json.dumps({
+                                            "source": src, "size": size, "share": share,
+                                            "topic": topic, "truth": truth,
+                                            "effect": gd[0]["effect"], "ci": [lo, hi],
+                                            "share_a": gd[0]["share_a"],
+                                            "share_b": gd[0]["share_b"], "z": d["z"],
+                                            "n_a": d["n_a"], "n_b": d["n_b"],
+                                            "shares": d["shares"]}) + "\n")
                             results.setdefault((m, share, size), []).append(row)
                 print(f"# {src} size {size}: {len(topics)} topics done, "
                       f"{time.time() - t_start:.0f} s", file=sys.stderr, flush=True)
