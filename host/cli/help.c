@@ -52,7 +52,7 @@ const char cli_fields_help[] =
     "                      percentile (a hinge), calibrated for the encoder so that\n"
     "                      it reads as a share (\"31% of A vs 4% of B\")\n"
     "  effect, effect_ci   share_a - share_b with a 95% interval (sampling error\n"
-    "                      and the calibration's, about 25% of the effect)\n"
+    "                      and the calibration's: 25% of the effect, and 0.02)\n"
     "  p_value, q_value    two-sided test that it holds equally often (Welch's, on\n"
     "                      the hinge), and Benjamini-Hochberg over all candidates:\n"
     "                      keep q <= 0.05 and at most 5% are expected to be flukes\n"

@@ -329,6 +329,7 @@ static void json_findings(cJSON *root, const hr_report_info *in)
     cJSON_AddStringToObject(m, "q_value", "Benjamini-Hochberg over all hypotheses");
     hr_json_number(m, "kappa", HR_EFFECT_KAPPA);
     hr_json_number(m, "calibration_sd", HR_EFFECT_CALIBRATION_SD);
+    hr_json_number(m, "calibration_abs_sd", HR_EFFECT_CALIBRATION_ABS_SD);
 }
 
 /* A row's object, appended to arr, with its rank and index; NULL when out

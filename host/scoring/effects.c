@@ -222,9 +222,10 @@ static double clamp(double x, double lo, double hi)
     return x < lo ? lo : (x > hi ? hi : x);
 }
 
-void hr_effect_interval(hr_effect *e, double se, double rel_sd)
+void hr_effect_interval(hr_effect *e, double se)
 {
-    const double half = 1.96 * sqrt(se * se + rel_sd * rel_sd * e->effect * e->effect);
+    const double rel = HR_EFFECT_CALIBRATION_SD * e->effect, abs_sd = HR_EFFECT_CALIBRATION_ABS_SD;
+    const double half = 1.96 * sqrt(se * se + rel * rel + abs_sd * abs_sd);
     e->ci_low = clamp(e->effect - half, -1.0, 1.0);
     e->ci_high = clamp(e->effect + half, -1.0, 1.0);
 }
@@ -469,7 +470,7 @@ void hr_effect_finish(const double *stats, size_t n_a, size_t n_b, hr_effect *ou
     const double base = clamp((lower - g0) / e.gain, 0.0, 1.0 - fabs(e.effect));
     e.share_a = e.effect >= 0.0 ? base + e.effect : base;
     e.share_b = e.effect >= 0.0 ? base : base - e.effect;
-    hr_effect_interval(&e, se_raw / e.gain, HR_EFFECT_CALIBRATION_SD);
+    hr_effect_interval(&e, se_raw / e.gain);
     *out = e;
 }
 

@@ -57,9 +57,10 @@ void hr_effect_finish(const double *stats, size_t n_a, size_t n_b, hr_effect *ou
 void hr_effect_hist_stats(const uint32_t *ca, const uint32_t *cb, size_t bins, double lo,
                           double width, double *stats);
 
-/* e->ci_low, e->ci_high: e->effect +- 1.96 sqrt(se^2 + (rel_sd effect)^2),
- * within [-1, 1]. */
-void hr_effect_interval(hr_effect *e, double se, double rel_sd);
+/* e->ci_low, e->ci_high: e->effect +- 1.96 sqrt(se^2 + (HR_EFFECT_CALIBRATION_SD
+ * effect)^2 + HR_EFFECT_CALIBRATION_ABS_SD^2), within [-1, 1]; se: the
+ * effect's sampling error. */
+void hr_effect_interval(hr_effect *e, double se);
 
 #ifdef __cplusplus
 }

@@ -201,8 +201,7 @@ static void refine_by_mixture(selection *z, size_t j)
     e->share_a = pa, e->share_b = pb;
     e->effect = pa - pb;
     e->mixture = 1;
-    hr_effect_interval(e, sqrt(pa * (1 - pa) / (double)na + pb * (1 - pb) / (double)nb),
-                       HR_EFFECT_CALIBRATION_SD);
+    hr_effect_interval(e, sqrt(pa * (1 - pa) / (double)na + pb * (1 - pb) / (double)nb));
 }
 
 static int cmp_size(const void *x, const void *y)
