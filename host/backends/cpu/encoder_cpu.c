@@ -460,25 +460,21 @@ static void attend_head(const float *q, const float *k, const float *v, int ld, 
             }
             inv[i] = 1.f / softmax_numerators(pi, len);
         }
+        /* columns a tile at a time: 32 with AVX-512 (values_avx512), else 16;
+         * acc's rows hold `tile` floats */
+        const int tile = vec == HR_SIMD_AVX512 ? 2 * ATT_DIMS : ATT_DIMS;
+        for (int c0 = 0; c0 < dh; c0 += tile) {
+            float acc[ATT_ROWS * 2 * ATT_DIMS]; /* (ATT_ROWS, tile) */
+            const int nc = dh - c0 < tile ? dh - c0 : tile;
 #if defined(__GNUC__) && defined(__x86_64__)
-        if (vec == HR_SIMD_AVX512) {
-            for (int c0 = 0; c0 < dh; c0 += 2 * ATT_DIMS) {
-                float acc[ATT_ROWS][2 * ATT_DIMS];
-                const int nc = dh - c0 < 2 * ATT_DIMS ? dh - c0 : 2 * ATT_DIMS;
-                values_avx512(p, lenp, len, v, ld, c0, nc, acc);
-                scale_rows_out(acc[0], 2 * ATT_DIMS, r, nc, inv, out + (size_t)i0 * ldo + c0, ldo);
-            }
-        } else
-#endif
-        for (int c0 = 0; c0 < dh; c0 += ATT_DIMS) {
-            float acc[ATT_ROWS][ATT_DIMS];
-            const int nc = dh - c0 < ATT_DIMS ? dh - c0 : ATT_DIMS;
-#if defined(__GNUC__) && defined(__x86_64__)
-            if (vec == HR_SIMD_AVX2) values_avx2(p, lenp, len, v, ld, c0, nc, acc);
+            if (vec == HR_SIMD_AVX512)
+                values_avx512(p, lenp, len, v, ld, c0, nc, (float(*)[2 * ATT_DIMS])acc);
+            else if (vec == HR_SIMD_AVX2)
+                values_avx2(p, lenp, len, v, ld, c0, nc, (float(*)[ATT_DIMS])acc);
             else
 #endif
-                value_tile_n(p, lenp, len, v, ld, c0, nc, acc);
-            scale_rows_out(acc[0], ATT_DIMS, r, nc, inv, out + (size_t)i0 * ldo + c0, ldo);
+                value_tile_n(p, lenp, len, v, ld, c0, nc, (float(*)[ATT_DIMS])acc);
+            scale_rows_out(acc, tile, r, nc, inv, out + (size_t)i0 * ldo + c0, ldo);
         }
     }
 }
