@@ -420,15 +420,6 @@ __attribute__((target("avx2,fma"))) static void values_avx2(const float *p, int 
 }
 #endif
 
-/* out[i][c] = acc[i][c] * inv[i] for the strip's r rows and nc columns
- * (acc's rows of stride lda, out's of stride ldo). */
-static void scale_rows_out(const float *acc, int lda, int r, int nc, const float inv[ATT_ROWS],
-                           float *out, int ldo)
-{
-    for (int i = 0; i < r; i++)
-        for (int c = 0; c < nc; c++) out[(size_t)i * ldo + c] = acc[(size_t)i * lda + c] * inv[i];
-}
-
 static void attend_head(const float *q, const float *k, const float *v, int ld, int len, int dh,
                         float *out, int ldo, float *kt, float *p)
 {
@@ -474,7 +465,9 @@ static void attend_head(const float *q, const float *k, const float *v, int ld, 
             else
 #endif
                 value_tile_n(p, lenp, len, v, ld, c0, nc, (float(*)[ATT_DIMS])acc);
-            scale_rows_out(acc, tile, r, nc, inv, out + (size_t)i0 * ldo + c0, ldo);
+            for (int i = 0; i < r; i++)
+                for (int c = 0; c < nc; c++)
+                    out[(size_t)(i0 + i) * ldo + c0 + c] = acc[i * tile + c] * inv[i];
         }
     }
 }
