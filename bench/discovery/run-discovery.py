@@ -277,7 +277,16 @@ def main():
                                             "share_a": gd[0]["share_a"],
                                             "share_b": gd[0]["share_b"], "z": d["z"],
                                             "n_a": d["n_a"], "n_b": d["n_b"],
-                                            "shares": d["shares"]}) + "\n")
+                                            "shares": d["shares"],
+                                            "findings": [{
+                                                "text": h["text"], "direction": h["direction"],
+                                                "true": bool(h["direction"] == "A" and
+                                                judge.points_to(h["text"], topic)),
+                                                "effect": h["effect"], "z": h["effect_detail"]["z"],
+                                                "beyond": h["effect_detail"]["effect_beyond"],
+                                                "beyond_se": h["effect_detail"]["effect_beyond_se"]}
+                                                for h in docs[m]["hypotheses"] if h.get("finding")]
+                                            }) + "\n")
                             results.setdefault((m, share, size), []).append(row)
                 print(f"# {src} size {size}: {len(topics)} topics done, "
                       f"{time.time() - t_start:.0f} s", file=sys.stderr, flush=True)

@@ -86,6 +86,8 @@ hr_status hr_pipe_report_findings(hr_report *rep, const size_t *order, const hr_
         row->finding = f[i].is_finding;
         row->explained_by = f[i].explained_by >= 0 ? rank_of[f[i].explained_by] : 0;
         row->paraphrase = f[i].paraphrase;
+        row->effect_beyond = f[i].is_finding ? f[i].effect_beyond : NAN;
+        row->effect_beyond_se = f[i].is_finding ? f[i].effect_beyond_se : NAN;
         row->shown = shown[r];
         if (row->significant) {
             if (row->direction == 'A') in->significant_a++;

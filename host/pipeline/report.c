@@ -315,6 +315,10 @@ static void json_common_scores(cJSON *o, const hr_report_row *row,
     cJSON_AddNumberToObject(how, "n_a", (double)e->n_a);
     cJSON_AddNumberToObject(how, "n_b", (double)e->n_b);
     cJSON_AddStringToObject(how, "shares", e->mixture ? "two-group mixture" : "calibrated hinge");
+    if (row->finding) {
+        hr_json_number(how, "effect_beyond", row->effect_beyond);
+        hr_json_number(how, "effect_beyond_se", row->effect_beyond_se);
+    }
 }
 
 /* The top-level facts of the effects and findings. */

@@ -13,9 +13,13 @@
  * df = rows - columns of Q - 1, and a new covariate column costs one pass
  * over the candidates (q . g for each), a step one more (y~ . g). Columns
  * are orthogonalised by classical Gram-Schmidt, twice (accurate to rounding
- * for the ~100 columns of 20 findings); a column within 1e-9 of the span
+ * for the ~140 columns of 20 findings); a column within 1e-9 of the span
  * is dropped. p-values come from the normal approximation of t (df is the
  * number of rows read, hundreds at least when anything is significant).
+ * The same quantities give the side's coefficient in the regression of g
+ * on y and the covariates, (y~ . g) / |y~|^2, and its standard error: over
+ * the candidate's gain, the share difference it holds for beyond the
+ * findings (effect_beyond).
  */
 #include "hyporank/findings.h"
 #include "hyporank/stats.h"
@@ -30,7 +34,8 @@
 
 /* Knots of a finding's piecewise-linear covariate: pooled quantiles. */
 static const double knot_q[5] = {0.5, 0.8, 0.9, 0.95, 0.98};
-#define COLUMNS_PER_FINDING 6 /* s and max(s - knot, 0) for each knot */
+#define SIMILARITY_COLUMNS 6 /* s and max(s - knot, 0) for each knot */
+#define COLUMNS_PER_FINDING 7 /* those and P(holder | s, side) */
 
 /* A finding's shares come from the two-group mixture when its components
  * are at least this many standard deviations apart. */
@@ -45,6 +50,13 @@ hr_findings_options hr_findings_default_options(void)
     hr_findings_options o = {0.05, 20, 500, 20000, 0.3, 0.8, 1};
     return o;
 }
+
+/* A two-group model of a finding's similarities: its non-holders N(mu0,
+ * sd0), its holders N(mu1, sd1), holders a share pa of A's rows and pb of
+ * B's. */
+typedef struct two_groups {
+    double mu0, sd0, mu1, sd1, pa, pb;
+} two_groups;
 
 /* One row system: the rows (of the sample) a group of candidates is tested on. */
 typedef struct row_system {
@@ -67,6 +79,8 @@ typedef struct selection {
     int *sys_of;           /* (m) */
     double *ss;            /* (m) squared norm of each hinge's residual */
     double *ss0;           /* (m) the same with only the constant removed */
+    two_groups *groups;    /* (m) accepted findings: the two-group model fitted to each */
+    double *separation;    /* (m) its components' separation (0: the fit failed) */
     double *col;           /* (r) scratch column */
     float *tmp;            /* (r) scratch for quantiles */
 } selection;
@@ -113,23 +127,6 @@ static void add_column(selection *z, int which, const double *v)
     }
 }
 
-/* The covariates of finding j: its similarity and its hinges at the knots. */
-static void add_finding_covariates(selection *z, size_t j)
-{
-    const float *sj = z->s + j * z->r;
-    double knots[5];
-    memcpy(z->tmp, sj, z->r * sizeof *z->tmp);
-    hr_quantiles(z->tmp, z->r, knot_q, 5, knots);
-    for (int c = 0; c < COLUMNS_PER_FINDING; c++) {
-        for (size_t i = 0; i < z->r; i++) {
-            const double v = sj[i];
-            z->col[i] = c == 0 ? v : (v > knots[c - 1] ? v - knots[c - 1] : 0.0);
-        }
-        add_column(z, 0, z->col);
-        add_column(z, 1, z->col);
-    }
-}
-
 /* Pearson correlation of the similarities of candidates i and j over the rows. */
 static double correlation(const selection *z, size_t i, size_t j)
 {
@@ -151,19 +148,29 @@ static double normal_pdf(double x, double mu, double sd)
     return 0.3989422804014327 / sd * exp(-0.5 * z * z);
 }
 
-/* The two-group Gaussian mixture of finding j's similarities on its rows
- * (EM from the calibrated estimate). Replaces the effect's shares when the
- * components are clearly apart. */
-static void refine_by_mixture(selection *z, size_t j)
+/* The model of the calibration (hyporank/findings.h). */
+static two_groups calibrated_groups(const hr_effect *e)
 {
-    hr_effect *e = &z->e[z->cand[j]];
+    two_groups g = {e->mu0, e->sigma, e->mu0 + e->delta, e->sigma, e->share_a, e->share_b};
+    g.pa = g.pa < 0.001 ? 0.001 : (g.pa > 0.999 ? 0.999 : g.pa);
+    g.pb = g.pb < 0.001 ? 0.001 : (g.pb > 0.999 ? 0.999 : g.pb);
+    return g;
+}
+
+/* The two-group Gaussian mixture of finding j's similarities on its rows,
+ * by EM from the calibrated model. Returns the components' separation in
+ * pooled standard deviations (0 when EM failed; *g then the start). */
+static double fit_mixture(const selection *z, size_t j, two_groups *g)
+{
+    const hr_effect *e = &z->e[z->cand[j]];
     const row_system *y = &z->sys[z->sys_of[j]];
+    *g = calibrated_groups(e);
     size_t na = 0;
     for (size_t i = 0; i < y->n; i++) na += y->row[i] < z->r_a;
     const size_t nb = y->n - na;
-    if (na < 2 || nb < 2) return;
+    if (na < 2 || nb < 2) return 0.0;
     const float *s = z->s + j * z->r;
-    double mu0 = e->mu0, mu1 = e->mu0 + e->delta, sd0 = e->sigma, sd1 = e->sigma;
+    double mu0 = g->mu0, mu1 = g->mu1, sd0 = g->sd0, sd1 = g->sd1;
     double pa = e->share_a < 0.01 ? 0.01 : (e->share_a > 0.99 ? 0.99 : e->share_a);
     double pb = e->share_b < 0.001 ? 0.001 : (e->share_b > 0.99 ? 0.99 : e->share_b);
     double last = -INFINITY;
@@ -180,7 +187,7 @@ static void refine_by_mixture(selection *z, size_t j)
             else rb += r;
             w1 += r, w0 += 1 - r, m1 += r * v, m0 += (1 - r) * v;
         }
-        if (!(w1 > 0 && w0 > 0)) return;
+        if (!(w1 > 0 && w0 > 0)) return 0.0;
         pa = ra / (double)na, pb = rb / (double)nb;
         mu1 = m1 / w1, mu0 = m0 / w0;
         double v1 = 0, v0 = 0;
@@ -192,16 +199,62 @@ static void refine_by_mixture(selection *z, size_t j)
             v1 += r * (v - mu1) * (v - mu1), v0 += (1 - r) * (v - mu0) * (v - mu0);
         }
         sd1 = sqrt(v1 / w1) + 1e-4, sd0 = sqrt(v0 / w0) + 1e-4;
-        if (!(mu1 > mu0)) return;
+        if (!(mu1 > mu0)) return 0.0;
         if (fabs(ll - last) < 1e-10 * (double)y->n) break;
         last = ll;
     }
-    const double separation = (mu1 - mu0) / sqrt(0.5 * (sd0 * sd0 + sd1 * sd1));
-    if (!(separation >= MIXTURE_MIN_SEPARATION)) return;
-    e->share_a = pa, e->share_b = pb;
-    e->effect = pa - pb;
+    *g = (two_groups){mu0, sd0, mu1, sd1, pa, pb};
+    return (mu1 - mu0) / sqrt(0.5 * (sd0 * sd0 + sd1 * sd1));
+}
+
+/* Replaces finding j's shares by its mixture's (fitted when it was
+ * accepted) when the components are clearly apart. */
+static void refine_by_mixture(selection *z, size_t j)
+{
+    const two_groups g = z->groups[j];
+    if (!(z->separation[j] >= MIXTURE_MIN_SEPARATION)) return;
+    const row_system *y = &z->sys[z->sys_of[j]];
+    size_t na = 0;
+    for (size_t i = 0; i < y->n; i++) na += y->row[i] < z->r_a;
+    const size_t nb = y->n - na;
+    hr_effect *e = &z->e[z->cand[j]];
+    e->share_a = g.pa, e->share_b = g.pb;
+    e->effect = g.pa - g.pb;
     e->mixture = 1;
-    hr_effect_interval(e, sqrt(pa * (1 - pa) / (double)na + pb * (1 - pb) / (double)nb));
+    hr_effect_interval(e, sqrt(g.pa * (1 - g.pa) / (double)na + g.pb * (1 - g.pb) / (double)nb));
+}
+
+/* P(holder | similarity v, side) under model g; a_side: 1 for A's rows. */
+static double holder_posterior(const two_groups *g, double v, int a_side)
+{
+    const double prior = a_side ? g->pa : g->pb;
+    const double z0 = (v - g->mu0) / g->sd0, z1 = (v - g->mu1) / g->sd1;
+    const double logit = log(prior / (1.0 - prior)) + log(g->sd0 / g->sd1) + 0.5 * (z0 * z0 - z1 * z1);
+    return 1.0 / (1.0 + exp(-logit));
+}
+
+/* The covariates of finding j: its similarity, its hinges at the knots,
+ * and the probability that a row is one of its holders given its
+ * similarity and its side (the two-group mixture; see the header). */
+static void add_finding_covariates(selection *z, size_t j)
+{
+    const float *sj = z->s + j * z->r;
+    double knots[5];
+    memcpy(z->tmp, sj, z->r * sizeof *z->tmp);
+    hr_quantiles(z->tmp, z->r, knot_q, 5, knots);
+    for (int c = 0; c < SIMILARITY_COLUMNS; c++) {
+        for (size_t i = 0; i < z->r; i++) {
+            const double v = sj[i];
+            z->col[i] = c == 0 ? v : (v > knots[c - 1] ? v - knots[c - 1] : 0.0);
+        }
+        add_column(z, 0, z->col);
+        add_column(z, 1, z->col);
+    }
+    two_groups *g = &z->groups[j];
+    z->separation[j] = fit_mixture(z, j, g);
+    for (size_t i = 0; i < z->r; i++) z->col[i] = holder_posterior(g, sj[i], i < z->r_a);
+    add_column(z, 0, z->col);
+    add_column(z, 1, z->col);
 }
 
 static int cmp_size(const void *x, const void *y)
@@ -228,6 +281,7 @@ static size_t *sample_rows(size_t n, size_t max, uint64_t *state, size_t *got)
 static void free_selection(selection *z)
 {
     free(z->cand), free(z->s), free(z->sys_of), free(z->ss), free(z->ss0), free(z->col), free(z->tmp);
+    free(z->groups), free(z->separation);
     for (int w = 0; w < 2; w++) free(z->sys[w].row), free(z->sys[w].y), free(z->sys[w].q);
 }
 
@@ -263,10 +317,12 @@ static hr_status prepare(selection *z, char *err, size_t errlen)
     z->sys_of = malloc(z->m * sizeof *z->sys_of);
     z->ss = malloc(z->m * sizeof *z->ss);
     z->ss0 = malloc(z->m * sizeof *z->ss0);
+    z->groups = malloc(z->m * sizeof *z->groups);
+    z->separation = malloc(z->m * sizeof *z->separation);
     z->col = malloc(z->r * sizeof *z->col);
     z->tmp = malloc(z->r * sizeof *z->tmp);
-    int ok = rows_a && rows_b && hs && xg && z->s && z->sys_of && z->ss && z->ss0 && z->col &&
-             z->tmp;
+    int ok = rows_a && rows_b && hs && xg && z->s && z->sys_of && z->ss && z->ss0 && z->groups &&
+             z->separation && z->col && z->tmp;
     for (int w = 0; ok && w < 2; w++) {
         row_system *y = &z->sys[w];
         y->row = malloc(z->r * sizeof *y->row);
@@ -328,7 +384,7 @@ static hr_status prepare(selection *z, char *err, size_t errlen)
  * test (see the header) and the strength it is ranked by. wa, wb: the
  * shares of A and of B taken by accepted findings of each direction. */
 static void test_candidate(const selection *z, size_t j, double wa, double wb, double *p_comb,
-                           double *p_cond_out, double *strength)
+                           double *p_cond_out, double *strength, double *beyond, double *beyond_se)
 {
     const hr_effect *e = &z->e[z->cand[j]];
     const row_system *y = &z->sys[z->sys_of[j]];
@@ -336,6 +392,7 @@ static void test_candidate(const selection *z, size_t j, double wa, double wb, d
     /* overlap with the accepted findings: partial correlation */
     double p_cond = 1.0, z_cond = 0.0;
     double yy = 0.0, yg = 0.0;
+    *beyond = 0.0, *beyond_se = INFINITY;
     for (size_t i = 0; i < y->n; i++) {
         yy += y->y[i] * y->y[i];
         yg += y->y[i] * hinge(z, j, y->row[i]);
@@ -346,6 +403,11 @@ static void test_candidate(const selection *z, size_t j, double wa, double wb, d
         if (r > 1.0) r = 1.0;
         if (r < -1.0) r = -1.0;
         const double t = r * sqrt(df / fmax(1.0 - r * r, 1e-300));
+        const double beta = yg / yy, ss_res = fmax(z->ss[j] - yg * beta, 0.0);
+        if (e->gain > 0.0) {
+            *beyond = beta / e->gain;
+            *beyond_se = sqrt(ss_res / df / yy) / e->gain;
+        }
         if ((t > 0) == dir_a) {
             z_cond = fabs(t);
             p_cond = hr_normal_two_sided_p(t);
@@ -375,7 +437,7 @@ hr_status hr_findings_select(const hr_findings_input *in, const hr_findings_opti
         return hr_fail(HR_ERR_INTERNAL, err, errlen, "hr_findings_select: bad arguments");
     const hr_findings_options o = opt ? *opt : hr_findings_default_options();
     for (size_t i = 0; i < in->k; i++)
-        out[i] = (hr_finding){0, 0, -1, 0, NAN};
+        out[i] = (hr_finding){0, 0, -1, 0, NAN, NAN, NAN};
     selection z;
     memset(&z, 0, sizeof z);
     z.in = in, z.o = &o, z.e = effects;
@@ -413,13 +475,14 @@ hr_status hr_findings_select(const hr_findings_input *in, const hr_findings_opti
     size_t nf = 0;
     while (nf < o.max_findings) {
         size_t best = SIZE_MAX;
-        double best_strength = -1.0, best_p = 1.0;
+        double best_strength = -1.0, best_p = 1.0, best_beyond = 0.0, best_beyond_se = 0.0;
         for (size_t j = 0; j < z.m; j++) {
             if (taken[j]) continue;
-            double p, pc, strength;
-            test_candidate(&z, j, wa, wb, &p, &pc, &strength);
+            double p, pc, strength, bey, bey_se;
+            test_candidate(&z, j, wa, wb, &p, &pc, &strength, &bey, &bey_se);
             if (p * (double)in->k <= o.alpha && strength > best_strength) {
                 best = j, best_strength = strength, best_p = pc;
+                best_beyond = bey, best_beyond_se = bey_se;
             }
         }
         if (best == SIZE_MAX) break;
@@ -427,6 +490,7 @@ hr_status hr_findings_select(const hr_findings_input *in, const hr_findings_opti
         found[nf] = best;
         hr_finding *f = &out[z.cand[best]];
         f->is_finding = 1, f->order = nf, f->p_conditional = best_p;
+        f->effect_beyond = best_beyond, f->effect_beyond_se = best_beyond_se;
         nf++;
         const hr_effect *e = &effects[z.cand[best]];
         if (e->hinge_a > e->hinge_b) wa += fmin(1.0, fmax(0.0, e->ci_high));

@@ -53,10 +53,19 @@
  * alpha) is a finding only if it holds beyond the findings already
  * accepted, tested in order of strength (forward selection):
  *   - overlap: the partial correlation of its hinge with the side (A = 1)
- *     given the accepted findings' similarities (each entered as a
- *     piecewise-linear function with knots at its pooled quantiles 0.5, 0.8,
- *     0.9, 0.95, 0.98) must be significant: "is about a virus" adds nothing
- *     once "is about the coronavirus" is accepted;
+ *     given the accepted findings must be significant: "is about a virus"
+ *     adds nothing once "is about the coronavirus" is accepted. Each
+ *     finding enters as a piecewise-linear function of its similarity
+ *     (knots at its pooled quantiles 0.5, 0.8, 0.9, 0.95, 0.98) and as the
+ *     probability that a text is one of its holders given its similarity
+ *     and its side: a two-group Gaussian mixture of the similarities with
+ *     shares of its own in A and in B, fitted by EM from the calibration.
+ *     The similarity tells holders only roughly, and given the similarity
+ *     alone a text of A is likelier a holder than one of B (A has more of
+ *     them), so without the side the finding's difference leaks into every
+ *     candidate that holds for some of its texts, and with thousands of
+ *     texts its parts ("is about dogs" under "is about animals") pass as
+ *     findings of their own (bench/RESULTS.md);
  *   - dilution: when findings of the other side took a share w of that
  *     side (their upper 95% bound, summed), a candidate of direction A must
  *     beat B's hinge mean after that share is set aside: mean_a (1 - w) >
@@ -182,6 +191,10 @@ typedef struct hr_finding {
                               finding that explains it; else -1 */
     int paraphrase;        /* 1: holds for the same texts as explained_by */
     double p_conditional;  /* findings: the p-value of the test that accepted it */
+    double effect_beyond;  /* findings: the share difference left given the findings
+                              accepted before it (the side's partial regression
+                              coefficient on its hinge, over the gain) */
+    double effect_beyond_se; /* its standard error (sampling only) */
 } hr_finding;
 
 /* The forward selection (see above) over the candidates with q <= alpha.

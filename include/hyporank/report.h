@@ -192,6 +192,9 @@ typedef struct hr_report_row {
     size_t explained_by;        /* significant alone but not a finding: the rank of the
                                    finding that explains it; else 0 */
     int paraphrase;             /* 1: holds for the same texts as explained_by */
+    double effect_beyond, effect_beyond_se; /* a finding: its share difference given the
+                                   findings before it, and that one's standard error
+                                   (hyporank/findings.h); else NaN */
     size_t n_explained;         /* a finding: rows it explains, paraphrases included */
     size_t n_paraphrases;       /* a finding: its paraphrases, strongest first */
     const char *const *paraphrases; /* (n_paraphrases) their texts */
