@@ -222,6 +222,14 @@ static outcome run(const world *w, const float *xa, size_t na, const float *xb, 
     for (size_t i = 0; i < w->k; i++) {
         o.significant += e[i].q_value <= 0.05;
         if (!f[i].is_finding) continue;
+        /* the first finding is given nothing but the constant: what it holds
+         * for beyond that is the difference of its hinge means over the gain */
+        if (f[i].order == 0) {
+            const double want = (e[i].hinge_a - e[i].hinge_b) / e[i].gain;
+            CHECKF(fabs(f[i].effect_beyond - want) <= 1e-9 && f[i].effect_beyond_se > 0,
+                   "first finding: beyond %.17g, hinge difference / gain %.17g",
+                   f[i].effect_beyond, want);
+        }
         /* true: direction A, about topic 0 (its description or a paraphrase) */
         const int about_0 = i == 0 || (i >= TOPICS && i < TOPICS + PARA);
         if (about_0 && e[i].effect > 0) o.true_findings++, planted_finding = (long)i;
