@@ -229,7 +229,8 @@ static double holder_posterior(const two_groups *g, double v, int a_side)
 {
     const double prior = a_side ? g->pa : g->pb;
     const double z0 = (v - g->mu0) / g->sd0, z1 = (v - g->mu1) / g->sd1;
-    const double logit = log(prior / (1.0 - prior)) + log(g->sd0 / g->sd1) + 0.5 * (z0 * z0 - z1 * z1);
+    const double logit =
+        log(prior / (1.0 - prior)) + log(g->sd0 / g->sd1) + 0.5 * (z0 * z0 - z1 * z1);
     return 1.0 / (1.0 + exp(-logit));
 }
 
