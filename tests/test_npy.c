@@ -11,6 +11,7 @@
 #include <dirent.h>
 #include <stdint.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static char tmpdir[256];
@@ -85,6 +86,14 @@ static void expect_read_error(const char *path, hr_status want, const char *what
     CHECKF(strstr(err, path) != NULL, "message should name %s: %s", path, err);
     CHECKF(strstr(err, what) != NULL, "message should say \"%s\": %s", what, err);
     if (st == HR_OK) free(m);
+    /* The view fails alike, with the same message, and holds nothing. */
+    char err2[1024] = "";
+    hr_npy_view v;
+    hr_status st2 = hr_npy_open_f32(path, &v, err2, sizeof err2);
+    CHECKF(st2 == st && strcmp(err, err2) == 0, "%s: view: %s: %s, read: %s", path,
+           hr_status_str(st2), err2, err);
+    CHECKF(v.data == NULL && v.map_base == NULL && v.owned == NULL, "%s: view not empty", path);
+    if (st2 == HR_OK) hr_npy_close(&v);
 }
 
 static void test_round_trip_keeps_shape_and_every_bit(void)
@@ -106,6 +115,46 @@ static void test_round_trip_keeps_shape_and_every_bit(void)
     free(a);
     free(b);
     CHECK(temp_files_left() == 0);
+}
+
+/* A regular file is mapped, not copied, and gives the same bits; a pipe,
+ * which cannot be mapped, is read into memory. */
+static void test_view_maps_a_file_and_reads_a_pipe(void)
+{
+    const size_t rows = 1000, cols = 384; /* 1.5 MB: several pages */
+    float *a = malloc(rows * cols * sizeof *a);
+    for (size_t i = 0; i < rows * cols; i++) a[i] = (float)((double)i * 1e-3 - 5.0);
+    const char *p = tmp_path("view.npy");
+    char err[512] = "";
+    CHECKF(hr_npy_write_f32(p, a, rows, cols, err, sizeof err) == HR_OK, "%s", err);
+    hr_npy_view v;
+    CHECKF(hr_npy_open_f32(p, &v, err, sizeof err) == HR_OK, "%s", err);
+    CHECK(v.rows == rows && v.cols == cols);
+    CHECK(v.map_base != NULL && v.owned == NULL);
+    CHECK(v.data && memcmp(v.data, a, rows * cols * sizeof *a) == 0);
+    hr_npy_close(&v);
+
+    const char *fifo = tmp_path("view.fifo");
+    CHECK(mkfifo(fifo, 0600) == 0);
+    size_t len = 0;
+    unsigned char *bytes = slurp(p, &len);
+    pid_t child = fork();
+    if (child == 0) { /* the writer end of the pipe */
+        FILE *f = fopen(fifo, "wb");
+        size_t put = f ? fwrite(bytes, 1, len, f) : 0;
+        if (f) fclose(f);
+        _exit(put == len ? 0 : 1);
+    }
+    CHECKF(hr_npy_open_f32(fifo, &v, err, sizeof err) == HR_OK, "%s", err);
+    CHECK(v.map_base == NULL && v.owned != NULL && v.rows == rows && v.cols == cols);
+    CHECK(v.data && memcmp(v.data, a, rows * cols * sizeof *a) == 0);
+    hr_npy_close(&v);
+    int status = 1;
+    waitpid(child, &status, 0);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    unlink(fifo);
+    free(bytes);
+    free(a);
 }
 
 static void test_written_header_is_version_1_with_data_at_a_multiple_of_64(void)
@@ -174,6 +223,16 @@ static void check_reads_fixture(const char *name, size_t rows, size_t cols)
         if (m[i] != fixture_value(i)) same = 0;
     CHECKF(same, "%s: values differ", name);
     free(m);
+    hr_npy_view v;
+    st = hr_npy_open_f32(p, &v, err, sizeof err);
+    CHECKF(st == HR_OK, "%s: view: %s", name, err);
+    CHECKF(v.rows == rows && v.cols == cols, "%s: view shape (%zu, %zu)", name, v.rows, v.cols);
+    same = 1;
+    for (size_t i = 0; st == HR_OK && i < rows * cols; i++)
+        if (v.data[i] != fixture_value(i)) same = 0;
+    CHECKF(same, "%s: the view's values differ", name);
+    hr_npy_close(&v);
+    CHECK(v.data == NULL && v.map_base == NULL && v.owned == NULL);
 }
 
 static void test_numpy_float32_c_order_file_is_read(void)
@@ -396,6 +455,7 @@ int main(void)
         return 1;
     }
     RUN(test_round_trip_keeps_shape_and_every_bit);
+    RUN(test_view_maps_a_file_and_reads_a_pipe);
     RUN(test_written_header_is_version_1_with_data_at_a_multiple_of_64);
     RUN(test_written_file_is_byte_for_byte_what_numpy_writes);
     RUN(test_numpy_float32_c_order_file_is_read);

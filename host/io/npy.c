@@ -16,6 +16,7 @@
  * a multiple of 64), through hr_output_write (hyporank/output.h): a
  * temporary beside the target, synced, then renamed into place.
  */
+#define _GNU_SOURCE /* MAP_POPULATE */
 #include "hyporank/npy.h"
 #include "hyporank/output.h"
 #include "core/memory.h"
@@ -27,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -329,8 +331,11 @@ malformed:;
                    "%s: malformed .npy header near byte %zu of it: %s", path, h.i, shown);
 }
 
-static hr_status read_fd(int fd, const char *path, float **data, size_t *rows, size_t *cols,
-                         char *err, size_t errlen)
+/* The preamble and header of the .npy open on fd: its shape, and where its
+ * data starts. For a regular file, also that the data is exactly what the
+ * shape needs (checked before anything is allocated for it). */
+static hr_status read_header(int fd, const char *path, size_t *rows, size_t *cols,
+                             size_t *data_off, int *regular, char *err, size_t errlen)
 {
     unsigned char pre[12];
     size_t got = read_full(fd, pre, 10);
@@ -377,35 +382,43 @@ static hr_status read_fd(int fd, const char *path, float **data, size_t *rows, s
     hr_status st = parse_header(path, hdr, hlen, rows, cols, err, errlen);
     free(hdr);
     if (st != HR_OK) return st;
+    *data_off = off + hlen;
 
-    size_t count = *rows * *cols, bytes = count * sizeof(float);
-    /* For a regular file, check the size before allocating what the header
-     * claims. */
+    const size_t bytes = *rows * *cols * sizeof(float);
     struct stat sb;
-    if (fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode)) {
-        uint64_t have = (uint64_t)sb.st_size, need = (uint64_t)(off + hlen) + bytes;
+    *regular = fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode);
+    if (*regular) {
+        uint64_t have = (uint64_t)sb.st_size, need = (uint64_t)*data_off + bytes;
         if (have < need)
             return hr_fail(HR_ERR_INPUT, err, errlen,
                            "%s: data is truncated: shape (%zu, %zu) needs %zu bytes of data, the "
                            "file holds %llu", path, *rows, *cols, bytes,
-                           (unsigned long long)(have - (off + hlen)));
+                           (unsigned long long)(have - *data_off));
         if (have > need)
             return hr_fail(HR_ERR_INPUT, err, errlen,
                            "%s: %llu bytes of unexpected data after the (%zu, %zu) matrix", path,
                            (unsigned long long)(have - need), *rows, *cols);
     }
+    return HR_OK;
+}
+
+/* The data of a .npy whose header read_header has just read, into memory. */
+static hr_status read_data(int fd, const char *path, size_t rows, size_t cols, float **data,
+                           char *err, size_t errlen)
+{
+    const size_t count = rows * cols, bytes = count * sizeof(float);
     float *m = hr_alloc_large(bytes);
     if (!m)
         return hr_fail(HR_ERR_NOMEM, err, errlen, "%s: out of memory for a (%zu, %zu) matrix",
-                       path, *rows, *cols);
-    got = read_full(fd, m, bytes);
+                       path, rows, cols);
+    size_t got = read_full(fd, m, bytes);
     if (got != bytes) {
         free(m);
         if (got == (size_t)-1)
             return hr_fail(HR_ERR_IO, err, errlen, "cannot read %s: %s", path, strerror(errno));
         return hr_fail(HR_ERR_INPUT, err, errlen,
                        "%s: data is truncated: shape (%zu, %zu) needs %zu bytes of data, the "
-                       "file holds %zu", path, *rows, *cols, bytes, got);
+                       "file holds %zu", path, rows, cols, bytes, got);
     }
     char extra;
     got = read_full(fd, &extra, 1);
@@ -414,10 +427,19 @@ static hr_status read_fd(int fd, const char *path, float **data, size_t *rows, s
         if (got == (size_t)-1)
             return hr_fail(HR_ERR_IO, err, errlen, "cannot read %s: %s", path, strerror(errno));
         return hr_fail(HR_ERR_INPUT, err, errlen,
-                       "%s: unexpected data after the (%zu, %zu) matrix", path, *rows, *cols);
+                       "%s: unexpected data after the (%zu, %zu) matrix", path, rows, cols);
     }
     if (!host_is_little_endian()) swap4(m, count);
     *data = m;
+    return HR_OK;
+}
+
+static hr_status open_path(const char *path, int *fd, char *err, size_t errlen)
+{
+    do {
+        *fd = open(path, O_RDONLY);
+    } while (*fd < 0 && errno == EINTR);
+    if (*fd < 0) return hr_fail(HR_ERR_IO, err, errlen, "cannot open %s: %s", path, strerror(errno));
     return HR_OK;
 }
 
@@ -427,17 +449,65 @@ hr_status hr_npy_read_f32(const char *path, float **data, size_t *rows, size_t *
     if (!path || !data || !rows || !cols)
         return hr_fail(HR_ERR_INTERNAL, err, errlen, "hr_npy_read_f32: null argument");
     *data = NULL;
-    size_t r = 0, c = 0;
-    int fd;
-    do {
-        fd = open(path, O_RDONLY);
-    } while (fd < 0 && errno == EINTR);
-    if (fd < 0) return hr_fail(HR_ERR_IO, err, errlen, "cannot open %s: %s", path, strerror(errno));
-    hr_status st = read_fd(fd, path, data, &r, &c, err, errlen);
+    size_t r = 0, c = 0, off;
+    int fd, regular;
+    hr_status st = open_path(path, &fd, err, errlen);
+    if (st != HR_OK) return st;
+    st = read_header(fd, path, &r, &c, &off, &regular, err, errlen);
+    if (st == HR_OK) st = read_data(fd, path, r, c, data, err, errlen);
     close(fd);
     if (st == HR_OK) {
         *rows = r;
         *cols = c;
     }
     return st;
+}
+
+hr_status hr_npy_open_f32(const char *path, hr_npy_view *view, char *err, size_t errlen)
+{
+    if (!path || !view)
+        return hr_fail(HR_ERR_INTERNAL, err, errlen, "hr_npy_open_f32: null argument");
+    memset(view, 0, sizeof *view);
+    size_t r = 0, c = 0, off;
+    int fd, regular;
+    hr_status st = open_path(path, &fd, err, errlen);
+    if (st != HR_OK) return st;
+    st = read_header(fd, path, &r, &c, &off, &regular, err, errlen);
+    if (st != HR_OK) {
+        close(fd);
+        return st;
+    }
+    const size_t bytes = r * c * sizeof(float);
+    /* Mapped: the file's bytes are the floats (little-endian host), each at
+     * a multiple of 4 (numpy puts the data at a multiple of 64). */
+    if (regular && bytes > 0 && host_is_little_endian() && off % sizeof(float) == 0) {
+        const size_t len = off + bytes;
+        void *base = mmap(NULL, len, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+        if (base != MAP_FAILED) {
+            close(fd);
+            view->data = (const float *)((const char *)base + off);
+            view->rows = r;
+            view->cols = c;
+            view->map_base = base;
+            view->map_len = len;
+            return HR_OK;
+        }
+    }
+    float *m = NULL;
+    st = read_data(fd, path, r, c, &m, err, errlen);
+    close(fd);
+    if (st != HR_OK) return st;
+    view->data = m;
+    view->rows = r;
+    view->cols = c;
+    view->owned = m;
+    return HR_OK;
+}
+
+void hr_npy_close(hr_npy_view *view)
+{
+    if (!view) return;
+    if (view->map_base) munmap(view->map_base, view->map_len);
+    free(view->owned);
+    memset(view, 0, sizeof *view);
 }

@@ -38,14 +38,15 @@ typedef struct side {
     size_t n;
     size_t dim;
     hr_corpus *own_corpus; /* read from text_path */
-    float *own_emb;        /* read from npy_path or embedded once */
+    float *own_emb;        /* embedded once */
+    hr_npy_view npy;       /* read from npy_path: mapped where it can be */
 } side;
 
 /* A side from the options: what comes from memory wins over the paths. */
 static side side_from(const char *name, const char *text_path, const hr_corpus *texts,
                       const char *npy_path, const hr_matrix_ref *m, const char *m_name)
 {
-    side s = {name, text_path, npy_path, texts, NULL, NULL, 0, 0, NULL, NULL};
+    side s = {name, text_path, npy_path, texts, NULL, NULL, 0, 0, NULL, NULL, {0}};
     if (texts) s.text_path = texts->path ? texts->path : name;
     if (m->data) {
         s.mem = m;
@@ -90,9 +91,9 @@ static hr_status load_npy(side *s, char *err, size_t errlen)
     if (s->mem) {
         s->emb = s->mem->data, s->n = s->mem->rows, s->dim = s->mem->dim;
     } else {
-        hr_status st = hr_npy_read_f32(s->npy_path, &s->own_emb, &s->n, &s->dim, err, errlen);
+        hr_status st = hr_npy_open_f32(s->npy_path, &s->npy, err, errlen);
         if (st != HR_OK) return st;
-        s->emb = s->own_emb;
+        s->emb = s->npy.data, s->n = s->npy.rows, s->dim = s->npy.cols;
     }
     if (s->n == 0)
         return hr_fail(HR_ERR_INPUT, err, errlen, "%s: no rows: the %s need at least one embedding",
@@ -407,6 +408,7 @@ done:
     hr_scorer_destroy(scorer);
     for (int k = 0; k < 3; k++) {
         free(sides[k]->own_emb);
+        hr_npy_close(&sides[k]->npy);
         hr_corpus_destroy(sides[k]->own_corpus);
     }
     return st;

@@ -31,6 +31,26 @@ hr_status hr_npy_write_f32(const char *path, const float *data, size_t rows, siz
 hr_status hr_npy_read_f32(const char *path, float **data, size_t *rows, size_t *cols,
                           char *err, size_t errlen);
 
+/* A read-only view of a .npy's matrix, for reading large embeddings without
+ * copying them: a regular file on a little-endian host is mapped (its pages
+ * come from the page cache; nothing is allocated or copied for them), and
+ * anything else (a pipe, a big-endian host) is read into memory as
+ * hr_npy_read_f32 reads it. Same checks and messages as hr_npy_read_f32.
+ * While mapped, the file must not be truncated: reading a page that is no
+ * longer in it ends the process with SIGBUS. */
+typedef struct hr_npy_view {
+    const float *data; /* (rows, cols) row-major */
+    size_t rows, cols;
+    void *map_base;    /* the mapping, or NULL */
+    size_t map_len;
+    float *owned;      /* the copy in memory, or NULL */
+} hr_npy_view;
+
+hr_status hr_npy_open_f32(const char *path, hr_npy_view *view, char *err, size_t errlen);
+
+/* Releases the view (a zeroed or closed view is fine). */
+void hr_npy_close(hr_npy_view *view);
+
 #ifdef __cplusplus
 }
 #endif
