@@ -16,6 +16,7 @@
  */
 #include "bench_util.h"
 #include "backends/cpu/blas_core.h"
+#include "backends/cpu/gemm_amx.h"
 #include "model/encoder_internal.h"
 #include "hyporank/corpus.h"
 #include "hyporank/encoder.h"
@@ -123,8 +124,9 @@ int main(int argc, char **argv)
         if (gpu_opt.chunk_texts > 0 && n > 0 && (size_t)n < sizeof what)
             snprintf(what + n, sizeof what - (size_t)n, ", chunks of %zu texts", gpu_opt.chunk_texts);
     } else {
-        snprintf(what, sizeof what, "openblas %s, %d threads", hr_blas_corename(),
-                 threads > 0 ? threads : (int)sysconf(_SC_NPROCESSORS_ONLN));
+        snprintf(what, sizeof what, "%s%s, %d threads",
+                 hr_amx_available() ? "AMX BF16x3 products, otherwise openblas " : "openblas ",
+                 hr_blas_corename(), threads > 0 ? threads : (int)sysconf(_SC_NPROCESSORS_ONLN));
     }
     printf("hyporank-%s(%s) %s: %zu texts, %zu tokens, %.3f s, %.1f texts/s, %.0f tokens/s\n",
            hr_device_str(hr_encoder_device(enc)), what, label ? label : in, c->n, tokens, best,

@@ -17,7 +17,8 @@ extern const hr_probe_backend hr_probe_backend_cpu; /* probe_cpu.c */
 /* ------------------------------------------------------------------ encoder */
 
 typedef struct cpu_encoder {
-    const hr_model *m; /* borrowed */
+    const hr_model *m;       /* borrowed */
+    hr_cpu_packed *packed;   /* the weights for AMX, or NULL */
     int n_threads;
 } cpu_encoder;
 
@@ -27,6 +28,7 @@ static hr_status enc_create(const hr_model *m, int n_threads, void **out, char *
     cpu_encoder *e = malloc(sizeof *e);
     if (!e) return hr_fail(HR_ERR_NOMEM, err, errlen, "out of memory");
     e->m = m;
+    e->packed = hr_cpu_pack_weights(m); /* NULL: sgemm, as good an answer */
     e->n_threads = n_threads;
     *out = e;
     return HR_OK;
@@ -34,7 +36,9 @@ static hr_status enc_create(const hr_model *m, int n_threads, void **out, char *
 
 static void enc_destroy(void *state)
 {
-    free(state);
+    cpu_encoder *e = state;
+    if (e) hr_cpu_packed_free(e->packed);
+    free(e);
 }
 
 static hr_status enc_embed(void *state, const hr_gpu_embed_options *opt,
@@ -43,7 +47,7 @@ static hr_status enc_embed(void *state, const hr_gpu_embed_options *opt,
 {
     (void)opt; /* the CPU's plan is its own (encoder_cpu.c) */
     const cpu_encoder *e = state;
-    return hr_cpu_embed(e->m, e->n_threads, texts, lens, n, out, progress, user, err, errlen);
+    return hr_cpu_embed(e->m, e->packed, e->n_threads, texts, lens, n, out, progress, user, err, errlen);
 }
 
 static hr_status enc_forward(void *state, const int32_t *ids, const int *offsets, int n_seq,
@@ -54,7 +58,7 @@ static hr_status enc_forward(void *state, const int32_t *ids, const int *offsets
     int longest = 0;
     for (int s = 0; s < n_seq; s++)
         if (offsets[s + 1] - offsets[s] > longest) longest = offsets[s + 1] - offsets[s];
-    hr_cpu_workspace *ws = hr_cpu_workspace_create(e->m, offsets[n_seq], longest);
+    hr_cpu_workspace *ws = hr_cpu_workspace_create(e->m, e->packed, offsets[n_seq], longest);
     if (!ws) return hr_fail(HR_ERR_NOMEM, err, errlen, "cannot allocate the CPU encoder's buffers");
     hr_cpu_forward(e->m, ids, offsets, n_seq, out, ws);
     hr_cpu_workspace_destroy(ws);

@@ -8,6 +8,7 @@
  * each calls a single-threaded BLAS, so the cores never wait on each other.
  */
 #include "backends/cpu/encoder_cpu.h"
+#include "backends/cpu/gemm_amx.h"
 #include "core/fastmath.h"
 #include "core/simd.h"
 #include "core/util.h"
@@ -34,7 +35,48 @@
  * that a reference cblas.h also compiles). */
 void openblas_set_num_threads(int num_threads);
 
+struct hr_cpu_packed {
+    int n_layers;
+    hr_amx_b **w; /* (n_layers, 4): qkv_w, ao_w, in_w, out_w */
+};
+
+hr_cpu_packed *hr_cpu_pack_weights(const hr_model *m)
+{
+    if (!hr_amx_available()) return NULL;
+    hr_cpu_packed *p = calloc(1, sizeof *p);
+    if (!p) return NULL;
+    p->n_layers = m->n_layers;
+    p->w = calloc((size_t)m->n_layers * 4, sizeof *p->w);
+    if (!p->w) {
+        free(p);
+        return NULL;
+    }
+    const int h = m->hidden, inter = m->intermediate;
+    for (int l = 0; l < m->n_layers; l++) {
+        const hr_layer_weights *w = &m->layers[l];
+        hr_amx_b **o = p->w + (size_t)l * 4;
+        o[0] = hr_amx_pack_b(w->qkv_w, 3 * h, h);
+        o[1] = hr_amx_pack_b(w->ao_w, h, h);
+        o[2] = hr_amx_pack_b(w->in_w, inter, h);
+        o[3] = hr_amx_pack_b(w->out_w, h, inter);
+        if (!o[0] || !o[1] || !o[2] || !o[3]) {
+            hr_cpu_packed_free(p);
+            return NULL;
+        }
+    }
+    return p;
+}
+
+void hr_cpu_packed_free(hr_cpu_packed *p)
+{
+    if (!p) return;
+    for (int i = 0; i < p->n_layers * 4; i++) hr_amx_b_free(p->w[i]);
+    free(p->w);
+    free(p);
+}
+
 struct hr_cpu_workspace {
+    const hr_cpu_packed *packed; /* the weights for AMX, or NULL: sgemm */
     int max_tokens, max_len;
     float *x;      /* (max_tokens, H) hidden states */
     float *qkv;    /* (max_tokens, 3H) query | key | value */
@@ -43,10 +85,12 @@ struct hr_cpu_workspace {
     float *scores; /* hr_cpu_attention_scratch(max_len, ...) floats */
 };
 
-hr_cpu_workspace *hr_cpu_workspace_create(const hr_model *m, int max_tokens, int max_len)
+hr_cpu_workspace *hr_cpu_workspace_create(const hr_model *m, const hr_cpu_packed *packed,
+                                          int max_tokens, int max_len)
 {
     hr_cpu_workspace *ws = calloc(1, sizeof *ws);
     if (!ws) return NULL;
+    ws->packed = packed;
     size_t t = (size_t)max_tokens, h = (size_t)m->hidden;
     ws->max_tokens = max_tokens;
     ws->max_len = max_len;
@@ -159,10 +203,13 @@ void hr_cpu_l2_normalize_rows(float *x, int rows, int cols)
     }
 }
 
-/* y = x W^T (the bias is added by the pass that reads y next).
+/* y = x W^T (the bias is added by the pass that reads y next): on AMX
+ * tiles when W was packed for them (wp; gemm_amx.h), else sgemm.
  * x: (rows, in), w: (out, in), y: (rows, out), all row-major. */
-static void matmul_wt(const float *x, int rows, int in, const float *w, int out, float *y)
+static void matmul_wt(const float *x, int rows, int in, const float *w, const hr_amx_b *wp,
+                      int out, float *y)
 {
+    if (wp && hr_amx_gemm_nt(x, rows, in, wp, y, out) == 0) return;
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, out, in, 1.f, x, in, w, in, 0.f,
                 y, out);
 }
@@ -548,17 +595,19 @@ void hr_cpu_forward(const hr_model *m, const int32_t *ids, const int *offsets, i
 
     for (int l = 0; l < m->n_layers; l++) {
         const hr_layer_weights *w = &m->layers[l];
-        matmul_wt(x, tokens, h, w->qkv_w, 3 * h, ws->qkv);
+        hr_amx_b *const none[4] = {NULL, NULL, NULL, NULL};
+        hr_amx_b *const *wp = ws->packed ? ws->packed->w + (size_t)l * 4 : none;
+        matmul_wt(x, tokens, h, w->qkv_w, wp[0], 3 * h, ws->qkv);
         hr_cpu_add_bias_rows(ws->qkv, tokens, 3 * h, w->qkv_b);
         hr_cpu_attention(ws->qkv, offsets, n_seq, h, m->n_heads, ws->ctx, ws->scores);
         /* attention output projection + bias, residual, LayerNorm; qkv is free now */
         float *proj = ws->qkv;
-        matmul_wt(ws->ctx, tokens, h, w->ao_w, h, proj);
+        matmul_wt(ws->ctx, tokens, h, w->ao_w, wp[1], h, proj);
         hr_cpu_residual_layernorm(x, proj, w->ao_b, tokens, h, w->ln1_g, w->ln1_b, m->ln_eps);
         /* feed-forward: dense + bias + GELU, dense + bias, residual, LayerNorm */
-        matmul_wt(x, tokens, h, w->in_w, inter, ws->inter);
+        matmul_wt(x, tokens, h, w->in_w, wp[2], inter, ws->inter);
         hr_cpu_bias_gelu_rows(ws->inter, tokens, inter, w->in_b);
-        matmul_wt(ws->inter, tokens, inter, w->out_w, h, proj);
+        matmul_wt(ws->inter, tokens, inter, w->out_w, wp[3], h, proj);
         hr_cpu_residual_layernorm(x, proj, w->out_b, tokens, h, w->ln2_g, w->ln2_b, m->ln_eps);
     }
 
@@ -699,6 +748,7 @@ static void run_parallel(void *(*fn)(void *), void *arg, int n_threads)
 /* The CPU driver: every worker thread takes whole batches of the chunk. */
 typedef struct cpu_job {
     const hr_embed_chunk *c;
+    const hr_cpu_packed *packed;
     atomic_size_t next_batch;  /* next batch to take */
     float *out;                /* (n, H) output of the whole call */
     size_t total;              /* n, texts of the whole call */
@@ -716,7 +766,7 @@ static void encode_some(cpu_job *job)
     const hr_model *m = c->m;
     const int h = m->hidden;
     int budget = HR_CPU_BATCH_TOKENS > c->max_len ? HR_CPU_BATCH_TOKENS : c->max_len;
-    hr_cpu_workspace *ws = hr_cpu_workspace_create(m, budget, c->max_len);
+    hr_cpu_workspace *ws = hr_cpu_workspace_create(m, job->packed, budget, c->max_len);
     int32_t *packed = malloc((size_t)budget * sizeof *packed);         /* (budget) */
     int *offsets = malloc(((size_t)budget + 1) * sizeof *offsets);     /* (n_seq + 1) */
     float *pooled = malloc((size_t)budget * (size_t)h * sizeof *pooled); /* (n_seq, H) */
@@ -750,9 +800,9 @@ static void *encode_worker(void *arg)
     return NULL;
 }
 
-hr_status hr_cpu_embed(const hr_model *m, int n_threads, const char *const *texts,
-                       const size_t *lens, size_t n, float *out, hr_progress_fn progress,
-                       void *user, char *err, size_t errlen)
+hr_status hr_cpu_embed(const hr_model *m, const hr_cpu_packed *packed, int n_threads,
+                       const char *const *texts, const size_t *lens, size_t n, float *out,
+                       hr_progress_fn progress, void *user, char *err, size_t errlen)
 {
     if (n == 0) return HR_OK;
     if (!m || !texts || !out) return hr_fail(HR_ERR_INTERNAL, err, errlen, "hr_cpu_embed: NULL argument");
@@ -766,6 +816,7 @@ hr_status hr_cpu_embed(const hr_model *m, int n_threads, const char *const *text
     cpu_job job;
     memset(&job, 0, sizeof job);
     job.c = &c;
+    job.packed = packed;
     job.out = out;
     job.total = n;
     job.caller = pthread_self();

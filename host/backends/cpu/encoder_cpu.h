@@ -12,11 +12,21 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
+/* The model's four weight matrices a layer, packed once for the AMX product
+ * (gemm_amx.h), or NULL where that product does not run (no AMX, or
+ * HYPORANK_CPU_GEMM=fp32) or memory ran out: the forward pass then calls
+ * sgemm. As much memory as the FP32 matrices. */
+typedef struct hr_cpu_packed hr_cpu_packed;
+hr_cpu_packed *hr_cpu_pack_weights(const hr_model *m);
+void hr_cpu_packed_free(hr_cpu_packed *p);
+
 /* Work buffers for one batch of at most max_tokens packed tokens, no sequence
- * longer than max_len. One per worker thread. */
+ * longer than max_len. One per worker thread. packed: the model's weights
+ * from hr_cpu_pack_weights (NULL: sgemm), borrowed. */
 typedef struct hr_cpu_workspace hr_cpu_workspace;
 
-hr_cpu_workspace *hr_cpu_workspace_create(const hr_model *m, int max_tokens, int max_len);
+hr_cpu_workspace *hr_cpu_workspace_create(const hr_model *m, const hr_cpu_packed *packed,
+                                          int max_tokens, int max_len);
 void hr_cpu_workspace_destroy(hr_cpu_workspace *ws);
 
 /*
@@ -29,10 +39,11 @@ void hr_cpu_workspace_destroy(hr_cpu_workspace *ws);
 void hr_cpu_forward(const hr_model *m, const int32_t *ids, const int *offsets, int n_seq,
                     float *out, hr_cpu_workspace *ws);
 
-/* Embeds texts with n_threads workers (see hr_encoder_embed). */
-hr_status hr_cpu_embed(const hr_model *m, int n_threads, const char *const *texts,
-                       const size_t *lens, size_t n, float *out, hr_progress_fn progress,
-                       void *user, char *err, size_t errlen);
+/* Embeds texts with n_threads workers (see hr_encoder_embed); packed as for
+ * hr_cpu_workspace_create. */
+hr_status hr_cpu_embed(const hr_model *m, const hr_cpu_packed *packed, int n_threads,
+                       const char *const *texts, const size_t *lens, size_t n, float *out,
+                       hr_progress_fn progress, void *user, char *err, size_t errlen);
 
 /* ---- scheduling, shared by the CPU driver (hr_cpu_embed) and the GPU driver
  * (hr_gpu_embed, host/backends/cuda/encoder_gpu.c) ----
