@@ -93,10 +93,87 @@ static void test_a_row_does_not_depend_on_the_rows_beside_it(void)
     free(a), free(b), free(whole), free(part);
 }
 
+/* The transposed product holds the same bits, transposed. */
+static void test_transposed_product_is_the_same_bits(void)
+{
+    rng_state = 13;
+    const int m = 77, n = 45, k = 384;
+    float *a = random_matrix(m, k), *b = random_matrix(n, k);
+    float *c = malloc((size_t)m * n * sizeof *c), *ct = malloc((size_t)n * m * sizeof *ct);
+    hr_amx_b *p = hr_amx_pack_b(b, n, k);
+    CHECK(p && hr_amx_gemm_nt(a, m, k, p, c, n) == 0 &&
+          hr_amx_gemm_nt_transposed(a, m, k, p, ct, m) == 0);
+    int same = 1;
+    for (int i = 0; i < m; i++)
+        for (int j = 0; j < n; j++)
+            if (memcmp(&c[(size_t)i * n + j], &ct[(size_t)j * m + i], sizeof(float)) != 0) same = 0;
+    CHECK(same);
+    hr_amx_b_free(p);
+    free(a), free(b), free(c), free(ct);
+}
+
+/* Rows whose parts could overflow, fall below FP32's normal range, or hold
+ * infinity or NaN are summed in plain float: sgemm's infinity, not the
+ * parts' NaN (hi times -lo); the other entries keep the split product. */
+static void test_rows_outside_the_safe_range_are_summed_in_plain_float(void)
+{
+    rng_state = 17;
+    const int m = 40, n = 35, k = 20;
+    float *a = random_matrix(m, k), *b = random_matrix(n, k);
+    for (int q = 0; q < k; q++) {
+        a[3 * k + q] = 3e30f; /* a 3e30 row and ... */
+        b[5 * k + q] = 2e30f; /* ... a 2e30 row: 6e60 overflows */
+        a[7 * k + q] = 1e-37f; /* below the safe range */
+    }
+    a[9 * k + 4] = INFINITY;
+    b[8 * k + 2] = NAN;
+    float *c = malloc((size_t)m * n * sizeof *c);
+    hr_amx_b *p = hr_amx_pack_b(b, n, k);
+    CHECK(p && hr_amx_gemm_nt(a, m, k, p, c, n) == 0);
+    int plain = 1;
+    for (int i = 0; i < m; i++)
+        for (int j = 0; j < n; j++) {
+            /* outside: rows 7 (tiny) and 9 (infinite), column 8 (NaN), and
+             * (3, 5), 20 x 3e30 x 2e30 > 2^125; row 3 and column 5 with
+             * ordinary partners are inside */
+            const int unsafe = i == 7 || i == 9 || j == 8 || (i == 3 && j == 5);
+            if (!unsafe) continue;
+            float want = 0.0f;
+            for (int q = 0; q < k; q++) want += a[(size_t)i * k + q] * b[(size_t)j * k + q];
+            const float got = c[(size_t)i * n + j];
+            if (!(got == want || (got != got && want != want))) {
+                plain = 0;
+                fprintf(stderr, "  (%d, %d): %.9g, plain float %.9g\n", i, j, got, want);
+            }
+        }
+    CHECK(plain);
+    CHECK(isinf(c[3 * n + 5]) && c[3 * n + 5] > 0);
+    CHECK(isnan(c[0 * n + 8]));
+    CHECK(c[7 * n + 0] != 0.0f); /* 1e-37 times O(1): not flushed */
+    /* the other entries stay within the split's bound */
+    double worst = 0.0;
+    for (int i = 0; i < m; i++)
+        for (int j = 0; j < n; j++) {
+            if (i == 7 || i == 9 || j == 8 || (i == 3 && j == 5)) continue;
+            double exact = 0.0, mag = 0.0;
+            for (int q = 0; q < k; q++) {
+                exact += (double)a[(size_t)i * k + q] * b[(size_t)j * k + q];
+                mag += fabs((double)a[(size_t)i * k + q] * b[(size_t)j * k + q]);
+            }
+            const double e = fabs(c[(size_t)i * n + j] - exact) / mag;
+            if (e > worst) worst = e;
+        }
+    CHECKF(worst <= 0x1p-14, "worst %.3g", worst);
+    hr_amx_b_free(p);
+    free(a), free(b), free(c);
+}
+
 int main(void)
 {
     if (!hr_amx_available()) return test_skip("no AMX-BF16 here (or HYPORANK_CPU_GEMM=fp32)");
     RUN(test_products_match_the_exact_reference_on_every_tail);
     RUN(test_a_row_does_not_depend_on_the_rows_beside_it);
+    RUN(test_transposed_product_is_the_same_bits);
+    RUN(test_rows_outside_the_safe_range_are_summed_in_plain_float);
     return test_summary();
 }

@@ -3,9 +3,11 @@
  * the formulas and who uses them).
  */
 #include "scoring/score_methods.h"
+#include "backends/cpu/gemm_amx.h"
 #include "core/util.h"
 
 #include <cblas.h>
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 
@@ -25,6 +27,12 @@ void hr_similarities_ld(const float *H, size_t k, const float *X, size_t n, int 
                         size_t ld)
 {
     if (k == 0 || n == 0) return;
+    if (hr_amx_available() && k <= INT_MAX && n <= INT_MAX) { /* as the CPU scorer does */
+        hr_amx_b *hp = hr_amx_pack_b(H, (int)k, dim);
+        const int done = hp && hr_amx_gemm_nt_transposed(X, (int)n, dim, hp, S, (int)ld) == 0;
+        hr_amx_b_free(hp);
+        if (done) return;
+    }
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)k, (int)n, dim, 1.0f, H, dim, X,
                 dim, 0.0f, S, (int)ld);
 }

@@ -48,8 +48,12 @@ extern "C" {
 double hr_similarity(const float *h, const float *x, int dim);
 
 /* The similarities h . x of k hypotheses and n texts, S = H X^T, by one
- * matrix product (BLAS sgemm; float sums in the order BLAS chooses, so values agree with a double
- * sum to about 1e-6). H: (k, dim), X: (n, dim), S: (k, n), row-major. */
+ * matrix product, the CPU scorer's: on AMX tiles where the CPU has them
+ * (backends/cpu/gemm_amx.h: within about 2^-16 of sum |h_q x_q|, each entry
+ * summed in one order whatever k and n), else BLAS sgemm (float sums in the
+ * order BLAS chooses, so values agree with a double sum to about 1e-6;
+ * also where memory for AMX's packed copy runs out). H: (k, dim), X: (n,
+ * dim), S: (k, n), row-major. */
 void hr_similarities(const float *H, size_t k, const float *X, size_t n, int dim, float *S);
 /* The same into the first n columns of S: (k, ld) row-major, ld >= n. */
 void hr_similarities_ld(const float *H, size_t k, const float *X, size_t n, int dim, float *S,

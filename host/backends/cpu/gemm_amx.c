@@ -9,8 +9,8 @@
  *     A part    hi     lo     hi
  *     B part    hi     hi     lo
  *
- * A is packed per call, 128 rows at a time, as rows of 3 Kp BF16 (zero rows
- * pad the last group of 32). B is packed once into panels of 16 of its rows
+ * A is packed per call, 128 rows at a time, as rows of 2 Kp BF16, A_hi then
+ * A_lo (zero rows pad the last group of 32). B is packed once into panels of 16 of its rows
  * (n padded to a multiple of 32 with zero rows); a panel holds B_hi's Kp / 32
  * chunks then B_lo's, each chunk one tile of 16 rows x 16 pairs as the tile
  * product reads it (row r: for each of the 16 columns, k = 2r and 2r + 1).
@@ -22,19 +22,42 @@
 #define _GNU_SOURCE /* syscall */
 #include "backends/cpu/gemm_amx.h"
 
+#include <math.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define MC 128   /* rows of A packed at a time: 128 x 3 Kp BF16 stay in L2 */
+#define MC 128   /* rows of A packed at a time: 128 x 2 Kp BF16 stay in L2 */
 #define TILE 16  /* rows of a tile, and FP32 columns of an accumulator */
 #define KCHUNK 32 /* BF16 along k in one tile row */
 
 struct hr_amx_b {
     int n, k, kp, panels; /* panels: n padded to 32, over 16 */
     uint16_t *data;       /* (panels, 2 kp / 32, 16, 32) */
+    const float *src;     /* B itself, (n, k): the entries outside the safe range */
+    float *row_max;       /* (n) max_q |b[j][q]| (NaN where a value is NaN) */
+    float least, most;    /* the smallest and largest row_max */
 };
+
+/* Whether the split product is within its bound for a row of A whose
+ * largest |value| is ma and a row of B's mb: no partial sum can overflow
+ * (every |part| <= (1 + 2^-8) |value|), and neither row is so small that
+ * the low parts fall below FP32's normal range (AMX flushes those to 0).
+ * NaN and infinity are outside. Entries outside are summed in plain float,
+ * in order of k, so that overflow and non-finite inputs give what sgemm
+ * gives (infinity, NaN) instead of the parts' NaN. */
+static inline int in_safe_range(double ma, double mb, int k)
+{
+    return ma >= 0x1p-100 && mb >= 0x1p-100 && (double)k * ma * mb < 0x1p125;
+}
+
+static float plain_dot(const float *a, const float *b, int k)
+{
+    float acc = 0.0f;
+    for (int q = 0; q < k; q++) acc += a[q] * b[q];
+    return acc;
+}
 
 #if defined(__GNUC__) && defined(__x86_64__) && defined(__linux__)
 #include <cpuid.h>
@@ -104,6 +127,23 @@ hr_amx_b *hr_amx_pack_b(const float *b, int n, int k)
         return NULL;
     }
     memset(p->data, 0, entries * sizeof *p->data);
+    p->src = b;
+    p->row_max = malloc(((size_t)n + 1) * sizeof *p->row_max);
+    if (!p->row_max) {
+        hr_amx_b_free(p);
+        return NULL;
+    }
+    p->least = INFINITY, p->most = 0.0f;
+    for (int j = 0; j < n; j++) {
+        float mx = 0.0f;
+        for (int q = 0; q < k; q++) {
+            const float v = fabsf(b[(size_t)j * k + q]);
+            mx = v > mx || v != v ? v : mx; /* a NaN stays */
+        }
+        p->row_max[j] = mx;
+        p->least = mx < p->least || mx != mx ? mx : p->least;
+        p->most = mx > p->most || mx != mx ? mx : p->most;
+    }
     for (int j = 0; j < n; j++) {
         uint16_t *panel = p->data + (size_t)(j / TILE) * chunks * TILE * KCHUNK;
         const int col = j % TILE;
@@ -123,6 +163,7 @@ void hr_amx_b_free(hr_amx_b *b)
 {
     if (!b) return;
     free(b->data);
+    free(b->row_max);
     free(b);
 }
 
@@ -144,8 +185,9 @@ static const tile_config eight_full_tiles = {
 
 typedef struct thread_state {
     int configured;
-    uint16_t *a;   /* (MC, cap_kp3) */
+    uint16_t *a;   /* (MC, 2 kp) of the largest kp so far */
     size_t cap;    /* entries a holds */
+    float row_max[MC]; /* max |value| of each packed row of A (NaN where one is) */
 } thread_state;
 
 static pthread_key_t state_key;
@@ -189,14 +231,15 @@ __attribute__((target("amx-tile"))) static thread_state *thread_state_for(size_t
     return s;
 }
 
-/* Rows [0, rows) of A into out: (rows rounded up to 32, 3 kp) BF16, sections
- * hi, lo, hi; zero padding. */
+/* Rows [0, rows) of A into out: (rows rounded up to 32, 2 kp) BF16, A_hi
+ * then A_lo; zero padding; row_max[i]: max |a[i][q]| (NaN where one is). */
 __attribute__((target("avx512f,avx512bw,avx512bf16"))) static void pack_a(const float *a, int rows,
                                                                         int lda, int k, int kp,
-                                                                        uint16_t *out)
+                                                                        uint16_t *out,
+                                                                        float *row_max)
 {
     const int rows32 = (rows + 2 * TILE - 1) / (2 * TILE) * (2 * TILE);
-    const size_t stride = (size_t)3 * kp;
+    const size_t stride = (size_t)2 * kp;
     for (int i = 0; i < rows32; i++) {
         uint16_t *o = out + (size_t)i * stride;
         if (i >= rows) {
@@ -204,43 +247,96 @@ __attribute__((target("avx512f,avx512bw,avx512bf16"))) static void pack_a(const 
             continue;
         }
         const float *x = a + (size_t)i * lda;
+        __m512 mx = _mm512_setzero_ps();
         int q = 0;
         for (; q + 16 <= k; q += 16) {
             const __m512 v = _mm512_loadu_ps(x + q);
+            mx = _mm512_max_ps(_mm512_abs_ps(v), mx); /* max_ps returns its second operand on NaN */
             const __m256i hi = (__m256i)_mm512_cvtneps_pbh(v);
             const __m512 hi_f = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(hi), 16));
             const __m256i lo = (__m256i)_mm512_cvtneps_pbh(_mm512_sub_ps(v, hi_f));
             _mm256_storeu_si256((__m256i *)(o + q), hi);
             _mm256_storeu_si256((__m256i *)(o + kp + q), lo);
-            _mm256_storeu_si256((__m256i *)(o + 2 * kp + q), hi);
         }
+        float m = _mm512_reduce_max_ps(mx);
+        for (int r = 0; r + 16 <= q && m == m; r += 16) /* the max drops NaN: look for one */
+            if (_mm512_cmp_ps_mask(_mm512_loadu_ps(x + r), _mm512_loadu_ps(x + r), _CMP_UNORD_Q))
+                m = NAN;
         for (; q < k; q++) {
             const uint16_t hi = bf16_of(x[q]), lo = bf16_of(x[q] - float_of(hi));
-            o[q] = hi, o[kp + q] = lo, o[2 * kp + q] = hi;
+            o[q] = hi, o[kp + q] = lo;
+            const float v = fabsf(x[q]);
+            m = v > m || v != v ? v : m;
         }
-        for (; q < kp; q++) o[q] = o[kp + q] = o[2 * kp + q] = 0;
+        for (; q < kp; q++) o[q] = o[kp + q] = 0;
+        row_max[i] = m;
     }
 }
 
+/* Rows [m0, m0 + rows) of C: the entries outside in_safe_range again, in
+ * plain float (none in the usual case, seen from the rows' extremes). */
+static void fix_unsafe_entries(const float *a, int rows, int lda, const float *row_max,
+                               const hr_amx_b *b, float *c, int ldc, int m0, int transposed)
+{
+    float least = INFINITY, most = 0.0f;
+    for (int i = 0; i < rows; i++) {
+        least = row_max[i] < least || row_max[i] != row_max[i] ? row_max[i] : least;
+        most = row_max[i] > most || row_max[i] != row_max[i] ? row_max[i] : most;
+    }
+    if (in_safe_range(least, b->least, b->k) && in_safe_range(most, b->most, b->k)) return;
+    for (int i = 0; i < rows; i++)
+        for (int j = 0; j < b->n; j++) {
+            if (in_safe_range(row_max[i], b->row_max[j], b->k)) continue;
+            const float v = plain_dot(a + (size_t)i * lda, b->src + (size_t)j * b->k, b->k);
+            if (transposed) c[(size_t)j * ldc + m0 + i] = v;
+            else c[(size_t)(m0 + i) * ldc + j] = v;
+        }
+}
+
+/* Column q < qn of the 16 x 16 tile in scratch (its first rn rows) to
+ * c[q ldc ...]: a gather of the column and one store where the tile is
+ * whole. */
+__attribute__((target("avx512f"))) static void store_transposed(const float *scratch, float *c,
+                                                                 int ldc, int rn, int qn)
+{
+    if (rn == TILE) {
+        const __m512i rows = _mm512_set_epi32(240, 224, 208, 192, 176, 160, 144, 128, 112, 96,
+                                              80, 64, 48, 32, 16, 0);
+        for (int q = 0; q < qn; q++)
+            _mm512_storeu_ps(c + (size_t)q * ldc,
+                             _mm512_i32gather_ps(_mm512_add_epi32(rows, _mm512_set1_epi32(q)),
+                                                 scratch, 4));
+        return;
+    }
+    for (int q = 0; q < qn; q++)
+        for (int r = 0; r < rn; r++) c[(size_t)q * ldc + r] = scratch[r * TILE + q];
+}
+
 /* A tile of C (16 x 16 at row i, column j) out of accumulator T: straight
- * into C where it lies inside (m, n), else through scratch. */
+ * into C where it lies inside (m, n) and C is not transposed, else through
+ * scratch; transposed, entry (i + r, j + q) goes to c[(j + q) ldc + i + r]. */
 #define STORE_TILE(T, i, j)                                                                   \
     do {                                                                                      \
-        if ((i) + TILE <= m && (j) + TILE <= n) {                                             \
+        if (!transposed && (i) + TILE <= m && (j) + TILE <= n) {                              \
             _tile_stored(T, c + (size_t)(i) * ldc + (j), (long)ldc * 4);                      \
         } else if ((i) < m && (j) < n) {                                                      \
             _tile_stored(T, scratch, TILE * 4);                                               \
-            for (int r_ = 0; r_ < TILE && (i) + r_ < m; r_++)                                 \
-                for (int q_ = 0; q_ < TILE && (j) + q_ < n; q_++)                             \
-                    c[(size_t)((i) + r_) * ldc + (j) + q_] = scratch[r_ * TILE + q_];         \
+            const int rn_ = m - (i) < TILE ? m - (i) : TILE;                                  \
+            const int qn_ = n - (j) < TILE ? n - (j) : TILE;                                  \
+            if (transposed)                                                                   \
+                store_transposed(scratch, c + (size_t)(j) * ldc + (i), ldc, rn_, qn_);        \
+            else                                                                              \
+                for (int r_ = 0; r_ < rn_; r_++)                                              \
+                    for (int q_ = 0; q_ < qn_; q_++)                                          \
+                        c[(size_t)((i) + r_) * ldc + (j) + q_] = scratch[r_ * TILE + q_];     \
         }                                                                                     \
     } while (0)
 
-__attribute__((target("amx-tile,amx-bf16,avx512f,avx512bw,avx512bf16"))) int
-hr_amx_gemm_nt(const float *a, int m, int lda, const hr_amx_b *b, float *c, int ldc)
+__attribute__((target("amx-tile,amx-bf16,avx512f,avx512bw,avx512bf16"))) static int
+gemm(const float *a, int m, int lda, const hr_amx_b *b, float *c, int ldc, int transposed)
 {
     const int n = b->n, k = b->k, kp = b->kp;
-    const size_t stride = (size_t)3 * kp; /* BF16 a packed row of A */
+    const size_t stride = (size_t)2 * kp; /* BF16 a packed row of A */
     thread_state *s = thread_state_for((size_t)MC * stride);
     if (!s) return -1;
     float scratch[TILE * TILE];
@@ -248,7 +344,7 @@ hr_amx_gemm_nt(const float *a, int m, int lda, const hr_amx_b *b, float *c, int 
     const size_t chunk = (size_t)TILE * KCHUNK, panel = (size_t)2 * section * chunk;
     for (int m0 = 0; m0 < m; m0 += MC) {
         const int rows = m - m0 < MC ? m - m0 : MC;
-        pack_a(a + (size_t)m0 * lda, rows, lda, k, kp, s->a);
+        pack_a(a + (size_t)m0 * lda, rows, lda, k, kp, s->a, s->row_max);
         for (int j = 0; j < n; j += 2 * TILE) {
             const uint16_t *b0 = b->data + (size_t)(j / TILE) * panel, *b1 = b0 + panel;
             for (int i = 0; i < rows; i += 2 * TILE) {
@@ -258,10 +354,12 @@ hr_amx_gemm_nt(const float *a, int m, int lda, const hr_amx_b *b, float *c, int 
                 _tile_zero(2);
                 _tile_zero(3);
                 for (int t = 0; t < steps; t++) {
-                    /* sections hi.hi, lo.hi, hi.lo: B's chunk t, t - section, t - section */
+                    /* sections hi.hi, lo.hi, hi.lo: A's chunk t, t, t - 2 section;
+                     * B's t, t - section, t - section */
+                    const size_t ac = (size_t)(t < 2 * section ? t : t - 2 * section) * KCHUNK;
                     const size_t bc = (size_t)(t < 2 * section ? t % section : t - section) * chunk;
-                    _tile_loadd(4, a0 + (size_t)t * KCHUNK, (long)stride * 2);
-                    _tile_loadd(5, a1 + (size_t)t * KCHUNK, (long)stride * 2);
+                    _tile_loadd(4, a0 + ac, (long)stride * 2);
+                    _tile_loadd(5, a1 + ac, (long)stride * 2);
                     _tile_loadd(6, b0 + bc, KCHUNK * 2);
                     _tile_loadd(7, b1 + bc, KCHUNK * 2);
                     _tile_dpbf16ps(0, 4, 6);
@@ -276,8 +374,21 @@ hr_amx_gemm_nt(const float *a, int m, int lda, const hr_amx_b *b, float *c, int 
                 STORE_TILE(3, ci + TILE, j + TILE);
             }
         }
+        fix_unsafe_entries(a + (size_t)m0 * lda, rows, lda, s->row_max, b, c, ldc, m0,
+                           transposed);
     }
     return 0;
+}
+
+int hr_amx_gemm_nt(const float *a, int m, int lda, const hr_amx_b *b, float *c, int ldc)
+{
+    return gemm(a, m, lda, b, c, ldc, 0);
+}
+
+int hr_amx_gemm_nt_transposed(const float *a, int m, int lda, const hr_amx_b *b, float *ct,
+                              int ldct)
+{
+    return gemm(a, m, lda, b, ct, ldct, 1);
 }
 
 
@@ -302,6 +413,13 @@ void hr_amx_b_free(hr_amx_b *b)
 int hr_amx_gemm_nt(const float *a, int m, int lda, const hr_amx_b *b, float *c, int ldc)
 {
     (void)a, (void)m, (void)lda, (void)b, (void)c, (void)ldc;
+    return -1;
+}
+
+int hr_amx_gemm_nt_transposed(const float *a, int m, int lda, const hr_amx_b *b, float *ct,
+                              int ldct)
+{
+    (void)a, (void)m, (void)lda, (void)b, (void)ct, (void)ldct;
     return -1;
 }
 

@@ -32,7 +32,9 @@
 int hr_amx_available(void);
 
 /* B (n, k) row-major float32, split and laid out for the tiles once (a
- * weight matrix): 4 bytes an entry, as B itself. */
+ * weight matrix): 4 bytes an entry, as B itself. B must outlive the packed
+ * copy: entries outside the split's safe range (huge, tiny or non-finite
+ * rows; see gemm_amx.c) are summed from it in plain float. */
 typedef struct hr_amx_b hr_amx_b;
 hr_amx_b *hr_amx_pack_b(const float *b, int n, int k); /* NULL: out of memory */
 void hr_amx_b_free(hr_amx_b *b);
@@ -42,5 +44,11 @@ void hr_amx_b_free(hr_amx_b *b);
  * buffer of about 1 MB (freed at thread exit); 0, or -1 when it cannot be
  * allocated (C untouched). */
 int hr_amx_gemm_nt(const float *a, int m, int lda, const hr_amx_b *b, float *c, int ldc);
+
+/* The same product written transposed: ct (n, m) = B A^T, ldct in floats
+ * (the scorer: A the samples, B a block of hypotheses, ct its rows of
+ * scores). Each entry is the same bits as in hr_amx_gemm_nt. */
+int hr_amx_gemm_nt_transposed(const float *a, int m, int lda, const hr_amx_b *b, float *ct,
+                              int ldct);
 
 #endif

@@ -1,7 +1,8 @@
 /*
  * host/backends/cpu/scorer_cpu.c: the CPU scorer (scorer_cpu.h): S = H X^T one block of
- * hypotheses at a time with OpenBLAS sgemm, then the exact statistics of each
- * row (hr_mw_fast, host/scoring/stats.c).
+ * hypotheses at a time (on AMX tiles where the CPU has them, gemm_amx.h, else
+ * OpenBLAS sgemm; hr_similarities_ld computes the same bits), then the exact
+ * statistics of each row (hr_mw_fast, host/scoring/stats.c).
  *
  * Work is split over worker threads by hypothesis block: each worker owns a
  * score slab (block, N) and a statistics workspace, takes the next block,
@@ -46,6 +47,7 @@
  * two exponentials and a log1p per score.
  */
 #include "backends/cpu/scorer_cpu.h"
+#include "backends/cpu/gemm_amx.h"
 #include "scoring/effects_internal.h"
 #include "scoring/score_methods.h"
 #include "core/memory.h"
@@ -86,6 +88,7 @@ struct hr_scorer_cpu {
     double t;          /* CONTRAST's temperature */
     size_t block_rows; /* hypotheses per block from the budget */
     int n_threads;
+    int amx;            /* the products on AMX tiles (gemm_amx.h), else sgemm */
     int samples_finite; /* 1 once xa and xb were checked finite */
     /* Pool statistics of the current call, (N) each, A's samples then B's,
      * allocated on the first call of a pool-relative method. */
@@ -113,6 +116,7 @@ hr_status hr_scorer_cpu_create(const float *xa, size_t n_a, const float *xb, siz
     s->method = method;
     s->t = temperature;
     s->n_threads = n_threads;
+    s->amx = hr_amx_available();
     const size_t row_bytes = (n_a + n_b) * sizeof(float);
     size_t rows = memory_bytes / ((size_t)n_threads * row_bytes);
     s->block_rows = rows < 1 ? 1 : rows;
@@ -187,6 +191,31 @@ static size_t block_start(const job *j, size_t b)
     return b * j->rows < j->k ? b * j->rows : j->k;
 }
 
+/* out[r * ld + c] = hb[r] . x[c] for r < kb, c < nx: one block of
+ * hypotheses against nx samples, as hr_similarities_ld computes them: on
+ * AMX with hb packed (hp), else sgemm. -1: out of memory (AMX's per-thread
+ * buffer). */
+static int block_product(const hr_scorer_cpu *s, const float *hb, const hr_amx_b *hp, size_t kb,
+                         const float *x, size_t nx, float *out, size_t ld)
+{
+    if (nx == 0) return 0;
+    if (hp) return hr_amx_gemm_nt_transposed(x, (int)nx, s->dim, hp, out, (int)ld);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)kb, (int)nx, s->dim, 1.0f, hb,
+                s->dim, x, s->dim, 0.0f, out, (int)ld);
+    return 0;
+}
+
+/* The block's hypotheses packed for AMX, or NULL when the scorer uses sgemm;
+ * *fail set when AMX is on and memory ran out. */
+static hr_amx_b *pack_block(const hr_scorer_cpu *s, const float *hb, size_t kb, int *fail)
+{
+    *fail = 0;
+    if (!s->amx) return NULL;
+    hr_amx_b *p = hr_amx_pack_b(hb, (int)kb, s->dim);
+    *fail = p == NULL;
+    return p;
+}
+
 static void *worker_main(void *arg)
 {
     job *j = ((worker_arg *)arg)->j;
@@ -202,10 +231,21 @@ static void *worker_main(void *arg)
         if (kb == 0) continue;
         const float *hb = j->h + k0 * (size_t)d; /* (kb, dim) */
         /* slab[:, 0:n_a] = hb xa^T; slab[:, n_a:N] = hb xb^T; leading dimension N. */
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)kb, (int)n_a, d, 1.0f, hb, d,
-                    s->xa, d, 0.0f, w->slab, (int)n);
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)kb, (int)n_b, d, 1.0f, hb, d,
-                    s->xb, d, 0.0f, w->slab + n_a, (int)n);
+        int fail;
+        hr_amx_b *hp = pack_block(s, hb, kb, &fail);
+        if (!fail)
+            fail = block_product(s, hb, hp, kb, s->xa, n_a, w->slab, n) ||
+                   block_product(s, hb, hp, kb, s->xb, n_b, w->slab + n_a, n);
+        hr_amx_b_free(hp);
+        if (fail) {
+            if (w->st == HR_OK || b < w->fail_block) {
+                w->st = HR_ERR_NOMEM;
+                w->fail_block = b;
+                snprintf(w->err, sizeof w->err, "out of memory for the matrix products");
+            }
+            atomic_store(&j->stop, 1);
+            break;
+        }
         for (size_t r = 0; r < kb; r++) {
             float *row = w->slab + r * n; /* (N): A's scores, then B's */
             char e[256];
@@ -290,12 +330,20 @@ static void *pool_main(void *arg)
         const float *hb = j->h + k0 * (size_t)d; /* (kb, dim) */
         /* slab[:, 0:na_t] = hb xa[a0:a1]^T; slab[:, na_t:nt] = hb xb[b0-n_a:b1-n_a]^T;
          * leading dimension nt. */
-        if (na_t)
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)kb, (int)na_t, d, 1.0f, hb,
-                        d, s->xa + a0 * (size_t)d, d, 0.0f, w->slab, (int)nt);
-        if (b1 > b0)
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)kb, (int)(b1 - b0), d, 1.0f,
-                        hb, d, s->xb + (b0 - n_a) * (size_t)d, d, 0.0f, w->slab + na_t, (int)nt);
+        int fail;
+        hr_amx_b *hp = pack_block(s, hb, kb, &fail);
+        if (!fail)
+            fail = block_product(s, hb, hp, kb, s->xa + a0 * (size_t)d, na_t, w->slab, nt) ||
+                   block_product(s, hb, hp, kb, s->xb + (b0 - n_a) * (size_t)d, b1 - b0,
+                                 w->slab + na_t, nt);
+        hr_amx_b_free(hp);
+        if (fail) {
+            w->st = HR_ERR_NOMEM;
+            w->fail_block = k0;
+            w->fail_sample = lo;
+            snprintf(w->err, sizeof w->err, "out of memory for the matrix products");
+            break;
+        }
         for (size_t r = 0; r < kb && w->st == HR_OK; r++) {
             const float *row = w->slab + r * nt; /* (nt): s_{k0+r}(x) for x = lo..hi-1 */
             for (size_t c = 0; c < nt; c++) {
