@@ -76,8 +76,10 @@
  *
  * The score matrix S = H X^T (K, N) is never held whole: hypotheses are taken
  * in blocks whose (block, N) score slab fits the memory budget, each block's
- * slab is one matrix product (BLAS sgemm) followed by the statistics of its
- * rows, and worker threads take blocks in turn. The pool-relative methods
+ * slab is one matrix product (BLAS sgemm, or on CPUs with AMX a product of
+ * split BF16 parts within about 2^-16 of sum |h_q x_q|; README, Backends)
+ * followed by the statistics of its rows, and worker threads take blocks in
+ * turn. The pool-relative methods
  * need per-sample statistics over all K hypotheses first, O(N) memory:
  * CENTERED the sum of the hypotheses dotted with each sample (one extra
  * pass over X, O(N D), negligible); CONTRAST each sample's largest
