@@ -1,6 +1,7 @@
 /* host/pipeline/report.c: the report of rank and describe, and its
  * renderers: terminal table, JSON, Markdown (hyporank/report.h). */
 #include "pipeline/pipeline.h"
+#include "scoring/score_methods.h"
 #include "hyporank/findings.h"
 
 #include <cjson/cJSON.h>
@@ -368,6 +369,10 @@ static cJSON *json_scorer(cJSON *root, const hr_report_info *in)
 {
     cJSON *sc = cJSON_AddObjectToObject(root, "scorer");
     cJSON_AddStringToObject(sc, "device", hr_device_str(in->scorer_device));
+    cJSON_AddStringToObject(sc, "similarities",
+                            in->scorer_device == HR_DEVICE_CUDA
+                                ? "FP16 inputs, FP32 accumulation (cuBLAS)"
+                                : hr_similarities_products());
     cJSON_AddStringToObject(sc, "method", hr_score_method_str(in->method));
     if (in->method == HR_SCORE_CONTRAST) hr_json_number(sc, "temperature", in->temperature);
     return sc;

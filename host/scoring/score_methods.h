@@ -55,6 +55,9 @@ double hr_similarity(const float *h, const float *x, int dim);
  * also where memory for AMX's packed copy runs out). H: (k, dim), X: (n,
  * dim), S: (k, n), row-major. */
 void hr_similarities(const float *H, size_t k, const float *X, size_t n, int dim, float *S);
+/* How the CPU computes them, in words (for reports). */
+const char *hr_similarities_products(void);
+
 /* The same into the first n columns of S: (k, ld) row-major, ld >= n. */
 void hr_similarities_ld(const float *H, size_t k, const float *X, size_t n, int dim, float *S,
                         size_t ld);
