@@ -78,7 +78,8 @@ static void test_a_row_does_not_depend_on_the_rows_beside_it(void)
     rng_state = 11;
     const int m = 300, n = 70, k = 384, lda = 400, ldc = 80;
     float *a = random_matrix(m, lda), *b = random_matrix(n, k);
-    float *whole = malloc((size_t)m * ldc * sizeof *whole), *part = malloc((size_t)m * ldc * sizeof *part);
+    float *whole = malloc((size_t)m * ldc * sizeof *whole);
+    float *part = malloc((size_t)m * ldc * sizeof *part);
     hr_amx_b *p = hr_amx_pack_b(b, n, k);
     CHECK(p && hr_amx_gemm_nt(a, m, lda, p, whole, ldc) == 0);
     const int cuts[] = {0, 5, 42, 170, 171, 300};
@@ -87,7 +88,8 @@ static void test_a_row_does_not_depend_on_the_rows_beside_it(void)
                              part + (size_t)cuts[s] * ldc, ldc) == 0);
     int same = 1;
     for (int i = 0; i < m; i++)
-        if (memcmp(whole + (size_t)i * ldc, part + (size_t)i * ldc, n * sizeof(float)) != 0) same = 0;
+        if (memcmp(whole + (size_t)i * ldc, part + (size_t)i * ldc, n * sizeof(float)) != 0)
+            same = 0;
     CHECK(same);
     hr_amx_b_free(p);
     free(a), free(b), free(whole), free(part);

@@ -439,7 +439,8 @@ static hr_status open_path(const char *path, int *fd, char *err, size_t errlen)
     do {
         *fd = open(path, O_RDONLY);
     } while (*fd < 0 && errno == EINTR);
-    if (*fd < 0) return hr_fail(HR_ERR_IO, err, errlen, "cannot open %s: %s", path, strerror(errno));
+    if (*fd < 0)
+        return hr_fail(HR_ERR_IO, err, errlen, "cannot open %s: %s", path, strerror(errno));
     return HR_OK;
 }
 

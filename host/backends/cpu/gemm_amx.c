@@ -10,14 +10,18 @@
  *     B part    hi     hi     lo
  *
  * A is packed per call, 128 rows at a time, as rows of 2 Kp BF16, A_hi then
- * A_lo (zero rows pad the last group of 32). B is packed once into panels of 16 of its rows
- * (n padded to a multiple of 32 with zero rows); a panel holds B_hi's Kp / 32
- * chunks then B_lo's, each chunk one tile of 16 rows x 16 pairs as the tile
- * product reads it (row r: for each of the 16 columns, k = 2r and 2r + 1).
+ * A_lo (zero rows pad the last group of 32); section 2 reads A_hi again. B
+ * is packed once into panels of 16 of its rows (n padded to a multiple of
+ * 32 with zero rows); a panel holds B_hi's Kp / 32 chunks then B_lo's, each
+ * chunk one tile of 16 rows x 16 pairs as the tile product reads it (row r:
+ * for each of the 16 columns, k = 2r and 2r + 1); sections 0 and 1 read
+ * B_hi. Entries whose rows are outside the split's safe range are summed
+ * again in plain float (in_safe_range).
  *
  * Kernel: C in blocks of 32 x 32 (four FP32 accumulator tiles), two A tiles
  * and two B tiles a step, 3 Kp / 32 steps; the eight tile registers in all.
- * Blocks of C that overhang m or n go through a 16 x 16 scratch.
+ * Tiles of C that overhang m or n, or are written transposed, go through a
+ * 16 x 16 scratch.
  */
 #define _GNU_SOURCE /* syscall */
 #include "backends/cpu/gemm_amx.h"
@@ -253,7 +257,8 @@ __attribute__((target("avx512f,avx512bw,avx512bf16"))) static void pack_a(const 
             const __m512 v = _mm512_loadu_ps(x + q);
             mx = _mm512_max_ps(_mm512_abs_ps(v), mx); /* max_ps returns its second operand on NaN */
             const __m256i hi = (__m256i)_mm512_cvtneps_pbh(v);
-            const __m512 hi_f = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(hi), 16));
+            const __m512i hi_bits = _mm512_slli_epi32(_mm512_cvtepu16_epi32(hi), 16);
+            const __m512 hi_f = _mm512_castsi512_ps(hi_bits);
             const __m256i lo = (__m256i)_mm512_cvtneps_pbh(_mm512_sub_ps(v, hi_f));
             _mm256_storeu_si256((__m256i *)(o + q), hi);
             _mm256_storeu_si256((__m256i *)(o + kp + q), lo);
