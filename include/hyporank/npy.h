@@ -36,8 +36,10 @@ hr_status hr_npy_read_f32(const char *path, float **data, size_t *rows, size_t *
  * come from the page cache; nothing is allocated or copied for them), and
  * anything else (a pipe, a big-endian host) is read into memory as
  * hr_npy_read_f32 reads it. Same checks and messages as hr_npy_read_f32.
- * While mapped, the file must not be truncated: reading a page that is no
- * longer in it ends the process with SIGBUS. */
+ * While mapped, the file must not be changed in place: numpy.save over the
+ * same path truncates it, and reading a page that is no longer in the file
+ * ends the process with SIGBUS (hr_npy_write_f32 writes a new file and
+ * renames it, which is safe). */
 typedef struct hr_npy_view {
     const float *data; /* (rows, cols) row-major */
     size_t rows, cols;
