@@ -56,6 +56,18 @@ static inline int in_safe_range(double ma, double mb, int k)
     return ma >= 0x1p-100 && mb >= 0x1p-100 && (double)k * ma * mb < 0x1p125;
 }
 
+/* The larger (smaller) of m and v; a NaN in either stays (NaN marks a row
+ * outside the safe range). */
+static inline float max_keep_nan(float m, float v)
+{
+    return v > m || v != v ? v : m;
+}
+
+static inline float min_keep_nan(float m, float v)
+{
+    return v < m || v != v ? v : m;
+}
+
 static float plain_dot(const float *a, const float *b, int k)
 {
     float acc = 0.0f;
@@ -142,11 +154,11 @@ hr_amx_b *hr_amx_pack_b(const float *b, int n, int k)
         float mx = 0.0f;
         for (int q = 0; q < k; q++) {
             const float v = fabsf(b[(size_t)j * k + q]);
-            mx = v > mx || v != v ? v : mx; /* a NaN stays */
+            mx = max_keep_nan(mx, v);
         }
         p->row_max[j] = mx;
-        p->least = mx < p->least || mx != mx ? mx : p->least;
-        p->most = mx > p->most || mx != mx ? mx : p->most;
+        p->least = min_keep_nan(p->least, mx);
+        p->most = max_keep_nan(p->most, mx);
     }
     for (int j = 0; j < n; j++) {
         uint16_t *panel = p->data + (size_t)(j / TILE) * chunks * TILE * KCHUNK;
@@ -252,10 +264,12 @@ __attribute__((target("avx512f,avx512bw,avx512bf16"))) static void pack_a(const 
         }
         const float *x = a + (size_t)i * lda;
         __m512 mx = _mm512_setzero_ps();
+        __mmask16 nan = 0; /* max_ps returns its second operand on NaN: NaNs counted apart */
         int q = 0;
         for (; q + 16 <= k; q += 16) {
             const __m512 v = _mm512_loadu_ps(x + q);
-            mx = _mm512_max_ps(_mm512_abs_ps(v), mx); /* max_ps returns its second operand on NaN */
+            mx = _mm512_max_ps(_mm512_abs_ps(v), mx);
+            nan |= _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
             const __m256i hi = (__m256i)_mm512_cvtneps_pbh(v);
             const __m512i hi_bits = _mm512_slli_epi32(_mm512_cvtepu16_epi32(hi), 16);
             const __m512 hi_f = _mm512_castsi512_ps(hi_bits);
@@ -263,15 +277,12 @@ __attribute__((target("avx512f,avx512bw,avx512bf16"))) static void pack_a(const 
             _mm256_storeu_si256((__m256i *)(o + q), hi);
             _mm256_storeu_si256((__m256i *)(o + kp + q), lo);
         }
-        float m = _mm512_reduce_max_ps(mx);
-        for (int r = 0; r + 16 <= q && m == m; r += 16) /* the max drops NaN: look for one */
-            if (_mm512_cmp_ps_mask(_mm512_loadu_ps(x + r), _mm512_loadu_ps(x + r), _CMP_UNORD_Q))
-                m = NAN;
+        float m = nan ? NAN : _mm512_reduce_max_ps(mx);
         for (; q < k; q++) {
             const uint16_t hi = bf16_of(x[q]), lo = bf16_of(x[q] - float_of(hi));
             o[q] = hi, o[kp + q] = lo;
             const float v = fabsf(x[q]);
-            m = v > m || v != v ? v : m;
+            m = max_keep_nan(m, v);
         }
         for (; q < kp; q++) o[q] = o[kp + q] = 0;
         row_max[i] = m;
@@ -285,8 +296,8 @@ static void fix_unsafe_entries(const float *a, int rows, int lda, const float *r
 {
     float least = INFINITY, most = 0.0f;
     for (int i = 0; i < rows; i++) {
-        least = row_max[i] < least || row_max[i] != row_max[i] ? row_max[i] : least;
-        most = row_max[i] > most || row_max[i] != row_max[i] ? row_max[i] : most;
+        least = min_keep_nan(least, row_max[i]);
+        most = max_keep_nan(most, row_max[i]);
     }
     if (in_safe_range(least, b->least, b->k) && in_safe_range(most, b->most, b->k)) return;
     for (int i = 0; i < rows; i++)
