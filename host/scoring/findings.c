@@ -148,6 +148,14 @@ static double normal_pdf(double x, double mu, double sd)
     return 0.3989422804014327 / sd * exp(-0.5 * z * z);
 }
 
+/* How many of the rows of y are A's. */
+static size_t rows_of_a(const selection *z, const row_system *y)
+{
+    size_t na = 0;
+    for (size_t i = 0; i < y->n; i++) na += y->row[i] < z->r_a;
+    return na;
+}
+
 /* The model of the calibration (hyporank/findings.h). */
 static two_groups calibrated_groups(const hr_effect *e)
 {
@@ -165,9 +173,7 @@ static double fit_mixture(const selection *z, size_t j, two_groups *g)
     const hr_effect *e = &z->e[z->cand[j]];
     const row_system *y = &z->sys[z->sys_of[j]];
     *g = calibrated_groups(e);
-    size_t na = 0;
-    for (size_t i = 0; i < y->n; i++) na += y->row[i] < z->r_a;
-    const size_t nb = y->n - na;
+    const size_t na = rows_of_a(z, y), nb = y->n - na;
     if (na < 2 || nb < 2) return 0.0;
     const float *s = z->s + j * z->r;
     double mu0 = g->mu0, mu1 = g->mu1, sd0 = g->sd0, sd1 = g->sd1;
@@ -214,9 +220,7 @@ static void refine_by_mixture(selection *z, size_t j)
     const two_groups g = z->groups[j];
     if (!(z->separation[j] >= MIXTURE_MIN_SEPARATION)) return;
     const row_system *y = &z->sys[z->sys_of[j]];
-    size_t na = 0;
-    for (size_t i = 0; i < y->n; i++) na += y->row[i] < z->r_a;
-    const size_t nb = y->n - na;
+    const size_t na = rows_of_a(z, y), nb = y->n - na;
     hr_effect *e = &z->e[z->cand[j]];
     e->share_a = g.pa, e->share_b = g.pb;
     e->effect = g.pa - g.pb;
