@@ -8,8 +8,8 @@
 # are distinct pairs of headlines of one year joined by ". " (A: 500,000
 # from 2020, B: 500,000 from 2019; about 24 tokens each); the hypotheses the
 # first 1,000 of the built-in bank (host/discovery/data/hypothesis-bank.txt). No cache,
-# so every text is embedded. Runs twice: --score-method cosine (the GPU
-# scorer) and the default contrast (the CPU scorer, all cores).
+# so every text is embedded. Runs twice: --score-method cosine (the
+# default) and contrast.
 # HR_E2E_PER_SIDE (500000) and HR_E2E_DEVICE (cuda) shrink it for a trial
 # on a machine without a GPU.
 set -euo pipefail
@@ -18,24 +18,7 @@ per_side=${HR_E2E_PER_SIDE:-500000}
 device=${HR_E2E_DEVICE:-cuda}
 here=$(cd "$(dirname "$0")/.." && pwd)
 mkdir -p "$work"
-python3 - "$data" "$work" "$per_side" <<'PY'
-import glob, json, random, sys
-data, work, per_side = sys.argv[1], sys.argv[2], int(sys.argv[3])
-rng = random.Random(11)
-for year, side in (("2020", "a"), ("2019", "b")):
-    h = []
-    for p in sorted(glob.glob(f"{data}/{year}.*.jsonl")):
-        with open(p, encoding="utf-8") as f:
-            h += [json.loads(l)["text"] for l in f if l.strip()]
-    seen = set()
-    with open(f"{work}/{side}.jsonl", "w", encoding="utf-8") as f:
-        while len(seen) < per_side:
-            i, j = rng.randrange(len(h)), rng.randrange(len(h))
-            if i == j or (i, j) in seen:
-                continue
-            seen.add((i, j))
-            f.write(json.dumps({"text": h[i] + ". " + h[j]}) + "\n")
-PY
+python3 "$here/bench/make-headline-pairs.py" "$data" "$work" "$per_side"
 grep -v '^#' "$here/host/discovery/data/hypothesis-bank.txt" | grep -v '^[[:space:]]*$' | head -n 1000 > "$work/h.txt"
 wc -l "$work/a.jsonl" "$work/b.jsonl" "$work/h.txt"
 for method in cosine contrast; do

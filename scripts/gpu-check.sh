@@ -9,13 +9,14 @@
 # racecheck). Typical seconds on an H100: env 1, tests 25 (test_backends
 # --device cuda: every operation of the CUDA backend against the CPU),
 # scorer 20, probe 35, rank 15, encoder 250 to 420, sanitize (memcheck) 30,
-# racecheck (see below); attention has not run yet (its limit is 300).
+# racecheck (see below); attention and describe have not run yet (their
+# limits are 300).
 # Plan a lease by those. Each step has its own time
 # limit, so one that hangs costs only its limit. The whole log goes to
 # OUT_DIR/log.txt; the last lines printed summarise every step.
 set -uo pipefail
 out=${1:?usage: gpu-check.sh OUT_DIR [STEPS]}
-steps=${2:-env,tests,scorer,probe,rank,encoder,sanitize}
+steps=${2:-env,tests,scorer,probe,rank,describe,encoder,sanitize}
 here=$(pwd)
 mkdir -p "$out"
 work=/tmp/hyporank-gpu
@@ -81,6 +82,10 @@ step_attention() {
     run bench_attention_gpu 300 bash "$here/bench/run-attention-bench-gpu.sh" "$work/data" "$bin" \
         "$work/model" "$work"
 }
+step_describe() {
+    run describe_end_to_end 300 bash "$here/bench/run-describe-end-to-end.sh" "$work/data" "$bin" \
+        "$work/model" "$work"
+}
 step_rank() {
     run rank_end_to_end 300 bash "$here/bench/run-rank-end-to-end.sh" "$work/data" "$bin" \
         "$work/model" "$work"
@@ -88,7 +93,8 @@ step_rank() {
 
 for step in ${steps//,/ }; do
     case $step in
-    env | tests | scorer | probe | sanitize | racecheck | encoder | attention | rank) "step_$step" ;;
+    env | tests | scorer | probe | sanitize | racecheck | encoder | attention | rank | describe)
+        "step_$step" ;;
     *) echo "gpu-check.sh: unknown step '$step'" >&2 ;;
     esac
 done

@@ -31,6 +31,13 @@ static int run(char **out, char **err, const char *const *args)
 
 static char example[2][512], cache[300];
 
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
 static void test_demo_puts_the_pandemic_among_the_top_differences_of_2020(void)
 {
     char json[300];
@@ -38,7 +45,9 @@ static void test_demo_puts_the_pandemic_among_the_top_differences_of_2020(void)
     const char *args[] = {"describe", "--a", example[0], "--b", example[1], "--json", json,
                           "--cache", cache, "--quiet", NULL};
     char *out, *err;
+    const double t0 = now_s();
     int rc = run(&out, &err, args);
+    const double wall = now_s() - t0;
     CHECKF(rc == 0, "exit %d: %s", rc, err);
     char *text = read_all(json);
     cJSON *root = cJSON_Parse(text);
@@ -46,6 +55,18 @@ static void test_demo_puts_the_pandemic_among_the_top_differences_of_2020(void)
     cJSON *hyps = cJSON_GetObjectItem(root, "hypotheses");
     CHECK(cJSON_GetObjectItem(root, "n_a") && cJSON_GetObjectItem(root, "n_a")->valuedouble == 1000);
     CHECK(cJSON_GetObjectItem(root, "encoder") != NULL);
+    /* Where the time went: every phase, none counted twice (embedding is
+     * done inside propose and score too, and counted under embed only). */
+    const char *phases[] = {"read", "propose", "embed", "score", "findings", "judge", "report"};
+    cJSON *secs = cJSON_GetObjectItem(root, "seconds");
+    double sum = 0.0;
+    for (size_t p = 0; p < sizeof phases / sizeof phases[0]; p++) {
+        cJSON *v = cJSON_GetObjectItem(secs, phases[p]);
+        CHECKF(cJSON_IsNumber(v) && v->valuedouble >= 0.0, "seconds.%s missing or negative",
+               phases[p]);
+        sum += cJSON_IsNumber(v) ? v->valuedouble : 0.0;
+    }
+    CHECKF(sum > 0.0 && sum <= wall, "the phases sum to %.3f s, the process took %.3f s", sum, wall);
     int pandemic_rank = 0, seen_a = 0, last_finding = 1;
     cJSON *h;
     cJSON_ArrayForEach(h, hyps) {
@@ -197,13 +218,6 @@ static void test_llm_judge_reports_v_and_a_rerun_comes_from_the_cache(void)
     CHECKF(rc == 2 && strstr(err, "no-such-model") != NULL, "exit %d: %s", rc, err);
     free(out), free(err);
     fake_server_stop(server);
-}
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
 static char small[2][300]; /* 200 texts of each example: quick LLM runs */

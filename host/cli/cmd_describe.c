@@ -39,6 +39,19 @@ static int llm_outcome(const hr_report_info *in)
     return in->llm_status == HR_ERR_INPUT ? CLI_EXIT_USAGE : CLI_EXIT_LLM;
 }
 
+/* Where the run's time went, on stderr; total: the command's wall clock. */
+static void print_seconds(const hr_report_info *in, double total)
+{
+    const double rest = total - in->seconds_read - in->seconds_propose - in->seconds_embed -
+                        in->seconds_score - in->seconds_findings - in->seconds_judge;
+    fprintf(stderr, "hyporank: %.2f s: read %.2f s, propose %.2f s, embed %.2f s (%s), score "
+                    "%.2f s (%s), findings %.2f s, ", total, in->seconds_read,
+            in->seconds_propose, in->seconds_embed, in->encoder_device, in->seconds_score,
+            hr_device_str(in->scorer_device), in->seconds_findings);
+    if (in->has_llm) fprintf(stderr, "judge %.2f s, ", in->seconds_judge);
+    fprintf(stderr, "report and set-up %.2f s\n", rest);
+}
+
 int cmd_describe(int argc, char **argv)
 {
     const char *cmd = "describe";
@@ -125,6 +138,7 @@ int cmd_describe(int argc, char **argv)
     hr_embedder *emb = NULL;
     hr_report *rep = NULL;
     hr_status st;
+    const double t_start = cli_now();
     if ((st = hr_embedder_create(&c.embed, &emb, err, sizeof err)) != HR_OK ||
         (st = hr_describe_run(&o, emb, &rep, err, sizeof err)) != HR_OK)
         goto done;
@@ -139,7 +153,8 @@ int cmd_describe(int argc, char **argv)
     }
     if (html_path && (st = cli_write_html(html_path, rep, 0, c.quiet, err, sizeof err)) != HR_OK)
         goto done;
-    if (st == HR_OK) rc = llm_outcome(hr_report_get_info(rep));
+    if (!c.quiet) print_seconds(hr_report_get_info(rep), cli_now() - t_start);
+    rc = llm_outcome(hr_report_get_info(rep));
 done:
     hr_report_destroy(rep);
     hr_embedder_destroy(emb);

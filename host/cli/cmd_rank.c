@@ -83,11 +83,12 @@ int cmd_rank(int argc, char **argv)
         goto done;
     if (!c.quiet)
         fprintf(stderr, "hyporank: %.2f s: read %.2f s, embed %.2f s (%s), score %.2f s (%s), "
-                        "report %.2f s\n",
+                        "findings %.2f s, report %.2f s\n",
                 cli_now() - t_start, in->seconds_read, in->seconds_embed,
                 hr_rank_needs_embedder(&o) ? in->encoder_device : "precomputed", in->seconds_score,
-                hr_device_str(in->scorer_device),
-                cli_now() - t_start - in->seconds_read - in->seconds_embed - in->seconds_score);
+                hr_device_str(in->scorer_device), in->seconds_findings,
+                cli_now() - t_start - in->seconds_read - in->seconds_embed - in->seconds_score -
+                    in->seconds_findings);
 done:
     hr_report_destroy(rep);
     hr_embedder_destroy(emb);

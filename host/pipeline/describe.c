@@ -87,7 +87,7 @@ typedef struct describe_run {
     hr_finding *findings;     /* (k) */
     size_t *order;            /* (k) kept candidates by rank: findings first */
     uint8_t *shown;           /* (k) by rank: the table shows it */
-    double seconds_score;
+    hr_report_info *time;     /* rep's info: its seconds_* are added up along the run */
     size_t n_verify;
     hr_verify_result *vres;   /* (n_verify) in rank order */
     hr_verify_ppi_stats vstats;
@@ -133,6 +133,33 @@ static hr_status check_options(const hr_describe_options *o, char *err, size_t e
                        "table does not know: give it (--llm-price PROMPT,COMPLETION, dollars per "
                        "million tokens)", o->llm_model);
     return HR_OK;
+}
+
+/* hr_pipe_embed_rows, its time under the run's embedding. */
+static hr_status embed_rows(describe_run *d, float **x, size_t *rows, const char *const *texts,
+                           const size_t *lens, size_t n, const char *what, char *err,
+                           size_t errlen)
+{
+    const double t0 = hr_pipe_now();
+    const hr_status st = hr_pipe_embed_rows(d->emb, x, rows, texts, lens, n, what, d->ev, err,
+                                            errlen);
+    d->time->seconds_embed += hr_pipe_now() - t0;
+    return st;
+}
+
+/* A phase of the run in wall time, less the embedding done inside it. */
+typedef struct phase {
+    double t0, embed0;
+} phase;
+
+static phase phase_start(const describe_run *d)
+{
+    return (phase){hr_pipe_now(), d->time->seconds_embed};
+}
+
+static void phase_end(const describe_run *d, phase p, double *seconds)
+{
+    *seconds += hr_pipe_now() - p.t0 - (d->time->seconds_embed - p.embed0);
 }
 
 /* Reads A, B and the caller's hypotheses; starts the pool. */
@@ -397,9 +424,9 @@ static hr_status propose_from_probe(describe_run *d, char *err, size_t errlen)
     if (d->clusters) {
         /* The candidates so far, embedded once: H's first rows. */
         const size_t k0 = hr_pool_size(d->pool);
-        if ((st = hr_pipe_embed_rows(d->emb, &d->H, &d->h_rows, hr_pool_texts(d->pool),
-                                     hr_pool_lens(d->pool), k0, "embedding hypotheses", d->ev,
-                                     err, errlen)) != HR_OK)
+        if ((st = embed_rows(d, &d->H, &d->h_rows, hr_pool_texts(d->pool),
+                             hr_pool_lens(d->pool), k0, "embedding hypotheses", err, errlen)) !=
+            HR_OK)
             return st;
         hr_geometry_options go = hr_geometry_default_options();
         go.seed = o->seed;
@@ -463,10 +490,11 @@ static hr_status score(describe_run *d, char *err, size_t errlen)
     const hr_describe_options *o = d->o;
     const size_t total = hr_pool_size(d->pool), dim = d->dim;
     if (total == 0) return hr_fail(HR_ERR_INPUT, err, errlen, "no candidate hypotheses to score");
-    hr_status st = hr_pipe_embed_rows(d->emb, &d->H, &d->h_rows, hr_pool_texts(d->pool) + d->h_rows,
-                                      hr_pool_lens(d->pool) + d->h_rows, total - d->h_rows,
-                                      "embedding hypotheses", d->ev, err, errlen);
+    hr_status st = embed_rows(d, &d->H, &d->h_rows, hr_pool_texts(d->pool) + d->h_rows,
+                              hr_pool_lens(d->pool) + d->h_rows, total - d->h_rows,
+                              "embedding hypotheses", err, errlen);
     if (st != HR_OK) return st;
+    double t0 = hr_pipe_now();
     uint8_t *keep = malloc(total); /* (total) 1: kept, 0: a near-duplicate */
     d->pidx = malloc(total * sizeof *d->pidx);
     if (!keep || !d->pidx) {
@@ -515,7 +543,6 @@ static hr_status score(describe_run *d, char *err, size_t errlen)
     for (size_t r = 0; r < d->a.n; r++) held[r] = r >= d->a.score0 && r < d->a.score0 + d->a.n_score;
     for (size_t r = 0; r < d->b.n; r++)
         held[d->a.n + r] = r >= d->b.score0 && r < d->b.score0 + d->b.n_score;
-    const double t0 = hr_pipe_now();
     const float *xa_all = d->X, *xb_all = d->X + d->a.n * dim; /* (a.n, dim), (b.n, dim) */
     const float *xa = d->X + d->a.score0 * dim;                /* (a.n_score, dim) */
     const float *xb = d->X + (d->a.n + d->b.score0) * dim;     /* (b.n_score, dim) */
@@ -524,6 +551,8 @@ static hr_status score(describe_run *d, char *err, size_t errlen)
     if (st == HR_OK)
         st = score_group(d, xa, d->a.n_score, xb, d->b.n_score, h_drawn, k - k_all, k_all, err,
                          errlen);
+    d->time->seconds_score = hr_pipe_now() - t0;
+    t0 = hr_pipe_now();
     if (st == HR_OK) st = hr_pipe_auroc_qvalues(d->scores, k, err, errlen);
     if (st == HR_OK) st = hr_effect_qvalues(d->effects, k, err, errlen);
     if (st == HR_OK) {
@@ -535,10 +564,10 @@ static hr_status score(describe_run *d, char *err, size_t errlen)
         size_t n_found;
         st = hr_findings_select(&fin, &fo, d->effects, d->findings, &n_found, err, errlen);
     }
-    d->seconds_score = hr_pipe_now() - t0;
     free(drawn), free(held);
     if (st == HR_OK) st = hr_pipe_rank_order(d->effects, d->findings, k, d->order, err, errlen);
     if (st == HR_OK) hr_pipe_shown(d->effects, d->findings, d->order, k, o->top, 1, d->shown);
+    d->time->seconds_findings = hr_pipe_now() - t0;
     return st;
 }
 
@@ -710,7 +739,6 @@ static hr_status build_report(describe_run *d, char *err, size_t errlen)
     in->method = o->scorer.method;
     in->temperature = o->scorer.temperature > 0 ? o->scorer.temperature
                                                 : HR_SCORER_DEFAULT_TEMPERATURE;
-    in->seconds_score = d->seconds_score;
     in->top = o->top;
     in->goal = hr_report_keep(rep, o->goal, &failed);
     in->n_candidates = d->k;
@@ -876,30 +904,45 @@ hr_status hr_describe_run(const hr_describe_options *o, hr_embedder *emb, hr_rep
     d.ev = &o->events;
     d.emb = emb;
     if (!(d.rep = hr_report_new(HR_REPORT_DESCRIBE))) return hr_pipe_nomem(err, errlen);
+    d.time = &d.rep->info;
 
     /* Inputs, all read before any slow work; then the split and the n-grams. */
-    if ((st = read_inputs(&d, err, errlen)) || (st = split(&d, err, errlen))) goto done;
+    phase p = phase_start(&d);
+    st = read_inputs(&d, err, errlen);
+    phase_end(&d, p, &d.time->seconds_read);
+    if (st != HR_OK) goto done;
+    p = phase_start(&d);
+    st = split(&d, err, errlen);
+    phase_end(&d, p, &d.time->seconds_propose);
+    if (st != HR_OK) goto done;
     if (o->llm_url) {
         pick_prices(&d);
         cost_note(&d);
     }
 
     /* A and B, embedded once, each in its block's order (X's layout). */
-    if ((st = hr_pipe_embed_rows(emb, &d.X, &d.x_rows, d.a.texts, d.a.lens, d.a.n, "embedding A",
-                                 d.ev, err, errlen)) ||
-        (st = hr_pipe_embed_rows(emb, &d.X, &d.x_rows, d.b.texts, d.b.lens, d.b.n, "embedding B",
-                                 d.ev, err, errlen)))
+    if ((st = embed_rows(&d, &d.X, &d.x_rows, d.a.texts, d.a.lens, d.a.n, "embedding A", err,
+                         errlen)) ||
+        (st = embed_rows(&d, &d.X, &d.x_rows, d.b.texts, d.b.lens, d.b.n, "embedding B", err,
+                         errlen)))
         goto done;
     d.dim = hr_embedder_dim(emb);
 
-    if (d.a.n_prop + d.b.n_prop > 0 && (d.clusters || d.llm_propose) &&
-        (st = propose_from_probe(&d, err, errlen)) != HR_OK)
-        goto done;
-    if ((st = score(&d, err, errlen)) != HR_OK) goto done;
-    if (o->llm_url && o->verify_top > 0 && (st = judge(&d, err, errlen)) != HR_OK) goto done;
-    if ((st = pick_examples(&d, err, errlen)) || (st = build_report(&d, err, errlen)) ||
-        (st = report_plots(&d, err, errlen)))
-        goto done;
+    p = phase_start(&d);
+    if (d.a.n_prop + d.b.n_prop > 0 && (d.clusters || d.llm_propose))
+        st = propose_from_probe(&d, err, errlen);
+    phase_end(&d, p, &d.time->seconds_propose);
+    if (st != HR_OK || (st = score(&d, err, errlen)) != HR_OK) goto done;
+    p = phase_start(&d);
+    if (o->llm_url && o->verify_top > 0) st = judge(&d, err, errlen);
+    phase_end(&d, p, &d.time->seconds_judge);
+    if (st != HR_OK) goto done;
+    p = phase_start(&d);
+    if ((st = pick_examples(&d, err, errlen)) == HR_OK &&
+        (st = build_report(&d, err, errlen)) == HR_OK)
+        st = report_plots(&d, err, errlen);
+    phase_end(&d, p, &d.time->seconds_report);
+    if (st != HR_OK) goto done;
     *out = d.rep;
     d.rep = NULL;
 done:

@@ -327,6 +327,7 @@ hr_status hr_rank_run(const hr_rank_options *o, hr_embedder *e, hr_report **out,
     }
     if ((st = hr_scorer_score_effects(scorer, h.emb, h.n, scores, effects, err, errlen)) != HR_OK)
         goto done;
+    const double t_score = hr_pipe_now() - t0;
     /* What share of each side each hypothesis holds for, and which are
      * distinct findings (hyporank/findings.h). */
     hr_findings_input fin = {a.emb, b.emb, a.n, b.n, (int)a.dim, NULL, NULL, h.emb, h.n, NULL};
@@ -338,7 +339,7 @@ hr_status hr_rank_run(const hr_rank_options *o, hr_embedder *e, hr_report **out,
         (st = hr_pipe_rank_order(effects, findings, h.n, order, err, errlen)))
         goto done;
     hr_pipe_shown(effects, findings, order, h.n, o->top, 0, shown);
-    const double secs = hr_pipe_now() - t0;
+    const double t_findings = hr_pipe_now() - t0 - t_score;
 
     /* The report. */
     hr_report_info *in = &rep->info;
@@ -361,7 +362,8 @@ hr_status hr_rank_run(const hr_rank_options *o, hr_embedder *e, hr_report **out,
                                                 : HR_SCORER_DEFAULT_TEMPERATURE;
     in->seconds_read = t_read;
     in->seconds_embed = t_embed;
-    in->seconds_score = secs;
+    in->seconds_score = t_score;
+    in->seconds_findings = t_findings;
     in->top = o->top;
     if (failed) {
         st = hr_pipe_nomem(err, errlen);

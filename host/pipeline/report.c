@@ -378,6 +378,22 @@ static cJSON *json_scorer(cJSON *root, const hr_report_info *in)
     return sc;
 }
 
+/* The wall seconds of the run's phases (hr_report_info). */
+static cJSON *json_seconds(cJSON *root, const hr_report_info *in)
+{
+    cJSON *tm = cJSON_AddObjectToObject(root, "seconds");
+    hr_json_number(tm, "read", in->seconds_read);
+    if (in->kind == HR_REPORT_DESCRIBE) hr_json_number(tm, "propose", in->seconds_propose);
+    hr_json_number(tm, "embed", in->seconds_embed);
+    hr_json_number(tm, "score", in->seconds_score);
+    hr_json_number(tm, "findings", in->seconds_findings);
+    if (in->kind == HR_REPORT_DESCRIBE) {
+        hr_json_number(tm, "judge", in->seconds_judge);
+        hr_json_number(tm, "report", in->seconds_report);
+    }
+    return tm;
+}
+
 static int rank_json(cJSON *root, const hr_report *r)
 {
     const hr_report_info *in = &r->info;
@@ -387,10 +403,7 @@ static int rank_json(cJSON *root, const hr_report *r)
     for (int k = 0; k < 3; k++)
         if (npy[k]) cJSON_AddItemToArray(pre, cJSON_CreateString(npy[k]));
     cJSON *sc = json_scorer(root, in);
-    cJSON *tm = cJSON_AddObjectToObject(root, "seconds");
-    hr_json_number(tm, "read", in->seconds_read);
-    hr_json_number(tm, "embed", in->seconds_embed);
-    hr_json_number(tm, "score", in->seconds_score);
+    cJSON *tm = json_seconds(root, in);
     cJSON_AddStringToObject(sc, "auroc_p_value", "two-sided Mann-Whitney U, normal "
                                                  "approximation, tie and continuity corrected");
     cJSON_AddStringToObject(sc, "auroc_q_value", "Benjamini-Hochberg over all hypotheses");
@@ -492,6 +505,7 @@ static int describe_json(cJSON *root, const hr_report *r)
     cJSON_AddNumberToObject(sc, "scored_all_a", (double)in->scored_all_a);
     cJSON_AddNumberToObject(sc, "scored_all_b", (double)in->scored_all_b);
     cJSON_AddNumberToObject(sc, "seed", (double)in->seed);
+    cJSON *tm = json_seconds(root, in);
     cJSON_AddStringToObject(root, "a", in->a_path);
     cJSON_AddStringToObject(root, "b", in->b_path);
     if (in->goal) cJSON_AddStringToObject(root, "goal", in->goal);
@@ -543,7 +557,7 @@ static int describe_json(cJSON *root, const hr_report *r)
     }
     if (in->clusters) json_clusters(root, in);
     cJSON *arr = cJSON_AddArrayToObject(root, "hypotheses");
-    if (!e || !sc || !arr) return -1;
+    if (!e || !sc || !tm || !arr) return -1;
     for (size_t k = 0; k < r->n_rows; k++) {
         const hr_report_row *row = &r->rows[k];
         cJSON *o = json_row(arr, row);

@@ -10,8 +10,10 @@
  * residual y~ = y - Q Q^T y, and for each candidate ss = |g|^2 - sum over q
  * in Q of (q . g)^2, the squared norm of its residual. Then
  *   r = (y~ . g) / sqrt(|y~|^2 ss),   t = r sqrt(df / (1 - r^2)),
- * df = rows - columns of Q - 1, and a new covariate column costs one pass
- * over the candidates (q . g for each), a step one more (y~ . g). Columns
+ * df = rows - columns of Q - 1. A finding's new columns are orthonormalised
+ * first; then one pass over each candidate's hinge takes q . g for each of
+ * them and y~ . g, which the next step's tests read (sums in row order, so
+ * the figures are those of one pass per column). Columns
  * are orthogonalised by classical Gram-Schmidt, twice (accurate to rounding
  * for the ~140 columns of 20 findings); a column within 1e-9 of the span
  * is dropped. p-values come from the normal approximation of t (df is the
@@ -28,6 +30,7 @@
 #include "scoring/effects_internal.h"
 #include "scoring/score_methods.h"
 
+#include <assert.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,6 +66,7 @@ typedef struct row_system {
     size_t n;      /* rows */
     size_t *row;   /* (n) positions in the sample */
     double *y;     /* (n) the side indicator's residual y~ */
+    double yy;     /* |y~|^2 */
     double *q;     /* (cap, n) the basis, column c at q + c n */
     size_t cols, cap;
 } row_system;
@@ -79,6 +83,7 @@ typedef struct selection {
     int *sys_of;           /* (m) */
     double *ss;            /* (m) squared norm of each hinge's residual */
     double *ss0;           /* (m) the same with only the constant removed */
+    double *yg;            /* (m) y~ . g over its system's rows, for the current y~ */
     two_groups *groups;    /* (m) accepted findings: the two-group model fitted to each */
     double *separation;    /* (m) its components' separation (0: the fit failed) */
     double *col;           /* (r) scratch column */
@@ -91,8 +96,9 @@ static double hinge(const selection *z, size_t j, size_t row)
     return v > tau ? v - tau : 0.0;
 }
 
-/* Adds column v: (r) (over the rows read) to system y's basis and updates
- * y~ and the residual norms of its candidates. */
+/* Adds column v: (r) (over the rows read) to system which's basis, unless
+ * it is in the span already, and takes it out of y~. The candidates'
+ * figures follow in project_candidates. */
 static void add_column(selection *z, int which, const double *v)
 {
     row_system *y = &z->sys[which];
@@ -119,11 +125,32 @@ static void add_column(selection *z, int which, const double *v)
     double d = 0.0;
     for (size_t i = 0; i < y->n; i++) d += u[i] * y->y[i];
     for (size_t i = 0; i < y->n; i++) y->y[i] -= d * u[i];
+}
+
+/* After system which's columns [first, cols) were added: each of its
+ * candidates' residual norm loses (q . g)^2 for each new column q, in
+ * column order (a norm that rounding took below 0 stays there: no test
+ * reads it), and its y~ . g and the system's |y~|^2 are taken afresh. One
+ * pass over each hinge; every sum runs in row order. */
+static void project_candidates(selection *z, int which, size_t first)
+{
+    row_system *y = &z->sys[which];
+    const size_t nc = y->cols - first;
+    assert(nc <= COLUMNS_PER_FINDING);
+    const double *q = y->q + first * y->n;
+    double yy = 0.0;
+    for (size_t i = 0; i < y->n; i++) yy += y->y[i] * y->y[i];
+    y->yy = yy;
     for (size_t j = 0; j < z->m; j++) {
-        if (z->sys_of[j] != which || z->ss[j] < 0.0) continue;
-        double p = 0.0;
-        for (size_t i = 0; i < y->n; i++) p += u[i] * hinge(z, j, y->row[i]);
-        z->ss[j] -= p * p;
+        if (z->sys_of[j] != which) continue;
+        double p[COLUMNS_PER_FINDING] = {0}, yg = 0.0;
+        for (size_t i = 0; i < y->n; i++) {
+            const double g = hinge(z, j, y->row[i]);
+            for (size_t c = 0; c < nc; c++) p[c] += q[c * y->n + i] * g;
+            yg += y->y[i] * g;
+        }
+        for (size_t c = 0; c < nc && z->ss[j] >= 0.0; c++) z->ss[j] -= p[c] * p[c];
+        z->yg[j] = yg;
     }
 }
 
@@ -244,6 +271,7 @@ static double holder_posterior(const two_groups *g, double v, int a_side)
 static void add_finding_covariates(selection *z, size_t j)
 {
     const float *sj = z->s + j * z->r;
+    const size_t first[2] = {z->sys[0].cols, z->sys[1].cols};
     double knots[5];
     memcpy(z->tmp, sj, z->r * sizeof *z->tmp);
     hr_quantiles(z->tmp, z->r, knot_q, 5, knots);
@@ -260,6 +288,8 @@ static void add_finding_covariates(selection *z, size_t j)
     for (size_t i = 0; i < z->r; i++) z->col[i] = holder_posterior(g, sj[i], i < z->r_a);
     add_column(z, 0, z->col);
     add_column(z, 1, z->col);
+    project_candidates(z, 0, first[0]);
+    project_candidates(z, 1, first[1]);
 }
 
 static int cmp_size(const void *x, const void *y)
@@ -285,7 +315,8 @@ static size_t *sample_rows(size_t n, size_t max, uint64_t *state, size_t *got)
 
 static void free_selection(selection *z)
 {
-    free(z->cand), free(z->s), free(z->sys_of), free(z->ss), free(z->ss0), free(z->col), free(z->tmp);
+    free(z->cand), free(z->s), free(z->sys_of), free(z->ss), free(z->ss0), free(z->yg);
+    free(z->col), free(z->tmp);
     free(z->groups), free(z->separation);
     for (int w = 0; w < 2; w++) free(z->sys[w].row), free(z->sys[w].y), free(z->sys[w].q);
 }
@@ -322,11 +353,12 @@ static hr_status prepare(selection *z, char *err, size_t errlen)
     z->sys_of = malloc(z->m * sizeof *z->sys_of);
     z->ss = malloc(z->m * sizeof *z->ss);
     z->ss0 = malloc(z->m * sizeof *z->ss0);
+    z->yg = malloc(z->m * sizeof *z->yg);
     z->groups = malloc(z->m * sizeof *z->groups);
     z->separation = malloc(z->m * sizeof *z->separation);
     z->col = malloc(z->r * sizeof *z->col);
     z->tmp = malloc(z->r * sizeof *z->tmp);
-    int ok = rows_a && rows_b && hs && xg && z->s && z->sys_of && z->ss && z->ss0 && z->groups &&
+    int ok = rows_a && rows_b && hs && xg && z->s && z->sys_of && z->ss && z->ss0 && z->yg && z->groups &&
              z->separation && z->col && z->tmp;
     for (int w = 0; ok && w < 2; w++) {
         row_system *y = &z->sys[w];
@@ -380,6 +412,7 @@ static hr_status prepare(selection *z, char *err, size_t errlen)
     for (int w = 0; w < 2; w++) {
         for (size_t i = 0; i < z->r; i++) z->col[i] = 1.0;
         add_column(z, w, z->col); /* the constant: centres y~ and every g */
+        project_candidates(z, w, 0);
     }
     memcpy(z->ss0, z->ss, z->m * sizeof *z->ss);
     return HR_OK;
@@ -396,12 +429,8 @@ static void test_candidate(const selection *z, size_t j, double wa, double wb, d
     const int dir_a = e->hinge_a > e->hinge_b;
     /* overlap with the accepted findings: partial correlation */
     double p_cond = 1.0, z_cond = 0.0;
-    double yy = 0.0, yg = 0.0;
+    const double yy = y->yy, yg = z->yg[j];
     *beyond = 0.0, *beyond_se = INFINITY;
-    for (size_t i = 0; i < y->n; i++) {
-        yy += y->y[i] * y->y[i];
-        yg += y->y[i] * hinge(z, j, y->row[i]);
-    }
     const double df = (double)y->n - (double)y->cols - 1.0;
     if (yy > 0.0 && z->ss[j] > 1e-12 * z->ss0[j] && df >= 1.0) {
         double r = yg / sqrt(yy * z->ss[j]);

@@ -178,7 +178,7 @@ typedef struct hr_findings_options {
     size_t max_candidates;     /* significant candidates considered, strongest first (500);
                                   those beyond are neither findings nor explained */
     size_t max_rows_per_side;  /* rows of each side the selection reads (a seeded
-                                  sample beyond it); 50,000 */
+                                  sample beyond it); 20,000 */
     double explain_corr;       /* same-direction explanation: correlation >= 0.3 */
     double paraphrase_corr;    /* paraphrase: correlation >= 0.8 */
     uint64_t seed;             /* the row sample; 1 */

@@ -103,9 +103,15 @@ typedef struct hr_report_info {
     hr_device scorer_device;    /* the device that scored (never auto) */
     hr_score_method method;
     double temperature;         /* CONTRAST's T */
-    double seconds_read;        /* rank: reading the inputs */
-    double seconds_embed;       /* rank: embedding */
-    double seconds_score;       /* scoring */
+    /* wall seconds of the run's phases (describe: embedding wherever it
+     * happens counts under embed, not under the phase that asked for it) */
+    double seconds_read;        /* reading the inputs */
+    double seconds_embed;       /* embedding texts and candidates */
+    double seconds_score;       /* the scorer: similarities, AUROC, shares, effects */
+    double seconds_findings;    /* q-values and the findings' selection */
+    double seconds_propose;     /* describe: the split, words, probe, clusters, LLM proposals */
+    double seconds_judge;       /* describe: the LLM judge */
+    double seconds_report;      /* describe: examples, report and plots */
     size_t top;                 /* rows the table and the Markdown show (see above) */
 
     /* rank */
