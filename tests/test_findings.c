@@ -404,6 +404,74 @@ static void test_identical_inputs_differ_in_nothing(void)
     free(e), free(f), free(x), free(w.h);
 }
 
+/* Bit for bit what the reference (portable loops, one worker) gives. */
+static int same_bits(const void *x, const void *y, size_t n)
+{
+    return memcmp(x, y, n) == 0;
+}
+
+/* The selection's figures do not depend on the SIMD level or the number of
+ * workers: two planted topics (two findings, so every covariate column and
+ * the tests after them), bank candidates on all rows and candidates drawn
+ * from the data on the held-out half. */
+static void test_findings_are_the_same_bits_at_every_level_and_thread_count(void)
+{
+    world w;
+    make_world(&w, 7);
+    uint64_t st = 8;
+    const size_t n = 3000;
+    float *xa = make_texts(&w, n, 0.2, 0, &st), *xb = make_texts(&w, n, 0.0, 0, &st);
+    for (size_t i = n / 5; i < n / 5 + n / 10; i++) noisy(w.topic[1], 1.6, &st, xa + i * D);
+    uint8_t *held_a = malloc(n), *held_b = malloc(n), *drawn = malloc(w.k);
+    for (size_t i = 0; i < n; i++) held_a[i] = i % 2, held_b[i] = (i / 3) % 2;
+    for (size_t i = 0; i < w.k; i++) drawn[i] = i % 3 == 2;
+    hr_effect *e0 = malloc(w.k * sizeof *e0), *e = malloc(w.k * sizeof *e);
+    hr_finding *ref = malloc(w.k * sizeof *ref), *f = malloc(w.k * sizeof *f);
+    hr_effect *eref = malloc(w.k * sizeof *eref);
+    CHECK(hr_effect_rows(xa, n, xb, n, D, w.h, w.k, e0, NULL, 0) == HR_OK);
+    CHECK(hr_effect_qvalues(e0, w.k, NULL, 0) == HR_OK);
+    hr_findings_input in = {xa, xb, n, n, D, held_a, held_b, w.h, w.k, drawn};
+    const struct {
+        hr_simd_level level;
+        int threads;
+    } runs[] = {{HR_SIMD_PORTABLE, 1}, {HR_SIMD_AVX2, 1}, {HR_SIMD_AVX512, 1},
+                {HR_SIMD_PORTABLE, 3}, {HR_SIMD_AVX512, 2}, {HR_SIMD_AVX512, 0}};
+    size_t nf_ref = 0;
+    for (size_t r = 0; r < sizeof runs / sizeof runs[0]; r++) {
+        hr_simd_cap(runs[r].level);
+        hr_findings_options o = hr_findings_default_options();
+        o.n_threads = runs[r].threads;
+        memcpy(e, e0, w.k * sizeof *e);
+        size_t nf = 0;
+        CHECK(hr_findings_select(&in, &o, e, r ? f : ref, &nf, NULL, 0) == HR_OK);
+        if (r == 0) {
+            nf_ref = nf;
+            memcpy(eref, e, w.k * sizeof *e);
+            CHECKF(nf >= 2, "%zu findings: the test wants two topics found", nf);
+            continue;
+        }
+        CHECKF(nf == nf_ref, "level %d, %d workers: %zu findings, %zu with the reference",
+               (int)runs[r].level, runs[r].threads, nf, nf_ref);
+        size_t differ = 0;
+        for (size_t i = 0; i < w.k; i++) {
+            const hr_finding *a = &ref[i], *b = &f[i];
+            differ += a->is_finding != b->is_finding || a->order != b->order ||
+                      a->explained_by != b->explained_by || a->paraphrase != b->paraphrase ||
+                      !same_bits(&a->p_conditional, &b->p_conditional, sizeof(double)) ||
+                      !same_bits(&a->effect_beyond, &b->effect_beyond, sizeof(double)) ||
+                      !same_bits(&a->effect_beyond_se, &b->effect_beyond_se, sizeof(double)) ||
+                      !same_bits(&eref[i].share_a, &e[i].share_a, sizeof(double)) ||
+                      !same_bits(&eref[i].ci_low, &e[i].ci_low, sizeof(double)) ||
+                      eref[i].mixture != e[i].mixture;
+        }
+        CHECKF(differ == 0, "level %d, %d workers: %zu candidates differ from the reference",
+               (int)runs[r].level, runs[r].threads, differ);
+    }
+    hr_simd_cap(HR_SIMD_AVX512);
+    free(e0), free(e), free(eref), free(ref), free(f), free(held_a), free(held_b), free(drawn);
+    free(xa), free(xb), free(w.h);
+}
+
 /* Similarities that separate the sides perfectly and tie within each (the
  * pooled 70th percentile is the top value itself): effect 1, p 0. */
 static void test_a_tied_clean_separation_is_a_full_effect(void)
@@ -503,5 +571,6 @@ int main(void)
     RUN(test_identical_inputs_differ_in_nothing);
     RUN(test_a_tied_clean_separation_is_a_full_effect);
     RUN(test_held_out_rows_are_the_only_ones_data_drawn_candidates_see);
+    RUN(test_findings_are_the_same_bits_at_every_level_and_thread_count);
     return test_summary();
 }

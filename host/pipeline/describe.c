@@ -561,6 +561,7 @@ static hr_status score(describe_run *d, char *err, size_t errlen)
         hr_findings_options fo = hr_findings_default_options();
         fo.alpha = o->alpha;
         fo.seed = o->seed;
+        fo.n_threads = o->n_threads;
         size_t n_found;
         st = hr_findings_select(&fin, &fo, d->effects, d->findings, &n_found, err, errlen);
     }

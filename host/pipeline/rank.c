@@ -333,6 +333,7 @@ hr_status hr_rank_run(const hr_rank_options *o, hr_embedder *e, hr_report **out,
     hr_findings_input fin = {a.emb, b.emb, a.n, b.n, (int)a.dim, NULL, NULL, h.emb, h.n, NULL};
     hr_findings_options fo = hr_findings_default_options();
     fo.alpha = o->alpha;
+    fo.n_threads = o->scorer.n_threads;
     size_t n_found;
     if ((st = hr_effect_qvalues(effects, h.n, err, errlen)) ||
         (st = hr_findings_select(&fin, &fo, effects, findings, &n_found, err, errlen)) ||

@@ -26,6 +26,8 @@
 #include "hyporank/findings.h"
 #include "hyporank/stats.h"
 #include "core/random.h"
+#include "core/simd.h"
+#include "core/threads.h"
 #include "core/util.h"
 #include "scoring/effects_internal.h"
 #include "scoring/score_methods.h"
@@ -50,7 +52,7 @@ static const double knot_q[5] = {0.5, 0.8, 0.9, 0.95, 0.98};
 
 hr_findings_options hr_findings_default_options(void)
 {
-    hr_findings_options o = {0.05, 20, 500, 20000, 0.3, 0.8, 1};
+    hr_findings_options o = {0.05, 20, 500, 20000, 0.3, 0.8, 1, 0};
     return o;
 }
 
@@ -84,6 +86,8 @@ typedef struct selection {
     double *ss;            /* (m) squared norm of each hinge's residual */
     double *ss0;           /* (m) the same with only the constant removed */
     double *yg;            /* (m) y~ . g over its system's rows, for the current y~ */
+    double *qt;            /* (r, 8) scratch of project_candidates */
+    int workers;           /* threads of project_candidates */
     two_groups *groups;    /* (m) accepted findings: the two-group model fitted to each */
     double *separation;    /* (m) its components' separation (0: the fit failed) */
     double *col;           /* (r) scratch column */
@@ -127,31 +131,112 @@ static void add_column(selection *z, int which, const double *v)
     for (size_t i = 0; i < y->n; i++) y->y[i] -= d * u[i];
 }
 
+/* A candidate's figures from one pass over its hinge g (over system y's
+ * rows): acc[c] = sum over rows of qt[i * 8 + c] g_i, in row order, each
+ * product rounded and then added (no fused multiply-add), so that every
+ * version gives the same bits. qt: (n, 8), the new columns and y~ side by
+ * side (see project_candidates). */
+static void hinge_dots_portable(const float *s, double tau, const size_t *row, size_t n,
+                                const double *qt, double acc[8])
+{
+    for (int c = 0; c < 8; c++) acc[c] = 0.0;
+    for (size_t i = 0; i < n; i++) {
+        const double v = s[row[i]], g = v > tau ? v - tau : 0.0;
+        for (int c = 0; c < 8; c++) acc[c] += qt[i * 8 + c] * g;
+    }
+}
+
+#if defined(__GNUC__) && defined(__x86_64__)
+#include <immintrin.h>
+__attribute__((target("avx512f"))) static void hinge_dots_avx512(const float *s, double tau,
+                                                                 const size_t *row, size_t n,
+                                                                 const double *qt,
+                                                                 double acc[8])
+{
+    __m512d a = _mm512_setzero_pd();
+    for (size_t i = 0; i < n; i++) {
+        const double v = s[row[i]], g = v > tau ? v - tau : 0.0;
+        a = _mm512_add_pd(a, _mm512_mul_pd(_mm512_loadu_pd(qt + i * 8), _mm512_set1_pd(g)));
+    }
+    _mm512_storeu_pd(acc, a);
+}
+
+__attribute__((target("avx2"))) static void hinge_dots_avx2(const float *s, double tau,
+                                                            const size_t *row, size_t n,
+                                                            const double *qt, double acc[8])
+{
+    __m256d a0 = _mm256_setzero_pd(), a1 = _mm256_setzero_pd();
+    for (size_t i = 0; i < n; i++) {
+        const double v = s[row[i]], g = v > tau ? v - tau : 0.0;
+        const __m256d gv = _mm256_set1_pd(g);
+        a0 = _mm256_add_pd(a0, _mm256_mul_pd(_mm256_loadu_pd(qt + i * 8), gv));
+        a1 = _mm256_add_pd(a1, _mm256_mul_pd(_mm256_loadu_pd(qt + i * 8 + 4), gv));
+    }
+    _mm256_storeu_pd(acc, a0), _mm256_storeu_pd(acc + 4, a1);
+}
+#endif
+
+static void hinge_dots(const float *s, double tau, const size_t *row, size_t n, const double *qt,
+                       double acc[8])
+{
+#if defined(__GNUC__) && defined(__x86_64__)
+    if (hr_simd_avx512()) return hinge_dots_avx512(s, tau, row, n, qt, acc);
+    if (hr_simd_avx2()) return hinge_dots_avx2(s, tau, row, n, qt, acc);
+#endif
+    hinge_dots_portable(s, tau, row, n, qt, acc);
+}
+
+/* One worker's candidates [lo, hi) of project_candidates. */
+typedef struct project_part {
+    selection *z;
+    int which;
+    size_t lo, hi, nc;
+    const double *qt;
+} project_part;
+
+static void *project_part_run(void *arg)
+{
+    const project_part *p = arg;
+    selection *z = p->z;
+    const row_system *y = &z->sys[p->which];
+    for (size_t j = p->lo; j < p->hi; j++) {
+        if (z->sys_of[j] != p->which) continue;
+        double acc[8];
+        hinge_dots(z->s + j * z->r, z->e[z->cand[j]].tau, y->row, y->n, p->qt, acc);
+        for (size_t c = 0; c < p->nc && z->ss[j] >= 0.0; c++) z->ss[j] -= acc[c] * acc[c];
+        z->yg[j] = acc[7];
+    }
+    return NULL;
+}
+
 /* After system which's columns [first, cols) were added: each of its
  * candidates' residual norm loses (q . g)^2 for each new column q, in
  * column order (a norm that rounding took below 0 stays there: no test
  * reads it), and its y~ . g and the system's |y~|^2 are taken afresh. One
- * pass over each hinge; every sum runs in row order. */
+ * pass over each hinge, candidates split among the workers; every sum runs
+ * in row order, so the figures are those of a pass per column, on any
+ * number of workers. */
 static void project_candidates(selection *z, int which, size_t first)
 {
     row_system *y = &z->sys[which];
-    const size_t nc = y->cols - first;
-    assert(nc <= COLUMNS_PER_FINDING);
-    const double *q = y->q + first * y->n;
+    const size_t nc = y->cols - first, n = y->n;
+    assert(nc <= COLUMNS_PER_FINDING && COLUMNS_PER_FINDING < 8);
     double yy = 0.0;
-    for (size_t i = 0; i < y->n; i++) yy += y->y[i] * y->y[i];
+    for (size_t i = 0; i < n; i++) yy += y->y[i] * y->y[i];
     y->yy = yy;
-    for (size_t j = 0; j < z->m; j++) {
-        if (z->sys_of[j] != which) continue;
-        double p[COLUMNS_PER_FINDING] = {0}, yg = 0.0;
-        for (size_t i = 0; i < y->n; i++) {
-            const double g = hinge(z, j, y->row[i]);
-            for (size_t c = 0; c < nc; c++) p[c] += q[c * y->n + i] * g;
-            yg += y->y[i] * g;
-        }
-        for (size_t c = 0; c < nc && z->ss[j] >= 0.0; c++) z->ss[j] -= p[c] * p[c];
-        z->yg[j] = yg;
+    /* qt: (n, 8): lanes [0, nc) the new columns, lane 7 y~, the others 0 */
+    double *qt = z->qt;
+    for (size_t i = 0; i < n; i++) {
+        for (size_t c = 0; c < 7; c++) qt[i * 8 + c] = c < nc ? y->q[(first + c) * n + i] : 0.0;
+        qt[i * 8 + 7] = y->y[i];
     }
+    project_part parts[HR_MAX_WORKERS];
+    int workers = z->workers;
+    if ((size_t)workers > z->m) workers = (int)z->m;
+    for (int t = 0; t < workers; t++)
+        parts[t] = (project_part){z, which, z->m * (size_t)t / (size_t)workers,
+                                  z->m * (size_t)(t + 1) / (size_t)workers, nc, qt};
+    hr_run_workers(project_part_run, parts, sizeof parts[0], workers);
 }
 
 /* Pearson correlation of the similarities of candidates i and j over the rows. */
@@ -316,7 +401,7 @@ static size_t *sample_rows(size_t n, size_t max, uint64_t *state, size_t *got)
 static void free_selection(selection *z)
 {
     free(z->cand), free(z->s), free(z->sys_of), free(z->ss), free(z->ss0), free(z->yg);
-    free(z->col), free(z->tmp);
+    free(z->qt), free(z->col), free(z->tmp);
     free(z->groups), free(z->separation);
     for (int w = 0; w < 2; w++) free(z->sys[w].row), free(z->sys[w].y), free(z->sys[w].q);
 }
@@ -354,12 +439,13 @@ static hr_status prepare(selection *z, char *err, size_t errlen)
     z->ss = malloc(z->m * sizeof *z->ss);
     z->ss0 = malloc(z->m * sizeof *z->ss0);
     z->yg = malloc(z->m * sizeof *z->yg);
+    z->qt = malloc(z->r * 8 * sizeof *z->qt);
     z->groups = malloc(z->m * sizeof *z->groups);
     z->separation = malloc(z->m * sizeof *z->separation);
     z->col = malloc(z->r * sizeof *z->col);
     z->tmp = malloc(z->r * sizeof *z->tmp);
-    int ok = rows_a && rows_b && hs && xg && z->s && z->sys_of && z->ss && z->ss0 && z->yg && z->groups &&
-             z->separation && z->col && z->tmp;
+    int ok = rows_a && rows_b && hs && xg && z->s && z->sys_of && z->ss && z->ss0 && z->yg &&
+             z->qt && z->groups && z->separation && z->col && z->tmp;
     for (int w = 0; ok && w < 2; w++) {
         row_system *y = &z->sys[w];
         y->row = malloc(z->r * sizeof *y->row);
@@ -475,6 +561,8 @@ hr_status hr_findings_select(const hr_findings_input *in, const hr_findings_opti
     selection z;
     memset(&z, 0, sizeof z);
     z.in = in, z.o = &o, z.e = effects;
+    z.workers = o.n_threads > 0 ? o.n_threads : hr_cpu_count();
+    if (z.workers > HR_MAX_WORKERS) z.workers = HR_MAX_WORKERS;
     z.cand = malloc((in->k ? in->k : 1) * sizeof *z.cand);
     if (!z.cand) return hr_fail(HR_ERR_NOMEM, err, errlen, "findings: out of memory");
     strength_key *keys = malloc((in->k ? in->k : 1) * sizeof *keys);

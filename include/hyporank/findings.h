@@ -182,6 +182,8 @@ typedef struct hr_findings_options {
     double explain_corr;       /* same-direction explanation: correlation >= 0.3 */
     double paraphrase_corr;    /* paraphrase: correlation >= 0.8 */
     uint64_t seed;             /* the row sample; 1 */
+    int n_threads;             /* workers; 0: one per core (0). The results do not
+                                  depend on it */
 } hr_findings_options;
 
 hr_findings_options hr_findings_default_options(void);
