@@ -180,10 +180,12 @@ static void hinge_dots(const float *s, double tau, const size_t *row, size_t n, 
                        double acc[8])
 {
 #if defined(__GNUC__) && defined(__x86_64__)
-    if (hr_simd_avx512()) return hinge_dots_avx512(s, tau, row, n, qt, acc);
-    if (hr_simd_avx2()) return hinge_dots_avx2(s, tau, row, n, qt, acc);
-#endif
+    if (hr_simd_avx512()) hinge_dots_avx512(s, tau, row, n, qt, acc);
+    else if (hr_simd_avx2()) hinge_dots_avx2(s, tau, row, n, qt, acc);
+    else hinge_dots_portable(s, tau, row, n, qt, acc);
+#else
     hinge_dots_portable(s, tau, row, n, qt, acc);
+#endif
 }
 
 /* One worker's candidates [lo, hi) of project_candidates. */
