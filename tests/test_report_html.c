@@ -437,6 +437,57 @@ static void test_hostile_report_page_keeps_every_text_as_text(void)
     hr_report_destroy(r);
 }
 
+/* Reference order of the running top list: higher score first, equal
+ * scores by the smaller row. */
+typedef struct scored_row {
+    float s;
+    size_t r;
+} scored_row;
+
+static int cmp_scored_row(const void *x, const void *y)
+{
+    const scored_row *a = x, *b = y;
+    if (a->s != b->s) return a->s > b->s ? -1 : 1;
+    return (a->r > b->r) - (a->r < b->r);
+}
+
+/* hr_top_keep keeps the same list as a sort, whatever order the rows come
+ * in (the examples scan texts in the split's order, not the corpus's), ties
+ * included. */
+static void test_the_running_top_list_is_the_sorted_one_in_any_order(void)
+{
+    enum { N = 500 };
+    scored_row all[N], sorted[N];
+    uint64_t st = 12345;
+    for (int trial = 0; trial < 20; trial++) {
+        for (size_t i = 0; i < N; i++) {
+            st = st * 6364136223846793005ull + 1442695040888963407ull;
+            all[i].s = (float)((st >> 33) % 17) / 16.0f; /* many ties */
+            all[i].r = i;
+        }
+        for (size_t i = N - 1; i > 0; i--) { /* come in a shuffled order */
+            st = st * 6364136223846793005ull + 1442695040888963407ull;
+            const size_t j = (size_t)((st >> 33) % (i + 1));
+            const scored_row t = all[i];
+            all[i] = all[j], all[j] = t;
+        }
+        memcpy(sorted, all, sizeof all);
+        qsort(sorted, N, sizeof *sorted, cmp_scored_row);
+        const size_t ks[] = {0, 1, 2, 7, N, N + 3};
+        for (size_t q = 0; q < sizeof ks / sizeof ks[0]; q++) {
+            const size_t k = ks[q];
+            float score[N + 3];
+            size_t row[N + 3], have = 0;
+            for (size_t i = 0; i < N; i++) hr_top_keep(score, row, &have, k, all[i].s, all[i].r);
+            CHECKF(have == (k < N ? k : N), "k %zu: %zu kept", k, have);
+            size_t wrong = 0;
+            for (size_t i = 0; i < have; i++)
+                wrong += score[i] != sorted[i].s || row[i] != sorted[i].r;
+            CHECKF(wrong == 0, "k %zu: %zu places differ from the sorted list", k, wrong);
+        }
+    }
+}
+
 int main(void)
 {
     RUN(test_text_from_the_data_is_escaped_and_repaired);
@@ -447,5 +498,6 @@ int main(void)
     RUN(test_the_judges_v_stands_beside_the_screens_effect);
     RUN(test_ten_thousand_candidates_on_a_million_texts_stay_under_5_mb);
     RUN(test_hostile_report_page_keeps_every_text_as_text);
+    RUN(test_the_running_top_list_is_the_sorted_one_in_any_order);
     return test_summary();
 }

@@ -109,25 +109,23 @@ hr_status hr_pipe_embed_rows(hr_embedder *e, float **m, size_t *rows, const char
     return st;
 }
 
-size_t hr_top_rows(const float *scores, const size_t *at, size_t n, size_t k, size_t *best,
-                   float *scratch)
+void hr_top_keep(float *score, size_t *row, size_t *have, size_t k, float s, size_t r)
 {
-    size_t have = 0;
-    if (k == 0) return 0;
-    for (size_t i = 0; i < n; i++) {
-        const float s = scores[at ? at[i] : i];
-        if (have < k) have++;
-        else if (s <= scratch[have - 1]) continue;
-        size_t p = have - 1; /* insertion into the sorted list; ties stay behind */
-        while (p > 0 && scratch[p - 1] < s) {
-            scratch[p] = scratch[p - 1];
-            best[p] = best[p - 1];
-            p--;
-        }
-        scratch[p] = s;
-        best[p] = i;
+    size_t n = *have;
+    if (k == 0) return;
+    if (n == k) {
+        if (s < score[n - 1] || (s == score[n - 1] && r > row[n - 1])) return;
+        n--; /* the last gives way */
     }
-    return have;
+    size_t p = n;
+    while (p > 0 && (score[p - 1] < s || (score[p - 1] == s && row[p - 1] > r))) {
+        score[p] = score[p - 1];
+        row[p] = row[p - 1];
+        p--;
+    }
+    score[p] = s;
+    row[p] = r;
+    *have = n + 1;
 }
 
 hr_status hr_pipe_add_user_hypotheses(hr_hypothesis_pool *pool, const char *path,

@@ -674,37 +674,59 @@ static hr_status judge(describe_run *d, char *err, size_t errlen)
 }
 
 /* Examples: for the rows shown (the first top of each direction), the texts
- * of their side, all of them, whose similarity to the candidate is highest. */
+ * of their side, all of them, whose similarity to the candidate is highest
+ * (equal ones by corpus row). The candidates of a direction are taken
+ * EXAMPLE_BLOCK at a time, their side's texts EXAMPLE_TILE at a time, one
+ * matrix product each: the side is read once a block, not once a row. */
+#define EXAMPLE_BLOCK 64
+#define EXAMPLE_TILE 4096
 static hr_status pick_examples(describe_run *d, char *err, size_t errlen)
 {
     const hr_describe_options *o = d->o;
     const size_t k = d->k, n_ex = o->examples, dim = d->dim;
-    const size_t n_max = d->a.n > d->b.n ? d->a.n : d->b.n;
     d->ex_count = calloc(k, sizeof *d->ex_count);
     d->ex_first = calloc(k, sizeof *d->ex_first);
     const size_t rows_shown = k < 2 * o->top ? k : 2 * o->top; /* at most top each way */
     d->ex_rows = malloc((rows_shown * n_ex + 1) * sizeof *d->ex_rows);
-    float *sim = malloc(n_max * sizeof *sim);           /* (n) h . x over one side */
-    float *scratch = malloc((n_ex + 1) * sizeof *scratch);
+    size_t *cand = malloc(EXAMPLE_BLOCK * sizeof *cand);             /* (block) */
+    float *hb = malloc(EXAMPLE_BLOCK * dim * sizeof *hb);           /* (block, dim) */
+    float *S = malloc(EXAMPLE_BLOCK * EXAMPLE_TILE * sizeof *S);    /* (block, tile) */
+    float *best = malloc((EXAMPLE_BLOCK * n_ex + 1) * sizeof *best); /* (block, n_ex) */
     hr_status st = HR_OK;
-    if (!d->ex_count || !d->ex_first || !d->ex_rows || !sim || !scratch) {
+    if (!d->ex_count || !d->ex_first || !d->ex_rows || !cand || !hb || !S || !best) {
         st = hr_pipe_nomem(err, errlen);
         goto done;
     }
     size_t used = 0;
-    for (size_t r = 0; r < k && n_ex > 0; r++) {
-        const size_t i = d->order[r];
-        const int dir = d->effects[i].z > 0.0 ? 0 : 1;
-        if (!d->shown[r]) continue;
+    for (int dir = 0; dir < 2 && n_ex > 0; dir++) {
         const side_view *s = dir ? &d->b : &d->a;
         const float *block = d->X + (dir ? d->a.n : 0) * dim; /* (s->n, dim) */
-        hr_similarities(d->H + i * dim, 1, block, s->n, (int)dim, sim);
-        d->ex_first[i] = used;
-        d->ex_count[i] = hr_top_rows(sim, s->at, s->n, n_ex, d->ex_rows + used, scratch);
-        used += d->ex_count[i];
+        for (size_t r = 0; r < k;) {
+            size_t b = 0;
+            for (; r < k && b < EXAMPLE_BLOCK; r++) {
+                const size_t i = d->order[r];
+                if (!d->shown[r] || (d->effects[i].z > 0.0 ? 0 : 1) != dir) continue;
+                cand[b] = i;
+                memcpy(hb + b * dim, d->H + i * dim, dim * sizeof *hb);
+                d->ex_first[i] = used;
+                used += n_ex < s->n ? n_ex : s->n;
+                b++;
+            }
+            if (b == 0) break;
+            for (size_t t0 = 0; t0 < s->n; t0 += EXAMPLE_TILE) {
+                const size_t nt = s->n - t0 < EXAMPLE_TILE ? s->n - t0 : EXAMPLE_TILE;
+                hr_similarities(hb, b, block + t0 * dim, nt, (int)dim, S); /* S: (b, nt) */
+                for (size_t j = 0; j < b; j++) {
+                    const size_t i = cand[j];
+                    for (size_t x = 0; x < nt; x++)
+                        hr_top_keep(best + j * n_ex, d->ex_rows + d->ex_first[i], &d->ex_count[i],
+                                    n_ex, S[j * nt + x], s->row[t0 + x]);
+                }
+            }
+        }
     }
 done:
-    free(sim), free(scratch);
+    free(cand), free(hb), free(S), free(best);
     return st;
 }
 

@@ -88,11 +88,10 @@ hr_status hr_pipe_embed_rows(hr_embedder *e, float **m, size_t *rows, const char
                              const hr_events *ev, char *err, size_t errlen);
 /* (With n = 0 it only loads the embedder.) */
 
-/* The k rows of largest score among n (scores[rows[i]] for i < n, in the
- * order given; NULL rows: 0..n-1): best (k) row numbers, highest first, ties
- * to the earlier; returns how many (min(k, n)). scratch: (k). */
-size_t hr_top_rows(const float *scores, const size_t *rows, size_t n, size_t k, size_t *best,
-                   float *scratch);
+/* A running list of the k highest scores seen and their rows: score and
+ * row (k), *have of them filled, highest first, equal scores by the
+ * smaller row, whatever order they come in. Adds (s, r) if it belongs. */
+void hr_top_keep(float *score, size_t *row, size_t *have, size_t k, float s, size_t r);
 
 /* ---- findings (findings_step.c) ---- */
 

@@ -22,23 +22,6 @@ typedef struct plot_row {
     size_t n_best[2];
 } plot_row;
 
-/* Keeps row i with similarity s among the side's best (ties: the earlier row). */
-static void keep_best(plot_row *p, int side, float s, size_t i)
-{
-    size_t have = p->n_best[side];
-    if (have < EXAMPLES) have++;
-    else if (s <= p->best_s[side][have - 1]) return;
-    size_t k = have - 1;
-    while (k > 0 && p->best_s[side][k - 1] < s) {
-        p->best_s[side][k] = p->best_s[side][k - 1];
-        p->best_i[side][k] = p->best_i[side][k - 1];
-        k--;
-    }
-    p->best_s[side][k] = s;
-    p->best_i[side][k] = i;
-    p->n_best[side] = have;
-}
-
 /* Streams the texts of both sides past the rows *p[0..b) (hypotheses hb:
  * (b, dim)): pass 1 finds each row's range, pass 2 fills its bins and best
  * texts. S: (b, PLOT_TILE) scratch. */
@@ -66,7 +49,9 @@ static void stream(plot_row *const *p, size_t b, const float *hb, size_t dim,
                     const size_t bin = at <= 0 ? 0 : (at >= HR_REPORT_BINS ? HR_REPORT_BINS - 1
                                                                            : (size_t)at);
                     q->hist[side][bin]++;
-                    if (sr->texts) keep_best(q, side, s[i], t0 + i);
+                    if (sr->texts)
+                        hr_top_keep(q->best_s[side], q->best_i[side], &q->n_best[side], EXAMPLES,
+                                    s[i], t0 + i);
                 }
             }
         }
