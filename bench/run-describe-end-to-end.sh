@@ -22,7 +22,7 @@ wc -l "$work/a.jsonl" "$work/b.jsonl"
 echo "--- describe, --device $device"
 TIMEFORMAT="wall %R s (user %U s, system %S s)"
 time "$bin/hyporank" describe --a "$work/a.jsonl" --b "$work/b.jsonl" --model "$model" \
-    --device "$device" --no-cache --json "$work/describe.json" --top 3
+    --device "$device" --no-cache --json "$work/describe.json"
 python3 - "$work/describe.json" <<'PY'
 import json, sys
 d = json.load(open(sys.argv[1]))

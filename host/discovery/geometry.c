@@ -12,6 +12,7 @@
  */
 #include "hyporank/geometry.h"
 #include "core/random.h"
+#include "core/threads.h"
 #include "core/util.h"
 
 #include <math.h>
@@ -365,29 +366,48 @@ static size_t typical_count(double q, size_t n)
     return (size_t)m;
 }
 
-/* Adds the cluster's top n-grams against the other side to the pool. */
-static hr_status cluster_ngrams(geo *g, const side_in *s, const side_in *other,
-                                hr_geometry_cluster *cl, char *err, size_t errlen)
+/* One cluster's n-gram contrast against the other side's texts: its
+ * inputs, then its table or the error that stopped it. Each is independent
+ * of the others, so they run side by side (contrast_run); only adding
+ * their words to the pool is done in cluster order. */
+typedef struct cluster_contrast {
+    const hr_ngram_options *no;
+    const side_in *s, *other;
+    const hr_geometry_cluster *cl;
+    hr_ngram_table *t;
+    hr_status st;
+    char err[256];
+} cluster_contrast;
+
+static void *contrast_run(void *arg)
 {
-    const hr_ngram_options *no = &g->o->ngram;
-    if (no->top_k == 0) return HR_OK;
-    const char **texts = malloc(cl->size * sizeof *texts); /* (size) the cluster's texts */
-    size_t *lens = s->lens ? malloc(cl->size * sizeof *lens) : NULL; /* (size) or NULL */
+    cluster_contrast *c = arg;
+    const side_in *s = c->s;
+    const size_t n = c->cl->size;
+    const char **texts = malloc((n ? n : 1) * sizeof *texts); /* (n) the cluster's texts */
+    size_t *lens = s->lens ? malloc((n ? n : 1) * sizeof *lens) : NULL; /* (n) or NULL */
     if (!texts || (s->lens && !lens)) {
-        free(texts);
-        free(lens);
-        return hr_fail(HR_ERR_NOMEM, err, errlen, "geometry: out of memory");
+        c->st = hr_fail(HR_ERR_NOMEM, c->err, sizeof c->err, "geometry: out of memory");
+    } else {
+        for (size_t i = 0; i < n; i++) {
+            texts[i] = s->texts[c->cl->members[i]];
+            if (lens) lens[i] = s->lens[c->cl->members[i]];
+        }
+        c->st = hr_ngram_contrast(texts, lens, n, c->other->texts, c->other->lens, c->other->n,
+                                  c->no, &c->t, c->err, sizeof c->err);
     }
-    for (size_t i = 0; i < cl->size; i++) {
-        texts[i] = s->texts[cl->members[i]];
-        if (lens) lens[i] = s->lens[cl->members[i]];
-    }
-    hr_ngram_table *t = NULL;
-    hr_status st = hr_ngram_contrast(texts, lens, cl->size, other->texts, other->lens, other->n, no,
-                                     &t, err, errlen);
     free(texts);
     free(lens);
-    if (st != HR_OK) return st;
+    return NULL;
+}
+
+/* Adds cluster cl's top n-grams (table t, against side other) to the pool. */
+static hr_status add_cluster_ngrams(geo *g, const side_in *s, const side_in *other,
+                                    hr_geometry_cluster *cl, const hr_ngram_table *t, char *err,
+                                    size_t errlen)
+{
+    const hr_ngram_options *no = &g->o->ngram;
+    hr_status st = HR_OK;
     for (size_t i = 0; st == HR_OK && i < t->n && i < no->top_k; i++) {
         const hr_ngram_stat *ns = &t->stats[i];
         if (!(ns->z >= no->min_z && ns->z > 0)) break;
@@ -410,7 +430,36 @@ static hr_status cluster_ngrams(geo *g, const side_in *s, const side_in *other,
         cl->ngrams_added += (size_t)added;
         g->r->added += (size_t)added;
     }
-    hr_ngram_table_destroy(t);
+    return st;
+}
+
+/* The clusters' n-grams: every cluster's contrast at once on the cores,
+ * then their words added to the pool in cluster order (A's clusters, then
+ * B's, each largest first), so the pool is the same on any number of
+ * cores. */
+static hr_status clusters_ngrams(geo *g, const side_in *a, const side_in *b, char *err,
+                                 size_t errlen)
+{
+    const size_t nc = g->r->n_clusters;
+    if (g->o->ngram.top_k == 0 || nc == 0) return HR_OK;
+    cluster_contrast *c = calloc(nc, sizeof *c);
+    if (!c) return hr_fail(HR_ERR_NOMEM, err, errlen, "geometry: out of memory");
+    for (size_t i = 0; i < nc; i++) {
+        const hr_geometry_cluster *cl = &g->r->clusters[i];
+        c[i] = (cluster_contrast){.no = &g->o->ngram, .s = cl->side == 'A' ? a : b,
+                                  .other = cl->side == 'A' ? b : a, .cl = cl};
+    }
+    const size_t workers = (size_t)hr_cpu_count();
+    for (size_t i0 = 0; i0 < nc; i0 += workers) /* a round of one cluster a core */
+        hr_run_workers(contrast_run, c + i0, sizeof *c, (int)(nc - i0 < workers ? nc - i0 : workers));
+    hr_status st = HR_OK;
+    for (size_t i = 0; i < nc; i++) {
+        if (st == HR_OK && c[i].st != HR_OK) st = hr_fail(c[i].st, err, errlen, "%s", c[i].err);
+        if (st == HR_OK)
+            st = add_cluster_ngrams(g, c[i].s, c[i].other, &g->r->clusters[i], c[i].t, err, errlen);
+        hr_ngram_table_destroy(c[i].t);
+    }
+    free(c);
     return st;
 }
 
@@ -444,10 +493,11 @@ static void cluster_offers(geo *g, const float *cen, size_t cluster_id, hr_geome
     r->n_offers += have;
 }
 
-/* Clusters one side's typical texts and runs both proposals per cluster.
+/* Clusters one side's typical texts and offers each cluster the
+ * candidates nearest to it (its n-grams follow in clusters_ngrams).
  * members: storage for this side's (m) member rows. */
-static hr_status run_side(geo *g, const side_in *s, const side_in *other, uint64_t seed,
-                          size_t *members, char *err, size_t errlen)
+static hr_status run_side(geo *g, const side_in *s, uint64_t seed, size_t *members, char *err,
+                          size_t errlen)
 {
     const hr_geometry_options *o = g->o;
     int d = g->d;
@@ -538,8 +588,6 @@ static hr_status run_side(geo *g, const side_in *s, const side_in *other, uint64
                                     .members = members + used, .mean_cosine = total / (double)cnt};
         used += cnt;
         cluster_offers(g, cj, id, cl);
-        st = cluster_ngrams(g, s, other, cl, err, errlen);
-        if (st != HR_OK) goto done;
     }
 
 done:
@@ -621,9 +669,10 @@ hr_status hr_geometry_propose(const float *emb_a, const double *dec_a,
     st = inverse_norms(cand_emb, k, d, cand_inv, "geometry: candidate embedding", err, errlen);
     if (st == HR_OK) {
         geo g = {.o = &o, .d = d, .pool = pool, .cand = cand_emb, .cand_inv = cand_inv, .k = k, .r = r};
-        st = run_side(&g, &A, &B, o.seed, r->members_, err, errlen);
+        st = run_side(&g, &A, o.seed, r->members_, err, errlen);
         if (st == HR_OK)
-            st = run_side(&g, &B, &A, o.seed + 0x9e3779b97f4a7c15ull, r->members_ + ma, err, errlen);
+            st = run_side(&g, &B, o.seed + 0x9e3779b97f4a7c15ull, r->members_ + ma, err, errlen);
+        if (st == HR_OK) st = clusters_ngrams(&g, &A, &B, err, errlen);
     }
     free(cand_inv);
     if (st != HR_OK) {
