@@ -15,6 +15,7 @@
 #include "hyporank/html.h"
 #include "pipeline/html_internal.h"
 #include "pipeline/pipeline.h"
+#include "scoring/score_methods.h"
 #include "test_util.h"
 
 #include <math.h>
@@ -488,6 +489,62 @@ static void test_the_running_top_list_is_the_sorted_one_in_any_order(void)
     }
 }
 
+/* What a pass of hr_pipe_similarity_tiles saw: each row's count of tiles
+ * and the sum over texts of its similarity times (text row + 1). */
+typedef struct tile_seen {
+    size_t b, n, calls, rows;
+    double weighted[8];
+} tile_seen;
+
+static void see_tile(void *state, const float *S, size_t t0, size_t nt)
+{
+    tile_seen *w = state;
+    w->calls++, w->rows += nt;
+    for (size_t j = 0; j < w->b; j++)
+        for (size_t x = 0; x < nt; x++) w->weighted[j] += (double)S[j * nt + x] * (double)(t0 + x + 1);
+}
+
+/* Every text is seen once, in a tile of the right rows with the right
+ * similarities, however many workers share the tiles. */
+static void test_similarity_tiles_cover_every_text_once_on_any_number_of_workers(void)
+{
+    enum { B = 5, DIM = 16 };
+    const size_t n = 3 * HR_PIPE_TILE + 123;
+    float *x = malloc(n * DIM * sizeof *x), hb[B * DIM], *ref = malloc(B * n * sizeof *ref);
+    uint64_t st = 99;
+    for (size_t i = 0; i < n * DIM; i++) {
+        st = st * 6364136223846793005ull + 1442695040888963407ull;
+        x[i] = (float)((st >> 40) % 1000) / 1000.0f - 0.5f;
+    }
+    for (size_t i = 0; i < B * DIM; i++) hb[i] = (float)(i % 7) / 7.0f - 0.4f;
+    hr_similarities(hb, B, x, n, DIM, ref);
+    double want[B] = {0}, size[B] = {0}; /* size: the sum of |terms|, for float rounding */
+    for (size_t j = 0; j < B; j++)
+        for (size_t i = 0; i < n; i++) {
+            want[j] += (double)ref[j * n + i] * (double)(i + 1);
+            size[j] += fabs((double)ref[j * n + i]) * (double)(i + 1);
+        }
+    const int counts[] = {1, 2, 3, 4, 9};
+    for (size_t c = 0; c < sizeof counts / sizeof counts[0]; c++) {
+        tile_seen seen[9];
+        memset(seen, 0, sizeof seen);
+        for (int t = 0; t < 9; t++) seen[t].b = B, seen[t].n = n;
+        CHECK(hr_pipe_similarity_tiles(hb, B, x, n, DIM, counts[c], see_tile, seen, sizeof *seen) ==
+              HR_OK);
+        size_t rows = 0, calls = 0;
+        double got[B] = {0};
+        for (int t = 0; t < 9; t++) {
+            rows += seen[t].rows, calls += seen[t].calls;
+            for (size_t j = 0; j < B; j++) got[j] += seen[t].weighted[j];
+        }
+        CHECKF(rows == n && calls == 4, "%d workers: %zu rows in %zu tiles", counts[c], rows, calls);
+        for (size_t j = 0; j < B; j++)
+            CHECKF(fabs(got[j] - want[j]) <= 1e-6 * size[j],
+                   "%d workers, row %zu: %.17g against %.17g", counts[c], j, got[j], want[j]);
+    }
+    free(x), free(ref);
+}
+
 int main(void)
 {
     RUN(test_text_from_the_data_is_escaped_and_repaired);
@@ -499,5 +556,6 @@ int main(void)
     RUN(test_ten_thousand_candidates_on_a_million_texts_stay_under_5_mb);
     RUN(test_hostile_report_page_keeps_every_text_as_text);
     RUN(test_the_running_top_list_is_the_sorted_one_in_any_order);
+    RUN(test_similarity_tiles_cover_every_text_once_on_any_number_of_workers);
     return test_summary();
 }

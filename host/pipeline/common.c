@@ -1,5 +1,7 @@
 /* host/pipeline/common.c: helpers the pipelines share (pipeline.h). */
 #include "pipeline/pipeline.h"
+#include "core/threads.h"
+#include "scoring/score_methods.h"
 
 #include <cjson/cJSON.h>
 #include <math.h>
@@ -107,6 +109,48 @@ hr_status hr_pipe_embed_rows(hr_embedder *e, float **m, size_t *rows, const char
                                      errlen)) == HR_OK)
         *rows = total;
     return st;
+}
+
+typedef struct tile_worker {
+    const float *hb, *x;
+    size_t b, dim, lo, hi; /* rows [lo, hi) of x */
+    hr_pipe_tile_fn fn;
+    void *state;
+    float *S; /* (b, HR_PIPE_TILE) */
+} tile_worker;
+
+static void *tile_worker_run(void *arg)
+{
+    const tile_worker *w = arg;
+    for (size_t t0 = w->lo; t0 < w->hi; t0 += HR_PIPE_TILE) {
+        const size_t nt = w->hi - t0 < HR_PIPE_TILE ? w->hi - t0 : HR_PIPE_TILE;
+        hr_similarities(w->hb, w->b, w->x + t0 * w->dim, nt, (int)w->dim, w->S);
+        w->fn(w->state, w->S, t0, nt);
+    }
+    return NULL;
+}
+
+hr_status hr_pipe_similarity_tiles(const float *hb, size_t b, const float *x, size_t n,
+                                   size_t dim, int workers, hr_pipe_tile_fn fn, void *states,
+                                   size_t state_size)
+{
+    const size_t tiles = (n + HR_PIPE_TILE - 1) / HR_PIPE_TILE;
+    if (workers > HR_MAX_WORKERS) workers = HR_MAX_WORKERS;
+    if ((size_t)workers > tiles) workers = (int)tiles;
+    if (workers < 1 || b == 0) return HR_OK;
+    tile_worker w[HR_MAX_WORKERS];
+    float *S = malloc((size_t)workers * b * HR_PIPE_TILE * sizeof *S); /* (workers, b, tile) */
+    if (!S) return HR_ERR_NOMEM;
+    for (int t = 0; t < workers; t++) {
+        const size_t lo = tiles * (size_t)t / (size_t)workers * HR_PIPE_TILE;
+        const size_t hi = tiles * (size_t)(t + 1) / (size_t)workers * HR_PIPE_TILE;
+        w[t] = (tile_worker){hb, x, b, dim, lo, hi < n ? hi : n, fn,
+                             (char *)states + (size_t)t * state_size,
+                             S + (size_t)t * b * HR_PIPE_TILE};
+    }
+    hr_run_workers(tile_worker_run, w, sizeof w[0], workers);
+    free(S);
+    return HR_OK;
 }
 
 void hr_top_keep(float *score, size_t *row, size_t *have, size_t k, float s, size_t r)

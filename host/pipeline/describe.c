@@ -1,6 +1,7 @@
 /* host/pipeline/describe.c: the describe pipeline (hyporank/describe.h). */
 #include "hyporank/describe.h"
 #include "core/random.h"
+#include "core/threads.h"
 #include "hyporank/findings.h"
 #include "hyporank/geometry.h"
 #include "hyporank/llm.h"
@@ -673,27 +674,52 @@ static hr_status judge(describe_run *d, char *err, size_t errlen)
     return st;
 }
 
+/* One worker's share of the examples' pass over a side: the best texts of
+ * each candidate of the block among the tiles it saw. */
+typedef struct example_part {
+    size_t b, n_ex;
+    const size_t *row; /* (side's n) the corpus row of each block row */
+    float *score;      /* (b, n_ex) */
+    size_t *best;      /* (b, n_ex) corpus rows */
+    size_t *have;      /* (b) */
+} example_part;
+
+static void example_tile(void *state, const float *S, size_t t0, size_t nt)
+{
+    example_part *w = state;
+    for (size_t j = 0; j < w->b; j++)
+        for (size_t x = 0; x < nt; x++)
+            hr_top_keep(w->score + j * w->n_ex, w->best + j * w->n_ex, &w->have[j], w->n_ex,
+                        S[j * nt + x], w->row[t0 + x]);
+}
+
 /* Examples: for the rows shown (the first top of each direction), the texts
  * of their side, all of them, whose similarity to the candidate is highest
  * (equal ones by corpus row). The candidates of a direction are taken
- * EXAMPLE_BLOCK at a time, their side's texts EXAMPLE_TILE at a time, one
- * matrix product each: the side is read once a block, not once a row. */
+ * EXAMPLE_BLOCK at a time, their side's texts a tile at a time on the cores
+ * (hr_pipe_similarity_tiles): the side is read once a block, not once a
+ * row, and the lists are the same on any number of cores. */
 #define EXAMPLE_BLOCK 64
-#define EXAMPLE_TILE 4096
 static hr_status pick_examples(describe_run *d, char *err, size_t errlen)
 {
     const hr_describe_options *o = d->o;
     const size_t k = d->k, n_ex = o->examples, dim = d->dim;
+    const int workers = hr_similarities_workers();
     d->ex_count = calloc(k, sizeof *d->ex_count);
     d->ex_first = calloc(k, sizeof *d->ex_first);
     const size_t rows_shown = k < 2 * o->top ? k : 2 * o->top; /* at most top each way */
     d->ex_rows = malloc((rows_shown * n_ex + 1) * sizeof *d->ex_rows);
     size_t *cand = malloc(EXAMPLE_BLOCK * sizeof *cand);             /* (block) */
     float *hb = malloc(EXAMPLE_BLOCK * dim * sizeof *hb);           /* (block, dim) */
-    float *S = malloc(EXAMPLE_BLOCK * EXAMPLE_TILE * sizeof *S);    /* (block, tile) */
-    float *best = malloc((EXAMPLE_BLOCK * n_ex + 1) * sizeof *best); /* (block, n_ex) */
+    example_part *parts = malloc(HR_MAX_WORKERS * sizeof *parts);
+    const size_t per = EXAMPLE_BLOCK * n_ex + 1;                    /* a worker's lists */
+    float *score = malloc((size_t)workers * per * sizeof *score);   /* (workers, block, n_ex) */
+    size_t *best = malloc((size_t)workers * per * sizeof *best);    /* (workers, block, n_ex) */
+    size_t *have = malloc((size_t)workers * EXAMPLE_BLOCK * sizeof *have); /* (workers, block) */
+    float *merged = malloc(per * sizeof *merged);                    /* (n_ex) */
     hr_status st = HR_OK;
-    if (!d->ex_count || !d->ex_first || !d->ex_rows || !cand || !hb || !S || !best) {
+    if (!d->ex_count || !d->ex_first || !d->ex_rows || !cand || !hb || !parts || !score || !best ||
+        !have || !merged) {
         st = hr_pipe_nomem(err, errlen);
         goto done;
     }
@@ -708,25 +734,32 @@ static hr_status pick_examples(describe_run *d, char *err, size_t errlen)
                 if (!d->shown[r] || (d->effects[i].z > 0.0 ? 0 : 1) != dir) continue;
                 cand[b] = i;
                 memcpy(hb + b * dim, d->H + i * dim, dim * sizeof *hb);
-                d->ex_first[i] = used;
-                used += n_ex < s->n ? n_ex : s->n;
                 b++;
             }
             if (b == 0) break;
-            for (size_t t0 = 0; t0 < s->n; t0 += EXAMPLE_TILE) {
-                const size_t nt = s->n - t0 < EXAMPLE_TILE ? s->n - t0 : EXAMPLE_TILE;
-                hr_similarities(hb, b, block + t0 * dim, nt, (int)dim, S); /* S: (b, nt) */
-                for (size_t j = 0; j < b; j++) {
-                    const size_t i = cand[j];
-                    for (size_t x = 0; x < nt; x++)
-                        hr_top_keep(best + j * n_ex, d->ex_rows + d->ex_first[i], &d->ex_count[i],
-                                    n_ex, S[j * nt + x], s->row[t0 + x]);
-                }
+            for (int t = 0; t < workers; t++) {
+                parts[t] = (example_part){b, n_ex, s->row, score + (size_t)t * per,
+                                          best + (size_t)t * per, have + (size_t)t * EXAMPLE_BLOCK};
+                memset(parts[t].have, 0, b * sizeof *have);
+            }
+            if ((st = hr_pipe_similarity_tiles(hb, b, block, s->n, dim, workers, example_tile,
+                                               parts, sizeof *parts)) != HR_OK) {
+                st = hr_pipe_nomem(err, errlen);
+                goto done;
+            }
+            for (size_t j = 0; j < b; j++) { /* the workers' lists into one */
+                const size_t i = cand[j];
+                d->ex_first[i] = used;
+                for (int t = 0; t < workers; t++)
+                    for (size_t e = 0; e < parts[t].have[j]; e++)
+                        hr_top_keep(merged, d->ex_rows + used, &d->ex_count[i], n_ex,
+                                    parts[t].score[j * n_ex + e], parts[t].best[j * n_ex + e]);
+                used += d->ex_count[i];
             }
         }
     }
 done:
-    free(cand), free(hb), free(S), free(best);
+    free(cand), free(hb), free(parts), free(score), free(best), free(have), free(merged);
     return st;
 }
 

@@ -88,6 +88,19 @@ hr_status hr_pipe_embed_rows(hr_embedder *e, float **m, size_t *rows, const char
                              const hr_events *ev, char *err, size_t errlen);
 /* (With n = 0 it only loads the embedder.) */
 
+/* The similarities of b hypotheses hb: (b, dim) to the n rows of x: (n,
+ * dim), a tile of at most HR_PIPE_TILE rows at a time, the tiles shared
+ * among `workers` threads (a contiguous run each): fn(state, S, t0, nt)
+ * for each tile of rows [t0, t0 + nt), S: (b, nt) row-major, with worker
+ * w's state at (char *)states + w * state_size. The caller merges the
+ * states; a merge that does not depend on how the tiles were shared gives
+ * the same result on any number of workers. HR_ERR_NOMEM only. */
+#define HR_PIPE_TILE 4096
+typedef void (*hr_pipe_tile_fn)(void *state, const float *S, size_t t0, size_t nt);
+hr_status hr_pipe_similarity_tiles(const float *hb, size_t b, const float *x, size_t n,
+                                   size_t dim, int workers, hr_pipe_tile_fn fn, void *states,
+                                   size_t state_size);
+
 /* A running list of the k highest scores seen and their rows: score and
  * row (k), *have of them filled, highest first, equal scores by the
  * smaller row, whatever order they come in. Adds (s, r) if it belongs. */

@@ -1,6 +1,7 @@
 /* host/pipeline/report_plots.c: the histograms and examples of the rows the
  * HTML page plots (host/pipeline/pipeline.h, hyporank/report.h). */
 #include "pipeline/pipeline.h"
+#include "core/threads.h"
 #include "scoring/score_methods.h"
 
 #include <float.h>
@@ -8,7 +9,6 @@
 #include <string.h>
 
 #define PLOT_BLOCK HR_REPORT_DETAIL_ROWS /* hypotheses per matrix product: all in one */
-#define PLOT_TILE 4096 /* texts per matrix product: S is (40, 4096) floats, 640 KiB */
 #define EXAMPLES HR_REPORT_DETAIL_EXAMPLES
 
 /* One plotted row while its texts stream past. */
@@ -22,40 +22,80 @@ typedef struct plot_row {
     size_t n_best[2];
 } plot_row;
 
+/* One worker's share of a pass over one side's texts, for the rows being
+ * plotted (at most PLOT_BLOCK): pass 1 their ranges, pass 2 their bins and
+ * best texts. Merged into the rows in worker order (min, max, sums, and
+ * the top lists, whose order does not depend on how rows came). */
+typedef struct plot_part {
+    plot_row *const *p;
+    size_t b;
+    int side, pass, keep_texts;
+    double lo[PLOT_BLOCK], hi[PLOT_BLOCK];
+    size_t hist[PLOT_BLOCK][HR_REPORT_BINS];
+    float best_s[PLOT_BLOCK][EXAMPLES];
+    size_t best_i[PLOT_BLOCK][EXAMPLES], n_best[PLOT_BLOCK];
+} plot_part;
+
+static void plot_tile(void *state, const float *S, size_t t0, size_t nt)
+{
+    plot_part *w = state;
+    for (size_t j = 0; j < w->b; j++) {
+        const float *s = S + j * nt;
+        if (w->pass == 1) {
+            for (size_t i = 0; i < nt; i++) {
+                if (s[i] < w->lo[j]) w->lo[j] = s[i];
+                if (s[i] > w->hi[j]) w->hi[j] = s[i];
+            }
+            continue;
+        }
+        const plot_row *q = w->p[j];
+        const double scale = HR_REPORT_BINS / (q->hi - q->lo);
+        for (size_t i = 0; i < nt; i++) {
+            const double at = ((double)s[i] - q->lo) * scale;
+            const size_t bin = at <= 0 ? 0 : (at >= HR_REPORT_BINS ? HR_REPORT_BINS - 1
+                                                                   : (size_t)at);
+            w->hist[j][bin]++;
+            if (w->keep_texts)
+                hr_top_keep(w->best_s[j], w->best_i[j], &w->n_best[j], EXAMPLES, s[i], t0 + i);
+        }
+    }
+}
+
 /* Streams the texts of both sides past the rows *p[0..b) (hypotheses hb:
  * (b, dim)): pass 1 finds each row's range, pass 2 fills its bins and best
- * texts. S: (b, PLOT_TILE) scratch. */
-static void stream(plot_row *const *p, size_t b, const float *hb, size_t dim,
-                   const hr_pipe_side_rows sides[2], int pass, float *S)
+ * texts. parts: (HR_MAX_WORKERS) scratch. */
+static hr_status stream(plot_row *const *p, size_t b, const float *hb, size_t dim,
+                        const hr_pipe_side_rows sides[2], int pass, plot_part *parts)
 {
+    const int workers = hr_similarities_workers();
     for (int side = 0; side < 2; side++) {
         const hr_pipe_side_rows *sr = &sides[side];
-        for (size_t t0 = 0; t0 < sr->n; t0 += PLOT_TILE) {
-            const size_t nt = sr->n - t0 < PLOT_TILE ? sr->n - t0 : PLOT_TILE;
-            hr_similarities(hb, b, sr->x + t0 * dim, nt, (int)dim, S); /* S: (b, nt) */
+        for (int t = 0; t < workers && t < HR_MAX_WORKERS; t++) {
+            plot_part *w = &parts[t];
+            w->p = p, w->b = b, w->side = side, w->pass = pass, w->keep_texts = sr->texts != NULL;
+            for (size_t j = 0; j < b; j++) w->lo[j] = DBL_MAX, w->hi[j] = -DBL_MAX, w->n_best[j] = 0;
+            memset(w->hist, 0, sizeof w->hist);
+        }
+        if (hr_pipe_similarity_tiles(hb, b, sr->x, sr->n, dim, workers, plot_tile, parts,
+                                     sizeof *parts) != HR_OK)
+            return HR_ERR_NOMEM;
+        for (int t = 0; t < workers && t < HR_MAX_WORKERS; t++) {
+            const plot_part *w = &parts[t];
             for (size_t j = 0; j < b; j++) {
-                const float *s = S + j * nt;
                 plot_row *q = p[j];
                 if (pass == 1) {
-                    for (size_t i = 0; i < nt; i++) {
-                        if (s[i] < q->lo) q->lo = s[i];
-                        if (s[i] > q->hi) q->hi = s[i];
-                    }
+                    if (w->lo[j] < q->lo) q->lo = w->lo[j];
+                    if (w->hi[j] > q->hi) q->hi = w->hi[j];
                     continue;
                 }
-                const double scale = HR_REPORT_BINS / (q->hi - q->lo);
-                for (size_t i = 0; i < nt; i++) {
-                    const double at = ((double)s[i] - q->lo) * scale;
-                    const size_t bin = at <= 0 ? 0 : (at >= HR_REPORT_BINS ? HR_REPORT_BINS - 1
-                                                                           : (size_t)at);
-                    q->hist[side][bin]++;
-                    if (sr->texts)
-                        hr_top_keep(q->best_s[side], q->best_i[side], &q->n_best[side], EXAMPLES,
-                                    s[i], t0 + i);
-                }
+                for (size_t bin = 0; bin < HR_REPORT_BINS; bin++) q->hist[side][bin] += w->hist[j][bin];
+                for (size_t e = 0; e < w->n_best[j]; e++)
+                    hr_top_keep(q->best_s[side], q->best_i[side], &q->n_best[side], EXAMPLES,
+                                w->best_s[j][e], w->best_i[j][e]);
             }
         }
     }
+    return HR_OK;
 }
 
 /* The row's fields from p, the at-th plotted row, whose texts are sv's. */
@@ -95,12 +135,12 @@ hr_status hr_pipe_report_plots(hr_report *rep, const float *H, size_t dim, const
     if (m == 0) return HR_OK;
     plot_row *p = calloc(m, sizeof *p);
     float *hb = malloc(PLOT_BLOCK * dim * sizeof *hb);      /* (block, dim) */
-    float *S = malloc(PLOT_BLOCK * PLOT_TILE * sizeof *S);  /* (block, tile) */
+    plot_part *parts = malloc(HR_MAX_WORKERS * sizeof *parts);
     rep->hist = calloc(m * 2 * HR_REPORT_BINS, sizeof *rep->hist);
     rep->plot_texts = calloc(m * 2 * EXAMPLES, sizeof *rep->plot_texts);
     rep->plot_lens = calloc(m * 2 * EXAMPLES, sizeof *rep->plot_lens);
-    if (!p || !hb || !S || !rep->hist || !rep->plot_texts || !rep->plot_lens) {
-        free(p), free(hb), free(S);
+    if (!p || !hb || !parts || !rep->hist || !rep->plot_texts || !rep->plot_lens) {
+        free(p), free(hb), free(parts);
         return hr_pipe_nomem(err, errlen);
     }
     for (size_t r = 0, j = 0; j < m; r++) {
@@ -129,13 +169,16 @@ hr_status hr_pipe_report_plots(hr_report *rep, const float *H, size_t dim, const
             }
             if (b == 0) break;
             for (size_t q = 0; q < b; q++) block[q]->lo = DBL_MAX, block[q]->hi = -DBL_MAX;
-            stream(block, b, hb, dim, sv, 1, S);
+            if (stream(block, b, hb, dim, sv, 1, parts) != HR_OK) goto nomem;
             for (size_t q = 0; q < b; q++)
                 if (!(block[q]->hi - block[q]->lo > 1e-6)) block[q]->lo -= 1e-3, block[q]->hi += 1e-3;
-            stream(block, b, hb, dim, sv, 2, S);
+            if (stream(block, b, hb, dim, sv, 2, parts) != HR_OK) goto nomem;
             for (size_t q = 0; q < b; q++) fill_row(rep, block[q], (size_t)(block[q] - p), sv);
         }
     }
-    free(p), free(hb), free(S);
+    free(p), free(hb), free(parts);
     return HR_OK;
+nomem:
+    free(p), free(hb), free(parts);
+    return hr_pipe_nomem(err, errlen);
 }

@@ -4,6 +4,7 @@
  */
 #include "scoring/score_methods.h"
 #include "backends/cpu/gemm_amx.h"
+#include "core/threads.h"
 #include "core/util.h"
 
 #include <cblas.h>
@@ -24,6 +25,11 @@ const char *hr_similarities_products(void)
                ? "float32 inputs split into two BF16 parts, products on AMX tiles with FP32 "
                  "accumulation: within about 2^-16 of the sum of |h x|"
                : "float32 sgemm";
+}
+
+int hr_similarities_workers(void)
+{
+    return hr_amx_available() ? hr_cpu_count() : 1;
 }
 
 void hr_similarities(const float *H, size_t k, const float *X, size_t n, int dim, float *S)

@@ -107,7 +107,8 @@ typedef struct hr_report_info {
      * happens counts under embed, not under the phase that asked for it) */
     double seconds_read;        /* reading the inputs */
     double seconds_embed;       /* embedding texts and candidates */
-    double seconds_score;       /* the scorer: similarities, AUROC, shares, effects */
+    double seconds_score;       /* the scorer: similarities, AUROC, shares, effects (describe:
+                                   and the merging of near-duplicate candidates) */
     double seconds_findings;    /* q-values and the findings' selection */
     double seconds_propose;     /* describe: the split, words, probe, clusters, LLM proposals */
     double seconds_judge;       /* describe: the LLM judge */
