@@ -47,8 +47,10 @@ static const double knot_q[5] = {0.5, 0.8, 0.9, 0.95, 0.98};
 #define MIXTURE_MIN_SEPARATION 3.5
 #define MIXTURE_MAX_ITER 500
 
-/* Rows of similarities gathered per matrix product. */
+/* Rows of similarities gathered per matrix product, and the most workers
+ * that gather at once (each holds GATHER_ROWS rows: 6 MB at d = 384). */
 #define GATHER_ROWS 4096
+#define GATHER_WORKERS 8
 
 hr_findings_options hr_findings_default_options(void)
 {
@@ -423,6 +425,37 @@ static int cmp_strength(const void *x, const void *y)
     return (a->index > b->index) - (a->index < b->index);
 }
 
+/* One worker's gather blocks [lo, hi) of prepare's similarities: rows
+ * r0 = block GATHER_ROWS.. of the sample gathered into xg, then their
+ * similarities to every candidate into columns r0.. of z->s. */
+typedef struct gather_part {
+    selection *z;
+    const float *hs;           /* (m, dim) the candidates */
+    const size_t *rows_a, *rows_b;
+    float *xg;                 /* (GATHER_ROWS, dim) */
+    size_t lo, hi;
+} gather_part;
+
+static void *gather_part_run(void *arg)
+{
+    const gather_part *p = arg;
+    selection *z = p->z;
+    const hr_findings_input *in = z->in;
+    const size_t dim = (size_t)in->dim;
+    for (size_t blk = p->lo; blk < p->hi; blk++) {
+        const size_t r0 = blk * GATHER_ROWS;
+        const size_t nr = z->r - r0 < GATHER_ROWS ? z->r - r0 : GATHER_ROWS;
+        for (size_t i = 0; i < nr; i++) {
+            const size_t row = r0 + i;
+            const float *x = row < z->r_a ? in->xa + p->rows_a[row] * dim
+                                          : in->xb + p->rows_b[row - z->r_a] * dim;
+            memcpy(p->xg + i * dim, x, dim * sizeof *p->xg);
+        }
+        hr_similarities_ld(p->hs, z->m, p->xg, nr, in->dim, z->s + r0, z->r);
+    }
+    return NULL;
+}
+
 /* Builds the sample of rows, the similarities and the two row systems. */
 static hr_status prepare(selection *z, char *err, size_t errlen)
 {
@@ -435,7 +468,7 @@ static hr_status prepare(selection *z, char *err, size_t errlen)
     z->r_a = ra, z->r = ra + rb;
     const size_t cap = 1 + COLUMNS_PER_FINDING * z->o->max_findings;
     float *hs = malloc(z->m * dim * sizeof *hs);       /* (m, dim) */
-    float *xg = malloc(GATHER_ROWS * dim * sizeof *xg); /* (GATHER_ROWS, dim) */
+    float *xg = malloc(GATHER_WORKERS * GATHER_ROWS * dim * sizeof *xg); /* (workers, rows, dim) */
     z->s = malloc(z->m * z->r * sizeof *z->s);
     z->sys_of = malloc(z->m * sizeof *z->sys_of);
     z->ss = malloc(z->m * sizeof *z->ss);
@@ -465,16 +498,18 @@ static hr_status prepare(selection *z, char *err, size_t errlen)
         memcpy(hs + j * dim, in->h + z->cand[j] * dim, dim * sizeof *hs);
         z->sys_of[j] = in->from_data && in->from_data[z->cand[j]] ? 1 : 0;
     }
-    /* Similarities: rows gathered GATHER_ROWS at a time, one product each. */
-    for (size_t r0 = 0; r0 < z->r; r0 += GATHER_ROWS) {
-        const size_t nr = z->r - r0 < GATHER_ROWS ? z->r - r0 : GATHER_ROWS;
-        for (size_t i = 0; i < nr; i++) {
-            const size_t row = r0 + i;
-            const float *x = row < ra ? in->xa + rows_a[row] * dim : in->xb + rows_b[row - ra] * dim;
-            memcpy(xg + i * dim, x, dim * sizeof *xg);
-        }
-        hr_similarities_ld(hs, z->m, xg, nr, in->dim, z->s + r0, z->r);
-    }
+    /* Similarities: rows gathered GATHER_ROWS at a time, one product each,
+     * the blocks shared among the workers where the products allow it. */
+    gather_part parts[GATHER_WORKERS];
+    const size_t blocks = (z->r + GATHER_ROWS - 1) / GATHER_ROWS;
+    int workers = hr_similarities_workers() > 1 ? z->workers : 1;
+    if (workers > GATHER_WORKERS) workers = GATHER_WORKERS;
+    if ((size_t)workers > blocks) workers = (int)blocks;
+    for (int t = 0; t < workers; t++)
+        parts[t] = (gather_part){z, hs, rows_a, rows_b, xg + (size_t)t * GATHER_ROWS * dim,
+                                 blocks * (size_t)t / (size_t)workers,
+                                 blocks * (size_t)(t + 1) / (size_t)workers};
+    hr_run_workers(gather_part_run, parts, sizeof parts[0], workers);
     /* Row systems: 0 every row read, 1 the held-out ones. */
     for (int w = 0; w < 2; w++) {
         row_system *y = &z->sys[w];
