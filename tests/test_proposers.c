@@ -657,6 +657,59 @@ static void test_z_matches_the_python_reference(void)
     cJSON_Delete(doc);
 }
 
+/* The table does not depend on how many threads counted: 70,000 texts
+ * (enough for three workers) of words drawn from a skewed vocabulary, the
+ * two sides drawing differently, counted on 1, 2 and 3 threads. */
+static void test_counts_are_the_same_on_any_number_of_threads(void)
+{
+    enum { N = 35000, VOCAB = 3000 };
+    char **texts = malloc(2 * N * sizeof *texts);
+    uint64_t st = 7;
+    for (size_t i = 0; i < 2 * N; i++) {
+        char buf[256];
+        size_t len = 0;
+        const int words = 3 + (int)(i % 9);
+        for (int w = 0; w < words; w++) {
+            st = st * 6364136223846793005ull + 1442695040888963407ull;
+            size_t v = (size_t)((st >> 33) % VOCAB);
+            v = v * v / VOCAB;           /* skewed: small ids common */
+            if (i >= N && w == 0) v = (v + 17) % VOCAB; /* B leans elsewhere */
+            len += (size_t)snprintf(buf + len, sizeof buf - len, "%sw%zu", w ? " " : "", v);
+        }
+        texts[i] = malloc(len + 1);
+        memcpy(texts[i], buf, len + 1);
+    }
+    hr_ngram_table *ref = NULL;
+    for (int threads = 1; threads <= 3; threads++) {
+        hr_ngram_options o = hr_ngram_default_options();
+        o.n_threads = threads;
+        hr_ngram_table *t = NULL;
+        char err[256] = "";
+        CHECKF(hr_ngram_contrast((const char *const *)texts, NULL, N,
+                                 (const char *const *)texts + N, NULL, N, &o, &t, err,
+                                 sizeof err) == HR_OK, "%s", err);
+        if (!t) continue;
+        if (!ref) {
+            ref = t;
+            CHECK(ref->n > 1000);
+            continue;
+        }
+        CHECKF(t->n == ref->n && t->vocabulary == ref->vocabulary,
+               "%d threads: %zu grams (vocabulary %zu), one thread %zu (%zu)", threads, t->n,
+               t->vocabulary, ref->n, ref->vocabulary);
+        size_t differ = 0;
+        for (size_t k = 0; k < t->n && k < ref->n; k++)
+            differ += strcmp(t->stats[k].gram, ref->stats[k].gram) != 0 ||
+                      t->stats[k].df_a != ref->stats[k].df_a ||
+                      t->stats[k].df_b != ref->stats[k].df_b || t->stats[k].z != ref->stats[k].z;
+        CHECKF(differ == 0, "%d threads: %zu grams differ from one thread's", threads, differ);
+        hr_ngram_table_destroy(t);
+    }
+    hr_ngram_table_destroy(ref);
+    for (size_t i = 0; i < 2 * N; i++) free(texts[i]);
+    free(texts);
+}
+
 int main(void)
 {
     RUN(test_bank_loads_at_least_500_unique_entries_and_has_no_blank_lines);
@@ -672,5 +725,6 @@ int main(void)
     RUN(test_counts_stay_right_as_the_tables_grow_and_texts_get_long);
     RUN(test_empty_corpora_and_bad_options_are_rejected);
     RUN(test_z_matches_the_python_reference);
+    RUN(test_counts_are_the_same_on_any_number_of_threads);
     return test_summary();
 }

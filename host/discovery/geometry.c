@@ -444,9 +444,11 @@ static hr_status clusters_ngrams(geo *g, const side_in *a, const side_in *b, cha
     if (g->o->ngram.top_k == 0 || nc == 0) return HR_OK;
     cluster_contrast *c = calloc(nc, sizeof *c);
     if (!c) return hr_fail(HR_ERR_NOMEM, err, errlen, "geometry: out of memory");
+    hr_ngram_options no = g->o->ngram;
+    no.n_threads = 1; /* the contrasts themselves take the cores */
     for (size_t i = 0; i < nc; i++) {
         const hr_geometry_cluster *cl = &g->r->clusters[i];
-        c[i] = (cluster_contrast){.no = &g->o->ngram, .s = cl->side == 'A' ? a : b,
+        c[i] = (cluster_contrast){.no = &no, .s = cl->side == 'A' ? a : b,
                                   .other = cl->side == 'A' ? b : a, .cl = cl};
     }
     const size_t workers = (size_t)hr_cpu_count();

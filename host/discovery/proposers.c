@@ -20,6 +20,7 @@
  * that pass min_count get a string, once, when the results are built.
  */
 #include "hyporank/proposers.h"
+#include "core/threads.h"
 #include "hyporank/corpus.h" /* hr_utf8_valid */
 #include "model/unicode_tables.h"
 #include "core/util.h"
@@ -853,6 +854,115 @@ static int count_text(counter *c, const char *text, size_t len, int in_a)
     return keys_commit(c, in_a);
 }
 
+/* An empty counter whose first N_STOP word ids are the stop words. */
+static int counter_init(counter *c, int max_n)
+{
+    memset(c, 0, sizeof *c);
+    c->max_n = max_n;
+    c->w.nslots = 1 << 12;
+    c->g.nslots = 1 << 14;
+    c->w.slots = calloc(c->w.nslots, sizeof *c->w.slots);
+    c->g.slots = calloc(c->g.nslots, sizeof *c->g.slots);
+    if (!c->w.slots || !c->g.slots) return 0;
+    for (size_t i = 0; i < N_STOP; i++)
+        if (word_intern(&c->w, stop_words[i], strlen(stop_words[i]),
+                        hash_bytes(stop_words[i], strlen(stop_words[i]))) != i)
+            return 0;
+    return 1;
+}
+
+/* Adds src's counts to dst's: src's words interned in dst, each gram's key
+ * spelled in dst's ids. */
+static int counter_merge(counter *dst, const counter *src)
+{
+    uint32_t *id = malloc((src->w.count ? src->w.count : 1) * sizeof *id); /* src id -> dst id */
+    if (!id) return 0;
+    for (size_t w = 0; w < src->w.count; w++) {
+        const char *bytes = src->w.bytes + src->w.off[w];
+        id[w] = word_intern(&dst->w, bytes, src->w.len[w], hash_bytes(bytes, src->w.len[w]));
+        if (id[w] == UINT32_MAX) {
+            free(id);
+            return 0;
+        }
+    }
+    gram_table *t = &dst->g;
+    for (size_t i = 0; i < src->g.nslots; i++) {
+        const gram_slot *g = &src->g.slots[i];
+        if (!g->key) continue;
+        const uint32_t hi = (uint32_t)(g->key >> 32), lo = (uint32_t)g->key;
+        const uint64_t key = (hi ? ((uint64_t)id[hi - 1] + 1) << 32 : 0) | ((uint64_t)id[lo - 1] + 1);
+        if ((t->count + 1) * 10 > t->nslots * 7 && !gram_table_grow(t)) {
+            free(id);
+            return 0;
+        }
+        const size_t mask = t->nslots - 1;
+        size_t at = (size_t)mix64(key) & mask;
+        while (t->slots[at].key && t->slots[at].key != key) at = (at + 1) & mask;
+        gram_slot *d = &t->slots[at];
+        if (!d->key) {
+            d->key = key;
+            t->count++;
+        }
+        d->df_a += g->df_a;
+        d->df_b += g->df_b;
+    }
+    free(id);
+    return 1;
+}
+
+/* One worker's share of the texts: A's [a_lo, a_hi) and B's [b_lo, b_hi),
+ * counted into a counter of its own. */
+typedef struct count_part {
+    counter c;
+    int max_n, ok;
+    const char *const *a, *const *b;
+    const size_t *a_lens, *b_lens;
+    size_t a_lo, a_hi, b_lo, b_hi;
+} count_part;
+
+static void *count_part_run(void *arg)
+{
+    count_part *p = arg;
+    p->ok = counter_init(&p->c, p->max_n);
+    for (size_t i = p->a_lo; p->ok && i < p->a_hi; i++)
+        p->ok = count_text(&p->c, p->a[i], p->a_lens ? p->a_lens[i] : strlen(p->a[i]), 1);
+    for (size_t i = p->b_lo; p->ok && i < p->b_hi; i++)
+        p->ok = count_text(&p->c, p->b[i], p->b_lens ? p->b_lens[i] : strlen(p->b[i]), 0);
+    return NULL;
+}
+
+/* Texts a counting worker takes at least: below, threads cost more than
+ * they save. */
+#define COUNT_MIN_TEXTS 20000
+
+/* Counts every text of A and of B into *c: the texts split among workers,
+ * each counting its share, then the workers' counts merged into the first's
+ * (sums: the same counts on any number of workers). */
+static int count_all(counter *c, int max_n, int n_threads, const char *const *a,
+                     const size_t *a_lens, size_t n_a, const char *const *b,
+                     const size_t *b_lens, size_t n_b)
+{
+    memset(c, 0, sizeof *c);
+    size_t workers = n_threads > 0 ? (size_t)n_threads : (size_t)hr_cpu_count();
+    if (workers > (n_a + n_b) / COUNT_MIN_TEXTS) workers = (n_a + n_b) / COUNT_MIN_TEXTS;
+    if (workers > HR_MAX_WORKERS) workers = HR_MAX_WORKERS;
+    if (workers < 1) workers = 1;
+    count_part *parts = calloc(workers, sizeof *parts);
+    if (!parts) return 0;
+    for (size_t t = 0; t < workers; t++)
+        parts[t] = (count_part){.max_n = max_n, .a = a, .b = b, .a_lens = a_lens, .b_lens = b_lens,
+                                .a_lo = n_a * t / workers, .a_hi = n_a * (t + 1) / workers,
+                                .b_lo = n_b * t / workers, .b_hi = n_b * (t + 1) / workers};
+    hr_run_workers(count_part_run, parts, sizeof *parts, (int)workers);
+    int ok = 1;
+    for (size_t t = 0; t < workers; t++) ok = ok && parts[t].ok;
+    for (size_t t = 1; ok && t < workers; t++) ok = counter_merge(&parts[0].c, &parts[t].c);
+    for (size_t t = 1; t < workers; t++) counter_free(&parts[t].c);
+    *c = parts[0].c;
+    free(parts);
+    return ok;
+}
+
 /* ------------------------------------------------------------------------ */
 /* N-gram contrast: statistics and results                                   */
 
@@ -864,6 +974,7 @@ hr_ngram_options hr_ngram_default_options(void)
     o.min_count = 5;
     o.top_k = 25;
     o.min_z = 1.96;
+    o.n_threads = 0;
     return o;
 }
 
@@ -939,22 +1050,7 @@ hr_status hr_ngram_contrast(const char *const *a, const size_t *a_lens, size_t n
     if (o.min_count == 0) o.min_count = 1;
 
     counter c;
-    memset(&c, 0, sizeof c);
-    c.max_n = o.max_n;
-    c.w.nslots = 1 << 12;
-    c.g.nslots = 1 << 14;
-    c.w.slots = calloc(c.w.nslots, sizeof *c.w.slots);
-    c.g.slots = calloc(c.g.nslots, sizeof *c.g.slots);
-    if (!c.w.slots || !c.g.slots) goto nomem;
-    for (size_t i = 0; i < N_STOP; i++)
-        if (word_intern(&c.w, stop_words[i], strlen(stop_words[i]),
-                        hash_bytes(stop_words[i], strlen(stop_words[i]))) != i)
-            goto nomem;
-
-    for (size_t i = 0; i < n_a; i++)
-        if (!count_text(&c, a[i], a_lens ? a_lens[i] : strlen(a[i]), 1)) goto nomem;
-    for (size_t i = 0; i < n_b; i++)
-        if (!count_text(&c, b[i], b_lens ? b_lens[i] : strlen(b[i]), 0)) goto nomem;
+    if (!count_all(&c, o.max_n, o.n_threads, a, a_lens, n_a, b, b_lens, n_b)) goto nomem;
 
     /* The n-grams that pass min_count, and the bytes of their strings. */
     size_t m = 0, bytes = 0;

@@ -176,6 +176,8 @@ typedef struct hr_ngram_options {
     size_t min_count; /* fewest texts (A and B together) an n-gram must be in (default 5) */
     size_t top_k;     /* n-grams per direction that hr_pool_add_ngrams adds (default 25) */
     double min_z;     /* the smallest |z| that hr_pool_add_ngrams adds (default 1.96) */
+    int n_threads;    /* counting threads; 0: one per core (default 0). The counts and
+                         the table do not depend on it */
 } hr_ngram_options;
 
 hr_ngram_options hr_ngram_default_options(void);
