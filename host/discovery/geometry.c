@@ -433,7 +433,8 @@ static hr_status add_cluster_ngrams(geo *g, const side_in *s, const side_in *oth
     return st;
 }
 
-/* The clusters' n-grams: every cluster's contrast at once on the cores,
+/* The clusters' n-grams: the clusters' contrasts side by side on the cores
+ * (the n-gram options' n_threads of them at once, each counting on one),
  * then their words added to the pool in cluster order (A's clusters, then
  * B's, each largest first), so the pool is the same on any number of
  * cores. */
@@ -451,7 +452,8 @@ static hr_status clusters_ngrams(geo *g, const side_in *a, const side_in *b, cha
         c[i] = (cluster_contrast){.no = &no, .s = cl->side == 'A' ? a : b,
                                   .other = cl->side == 'A' ? b : a, .cl = cl};
     }
-    const size_t workers = (size_t)hr_cpu_count();
+    const size_t workers = (size_t)(g->o->ngram.n_threads > 0 ? g->o->ngram.n_threads
+                                                             : hr_cpu_count());
     for (size_t i0 = 0; i0 < nc; i0 += workers) /* a round of one cluster a core */
         hr_run_workers(contrast_run, c + i0, sizeof *c, (int)(nc - i0 < workers ? nc - i0 : workers));
     hr_status st = HR_OK;

@@ -273,6 +273,7 @@ static hr_status split(describe_run *d, char *err, size_t errlen)
         hr_ngram_options no = hr_ngram_default_options();
         no.top_k = o->ngrams_per_side;
         no.min_count = d->a.n_prop + d->b.n_prop < 2000 ? 3 : no.min_count;
+        no.n_threads = o->n_threads;
         st = hr_pool_add_ngrams(d->pool, d->a.texts + d->a.prop0, d->a.lens + d->a.prop0,
                                 d->a.n_prop, d->b.texts + d->b.prop0, d->b.lens + d->b.prop0,
                                 d->b.n_prop, &no, NULL, err, errlen);
@@ -431,6 +432,7 @@ static hr_status propose_from_probe(describe_run *d, char *err, size_t errlen)
             return st;
         hr_geometry_options go = hr_geometry_default_options();
         go.seed = o->seed;
+        go.ngram.n_threads = o->n_threads;
         st = hr_geometry_propose(xp, d->dec, ta, la, pa, xp + pa * dim, d->dec + pa, tb, lb, pb,
                                  (int)dim, d->pool, d->H, k0, &go, &d->geo, err, errlen);
         if (st != HR_OK) return st;
