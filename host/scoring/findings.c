@@ -33,6 +33,9 @@
 #include "scoring/score_methods.h"
 
 #include <assert.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -281,9 +284,126 @@ static two_groups calibrated_groups(const hr_effect *e)
     return g;
 }
 
+/* The EM's passes over the rows, in blocks of EM_BLOCK rows: each block's
+ * sums in row order, the blocks' added in block order, so that the fit is
+ * the same on any number of workers. */
+#define EM_BLOCK 2048
+#define EM_SUMS 7
+
+/* The mixture's parameters as one pass reads them. */
+typedef struct em_params {
+    double mu0, sd0, mu1, sd1, pa, pb;
+} em_params;
+
+/* Pass 1 (E-step and means) over rows [lo, hi) of y: out = w1, w0, m1, m0,
+ * ra, rb, ll; pass 2 (variances, with pass 1's new shares and means): out =
+ * v1, v0. */
+static void em_block(const selection *z, const row_system *y, const float *s, int pass,
+                     const em_params *p, size_t lo, size_t hi, double out[EM_SUMS])
+{
+    /* sums in locals, stored once: neighbouring blocks' sums share cache
+     * lines, and other workers write them */
+    const em_params q = *p;
+    const size_t r_a = z->r_a;
+    double acc[EM_SUMS] = {0};
+    for (size_t i = lo; i < hi; i++) {
+        const size_t row = y->row[i];
+        const double v = s[row], prior = row < r_a ? q.pa : q.pb;
+        const double l1 = prior * normal_pdf(v, q.mu1, q.sd1);
+        const double l0 = (1 - prior) * normal_pdf(v, q.mu0, q.sd0);
+        const double tot = l1 + l0;
+        if (pass == 2) {
+            const double r = tot > 0 ? l1 / tot : 0.0;
+            acc[0] += r * (v - q.mu1) * (v - q.mu1), acc[1] += (1 - r) * (v - q.mu0) * (v - q.mu0);
+            continue;
+        }
+        const double r = tot > 0 ? l1 / tot : (v > 0.5 * (q.mu0 + q.mu1));
+        acc[6] += log(tot > 1e-300 ? tot : 1e-300);
+        if (row < r_a) acc[4] += r;
+        else acc[5] += r;
+        acc[0] += r, acc[1] += 1 - r, acc[2] += r * v, acc[3] += (1 - r) * v;
+    }
+    for (int k = 0; k < EM_SUMS; k++) out[k] = acc[k];
+}
+
+/* The workers of one fit: worker w takes blocks w, w + active, ...; the
+ * calling thread is worker 0 and leads (em_pass). A pass takes a fraction
+ * of a millisecond, about what waking a sleeping thread costs on a virtual
+ * machine, so the workers wait for the next pass by spinning (yielding
+ * after a while): they live only for the fit's few hundred passes. */
+typedef struct em_team {
+    const selection *z;
+    const row_system *y;
+    const float *s;
+    size_t blocks;
+    double (*part)[EM_SUMS]; /* (blocks) each block's sums */
+    em_params p;             /* written before gen moves */
+    int pass;                /* 1, 2; 0: leave */
+    int active;              /* workers running, the caller included */
+    atomic_ulong gen;        /* passes started */
+    atomic_int finished;     /* workers but the caller done with this pass */
+} em_team;
+
+/* A moment of waiting: a pause, then a yield now and then. */
+static void em_wait(unsigned *spins)
+{
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+    __builtin_ia32_pause();
+#endif
+    if (++*spins % 1024 == 0) sched_yield();
+}
+
+typedef struct em_member {
+    em_team *t;
+    int w;
+} em_member;
+
+static void em_blocks(em_team *t, int w)
+{
+    for (size_t b = (size_t)w; b < t->blocks; b += (size_t)t->active) {
+        const size_t lo = b * EM_BLOCK, hi = lo + EM_BLOCK < t->y->n ? lo + EM_BLOCK : t->y->n;
+        em_block(t->z, t->y, t->s, t->pass, &t->p, lo, hi, t->part[b]);
+    }
+}
+
+static void *em_member_run(void *arg)
+{
+    const em_member *m = arg;
+    em_team *t = m->t;
+    unsigned long seen = 0;
+    for (;;) {
+        unsigned spins = 0;
+        unsigned long g;
+        while ((g = atomic_load_explicit(&t->gen, memory_order_acquire)) == seen) em_wait(&spins);
+        seen = g;
+        if (t->pass == 0) return NULL;
+        em_blocks(t, m->w);
+        atomic_fetch_add_explicit(&t->finished, 1, memory_order_release);
+    }
+}
+
+/* Runs a pass (0: tells the workers to leave) with parameters p; sums: the
+ * blocks' sums added in block order. */
+static void em_pass(em_team *t, int pass, const em_params *p, double sums[EM_SUMS])
+{
+    t->pass = pass;
+    if (p) t->p = *p;
+    atomic_store_explicit(&t->finished, 0, memory_order_relaxed);
+    atomic_fetch_add_explicit(&t->gen, 1, memory_order_release);
+    if (pass == 0) return;
+    em_blocks(t, 0);
+    unsigned spins = 0;
+    while (atomic_load_explicit(&t->finished, memory_order_acquire) < t->active - 1)
+        em_wait(&spins);
+    for (int k = 0; k < EM_SUMS; k++) sums[k] = 0.0;
+    for (size_t b = 0; b < t->blocks; b++)
+        for (int k = 0; k < EM_SUMS; k++) sums[k] += t->part[b][k];
+}
+
 /* The two-group Gaussian mixture of finding j's similarities on its rows,
- * by EM from the calibrated model. Returns the components' separation in
- * pooled standard deviations (0 when EM failed; *g then the start). */
+ * by EM from the calibrated model (its passes over the rows shared among
+ * the workers: em_pass). Returns the components' separation in pooled
+ * standard deviations (0 when EM failed; *g then the start). */
 static double fit_mixture(const selection *z, size_t j, two_groups *g)
 {
     const hr_effect *e = &z->e[z->cand[j]];
@@ -291,42 +411,52 @@ static double fit_mixture(const selection *z, size_t j, two_groups *g)
     *g = calibrated_groups(e);
     const size_t na = rows_of_a(z, y), nb = y->n - na;
     if (na < 2 || nb < 2) return 0.0;
-    const float *s = z->s + j * z->r;
-    double mu0 = g->mu0, mu1 = g->mu1, sd0 = g->sd0, sd1 = g->sd1;
-    double pa = e->share_a < 0.01 ? 0.01 : (e->share_a > 0.99 ? 0.99 : e->share_a);
-    double pb = e->share_b < 0.001 ? 0.001 : (e->share_b > 0.99 ? 0.99 : e->share_b);
-    double last = -INFINITY;
+    em_team t = {.z = z, .y = y, .s = z->s + j * z->r, .blocks = (y->n + EM_BLOCK - 1) / EM_BLOCK};
+    atomic_init(&t.gen, 0);
+    atomic_init(&t.finished, 0);
+    t.part = malloc(t.blocks * sizeof *t.part);
+    if (!t.part) return 0.0; /* as a failed fit: the calibrated start */
+    em_member members[HR_MAX_WORKERS];
+    pthread_t tid[HR_MAX_WORKERS];
+    int want = z->workers < (int)t.blocks ? z->workers : (int)t.blocks;
+    t.active = 1;
+    for (int w = 1; w < want; w++) { /* the workers that start (at least the caller) */
+        members[w] = (em_member){&t, w};
+        if (pthread_create(&tid[w], NULL, em_member_run, &members[w]) != 0) break;
+        t.active++;
+    }
+    em_params p = {g->mu0, g->sd0, g->mu1, g->sd1, 0, 0};
+    p.pa = e->share_a < 0.01 ? 0.01 : (e->share_a > 0.99 ? 0.99 : e->share_a);
+    p.pb = e->share_b < 0.001 ? 0.001 : (e->share_b > 0.99 ? 0.99 : e->share_b);
+    double last = -INFINITY, sep = 0.0;
+    int ok = 1;
     for (int it = 0; it < MIXTURE_MAX_ITER; it++) {
-        double w1 = 0, w0 = 0, m1 = 0, m0 = 0, ra = 0, rb = 0, ll = 0;
-        for (size_t i = 0; i < y->n; i++) {
-            const size_t row = y->row[i];
-            const double v = s[row], prior = row < z->r_a ? pa : pb;
-            const double l1 = prior * normal_pdf(v, mu1, sd1), l0 = (1 - prior) * normal_pdf(v, mu0, sd0);
-            const double tot = l1 + l0;
-            const double r = tot > 0 ? l1 / tot : (v > 0.5 * (mu0 + mu1));
-            ll += log(tot > 1e-300 ? tot : 1e-300);
-            if (row < z->r_a) ra += r;
-            else rb += r;
-            w1 += r, w0 += 1 - r, m1 += r * v, m0 += (1 - r) * v;
+        double s1[EM_SUMS], s2[EM_SUMS];
+        em_pass(&t, 1, &p, s1);
+        const double w1 = s1[0], w0 = s1[1], ll = s1[6];
+        if (!(w1 > 0 && w0 > 0)) {
+            ok = 0;
+            break;
         }
-        if (!(w1 > 0 && w0 > 0)) return 0.0;
-        pa = ra / (double)na, pb = rb / (double)nb;
-        mu1 = m1 / w1, mu0 = m0 / w0;
-        double v1 = 0, v0 = 0;
-        for (size_t i = 0; i < y->n; i++) {
-            const size_t row = y->row[i];
-            const double v = s[row], prior = row < z->r_a ? pa : pb;
-            const double l1 = prior * normal_pdf(v, mu1, sd1), l0 = (1 - prior) * normal_pdf(v, mu0, sd0);
-            const double r = l1 + l0 > 0 ? l1 / (l1 + l0) : 0.0;
-            v1 += r * (v - mu1) * (v - mu1), v0 += (1 - r) * (v - mu0) * (v - mu0);
+        p.pa = s1[4] / (double)na, p.pb = s1[5] / (double)nb;
+        p.mu1 = s1[2] / w1, p.mu0 = s1[3] / w0;
+        em_pass(&t, 2, &p, s2);
+        p.sd1 = sqrt(s2[0] / w1) + 1e-4, p.sd0 = sqrt(s2[1] / w0) + 1e-4;
+        if (!(p.mu1 > p.mu0)) {
+            ok = 0;
+            break;
         }
-        sd1 = sqrt(v1 / w1) + 1e-4, sd0 = sqrt(v0 / w0) + 1e-4;
-        if (!(mu1 > mu0)) return 0.0;
         if (fabs(ll - last) < 1e-10 * (double)y->n) break;
         last = ll;
     }
-    *g = (two_groups){mu0, sd0, mu1, sd1, pa, pb};
-    return (mu1 - mu0) / sqrt(0.5 * (sd0 * sd0 + sd1 * sd1));
+    em_pass(&t, 0, NULL, NULL);
+    for (int w = 1; w < t.active; w++) pthread_join(tid[w], NULL);
+    free(t.part);
+    if (ok) {
+        *g = (two_groups){p.mu0, p.sd0, p.mu1, p.sd1, p.pa, p.pb};
+        sep = (p.mu1 - p.mu0) / sqrt(0.5 * (p.sd0 * p.sd0 + p.sd1 * p.sd1));
+    }
+    return sep;
 }
 
 /* Replaces finding j's shares by its mixture's (fitted when it was
