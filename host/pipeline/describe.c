@@ -706,7 +706,8 @@ static hr_status pick_examples(describe_run *d, char *err, size_t errlen)
 {
     const hr_describe_options *o = d->o;
     const size_t k = d->k, n_ex = o->examples, dim = d->dim;
-    const int workers = hr_similarities_workers();
+    int workers = hr_similarities_workers(o->n_threads);
+    if (workers > HR_MAX_WORKERS) workers = HR_MAX_WORKERS;
     d->ex_count = calloc(k, sizeof *d->ex_count);
     d->ex_first = calloc(k, sizeof *d->ex_first);
     const size_t rows_shown = k < 2 * o->top ? k : 2 * o->top; /* at most top each way */
@@ -938,7 +939,8 @@ static hr_status report_plots(describe_run *d, char *err, size_t errlen)
         on_held[r] = from_data(d->rep->rows[r].source);
     }
     if (st == HR_OK)
-        st = hr_pipe_report_plots(d->rep, d->H, dim, h_row, all, held, on_held, err, errlen);
+        st = hr_pipe_report_plots(d->rep, d->H, dim, h_row, all, held, on_held, d->o->n_threads,
+                                  err, errlen);
     free(h_row), free(on_held);
     return st;
 }

@@ -182,10 +182,12 @@ typedef struct hr_pipe_side_rows {
  * the texts its effect was computed on: sides[0] (A) and sides[1] (B), or
  * held[0], held[1] where held_rows[r] is 1 (held and held_rows may be
  * NULL). Memory: O(block x tile) whatever the number of texts; two passes
- * over them (the range, then the bins and examples). */
+ * over them (the range, then the bins and examples), their tiles shared
+ * among hr_similarities_workers(n_threads) threads. */
 hr_status hr_pipe_report_plots(hr_report *rep, const float *H, size_t dim, const size_t *h_row,
                                const hr_pipe_side_rows sides[2], const hr_pipe_side_rows *held,
-                               const uint8_t *held_rows, char *err, size_t errlen);
+                               const uint8_t *held_rows, int n_threads, char *err,
+                               size_t errlen);
 
 /* ---- candidates ---- */
 

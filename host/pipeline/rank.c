@@ -396,7 +396,7 @@ hr_status hr_rank_run(const hr_rank_options *o, hr_embedder *e, hr_report **out,
         {b.emb, b.n, b.corpus ? (const char *const *)b.corpus->texts : NULL,
          b.corpus ? b.corpus->lens : NULL}};
     if (o->plots && (st = hr_pipe_report_plots(rep, h.emb, a.dim, order, plot_sides, NULL, NULL,
-                                               err, errlen)) != HR_OK)
+                                               o->scorer.n_threads, err, errlen)) != HR_OK)
         goto done;
     /* The texts the rows and their examples point into (or the caller's). */
     for (int k = 0; k < 3; k++) rep->corpora[k] = sides[k]->own_corpus, sides[k]->own_corpus = NULL;

@@ -65,12 +65,12 @@ static void plot_tile(void *state, const float *S, size_t t0, size_t nt)
  * (b, dim)): pass 1 finds each row's range, pass 2 fills its bins and best
  * texts. parts: (HR_MAX_WORKERS) scratch. */
 static hr_status stream(plot_row *const *p, size_t b, const float *hb, size_t dim,
-                        const hr_pipe_side_rows sides[2], int pass, plot_part *parts)
+                        const hr_pipe_side_rows sides[2], int pass, int workers, plot_part *parts)
 {
-    const int workers = hr_similarities_workers();
+    if (workers > HR_MAX_WORKERS) workers = HR_MAX_WORKERS;
     for (int side = 0; side < 2; side++) {
         const hr_pipe_side_rows *sr = &sides[side];
-        for (int t = 0; t < workers && t < HR_MAX_WORKERS; t++) {
+        for (int t = 0; t < workers; t++) {
             plot_part *w = &parts[t];
             w->p = p, w->b = b, w->side = side, w->pass = pass, w->keep_texts = sr->texts != NULL;
             for (size_t j = 0; j < b; j++) w->lo[j] = DBL_MAX, w->hi[j] = -DBL_MAX, w->n_best[j] = 0;
@@ -79,7 +79,7 @@ static hr_status stream(plot_row *const *p, size_t b, const float *hb, size_t di
         if (hr_pipe_similarity_tiles(hb, b, sr->x, sr->n, dim, workers, plot_tile, parts,
                                      sizeof *parts) != HR_OK)
             return HR_ERR_NOMEM;
-        for (int t = 0; t < workers && t < HR_MAX_WORKERS; t++) {
+        for (int t = 0; t < workers; t++) {
             const plot_part *w = &parts[t];
             for (size_t j = 0; j < b; j++) {
                 plot_row *q = p[j];
@@ -128,7 +128,8 @@ static void fill_row(hr_report *rep, const plot_row *p, size_t at, const hr_pipe
 
 hr_status hr_pipe_report_plots(hr_report *rep, const float *H, size_t dim, const size_t *h_row,
                                const hr_pipe_side_rows sides[2], const hr_pipe_side_rows *held,
-                               const uint8_t *held_rows, char *err, size_t errlen)
+                               const uint8_t *held_rows, int n_threads, char *err,
+                               size_t errlen)
 {
     size_t m = 0; /* rows plotted */
     for (size_t r = 0; r < rep->n_rows && m < HR_REPORT_DETAIL_ROWS; r++) m += rep->rows[r].shown != 0;
@@ -136,6 +137,7 @@ hr_status hr_pipe_report_plots(hr_report *rep, const float *H, size_t dim, const
     plot_row *p = calloc(m, sizeof *p);
     float *hb = malloc(PLOT_BLOCK * dim * sizeof *hb);      /* (block, dim) */
     plot_part *parts = malloc(HR_MAX_WORKERS * sizeof *parts);
+    const int workers = hr_similarities_workers(n_threads);
     rep->hist = calloc(m * 2 * HR_REPORT_BINS, sizeof *rep->hist);
     rep->plot_texts = calloc(m * 2 * EXAMPLES, sizeof *rep->plot_texts);
     rep->plot_lens = calloc(m * 2 * EXAMPLES, sizeof *rep->plot_lens);
@@ -169,10 +171,10 @@ hr_status hr_pipe_report_plots(hr_report *rep, const float *H, size_t dim, const
             }
             if (b == 0) break;
             for (size_t q = 0; q < b; q++) block[q]->lo = DBL_MAX, block[q]->hi = -DBL_MAX;
-            if (stream(block, b, hb, dim, sv, 1, parts) != HR_OK) goto nomem;
+            if (stream(block, b, hb, dim, sv, 1, workers, parts) != HR_OK) goto nomem;
             for (size_t q = 0; q < b; q++)
                 if (!(block[q]->hi - block[q]->lo > 1e-6)) block[q]->lo -= 1e-3, block[q]->hi += 1e-3;
-            if (stream(block, b, hb, dim, sv, 2, parts) != HR_OK) goto nomem;
+            if (stream(block, b, hb, dim, sv, 2, workers, parts) != HR_OK) goto nomem;
             for (size_t q = 0; q < b; q++) fill_row(rep, block[q], (size_t)(block[q] - p), sv);
         }
     }

@@ -632,7 +632,7 @@ static hr_status prepare(selection *z, char *err, size_t errlen)
      * the blocks shared among the workers where the products allow it. */
     gather_part parts[GATHER_WORKERS];
     const size_t blocks = (z->r + GATHER_ROWS - 1) / GATHER_ROWS;
-    int workers = hr_similarities_workers() > 1 ? z->workers : 1;
+    int workers = hr_similarities_workers(z->workers);
     if (workers > GATHER_WORKERS) workers = GATHER_WORKERS;
     if ((size_t)workers > blocks) workers = (int)blocks;
     for (int t = 0; t < workers; t++)

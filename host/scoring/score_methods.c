@@ -27,9 +27,10 @@ const char *hr_similarities_products(void)
                : "float32 sgemm";
 }
 
-int hr_similarities_workers(void)
+int hr_similarities_workers(int n_threads)
 {
-    return hr_amx_available() ? hr_cpu_count() : 1;
+    if (!hr_amx_available()) return 1;
+    return n_threads > 0 ? n_threads : hr_cpu_count();
 }
 
 void hr_similarities(const float *H, size_t k, const float *X, size_t n, int dim, float *S)

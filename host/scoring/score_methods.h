@@ -57,10 +57,10 @@ double hr_similarity(const float *h, const float *x, int dim);
 void hr_similarities(const float *H, size_t k, const float *X, size_t n, int dim, float *S);
 /* How the CPU computes them, in words (for reports). */
 const char *hr_similarities_products(void);
-/* Threads that may compute similarities at once: one per core with the AMX
- * products (no BLAS), else 1 (sgemm is BLAS's, which has threads of its
- * own). */
-int hr_similarities_workers(void);
+/* Threads that may compute similarities at once: with the AMX products (no
+ * BLAS) n_threads, or one per core when n_threads <= 0; else 1 (sgemm is
+ * BLAS's, which has threads of its own). */
+int hr_similarities_workers(int n_threads);
 
 /* The same into the first n columns of S: (k, ld) row-major, ld >= n. */
 void hr_similarities_ld(const float *H, size_t k, const float *X, size_t n, int dim, float *S,
