@@ -120,8 +120,8 @@ typedef struct hr_describe_options {
     hr_scorer_options scorer;     /* method and temperature; its device and n_threads are
                                      overwritten by those below */
     hr_device device;             /* scorer and probe: cpu, cuda or auto (auto) */
-    int n_threads;                /* CPU threads of the scorer, the words, the clusters and the
-                                     findings; <= 0: one per core (0) */
+    int n_threads;                /* CPU threads of the scorer, the words, the clusters, the
+                                     findings and the report's passes; <= 0: one per core (0) */
     hr_events events;             /* progress and notes; {NULL, NULL}: none */
     /* the judge's rounds and the LLM's spending (hyporank/verify_ppi.h) */
     size_t verify_max_samples;    /* most texts judged per side and hypothesis over the
