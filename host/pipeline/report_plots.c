@@ -29,7 +29,7 @@ typedef struct plot_row {
 typedef struct plot_part {
     plot_row *const *p;
     size_t b;
-    int side, pass, keep_texts;
+    int pass, keep_texts;
     double lo[PLOT_BLOCK], hi[PLOT_BLOCK];
     size_t hist[PLOT_BLOCK][HR_REPORT_BINS];
     float best_s[PLOT_BLOCK][EXAMPLES];
@@ -63,16 +63,15 @@ static void plot_tile(void *state, const float *S, size_t t0, size_t nt)
 
 /* Streams the texts of both sides past the rows *p[0..b) (hypotheses hb:
  * (b, dim)): pass 1 finds each row's range, pass 2 fills its bins and best
- * texts. parts: (HR_MAX_WORKERS) scratch. */
+ * texts on `workers` (<= HR_MAX_WORKERS) threads. parts: (workers) scratch. */
 static hr_status stream(plot_row *const *p, size_t b, const float *hb, size_t dim,
                         const hr_pipe_side_rows sides[2], int pass, int workers, plot_part *parts)
 {
-    if (workers > HR_MAX_WORKERS) workers = HR_MAX_WORKERS;
     for (int side = 0; side < 2; side++) {
         const hr_pipe_side_rows *sr = &sides[side];
         for (int t = 0; t < workers; t++) {
             plot_part *w = &parts[t];
-            w->p = p, w->b = b, w->side = side, w->pass = pass, w->keep_texts = sr->texts != NULL;
+            w->p = p, w->b = b, w->pass = pass, w->keep_texts = sr->texts != NULL;
             for (size_t j = 0; j < b; j++) w->lo[j] = DBL_MAX, w->hi[j] = -DBL_MAX, w->n_best[j] = 0;
             memset(w->hist, 0, sizeof w->hist);
         }
