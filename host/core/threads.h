@@ -44,4 +44,12 @@ static inline int hr_cpu_count(void)
     return c < 1 ? 1 : c > HR_MAX_WORKERS ? HR_MAX_WORKERS : (int)c;
 }
 
+/* Workers for an option's n_threads: n_threads, or one per core when it is
+ * <= 0; in [1, HR_MAX_WORKERS]. */
+static inline int hr_workers(int n_threads)
+{
+    if (n_threads <= 0) return hr_cpu_count();
+    return n_threads > HR_MAX_WORKERS ? HR_MAX_WORKERS : n_threads;
+}
+
 #endif

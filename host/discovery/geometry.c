@@ -452,8 +452,7 @@ static hr_status clusters_ngrams(geo *g, const side_in *a, const side_in *b, cha
         c[i] = (cluster_contrast){.no = &no, .s = cl->side == 'A' ? a : b,
                                   .other = cl->side == 'A' ? b : a, .cl = cl};
     }
-    const size_t workers = (size_t)(g->o->ngram.n_threads > 0 ? g->o->ngram.n_threads
-                                                             : hr_cpu_count());
+    const size_t workers = (size_t)hr_workers(g->o->ngram.n_threads);
     for (size_t i0 = 0; i0 < nc; i0 += workers) /* a round of one cluster a core */
         hr_run_workers(contrast_run, c + i0, sizeof *c, (int)(nc - i0 < workers ? nc - i0 : workers));
     hr_status st = HR_OK;

@@ -943,9 +943,8 @@ static int count_all(counter *c, int max_n, int n_threads, const char *const *a,
                      const size_t *b_lens, size_t n_b)
 {
     memset(c, 0, sizeof *c);
-    size_t workers = n_threads > 0 ? (size_t)n_threads : (size_t)hr_cpu_count();
+    size_t workers = (size_t)hr_workers(n_threads);
     if (workers > (n_a + n_b) / COUNT_MIN_TEXTS) workers = (n_a + n_b) / COUNT_MIN_TEXTS;
-    if (workers > HR_MAX_WORKERS) workers = HR_MAX_WORKERS;
     if (workers < 1) workers = 1;
     count_part *parts = calloc(workers, sizeof *parts);
     if (!parts) return 0;

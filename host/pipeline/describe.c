@@ -706,8 +706,7 @@ static hr_status pick_examples(describe_run *d, char *err, size_t errlen)
 {
     const hr_describe_options *o = d->o;
     const size_t k = d->k, n_ex = o->examples, dim = d->dim;
-    int workers = hr_similarities_workers(o->n_threads);
-    if (workers > HR_MAX_WORKERS) workers = HR_MAX_WORKERS;
+    const int workers = hr_similarities_workers(o->n_threads); /* <= HR_MAX_WORKERS */
     d->ex_count = calloc(k, sizeof *d->ex_count);
     d->ex_first = calloc(k, sizeof *d->ex_first);
     const size_t rows_shown = k < 2 * o->top ? k : 2 * o->top; /* at most top each way */

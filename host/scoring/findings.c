@@ -597,8 +597,14 @@ static hr_status prepare(selection *z, char *err, size_t errlen)
     size_t *rows_b = sample_rows(in->n_b, z->o->max_rows_per_side, &state, &rb);
     z->r_a = ra, z->r = ra + rb;
     const size_t cap = 1 + COLUMNS_PER_FINDING * z->o->max_findings;
+    /* the similarities' gather blocks, shared among the workers where the
+     * products allow it */
+    const size_t blocks = (z->r + GATHER_ROWS - 1) / GATHER_ROWS;
+    int workers = hr_similarities_workers(z->workers);
+    if (workers > GATHER_WORKERS) workers = GATHER_WORKERS;
+    if ((size_t)workers > blocks) workers = (int)blocks; /* r >= 2: blocks >= 1 */
     float *hs = malloc(z->m * dim * sizeof *hs);       /* (m, dim) */
-    float *xg = malloc(GATHER_WORKERS * GATHER_ROWS * dim * sizeof *xg); /* (workers, rows, dim) */
+    float *xg = malloc((size_t)workers * GATHER_ROWS * dim * sizeof *xg); /* (workers, rows, dim) */
     z->s = malloc(z->m * z->r * sizeof *z->s);
     z->sys_of = malloc(z->m * sizeof *z->sys_of);
     z->ss = malloc(z->m * sizeof *z->ss);
@@ -628,13 +634,8 @@ static hr_status prepare(selection *z, char *err, size_t errlen)
         memcpy(hs + j * dim, in->h + z->cand[j] * dim, dim * sizeof *hs);
         z->sys_of[j] = in->from_data && in->from_data[z->cand[j]] ? 1 : 0;
     }
-    /* Similarities: rows gathered GATHER_ROWS at a time, one product each,
-     * the blocks shared among the workers where the products allow it. */
+    /* Similarities: rows gathered GATHER_ROWS at a time, one product each. */
     gather_part parts[GATHER_WORKERS];
-    const size_t blocks = (z->r + GATHER_ROWS - 1) / GATHER_ROWS;
-    int workers = hr_similarities_workers(z->workers);
-    if (workers > GATHER_WORKERS) workers = GATHER_WORKERS;
-    if ((size_t)workers > blocks) workers = (int)blocks;
     for (int t = 0; t < workers; t++)
         parts[t] = (gather_part){z, hs, rows_a, rows_b, xg + (size_t)t * GATHER_ROWS * dim,
                                  blocks * (size_t)t / (size_t)workers,
@@ -728,8 +729,7 @@ hr_status hr_findings_select(const hr_findings_input *in, const hr_findings_opti
     selection z;
     memset(&z, 0, sizeof z);
     z.in = in, z.o = &o, z.e = effects;
-    z.workers = o.n_threads > 0 ? o.n_threads : hr_cpu_count();
-    if (z.workers > HR_MAX_WORKERS) z.workers = HR_MAX_WORKERS;
+    z.workers = hr_workers(o.n_threads);
     z.cand = malloc((in->k ? in->k : 1) * sizeof *z.cand);
     if (!z.cand) return hr_fail(HR_ERR_NOMEM, err, errlen, "findings: out of memory");
     strength_key *keys = malloc((in->k ? in->k : 1) * sizeof *keys);

@@ -29,8 +29,7 @@ const char *hr_similarities_products(void)
 
 int hr_similarities_workers(int n_threads)
 {
-    if (!hr_amx_available()) return 1;
-    return n_threads > 0 ? n_threads : hr_cpu_count();
+    return hr_amx_available() ? hr_workers(n_threads) : 1;
 }
 
 void hr_similarities(const float *H, size_t k, const float *X, size_t n, int dim, float *S)

@@ -58,8 +58,8 @@ void hr_similarities(const float *H, size_t k, const float *X, size_t n, int dim
 /* How the CPU computes them, in words (for reports). */
 const char *hr_similarities_products(void);
 /* Threads that may compute similarities at once: with the AMX products (no
- * BLAS) n_threads, or one per core when n_threads <= 0; else 1 (sgemm is
- * BLAS's, which has threads of its own). */
+ * BLAS) hr_workers(n_threads) (core/threads.h); else 1 (sgemm is BLAS's,
+ * which has threads of its own). */
 int hr_similarities_workers(int n_threads);
 
 /* The same into the first n columns of S: (k, ld) row-major, ld >= n. */

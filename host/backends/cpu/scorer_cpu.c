@@ -104,8 +104,7 @@ hr_status hr_scorer_cpu_create(const float *xa, size_t n_a, const float *xb, siz
 {
     *out = NULL;
     if (dim <= 0) return hr_fail(HR_ERR_INTERNAL, err, errlen, "scorer: dimension %d", dim);
-    if (n_threads <= 0) n_threads = hr_cpu_count();
-    if (n_threads > HR_SCORER_MAX_THREADS) n_threads = HR_SCORER_MAX_THREADS;
+    n_threads = hr_workers(n_threads); /* HR_SCORER_MAX_THREADS is HR_MAX_WORKERS */
     hr_scorer_cpu *s = calloc(1, sizeof *s);
     if (!s) return hr_fail(HR_ERR_NOMEM, err, errlen, "out of memory");
     s->xa = xa;
