@@ -8,8 +8,10 @@
  */
 #define _XOPEN_SOURCE 700 /* mkdtemp */
 
+#include "hyporank/corpus.h"
 #include "hyporank/describe.h"
 #include "hyporank/npy.h"
+#include "hyporank/proposers.h"
 #include "hyporank/rank.h"
 #include "hyporank/report.h"
 #include "test_util.h"
@@ -195,6 +197,57 @@ static void test_describe_run_finds_the_pandemic_in_the_2020_headlines(void)
         CHECKF(about, "the examples of \"%s\" miss the pandemic", row->text);
         break;
     }
+    /* The words' rows are counts: a word's held-out count is its count on
+     * all the texts of the side (the n-gram counter, here) less its count
+     * on the proposal half (the proposer's note: `A:x/500 B:y/500`). */
+    hr_corpus *all[2] = {NULL, NULL};
+    for (int side = 0; side < 2; side++)
+        CHECK(hr_corpus_read(example[side], NULL, &all[side], err, sizeof err) == HR_OK);
+    hr_ngram_options no = hr_ngram_default_options();
+    no.min_count = 1;
+    hr_ngram_table *tab = NULL;
+    if (all[0] && all[1])
+        CHECK(hr_ngram_contrast((const char *const *)all[0]->texts, all[0]->lens, all[0]->n,
+                                (const char *const *)all[1]->texts, all[1]->lens, all[1]->n, &no,
+                                &tab, err, sizeof err) == HR_OK);
+    size_t counted = 0;
+    for (size_t i = 0; tab && i < hr_report_rows(r); i++) {
+        const hr_report_row *row = hr_report_row_at(r, i);
+        const hr_effect *ef = &row->effect;
+        CHECKF(ef->counted == (row->source == HR_SOURCE_NGRAM), "row %zu: %s", row->rank,
+               row->text);
+        if (!ef->counted) continue;
+        counted++;
+        char gram[256];
+        size_t pa, na, pb, nb;
+        /* a cluster's word (`cluster 2 of A (...): ngram "w" ...`) says its
+         * cluster's counts, not the proposal half's: its held-out counts are
+         * at most all the texts' */
+        const int whole = strncmp(row->note, "ngram", 5) == 0;
+        const char *q = strstr(row->note, "ngram \"");
+        CHECKF(q && sscanf(q, "ngram \"%255[^\"]\"", gram) == 1, "note %s", row->note);
+        if (!q) continue;
+        size_t ta = SIZE_MAX, tb = SIZE_MAX;
+        for (size_t g = 0; g < tab->n; g++)
+            if (strcmp(tab->stats[g].gram, gram) == 0) ta = tab->stats[g].df_a, tb = tab->stats[g].df_b;
+        CHECKF(ta != SIZE_MAX && ef->count_a <= ta && ef->count_b <= tb, "%s: %zu, %zu of %zu, %zu",
+               gram, ef->count_a, ef->count_b, ta, tb);
+        if (whole) {
+            CHECKF(sscanf(q, "ngram \"%*[^\"]\" %*s A:%zu/%zu B:%zu/%zu", &pa, &na, &pb, &nb) == 4,
+                   "note %s", row->note);
+            CHECK(na == in->proposal_a && nb == in->proposal_b);
+            CHECKF(ef->count_a == ta - pa && ef->count_b == tb - pb,
+                   "%s: held-out %zu and %zu, all %zu and %zu, proposal %zu and %zu", gram,
+                   ef->count_a, ef->count_b, ta, tb, pa, pb);
+        }
+        CHECK(ef->n_a == in->scored_a && ef->n_b == in->scored_b);
+        CHECK(ef->share_a == (double)ef->count_a / (double)ef->n_a &&
+              ef->share_b == (double)ef->count_b / (double)ef->n_b);
+    }
+    CHECKF(counted >= 5, "%zu word rows", counted);
+    hr_ngram_table_destroy(tab);
+    hr_corpus_destroy(all[0]), hr_corpus_destroy(all[1]);
+
     /* The page's plots: the rows shown get histograms of their similarity
      * on the texts their effect was computed on, and each side's best texts
      * (the JSON's examples among them); the others get none. */

@@ -97,6 +97,56 @@ static void test_effects_match_the_numpy_reference(void)
     cJSON_Delete(root);
 }
 
+/* A counted predicate's effect against statsmodels (counted-cases.json:
+ * Newcombe's interval, the score test), Newcombe's own examples among
+ * them; the screen's fields stay as they were. */
+static void test_counted_effects_match_statsmodels(void)
+{
+    char *text = test_read_file(test_fixture("counted-cases.json"));
+    cJSON *root = text ? cJSON_Parse(text) : NULL;
+    CHECKF(root != NULL, "tests/fixtures/counted-cases.json is missing or does not parse");
+    free(text);
+    if (!root) return;
+    int cases = 0;
+    const cJSON *c;
+    cJSON_ArrayForEach(c, cJSON_GetObjectItem(root, "cases"))
+    {
+        const size_t ca = (size_t)cJSON_GetObjectItem(c, "count_a")->valuedouble;
+        const size_t cb = (size_t)cJSON_GetObjectItem(c, "count_b")->valuedouble;
+        hr_effect e;
+        memset(&e, 0, sizeof e);
+        e.n_a = (size_t)cJSON_GetObjectItem(c, "n_a")->valuedouble;
+        e.n_b = (size_t)cJSON_GetObjectItem(c, "n_b")->valuedouble;
+        e.tau = 0.25, e.hinge_a = 0.5, e.mixture = 1, e.q_value = 0.5;
+        CHECK(hr_effect_set_counted(&e, ca, cb, NULL, 0) == HR_OK);
+        const cJSON *want = cJSON_GetObjectItem(c, "want");
+        static const char *names[] = {"ci_low", "ci_high", "z", "p_value"};
+        const double got[] = {e.ci_low, e.ci_high, e.z, e.p_value};
+        for (size_t f = 0; f < sizeof names / sizeof *names; f++) {
+            const double w = cJSON_GetObjectItem(want, names[f])->valuedouble;
+            CHECKF(fabs(got[f] - w) <= 1e-9 * fabs(w) + 1e-12, "case %d (%zu/%zu, %zu/%zu) %s: %.17g, "
+                   "statsmodels %.17g", cases, ca, e.n_a, cb, e.n_b, names[f], got[f], w);
+        }
+        CHECK(e.share_a == (double)ca / (double)e.n_a && e.share_b == (double)cb / (double)e.n_b);
+        CHECK(e.effect == e.share_a - e.share_b && e.ci_low <= e.effect && e.effect <= e.ci_high);
+        CHECK(e.counted == 1 && e.mixture == 0 && e.count_a == ca && e.count_b == cb);
+        CHECK(e.tau == 0.25 && e.hinge_a == 0.5 && e.q_value == 0.5);
+        cases++;
+    }
+    CHECK(cases >= 30);
+    cJSON_Delete(root);
+    /* Newcombe (1998), Table II, method 10, as published: 56/70 - 48/80 */
+    hr_effect e;
+    memset(&e, 0, sizeof e);
+    e.n_a = 70, e.n_b = 80;
+    CHECK(hr_effect_set_counted(&e, 56, 48, NULL, 0) == HR_OK);
+    CHECKF(fabs(e.ci_low - 0.0524) < 5e-5 && fabs(e.ci_high - 0.3339) < 5e-5, "[%.4f, %.4f]",
+           e.ci_low, e.ci_high);
+    char err[128];
+    CHECK(hr_effect_set_counted(&e, 71, 0, err, sizeof err) == HR_ERR_INPUT);
+    CHECK(hr_effect_set_counted(&e, 0, 81, err, sizeof err) == HR_ERR_INPUT);
+}
+
 static double normal(uint64_t *st);
 
 /* The histogram twin (what the CUDA scorer computes effects from) against
@@ -564,6 +614,7 @@ int main(void)
     RUN(test_quantiles_match_a_sort_with_ties);
     RUN(test_effects_from_the_aurocs_order_are_bit_identical);
     RUN(test_effects_match_the_numpy_reference);
+    RUN(test_counted_effects_match_statsmodels);
     RUN(test_effects_from_histograms_match_the_exact_ones);
     RUN(test_a_planted_topic_is_found_and_its_shadows_explained);
     RUN(test_parts_of_a_finding_are_not_further_findings);

@@ -710,6 +710,98 @@ static void test_counts_are_the_same_on_any_number_of_threads(void)
     free(texts);
 }
 
+/* hr_ngram_document_counts gives, for every gram of hr_ngram_contrast's
+ * table, that table's df_a on A's texts and df_b on B's, on any number of
+ * threads; grams are cut as texts are ("COVID 19" is "covid 19"); a token
+ * dropped for its length breaks a bigram; bad grams are refused. */
+static void test_document_counts_are_the_tables_counts(void)
+{
+    enum { N = 45000, VOCAB = 2000, SPECIAL = 6 };
+    static const char *special[SPECIAL] = {
+        "COVID-19 cases rise; covid 19 again", "state of origin: the State of Origin",
+        "alpha xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx beta",
+        "Ünïcode Wörter und ÜNÏCODE", "東京 news 東京", "alpha beta"};
+    char **texts = malloc(2 * N * sizeof *texts);
+    uint64_t st = 11;
+    for (size_t i = 0; i < 2 * N; i++) {
+        char buf[256];
+        size_t len = 0;
+        if (i % 97 == 0) {
+            len = (size_t)snprintf(buf, sizeof buf, "%s", special[(i / 97) % SPECIAL]);
+        } else {
+            const int words = 2 + (int)(i % 7);
+            for (int w = 0; w < words; w++) {
+                st = st * 6364136223846793005ull + 1442695040888963407ull;
+                size_t v = (size_t)((st >> 33) % VOCAB);
+                v = v * v / VOCAB;
+                if (i >= N && w == 0) v = (v + 5) % VOCAB;
+                len += (size_t)snprintf(buf + len, sizeof buf - len, "%s%s%zu", w ? " " : "",
+                                        v % 13 == 0 ? "the w" : "w", v);
+            }
+        }
+        texts[i] = malloc(len + 1);
+        memcpy(texts[i], buf, len + 1);
+    }
+    hr_ngram_options o = hr_ngram_default_options();
+    o.min_count = 1;
+    hr_ngram_table *t = NULL;
+    char err[256] = "";
+    CHECKF(hr_ngram_contrast((const char *const *)texts, NULL, N, (const char *const *)texts + N,
+                             NULL, N, &o, &t, err, sizeof err) == HR_OK, "%s", err);
+    if (!t) return;
+    CHECK(t->n > 1000);
+    const size_t extra = 4, k = t->n + extra;
+    const char **grams = malloc(k * sizeof *grams);
+    for (size_t g = 0; g < t->n; g++) grams[g] = t->stats[g].gram;
+    grams[t->n] = "COVID 19";        /* as the texts are cut: "covid 19" */
+    grams[t->n + 1] = "zzz never";   /* in no text */
+    grams[t->n + 2] = "alpha beta";  /* only where adjacent: not across the long token */
+    grams[t->n + 3] = t->stats[0].gram; /* a repeat */
+    size_t *df_a = malloc(k * sizeof *df_a), *df_b = malloc(k * sizeof *df_b);
+    for (int threads = 1; threads <= 3; threads += 2) {
+        CHECKF(hr_ngram_document_counts((const char *const *)texts, NULL, N, grams, k, threads,
+                                        df_a, err, sizeof err) == HR_OK, "%s", err);
+        CHECKF(hr_ngram_document_counts((const char *const *)texts + N, NULL, N, grams, k,
+                                        threads, df_b, err, sizeof err) == HR_OK, "%s", err);
+        size_t differ = 0;
+        for (size_t g = 0; g < t->n; g++)
+            differ += df_a[g] != t->stats[g].df_a || df_b[g] != t->stats[g].df_b;
+        CHECKF(differ == 0, "%d threads: %zu of %zu grams counted otherwise than the table",
+               threads, differ, t->n);
+        size_t covid = 0, alpha_beta = 0; /* what the table says of the texts as cut */
+        for (size_t g = 0; g < t->n; g++) {
+            if (strcmp(t->stats[g].gram, "covid 19") == 0)
+                covid = t->stats[g].df_a + t->stats[g].df_b;
+            if (strcmp(t->stats[g].gram, "alpha beta") == 0)
+                alpha_beta = t->stats[g].df_a + t->stats[g].df_b;
+        }
+        CHECK(covid > 0 && df_a[t->n] + df_b[t->n] == covid);
+        CHECK(df_a[t->n + 1] == 0 && df_b[t->n + 1] == 0);
+        CHECK(alpha_beta > 0 && df_a[t->n + 2] + df_b[t->n + 2] == alpha_beta);
+        CHECK(df_a[t->n + 3] == df_a[0] && df_b[t->n + 3] == df_b[0]);
+    }
+    /* "alpha beta" is in the special text 5 of every six, never in text 2 */
+    size_t want = 0;
+    for (size_t i = 0; i < N; i++) want += i % 97 == 0 && (i / 97) % SPECIAL == 5;
+    CHECKF(df_a[t->n + 2] == want, "alpha beta: %zu texts of A, %zu hold it", df_a[t->n + 2], want);
+    static const char *bad[] = {"", "a b c", "!!!", "x xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+                                                    "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"};
+    for (size_t b = 0; b < sizeof bad / sizeof *bad; b++) {
+        const char *one[1] = {bad[b]};
+        size_t df = 7;
+        CHECKF(hr_ngram_document_counts((const char *const *)texts, NULL, 10, one, 1, 1, &df, err,
+                                        sizeof err) == HR_ERR_INPUT, "gram \"%s\"", bad[b]);
+        CHECK(strstr(err, "n-gram 0") != NULL);
+    }
+    const char *none[2] = {"ok", NULL};
+    CHECK(hr_ngram_document_counts((const char *const *)none, NULL, 2, grams, 1, 1, df_a, err,
+                                   sizeof err) == HR_ERR_INPUT);
+    free(df_a), free(df_b), free(grams);
+    hr_ngram_table_destroy(t);
+    for (size_t i = 0; i < 2 * N; i++) free(texts[i]);
+    free(texts);
+}
+
 int main(void)
 {
     RUN(test_bank_loads_at_least_500_unique_entries_and_has_no_blank_lines);
@@ -726,5 +818,6 @@ int main(void)
     RUN(test_empty_corpora_and_bad_options_are_rejected);
     RUN(test_z_matches_the_python_reference);
     RUN(test_counts_are_the_same_on_any_number_of_threads);
+    RUN(test_document_counts_are_the_tables_counts);
     return test_summary();
 }

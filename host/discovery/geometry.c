@@ -411,22 +411,20 @@ static hr_status add_cluster_ngrams(geo *g, const side_in *s, const side_in *oth
     for (size_t i = 0; st == HR_OK && i < t->n && i < no->top_k; i++) {
         const hr_ngram_stat *ns = &t->stats[i];
         if (!(ns->z >= no->min_z && ns->z > 0)) break;
-        size_t glen = strlen(ns->gram);
-        size_t cap = glen + 192;
-        char *buf = malloc(2 * cap); /* text in [0, cap), note in [cap, 2 cap) */
-        if (!buf) {
+        const size_t cap = strlen(ns->gram) + 192;
+        char *note = malloc(cap);
+        if (!note) {
             st = hr_fail(HR_ERR_NOMEM, err, errlen, "geometry: out of memory");
             break;
         }
-        int tl = snprintf(buf, cap, "mentions \"%s\"", ns->gram);
         /* z as the pool writes it: positive for A. */
         double z = s->name == 'A' ? ns->z : -ns->z;
-        snprintf(buf + cap, cap, "cluster %zu of %c (%zu texts): ngram \"%s\" z=%+.2f in %zu/%zu, %c:%zu/%zu",
+        snprintf(note, cap, "cluster %zu of %c (%zu texts): ngram \"%s\" z=%+.2f in %zu/%zu, %c:%zu/%zu",
                  cl->index + 1, s->name, cl->size, ns->gram, z, ns->df_a, t->n_a, other->name,
                  ns->df_b, t->n_b);
         int added = 0;
-        st = hr_pool_add(g->pool, buf, (size_t)tl, HR_SOURCE_NGRAM, buf + cap, &added, err, errlen);
-        free(buf);
+        st = hr_pool_add_mention(g->pool, ns->gram, note, 0, 0.0, &added, err, errlen);
+        free(note);
         cl->ngrams_added += (size_t)added;
         g->r->added += (size_t)added;
     }

@@ -357,8 +357,8 @@ static int pool_rehash(hr_hypothesis_pool *p)
 }
 
 static hr_status pool_add(hr_hypothesis_pool *pool, const char *text, size_t len,
-                          hr_hyp_source source, const char *note, char direction, double z,
-                          int *added, char *err, size_t errlen)
+                          hr_hyp_source source, const char *note, const char *gram,
+                          char direction, double z, int *added, char *err, size_t errlen)
 {
     if (added) *added = 0;
     if (!pool || (!text && len > 0))
@@ -401,13 +401,15 @@ static hr_status pool_add(hr_hypothesis_pool *pool, const char *text, size_t len
     char *t = arena_strdup(&pool->strings, text + start, end - start);
     char *k = arena_strdup(&pool->strings, (const char *)key, klen);
     char *nt = note ? arena_strdup(&pool->strings, note, strlen(note)) : NULL;
+    char *gt = gram ? arena_strdup(&pool->strings, gram, strlen(gram)) : NULL;
     free(key);
-    if (!t || !k || (note && !nt))
+    if (!t || !k || (note && !nt) || (gram && !gt))
         return hr_fail(HR_ERR_NOMEM, err, errlen, "out of memory adding a hypothesis");
 
     size_t i = pool->n++;
     pool->entries[i] = (hr_pool_entry){.text = t, .len = end - start, .source = source,
-                                       .note = nt, .direction = direction, .z = z};
+                                       .note = nt, .gram = gt, .direction = direction,
+                                       .z = z};
     pool->texts[i] = t;
     pool->lens[i] = end - start;
     pool->keys[i] = k;
@@ -425,7 +427,7 @@ hr_status hr_pool_add(hr_hypothesis_pool *pool, const char *text, size_t len,
                       hr_hyp_source source, const char *note, int *added, char *err,
                       size_t errlen)
 {
-    return pool_add(pool, text, len, source, note, 0, 0.0, added, err, errlen);
+    return pool_add(pool, text, len, source, note, NULL, 0, 0.0, added, err, errlen);
 }
 
 hr_status hr_pool_add_lines(hr_hypothesis_pool *pool, const char *buf, size_t len,
@@ -454,7 +456,7 @@ hr_status hr_pool_add_lines(hr_hypothesis_pool *pool, const char *buf, size_t le
         if (first < end && buf[first] != '#') {
             char detail[256];
             int was_added;
-            hr_status st = pool_add(pool, buf + first, end - first, source, NULL, 0, 0.0,
+            hr_status st = pool_add(pool, buf + first, end - first, source, NULL, NULL, 0, 0.0,
                                     &was_added, detail, sizeof detail);
             if (st != HR_OK) {
                 if (added) *added = count;
@@ -1105,23 +1107,224 @@ nomem:
     return hr_fail(HR_ERR_NOMEM, err, errlen, "out of memory counting n-grams");
 }
 
+/* ------------------------------------------------------------------------ */
+/* Document counts of given n-grams                                          */
+
+/* The grams looked for: their tokens in a word table (ids), and each gram's
+ * key, spelt as count_text spells it, in an open-addressing map to the
+ * first gram index with that key. */
+typedef struct gram_index {
+    word_table w;
+    uint64_t *key; /* (nslots) 0: empty */
+    size_t *first; /* (nslots) */
+    size_t nslots; /* a power of 2, at most half full */
+    size_t *rep;   /* (k) the first gram index with the same key (itself, mostly) */
+} gram_index;
+
+#define UNKNOWN_WORD (UINT32_MAX - 1) /* a token that is in no gram looked for */
+
+/* The id of word s[0..n) (hash h) in t, or UNKNOWN_WORD. */
+static uint32_t word_find(const word_table *t, const char *s, size_t n, uint64_t h)
+{
+    const size_t mask = t->nslots - 1;
+    for (size_t i = (size_t)h & mask; t->slots[i].hash; i = (i + 1) & mask) {
+        if (t->slots[i].hash != h) continue;
+        const uint32_t id = t->slots[i].id;
+        if (t->len[id] == n && memcmp(t->bytes + t->off[id], s, n) == 0) return id;
+    }
+    return UNKNOWN_WORD;
+}
+
+/* The slot of key in gi's map: where it is, or the empty slot it would take. */
+static size_t gram_slot_of(const gram_index *gi, uint64_t key)
+{
+    const size_t mask = gi->nslots - 1;
+    size_t at = (size_t)mix64(key) & mask;
+    while (gi->key[at] && gi->key[at] != key) at = (at + 1) & mask;
+    return at;
+}
+
+static void gram_index_free(gram_index *gi)
+{
+    free(gi->w.slots), free(gi->w.off), free(gi->w.len), free(gi->w.bytes);
+    free(gi->key), free(gi->first), free(gi->rep);
+}
+
+/* Builds gi from grams: (k), each cut into tokens by tokenise (c: its
+ * buffers). *bad: the first gram that is not one or two tokens (k when all
+ * are). 0 when out of memory. */
+static int gram_index_build(gram_index *gi, counter *c, const char *const *grams, size_t k,
+                            size_t *bad)
+{
+    memset(gi, 0, sizeof *gi);
+    *bad = k;
+    gi->w.nslots = 1 << 8;
+    gi->nslots = 16;
+    while (gi->nslots < 2 * k) gi->nslots *= 2;
+    gi->w.slots = calloc(gi->w.nslots, sizeof *gi->w.slots);
+    gi->key = calloc(gi->nslots, sizeof *gi->key);
+    gi->first = calloc(gi->nslots, sizeof *gi->first);
+    gi->rep = malloc(k * sizeof *gi->rep);
+    if (!gi->w.slots || !gi->key || !gi->first || !gi->rep) return 0;
+    for (size_t g = 0; g < k; g++) {
+        if (!grams[g]) {
+            *bad = g;
+            return 1;
+        }
+        if (!tokenise(c, (const unsigned char *)grams[g], strlen(grams[g]))) return 0;
+        if (c->ntok < 1 || c->ntok > 2 || c->tlen[0] == TOK_BREAK ||
+            (c->ntok == 2 && c->tlen[1] == TOK_BREAK)) {
+            *bad = g;
+            return 1;
+        }
+        uint64_t key = 0;
+        for (size_t t = 0; t < c->ntok; t++) {
+            const char *w = (const char *)c->tb + c->toff[t];
+            const uint32_t id = word_intern(&gi->w, w, c->tlen[t], hash_bytes(w, c->tlen[t]));
+            if (id == UINT32_MAX) return 0;
+            key = key << 32 | ((uint64_t)id + 1);
+        }
+        const size_t at = gram_slot_of(gi, key);
+        if (!gi->key[at]) gi->key[at] = key, gi->first[at] = g;
+        gi->rep[g] = gi->first[at];
+    }
+    return 1;
+}
+
+/* One worker's texts [lo, hi): df (k) of the grams, each text counted once. */
+typedef struct mention_part {
+    const gram_index *gi;
+    const char *const *texts;
+    const size_t *lens;
+    size_t lo, hi, k;
+    size_t *df;   /* (k), by first index: a gram's duplicates read its first */
+    size_t *last; /* (k) 1 + the last text counted for the gram; 0: none */
+    counter c;    /* tokenise's buffers */
+    int ok;
+} mention_part;
+
+static void mention_note(mention_part *p, uint64_t key, size_t text)
+{
+    const size_t at = gram_slot_of(p->gi, key);
+    if (!p->gi->key[at]) return;
+    const size_t g = p->gi->first[at];
+    if (p->last[g] == text + 1) return;
+    p->last[g] = text + 1;
+    p->df[g]++;
+}
+
+static void *mention_part_run(void *arg)
+{
+    mention_part *p = arg;
+    for (size_t i = p->lo; p->ok && i < p->hi; i++) {
+        const char *t = p->texts[i];
+        if (!tokenise(&p->c, (const unsigned char *)t, p->lens ? p->lens[i] : strlen(t))) {
+            p->ok = 0;
+            break;
+        }
+        uint32_t prev = NO_WORD; /* as in count_text: bigrams of adjacent tokens */
+        for (size_t j = 0; j < p->c.ntok; j++) {
+            if (p->c.tlen[j] == TOK_BREAK) {
+                prev = NO_WORD;
+                continue;
+            }
+            const char *w = (const char *)p->c.tb + p->c.toff[j];
+            const uint32_t id = word_find(&p->gi->w, w, p->c.tlen[j], hash_bytes(w, p->c.tlen[j]));
+            if (id != UNKNOWN_WORD) {
+                mention_note(p, (uint64_t)id + 1, i);
+                if (prev != NO_WORD && prev != UNKNOWN_WORD)
+                    mention_note(p, ((uint64_t)prev + 1) << 32 | ((uint64_t)id + 1), i);
+            }
+            prev = id;
+        }
+    }
+    return NULL;
+}
+
+hr_status hr_ngram_document_counts(const char *const *texts, const size_t *lens, size_t n,
+                                   const char *const *grams, size_t k, int n_threads,
+                                   size_t *df, char *err, size_t errlen)
+{
+    if ((n && !texts) || (k && (!grams || !df)))
+        return hr_fail(HR_ERR_INTERNAL, err, errlen, "hr_ngram_document_counts: bad arguments");
+    hr_status st = check_texts(texts, n, "the texts", err, errlen);
+    if (st != HR_OK) return st;
+    if (k == 0) return HR_OK;
+    counter c;
+    memset(&c, 0, sizeof c);
+    gram_index gi;
+    size_t bad;
+    const int built = gram_index_build(&gi, &c, grams, k, &bad);
+    counter_free(&c);
+    if (!built) {
+        gram_index_free(&gi);
+        return hr_fail(HR_ERR_NOMEM, err, errlen, "out of memory counting n-grams");
+    }
+    if (bad < k) {
+        gram_index_free(&gi);
+        return hr_fail(HR_ERR_INPUT, err, errlen,
+                       "n-gram %zu (counting from 0) is not one or two words: \"%s\"", bad,
+                       grams[bad] ? grams[bad] : "(null)");
+    }
+    size_t workers = (size_t)hr_workers(n_threads);
+    if (workers > n / COUNT_MIN_TEXTS) workers = n / COUNT_MIN_TEXTS;
+    if (workers < 1) workers = 1;
+    mention_part *parts = calloc(workers, sizeof *parts);
+    int ok = parts != NULL;
+    for (size_t t = 0; ok && t < workers; t++) {
+        parts[t] = (mention_part){.gi = &gi, .texts = texts, .lens = lens, .lo = n * t / workers,
+                                  .hi = n * (t + 1) / workers, .k = k, .ok = 1,
+                                  .df = calloc(k, sizeof(size_t)),
+                                  .last = calloc(k, sizeof(size_t))};
+        ok = parts[t].df && parts[t].last;
+    }
+    if (ok) hr_run_workers(mention_part_run, parts, sizeof *parts, (int)workers);
+    for (size_t t = 0; ok && t < workers; t++) ok = parts[t].ok;
+    if (ok) {
+        for (size_t g = 0; g < k; g++) df[g] = 0;
+        for (size_t t = 0; t < workers; t++)
+            for (size_t g = 0; g < k; g++) df[g] += parts[t].df[g];
+        for (size_t g = 0; g < k; g++) df[g] = df[gi.rep[g]]; /* a repeat: its first's */
+    }
+    for (size_t t = 0; parts && t < workers; t++) {
+        free(parts[t].df), free(parts[t].last);
+        counter_free(&parts[t].c);
+    }
+    free(parts);
+    gram_index_free(&gi);
+    if (!ok) return hr_fail(HR_ERR_NOMEM, err, errlen, "out of memory counting n-grams");
+    return HR_OK;
+}
+
+hr_status hr_pool_add_mention(hr_hypothesis_pool *pool, const char *gram, const char *note,
+                              char direction, double z, int *added, char *err, size_t errlen)
+{
+    if (added) *added = 0;
+    if (!gram) return hr_fail(HR_ERR_INTERNAL, err, errlen, "hr_pool_add_mention: gram is NULL");
+    const size_t cap = strlen(gram) + 16;
+    char *text = malloc(cap);
+    if (!text) return hr_fail(HR_ERR_NOMEM, err, errlen, "out of memory adding n-grams");
+    const int tl = snprintf(text, cap, "mentions \"%s\"", gram);
+    hr_status st = pool_add(pool, text, (size_t)tl, HR_SOURCE_NGRAM, note, gram, direction, z,
+                            added, err, errlen);
+    free(text);
+    return st;
+}
+
 /* Adds stats[i] to the pool as `mentions "w"`. */
 static hr_status add_gram(hr_hypothesis_pool *pool, const hr_ngram_table *t, size_t i,
                           size_t *added, char *err, size_t errlen)
 {
     const hr_ngram_stat *s = &t->stats[i];
-    size_t glen = strlen(s->gram);
-    size_t cap = glen + 128;
-    char *buf = malloc(2 * cap); /* text in [0, cap), note in [cap, 2 cap) */
-    if (!buf) return hr_fail(HR_ERR_NOMEM, err, errlen, "out of memory adding n-grams");
-    char dir = s->z > 0 ? 'A' : 'B';
-    int tl = snprintf(buf, cap, "mentions \"%s\"", s->gram);
-    snprintf(buf + cap, cap, "ngram \"%s\" z=%+.2f A:%zu/%zu B:%zu/%zu", s->gram, s->z, s->df_a,
+    const size_t cap = strlen(s->gram) + 128;
+    char *note = malloc(cap);
+    if (!note) return hr_fail(HR_ERR_NOMEM, err, errlen, "out of memory adding n-grams");
+    snprintf(note, cap, "ngram \"%s\" z=%+.2f A:%zu/%zu B:%zu/%zu", s->gram, s->z, s->df_a,
              t->n_a, s->df_b, t->n_b);
     int was_added = 0;
-    hr_status st = pool_add(pool, buf, (size_t)tl, HR_SOURCE_NGRAM, buf + cap, dir, s->z,
-                            &was_added, err, errlen);
-    free(buf);
+    hr_status st = hr_pool_add_mention(pool, s->gram, note, s->z > 0 ? 'A' : 'B', s->z,
+                                       &was_added, err, errlen);
+    free(note);
     *added += (size_t)was_added;
     return st;
 }

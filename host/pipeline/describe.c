@@ -484,6 +484,41 @@ static hr_status score_group(describe_run *d, const float *xa, size_t n_a, const
     return st;
 }
 
+/* The words' candidates (`mentions "w"`, kept candidates [first, k) of
+ * the n-gram source) hold for a text exactly when it contains the words:
+ * their shares, effects and tests become the counts of the held-out texts
+ * they were scored on (hr_effect_set_counted). */
+static hr_status count_words(describe_run *d, size_t first, size_t k, char *err, size_t errlen)
+{
+    size_t m = 0;
+    for (size_t i = first; i < k; i++) m += hr_pool_get(d->pool, d->pidx[i])->gram != NULL;
+    if (m == 0) return HR_OK;
+    const char **grams = malloc(m * sizeof *grams);
+    size_t *which = malloc(m * sizeof *which), *df_a = malloc(m * sizeof *df_a),
+           *df_b = malloc(m * sizeof *df_b);
+    hr_status st = grams && which && df_a && df_b ? HR_OK : hr_pipe_nomem(err, errlen);
+    for (size_t i = first, j = 0; st == HR_OK && i < k; i++) {
+        const char *g = hr_pool_get(d->pool, d->pidx[i])->gram;
+        if (g) grams[j] = g, which[j++] = i;
+    }
+    const side_view *sv[2] = {&d->a, &d->b};
+    size_t *df[2] = {df_a, df_b};
+    for (int s = 0; s < 2 && st == HR_OK; s++)
+        st = hr_ngram_document_counts((const char *const *)sv[s]->texts + sv[s]->score0,
+                                      sv[s]->lens + sv[s]->score0, sv[s]->n_score, grams, m,
+                                      d->o->n_threads, df[s], err, errlen);
+    for (size_t j = 0; st == HR_OK && j < m; j++) {
+        hr_effect *e = &d->effects[which[j]];
+        if (e->n_a != d->a.n_score || e->n_b != d->b.n_score)
+            st = hr_fail(HR_ERR_INTERNAL, err, errlen,
+                         "describe: a word was scored on other texts than those counted");
+        else
+            st = hr_effect_set_counted(e, df_a[j], df_b[j], err, errlen);
+    }
+    free(grams), free(which), free(df_a), free(df_b);
+    return st;
+}
+
 /* Embeds the candidates not embedded yet (H grows: those the proposers
  * added), merges near-duplicates into the first (compacting H in place:
  * the kept rows first, in pool order), scores the kept ones on the scoring
@@ -554,6 +589,7 @@ static hr_status score(describe_run *d, char *err, size_t errlen)
     if (st == HR_OK)
         st = score_group(d, xa, d->a.n_score, xb, d->b.n_score, h_drawn, k - k_all, k_all, err,
                          errlen);
+    if (st == HR_OK) st = count_words(d, k_all, k, err, errlen);
     d->time->seconds_score = hr_pipe_now() - t0;
     t0 = hr_pipe_now();
     if (st == HR_OK) st = hr_pipe_auroc_qvalues(d->scores, k, err, errlen);

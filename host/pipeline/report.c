@@ -315,7 +315,13 @@ static void json_common_scores(cJSON *o, const hr_report_row *row,
     hr_json_number(how, "gain", e->gain);
     cJSON_AddNumberToObject(how, "n_a", (double)e->n_a);
     cJSON_AddNumberToObject(how, "n_b", (double)e->n_b);
-    cJSON_AddStringToObject(how, "shares", e->mixture ? "two-group mixture" : "calibrated hinge");
+    cJSON_AddStringToObject(how, "shares",
+                            e->counted ? "counted" : (e->mixture ? "two-group mixture"
+                                                                 : "calibrated hinge"));
+    if (e->counted) {
+        cJSON_AddNumberToObject(how, "count_a", (double)e->count_a);
+        cJSON_AddNumberToObject(how, "count_b", (double)e->count_b);
+    }
     if (row->finding) {
         hr_json_number(how, "effect_beyond", row->effect_beyond);
         hr_json_number(how, "effect_beyond_se", row->effect_beyond_se);
@@ -331,6 +337,10 @@ static void json_findings(cJSON *root, const hr_report_info *in)
     cJSON_AddStringToObject(m, "shares", "calibrated hinge of the similarity above its pooled "
                                          "70th percentile (hyporank/findings.h)");
     cJSON_AddStringToObject(m, "p_value", "two-sided Welch test of the hinge means");
+    cJSON_AddStringToObject(m, "counted",
+                            "the words' candidates (mentions \"w\"): shares are the texts that "
+                            "contain the words, the interval Newcombe's hybrid score interval, "
+                            "p the two-proportion test (effect_detail.shares = \"counted\")");
     cJSON_AddStringToObject(m, "q_value", "Benjamini-Hochberg over all hypotheses");
     hr_json_number(m, "kappa", HR_EFFECT_KAPPA);
     hr_json_number(m, "calibration_sd", HR_EFFECT_CALIBRATION_SD);
@@ -669,7 +679,8 @@ hr_status hr_report_write_markdown(FILE *f, const hr_report *r)
         fprintf(f, "; %zu other candidates significant alone are shadows or paraphrases of them",
                 ns - nf);
     fprintf(f, "\n- *A* and *B*: the estimated share of each side's texts the hypothesis holds "
-               "for; effect: their difference with a 95%% interval\n");
+               "for (`mentions \"w\"`: counted, the held-out texts that contain the words); "
+               "effect: their difference with a 95%% interval\n");
     char outcome[1024];
     hr_pipe_llm_outcome_text(in, outcome, sizeof outcome);
     if (outcome[0]) {

@@ -525,8 +525,10 @@ static void card(page *p, const hr_report_row *row)
     }
     fputs("</p>\n<div class=\"plots\"><figure>", f);
     share_bars(f, e);
-    fputs("<figcaption>Estimated share of each side's texts it holds for.</figcaption></figure>"
-          "<figure>",
+    fputs(e->counted ? "<figcaption>Share of each side's texts that contain the words (held-out "
+                       "texts, counted).</figcaption></figure><figure>"
+                     : "<figcaption>Estimated share of each side's texts it holds for."
+                       "</figcaption></figure><figure>",
           f);
     histogram(f, row);
     fputs("<figcaption>Each text's similarity to the hypothesis, as the share of each side's "
@@ -704,7 +706,8 @@ hr_status hr_report_write_html(FILE *f, const hr_report *r, const hr_html_option
     table_section(&p);
     fputs("</main>\n", f);
     hr_html_footer(f, opt, "Shares and effects are the embedding screen's estimates (a "
-                           "calibrated hinge of each text's similarity to the hypothesis); the "
+                           "calibrated hinge of each text's similarity to the hypothesis), "
+                           "but for the words (mentions \"w\"), whose shares are counted; the "
                            "AUROC of the similarity is secondary.");
     table_data(&p);
     hr_html_end(f);

@@ -483,6 +483,47 @@ hr_status hr_effect_row(const float *s, size_t n_a, size_t n_b, float *scratch, 
     return hr_effect_of(s, n_a, s + n_a, n_b, scratch, out, err, errlen);
 }
 
+/* Wilson's score interval of x / n at z: [*lo, *hi]. n >= 1. */
+static void wilson(double x, double n, double z, double *lo, double *hi)
+{
+    const double p = x / n, z2 = z * z;
+    const double centre = (p + z2 / (2.0 * n)) / (1.0 + z2 / n);
+    const double half = z * sqrt(p * (1.0 - p) / n + z2 / (4.0 * n * n)) / (1.0 + z2 / n);
+    *lo = fmax(centre - half, 0.0);
+    *hi = fmin(centre + half, 1.0);
+}
+
+hr_status hr_effect_set_counted(hr_effect *e, size_t count_a, size_t count_b, char *err,
+                                size_t errlen)
+{
+    if (!e || e->n_a == 0 || e->n_b == 0 || count_a > e->n_a || count_b > e->n_b)
+        return hr_fail(HR_ERR_INPUT, err, errlen,
+                       "counted effect: %zu of %zu texts of A and %zu of %zu of B", count_a,
+                       e ? e->n_a : 0, count_b, e ? e->n_b : 0);
+    const double na = (double)e->n_a, nb = (double)e->n_b, n = na + nb;
+    const double pa = (double)count_a / na, pb = (double)count_b / nb;
+    const double z95 = 1.959963984540054;
+    double la, ua, lb, ub;
+    wilson((double)count_a, na, z95, &la, &ua);
+    wilson((double)count_b, nb, z95, &lb, &ub);
+    e->share_a = pa, e->share_b = pb;
+    e->effect = pa - pb;
+    e->ci_low = clamp(e->effect - sqrt((pa - la) * (pa - la) + (ub - pb) * (ub - pb)), -1.0, 1.0);
+    e->ci_high = clamp(e->effect + sqrt((ua - pa) * (ua - pa) + (pb - lb) * (pb - lb)), -1.0, 1.0);
+    const double pooled = ((double)count_a + (double)count_b) / n;
+    const double se = sqrt(pooled * (1.0 - pooled) * (1.0 / na + 1.0 / nb));
+    if (se > 0.0) {
+        e->z = e->effect / se * sqrt((n - 1.0) / n);
+        e->p_value = hr_normal_two_sided_p(e->z);
+    } else { /* in none or in all of the texts of both sides: no difference */
+        e->z = 0.0;
+        e->p_value = 1.0;
+    }
+    e->counted = 1, e->mixture = 0;
+    e->count_a = count_a, e->count_b = count_b;
+    return HR_OK;
+}
+
 void hr_effect_hist_stats(const uint32_t *ca, const uint32_t *cb, size_t bins, double lo,
                           double width, double *stats)
 {

@@ -464,7 +464,7 @@ static double fit_mixture(const selection *z, size_t j, two_groups *g)
 static void refine_by_mixture(selection *z, size_t j)
 {
     const two_groups g = z->groups[j];
-    if (!(z->separation[j] >= MIXTURE_MIN_SEPARATION)) return;
+    if (!(z->separation[j] >= MIXTURE_MIN_SEPARATION) || z->e[z->cand[j]].counted) return;
     const row_system *y = &z->sys[z->sys_of[j]];
     const size_t na = rows_of_a(z, y), nb = y->n - na;
     hr_effect *e = &z->e[z->cand[j]];
@@ -737,9 +737,14 @@ hr_status hr_findings_select(const hr_findings_input *in, const hr_findings_opti
         free(z.cand);
         return hr_fail(HR_ERR_NOMEM, err, errlen, "findings: out of memory");
     }
-    for (size_t i = 0; i < in->k; i++)
-        if (effects[i].q_value <= o.alpha && effects[i].hinge_a != effects[i].hinge_b)
-            keys[z.m++] = (strength_key){effects[i].p_value, fabs(effects[i].z), i};
+    /* A counted candidate takes part only where its counts and its hinge
+     * agree on the direction (the tests below read the hinge). */
+    for (size_t i = 0; i < in->k; i++) {
+        const hr_effect *e = &effects[i];
+        if (e->q_value <= o.alpha && e->hinge_a != e->hinge_b &&
+            (!e->counted || (e->z > 0.0) == (e->hinge_a > e->hinge_b)))
+            keys[z.m++] = (strength_key){e->p_value, fabs(e->z), i};
+    }
     qsort(keys, z.m, sizeof *keys, cmp_strength);
     for (size_t j = 0; j < z.m; j++) z.cand[j] = keys[j].index;
     free(keys);
@@ -780,6 +785,7 @@ hr_status hr_findings_select(const hr_findings_input *in, const hr_findings_opti
         hr_finding *f = &out[z.cand[best]];
         f->is_finding = 1, f->order = nf, f->p_conditional = best_p;
         f->effect_beyond = best_beyond, f->effect_beyond_se = best_beyond_se;
+        if (effects[z.cand[best]].counted) f->effect_beyond = f->effect_beyond_se = NAN;
         nf++;
         const hr_effect *e = &effects[z.cand[best]];
         if (e->hinge_a > e->hinge_b) wa += fmin(1.0, fmax(0.0, e->ci_high));

@@ -49,6 +49,16 @@
  * "the hypothesis holds equally often"; the calibration only scales the
  * effect.
  *
+ * Counted candidates (hr_effect_set_counted). A word candidate, `mentions
+ * "w"`, holds for a text exactly when the text contains the words, so its
+ * shares are not estimated but counted (hr_ngram_document_counts, on the
+ * held-out texts it is tested on), with their own interval and test. On
+ * the 2020 against 2019 headlines the screen's estimate for `mentions
+ * "nsw"` was 15% of A against 3% of B where 4.2% and 1.9% of the texts
+ * name it: the similarity to a word measures the texts' closeness to its
+ * topic, not the word. The selection's tests of overlap still read the
+ * hinge of the similarity (the tests' covariates are similarities).
+ *
  * Findings (hr_findings_select). A candidate significant alone (q <=
  * alpha) is a finding only if it holds beyond the findings already
  * accepted, tested in order of strength (forward selection):
@@ -140,6 +150,10 @@ typedef struct hr_effect {
     double var_a, var_b;     /* their sample variances */
     size_t n_a, n_b;         /* texts it was scored on */
     int mixture;             /* 1: shares from the two-group mixture (findings only) */
+    int counted;             /* 1: a literal predicate counted on the texts
+                                (hr_effect_set_counted); share_*, effect, its
+                                interval, z and p are the counts' */
+    size_t count_a, count_b; /* counted: texts of A, of B it holds for */
 } hr_effect;
 
 /* The effect of one hypothesis from its similarities s: (n_a + n_b), A's
@@ -153,6 +167,22 @@ hr_status hr_effect_row(const float *s, size_t n_a, size_t n_b, float *scratch, 
  * (memory O((n_a + n_b) block)). out: (k). q_value is left at 1. */
 hr_status hr_effect_rows(const float *xa, size_t n_a, const float *xb, size_t n_b, int dim,
                          const float *h, size_t k, hr_effect *out, char *err, size_t errlen);
+
+/* A hypothesis whose truth on a text is known exactly (`mentions "w"`,
+ * counted by hr_ngram_document_counts): it holds for count_a of the e->n_a
+ * texts of A and count_b of the e->n_b texts of B, the texts e was scored
+ * on. Replaces the screen's estimates with the counts: share_a = count_a /
+ * n_a, share_b likewise, effect their difference, its 95% interval
+ * Newcombe's hybrid score interval (Wilson intervals of each share
+ * combined; Newcombe 1998, method 10, which keeps its coverage near 95%
+ * with few texts or shares near 0 or 1), z the two-proportion test with
+ * the pooled share, scaled by sqrt((N - 1) / N) (Campbell 2007's "N - 1"
+ * chi-squared, N = n_a + n_b), p two-sided. The screen's other fields
+ * (tau, hinge means, their variances, gain) stay: the findings' tests
+ * of overlap read them. Sets counted = 1, mixture = 0; count_a <= n_a and
+ * count_b <= n_b, else HR_ERR_INPUT. */
+hr_status hr_effect_set_counted(hr_effect *e, size_t count_a, size_t count_b, char *err,
+                                size_t errlen);
 
 /* Benjamini-Hochberg q-values of e[0..k) from their p-values. */
 hr_status hr_effect_qvalues(hr_effect *e, size_t k, char *err, size_t errlen);
@@ -198,15 +228,20 @@ typedef struct hr_finding {
     double p_conditional;  /* findings: the p-value of the test that accepted it */
     double effect_beyond;  /* findings: the share difference left given the findings
                               accepted before it (the side's partial regression
-                              coefficient on its hinge, over the gain) */
-    double effect_beyond_se; /* its standard error (sampling only) */
+                              coefficient on its hinge, over the gain); NaN
+                              for a counted one (its effect is in counts, this
+                              would be in the screen's units) */
+    double effect_beyond_se; /* its standard error (sampling only); NaN likewise */
 } hr_finding;
 
 /* The forward selection (see above) over the candidates with q <= alpha.
  * effects: (k) from hr_effect_rows + hr_effect_qvalues on the rows each
  * candidate is tested on; the shares, effect and interval of findings whose
  * similarities are clearly bimodal are replaced by the mixture's (mixture
- * = 1). out: (k). *n_findings: findings accepted. */
+ * = 1), unless counted. A counted candidate whose counts point the other
+ * way than its similarity's hinge is neither a finding nor explained: the
+ * tests of overlap read the hinge. out: (k). *n_findings: findings
+ * accepted. */
 hr_status hr_findings_select(const hr_findings_input *in, const hr_findings_options *opt,
                              hr_effect *effects, hr_finding *out, size_t *n_findings,
                              char *err, size_t errlen);

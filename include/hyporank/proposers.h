@@ -125,6 +125,9 @@ typedef struct hr_pool_entry {
     hr_hyp_source source; /* who proposed it */
     const char *note;     /* NULL, or a short NUL-terminated remark: for an n-gram,
                              `ngram "w" z=+12.34 A:310/32192 B:12/27248` */
+    const char *gram;     /* an n-gram's words (as hr_ngram_stat.gram), NULL otherwise:
+                             the entry holds for a text when the text contains them
+                             (hr_ngram_document_counts) */
     char direction;       /* 'A' or 'B' for an n-gram (the side it is typical of); 0 otherwise */
     double z;             /* an n-gram's z-score (positive: typical of A); 0 otherwise */
 } hr_pool_entry;
@@ -149,6 +152,12 @@ const size_t *hr_pool_lens(const hr_hypothesis_pool *pool);
 hr_status hr_pool_add(hr_hypothesis_pool *pool, const char *text, size_t len,
                       hr_hyp_source source, const char *note, int *added, char *err,
                       size_t errlen);
+
+/* Adds `mentions "gram"` (source ngram, its gram kept: hr_pool_entry.gram)
+ * with the given note, direction and z (as hr_pool_entry's). gram: one or
+ * two words as hr_ngram_stat.gram spells them. *added as above. */
+hr_status hr_pool_add_mention(hr_hypothesis_pool *pool, const char *gram, const char *note,
+                              char direction, double z, int *added, char *err, size_t errlen);
 
 /* Adds every line of buf[0..len) ("\n" or "\r\n" line ends) as a hypothesis
  * of the given source, skipping blank lines and lines whose first non-blank
@@ -213,8 +222,22 @@ hr_status hr_ngram_contrast(const char *const *a, const size_t *a_lens, size_t n
                             size_t errlen);
 void hr_ngram_table_destroy(hr_ngram_table *t); /* accepts NULL */
 
+/* How many of the texts contain each n-gram: df[i] = the number of texts
+ * (counted once however often they repeat it) in which the tokens of
+ * grams[i] (one or two tokens, cut as above, so "COVID 19" is the bigram
+ * "covid 19") occur, adjacent when two. For a gram of hr_ngram_contrast's
+ * table it is that table's df_a on A's texts and df_b on B's. texts: (n),
+ * lens: (n) byte lengths or NULL for NUL-terminated texts; grams: (k)
+ * NUL-terminated; df: (k). A gram of no token or of more than two, or a
+ * NULL text, is HR_ERR_INPUT. n_threads: counting workers, 0: one per core
+ * (the counts do not depend on it). */
+hr_status hr_ngram_document_counts(const char *const *texts, const size_t *lens, size_t n,
+                                   const char *const *grams, size_t k, int n_threads,
+                                   size_t *df, char *err, size_t errlen);
+
 /* Runs hr_ngram_contrast and adds the top n-grams of each direction to the
- * pool as `mentions "w"` (A's first, strongest first, then B's). *added
+ * pool as `mentions "w"` with gram w (A's first, strongest first, then
+ * B's). *added
  * (when not NULL) counts the new entries. */
 hr_status hr_pool_add_ngrams(hr_hypothesis_pool *pool, const char *const *a,
                              const size_t *a_lens, size_t n_a, const char *const *b,

@@ -25,7 +25,8 @@ class Hypothesis(Mapping[str, Any]):
     """One hypothesis of a report: the JSON row's fields, as keys and attributes.
 
     ``h.text``, ``h.direction`` ("A" or "B"), ``h.share_a`` and ``h.share_b``
-    (the estimated shares of A's and B's texts it holds for), ``h.effect``
+    (the estimated shares of A's and B's texts it holds for; counted for the
+    words, ``mentions "w"``), ``h.effect``
     and ``h.effect_ci``, ``h.p_value``, ``h.q_value``, ``h.finding``,
     ``h.explained_by``, ``h.auroc``, and whatever else the library reports
     for it (``verification``, ``examples``, ...). A field the report does
