@@ -54,7 +54,7 @@
  * shares are not estimated but counted (hr_ngram_document_counts, on the
  * held-out texts it is tested on), with their own interval and test. On
  * the 2020 against 2019 headlines the screen's estimate for `mentions
- * "nsw"` was 15% of A against 3% of B where 4.2% and 1.9% of the texts
+ * "nsw"` was 15% of A against 3% of B where 4.0% and 1.7% of the texts
  * name it: the similarity to a word measures the texts' closeness to its
  * topic, not the word. The selection's tests of overlap still read the
  * hinge of the similarity (the tests' covariates are similarities).
