@@ -370,6 +370,80 @@ static void test_describe_takes_corpora_from_memory_and_the_callers_hypotheses(v
     hr_corpus_destroy(a), hr_corpus_destroy(b);
 }
 
+/* Texts of c that hold the ASCII words w (lower case, one space between)
+ * in a row: the test's own count, words being runs of letters and digits. */
+static size_t texts_with(const hr_corpus *c, const char *w)
+{
+    size_t count = 0;
+    for (size_t i = 0; i < c->n; i++) {
+        char norm[2048];
+        size_t n = 0;
+        norm[n++] = ' ';
+        for (const char *p = c->texts[i]; *p && n + 2 < sizeof norm; p++) {
+            const int word = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+                             (*p >= '0' && *p <= '9');
+            if (word) norm[n++] = (char)(*p | (*p >= 'A' && *p <= 'Z' ? 0x20 : 0));
+            else if (norm[n - 1] != ' ') norm[n++] = ' ';
+        }
+        if (norm[n - 1] != ' ') norm[n++] = ' ';
+        norm[n] = '\0';
+        char want[256];
+        snprintf(want, sizeof want, " %s ", w);
+        count += strstr(norm, want) != NULL;
+    }
+    return count;
+}
+
+/* A candidate of yours written `mentions "w"` is counted on every text
+ * (yours are scored on all of them), as the words' are on the held-out
+ * part; longer phrases too, up to HR_GRAM_WORDS_MAX words; any other
+ * wording is the screen's. */
+static void test_the_callers_mentions_are_counted_on_every_text(void)
+{
+    char err[1024] = "";
+    hr_corpus *c[2] = {NULL, NULL};
+    CHECK(hr_corpus_read(example[0], NULL, &c[0], err, sizeof err) == HR_OK);
+    CHECK(hr_corpus_read(example[1], NULL, &c[1], err, sizeof err) == HR_OK);
+    const char *ideas = write_text("mentions.txt", "mentions \"Coronavirus\"\n"
+                                                   "mentions \"prime minister\"\n"
+                                                   "mentions \"a b c d e f g h i\"\n"
+                                                   "mentions \"police\" or courts\n"
+                                                   "is about sport\n");
+    hr_embedder *e = make_embedder();
+    hr_describe_options o;
+    hr_describe_options_init(&o);
+    o.corpus_a = c[0], o.corpus_b = c[1];
+    o.hypotheses_path = ideas;
+    o.bank = 0; /* the words stay on: half of each side proposes, yours see all */
+    o.clusters = 0;
+    o.device = HR_DEVICE_CPU;
+    hr_report *r = NULL;
+    hr_status st = c[0] && c[1] ? hr_describe_run(&o, e, &r, err, sizeof err) : HR_ERR_IO;
+    CHECKF(st == HR_OK, "%s", err);
+    CHECK(st != HR_OK || hr_report_get_info(r)->scored_a == 500);
+    size_t seen = 0;
+    for (size_t i = 0; st == HR_OK && i < hr_report_rows(r); i++) {
+        const hr_report_row *row = hr_report_row_at(r, i);
+        const hr_effect *ef = &row->effect;
+        if (row->source != HR_SOURCE_USER) continue;
+        const char *w = strcmp(row->text, "mentions \"Coronavirus\"") == 0      ? "coronavirus"
+                        : strcmp(row->text, "mentions \"prime minister\"") == 0 ? "prime minister"
+                                                                                : NULL;
+        CHECKF(ef->counted == (w != NULL), "%s", row->text);
+        if (!w) continue;
+        seen++;
+        const size_t ca = texts_with(c[0], w), cb = texts_with(c[1], w);
+        CHECKF(ef->n_a == 1000 && ef->n_b == 1000 && ef->count_a == ca && ef->count_b == cb,
+               "%s: %zu of %zu and %zu of %zu, the texts say %zu and %zu", row->text, ef->count_a,
+               ef->n_a, ef->count_b, ef->n_b, ca, cb);
+        CHECK(ef->share_a == (double)ca / 1000.0 && ef->share_b == (double)cb / 1000.0);
+    }
+    CHECK(seen == 2);
+    hr_report_destroy(r);
+    hr_embedder_destroy(e);
+    hr_corpus_destroy(c[0]), hr_corpus_destroy(c[1]);
+}
+
 static void test_rank_run_ranks_the_callers_hypotheses_and_notes_repeats(void)
 {
     const char *ideas =
@@ -583,6 +657,7 @@ int main(void)
     snprintf(cache, sizeof cache, "%s/cache.sqlite", dir);
     RUN(test_describe_run_finds_the_pandemic_in_the_2020_headlines);
     RUN(test_describe_takes_corpora_from_memory_and_the_callers_hypotheses);
+    RUN(test_the_callers_mentions_are_counted_on_every_text);
     RUN(test_rank_run_ranks_the_callers_hypotheses_and_notes_repeats);
     RUN(test_the_cancel_hook_stops_an_embedding_between_batches);
     RUN(test_rank_takes_matrices_and_texts_from_memory_as_from_files);

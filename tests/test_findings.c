@@ -99,7 +99,7 @@ static void test_effects_match_the_numpy_reference(void)
 
 /* A counted predicate's effect against statsmodels (counted-cases.json:
  * Newcombe's interval, the score test), Newcombe's own examples among
- * them; the screen's fields stay as they were. */
+ * them; the screen's threshold stays as it was. */
 static void test_counted_effects_match_statsmodels(void)
 {
     char *text = test_read_file(test_fixture("counted-cases.json"));
@@ -130,7 +130,13 @@ static void test_counted_effects_match_statsmodels(void)
         CHECK(e.share_a == (double)ca / (double)e.n_a && e.share_b == (double)cb / (double)e.n_b);
         CHECK(e.effect == e.share_a - e.share_b && e.ci_low <= e.effect && e.effect <= e.ci_high);
         CHECK(e.counted == 1 && e.mixture == 0 && e.count_a == ca && e.count_b == cb);
-        CHECK(e.tau == 0.25 && e.hinge_a == 0.5 && e.q_value == 0.5);
+        /* the dilution test's means and variances are the 0/1 truth's; tau
+         * (the overlap test's hinge) and q stay */
+        const double va = e.n_a > 1 ? (double)ca * (1.0 - e.share_a) / (double)(e.n_a - 1) : 0.0;
+        CHECKF(e.hinge_a == e.share_a && e.hinge_b == e.share_b &&
+                   fabs(e.var_a - va) <= 1e-12 * (va + 1e-300),
+               "case %d: hinge %g %g var %g (want %g)", cases, e.hinge_a, e.hinge_b, e.var_a, va);
+        CHECK(e.tau == 0.25 && e.q_value == 0.5);
         cases++;
     }
     CHECK(cases >= 30);

@@ -712,15 +712,17 @@ static void test_counts_are_the_same_on_any_number_of_threads(void)
 
 /* hr_ngram_document_counts gives, for every gram of hr_ngram_contrast's
  * table, that table's df_a on A's texts and df_b on B's, on any number of
- * threads; grams are cut as texts are ("COVID 19" is "covid 19"); a token
- * dropped for its length breaks a bigram; bad grams are refused. */
+ * threads; grams are cut as texts are ("COVID 19" is "covid 19"); longer
+ * grams are words in a row, in order; a token dropped for its length
+ * breaks a row; bad grams are refused. */
 static void test_document_counts_are_the_tables_counts(void)
 {
-    enum { N = 45000, VOCAB = 2000, SPECIAL = 6 };
+    enum { N = 45000, VOCAB = 2000, SPECIAL = 7 };
     static const char *special[SPECIAL] = {
         "COVID-19 cases rise; covid 19 again", "state of origin: the State of Origin",
         "alpha xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx beta",
-        "Ünïcode Wörter und ÜNÏCODE", "東京 news 東京", "alpha beta"};
+        "Ünïcode Wörter und ÜNÏCODE", "東京 news 東京", "alpha beta",
+        "floods in New South Wales; new-south-wales again"};
     char **texts = malloc(2 * N * sizeof *texts);
     uint64_t st = 11;
     for (size_t i = 0; i < 2 * N; i++) {
@@ -750,13 +752,16 @@ static void test_document_counts_are_the_tables_counts(void)
                              NULL, N, &o, &t, err, sizeof err) == HR_OK, "%s", err);
     if (!t) return;
     CHECK(t->n > 1000);
-    const size_t extra = 4, k = t->n + extra;
+    const size_t extra = 7, k = t->n + extra;
     const char **grams = malloc(k * sizeof *grams);
     for (size_t g = 0; g < t->n; g++) grams[g] = t->stats[g].gram;
     grams[t->n] = "COVID 19";        /* as the texts are cut: "covid 19" */
     grams[t->n + 1] = "zzz never";   /* in no text */
     grams[t->n + 2] = "alpha beta";  /* only where adjacent: not across the long token */
     grams[t->n + 3] = t->stats[0].gram; /* a repeat */
+    grams[t->n + 4] = "new SOUTH wales";  /* three words in a row */
+    grams[t->n + 5] = "wales south new";  /* in that order: in no text */
+    grams[t->n + 6] = "alpha beta alpha"; /* not across texts or breaks */
     size_t *df_a = malloc(k * sizeof *df_a), *df_b = malloc(k * sizeof *df_b);
     for (int threads = 1; threads <= 3; threads += 2) {
         CHECKF(hr_ngram_document_counts((const char *const *)texts, NULL, N, grams, k, threads,
@@ -779,20 +784,29 @@ static void test_document_counts_are_the_tables_counts(void)
         CHECK(df_a[t->n + 1] == 0 && df_b[t->n + 1] == 0);
         CHECK(alpha_beta > 0 && df_a[t->n + 2] + df_b[t->n + 2] == alpha_beta);
         CHECK(df_a[t->n + 3] == df_a[0] && df_b[t->n + 3] == df_b[0]);
+        CHECK(df_a[t->n + 5] == 0 && df_b[t->n + 5] == 0 && df_a[t->n + 6] == 0);
     }
+    size_t wales = 0; /* the special text 6 of every seven */
+    for (size_t i = 0; i < N; i++) wales += i % 97 == 0 && (i / 97) % SPECIAL == 6;
+    CHECKF(wales > 0 && df_a[t->n + 4] == wales, "new south wales: %zu texts of A, %zu hold it",
+           df_a[t->n + 4], wales);
     /* "alpha beta" is in the special text 5 of every six, never in text 2 */
     size_t want = 0;
     for (size_t i = 0; i < N; i++) want += i % 97 == 0 && (i / 97) % SPECIAL == 5;
     CHECKF(df_a[t->n + 2] == want, "alpha beta: %zu texts of A, %zu hold it", df_a[t->n + 2], want);
-    static const char *bad[] = {"", "a b c", "!!!", "x xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-                                                    "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"};
+    static const char *bad[] = {"", "!!!", "one two three four five six seven eight nine",
+                                "x xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+                                "xxxxxxxxxx"};
     for (size_t b = 0; b < sizeof bad / sizeof *bad; b++) {
         const char *one[1] = {bad[b]};
         size_t df = 7;
         CHECKF(hr_ngram_document_counts((const char *const *)texts, NULL, 10, one, 1, 1, &df, err,
                                         sizeof err) == HR_ERR_INPUT, "gram \"%s\"", bad[b]);
         CHECK(strstr(err, "n-gram 0") != NULL);
+        CHECK(!hr_ngram_is_gram(bad[b], strlen(bad[b])));
     }
+    CHECK(hr_ngram_is_gram("New South Wales", 15) && hr_ngram_is_gram("covid", 5) &&
+          hr_ngram_is_gram("a b c d e f g h", 15));
     const char *none[2] = {"ok", NULL};
     CHECK(hr_ngram_document_counts((const char *const *)none, NULL, 2, grams, 1, 1, df_a, err,
                                    sizeof err) == HR_ERR_INPUT);

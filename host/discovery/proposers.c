@@ -1110,15 +1110,18 @@ nomem:
 /* ------------------------------------------------------------------------ */
 /* Document counts of given n-grams                                          */
 
-/* The grams looked for: their tokens in a word table (ids), and each gram's
- * key, spelt as count_text spells it, in an open-addressing map to the
- * first gram index with that key. */
+/* The grams looked for: their words in a word table (ids), each gram as its
+ * ids, and an open-addressing map from a gram's ids to the first gram with
+ * those ids. */
 typedef struct gram_index {
     word_table w;
-    uint64_t *key; /* (nslots) 0: empty */
-    size_t *first; /* (nslots) */
-    size_t nslots; /* a power of 2, at most half full */
-    size_t *rep;   /* (k) the first gram index with the same key (itself, mostly) */
+    uint32_t *ids;     /* (k, HR_GRAM_WORDS_MAX) each gram's word ids */
+    uint8_t *words;    /* (k) its number of words */
+    uint64_t *hash;    /* (nslots) gram_hash of the slot's gram; 0: empty */
+    size_t *at;        /* (nslots) the slot's gram */
+    size_t nslots;     /* a power of 2, at most half full */
+    size_t *rep;       /* (k) the first gram with the same ids (itself, mostly) */
+    unsigned lengths;  /* bit L - 1: some gram has L words */
 } gram_index;
 
 #define UNKNOWN_WORD (UINT32_MAX - 1) /* a token that is in no gram looked for */
@@ -1135,24 +1138,50 @@ static uint32_t word_find(const word_table *t, const char *s, size_t n, uint64_t
     return UNKNOWN_WORD;
 }
 
-/* The slot of key in gi's map: where it is, or the empty slot it would take. */
-static size_t gram_slot_of(const gram_index *gi, uint64_t key)
+/* A hash of the word ids ids[0..n), never 0. */
+static uint64_t gram_hash(const uint32_t *ids, size_t n)
+{
+    uint64_t h = mix64(0x9e3779b97f4a7c15ull + n);
+    for (size_t t = 0; t < n; t++) h = mix64(h ^ ((uint64_t)ids[t] + 1));
+    return h ? h : 1;
+}
+
+/* The gram with ids[0..n) (hash h), or SIZE_MAX; *slot: where it is, or
+ * the empty slot it would take. */
+static size_t gram_find(const gram_index *gi, const uint32_t *ids, size_t n, uint64_t h,
+                        size_t *slot)
 {
     const size_t mask = gi->nslots - 1;
-    size_t at = (size_t)mix64(key) & mask;
-    while (gi->key[at] && gi->key[at] != key) at = (at + 1) & mask;
-    return at;
+    size_t s = (size_t)h & mask;
+    for (; gi->hash[s]; s = (s + 1) & mask) {
+        const size_t g = gi->at[s];
+        if (gi->hash[s] == h && gi->words[g] == n &&
+            memcmp(gi->ids + g * HR_GRAM_WORDS_MAX, ids, n * sizeof *ids) == 0)
+            break;
+    }
+    *slot = s;
+    return gi->hash[s] ? gi->at[s] : SIZE_MAX;
 }
 
 static void gram_index_free(gram_index *gi)
 {
     free(gi->w.slots), free(gi->w.off), free(gi->w.len), free(gi->w.bytes);
-    free(gi->key), free(gi->first), free(gi->rep);
+    free(gi->ids), free(gi->words), free(gi->hash), free(gi->at), free(gi->rep);
 }
 
-/* Builds gi from grams: (k), each cut into tokens by tokenise (c: its
- * buffers). *bad: the first gram that is not one or two tokens (k when all
- * are). 0 when out of memory. */
+/* 1 when the text tokenise cut last into c is a gram: 1 to
+ * HR_GRAM_WORDS_MAX tokens, none dropped for its length. */
+static int cut_is_gram(const counter *c)
+{
+    if (c->ntok < 1 || c->ntok > HR_GRAM_WORDS_MAX) return 0;
+    for (size_t t = 0; t < c->ntok; t++)
+        if (c->tlen[t] == TOK_BREAK) return 0;
+    return 1;
+}
+
+/* Builds gi from grams: (k), each cut into words by tokenise (c: its
+ * buffers). *bad: the first that is not a gram (k when all are). 0 when
+ * out of memory. */
 static int gram_index_build(gram_index *gi, counter *c, const char *const *grams, size_t k,
                             size_t *bad)
 {
@@ -1162,31 +1191,35 @@ static int gram_index_build(gram_index *gi, counter *c, const char *const *grams
     gi->nslots = 16;
     while (gi->nslots < 2 * k) gi->nslots *= 2;
     gi->w.slots = calloc(gi->w.nslots, sizeof *gi->w.slots);
-    gi->key = calloc(gi->nslots, sizeof *gi->key);
-    gi->first = calloc(gi->nslots, sizeof *gi->first);
+    gi->ids = malloc(k * HR_GRAM_WORDS_MAX * sizeof *gi->ids);
+    gi->words = malloc(k);
+    gi->hash = calloc(gi->nslots, sizeof *gi->hash);
+    gi->at = calloc(gi->nslots, sizeof *gi->at);
     gi->rep = malloc(k * sizeof *gi->rep);
-    if (!gi->w.slots || !gi->key || !gi->first || !gi->rep) return 0;
+    if (!gi->w.slots || !gi->ids || !gi->words || !gi->hash || !gi->at || !gi->rep) return 0;
     for (size_t g = 0; g < k; g++) {
         if (!grams[g]) {
             *bad = g;
             return 1;
         }
         if (!tokenise(c, (const unsigned char *)grams[g], strlen(grams[g]))) return 0;
-        if (c->ntok < 1 || c->ntok > 2 || c->tlen[0] == TOK_BREAK ||
-            (c->ntok == 2 && c->tlen[1] == TOK_BREAK)) {
+        if (!cut_is_gram(c)) {
             *bad = g;
             return 1;
         }
-        uint64_t key = 0;
+        uint32_t *ids = gi->ids + g * HR_GRAM_WORDS_MAX;
         for (size_t t = 0; t < c->ntok; t++) {
             const char *w = (const char *)c->tb + c->toff[t];
-            const uint32_t id = word_intern(&gi->w, w, c->tlen[t], hash_bytes(w, c->tlen[t]));
-            if (id == UINT32_MAX) return 0;
-            key = key << 32 | ((uint64_t)id + 1);
+            ids[t] = word_intern(&gi->w, w, c->tlen[t], hash_bytes(w, c->tlen[t]));
+            if (ids[t] == UINT32_MAX) return 0;
         }
-        const size_t at = gram_slot_of(gi, key);
-        if (!gi->key[at]) gi->key[at] = key, gi->first[at] = g;
-        gi->rep[g] = gi->first[at];
+        gi->words[g] = (uint8_t)c->ntok;
+        gi->lengths |= 1u << (c->ntok - 1);
+        const uint64_t h = gram_hash(ids, c->ntok);
+        size_t slot;
+        const size_t same = gram_find(gi, ids, c->ntok, h, &slot);
+        if (same == SIZE_MAX) gi->hash[slot] = h, gi->at[slot] = g;
+        gi->rep[g] = same == SIZE_MAX ? g : same;
     }
     return 1;
 }
@@ -1197,20 +1230,28 @@ typedef struct mention_part {
     const char *const *texts;
     const size_t *lens;
     size_t lo, hi, k;
-    size_t *df;   /* (k), by first index: a gram's duplicates read its first */
-    size_t *last; /* (k) 1 + the last text counted for the gram; 0: none */
-    counter c;    /* tokenise's buffers */
+    size_t *df;    /* (k), by first gram: a repeated gram reads its first's */
+    size_t *last;  /* (k) 1 + the last text counted for the gram; 0: none */
+    uint32_t *ids; /* (ids_cap) the text's word ids, UNKNOWN_WORD, or NO_WORD at a break */
+    size_t ids_cap;
+    counter c;     /* tokenise's buffers */
     int ok;
 } mention_part;
 
-static void mention_note(mention_part *p, uint64_t key, size_t text)
+/* Counts text i for each gram whose words end at its token j (ids[0..j]);
+ * known: the text's known words that end at j, in a row. */
+static void note_grams_ending(mention_part *p, size_t i, size_t j, size_t known)
 {
-    const size_t at = gram_slot_of(p->gi, key);
-    if (!p->gi->key[at]) return;
-    const size_t g = p->gi->first[at];
-    if (p->last[g] == text + 1) return;
-    p->last[g] = text + 1;
-    p->df[g]++;
+    const gram_index *gi = p->gi;
+    for (size_t n = 1; n <= known && n <= HR_GRAM_WORDS_MAX; n++) {
+        if (!(gi->lengths >> (n - 1) & 1u)) continue;
+        const uint32_t *w = p->ids + j + 1 - n;
+        size_t slot;
+        const size_t g = gram_find(gi, w, n, gram_hash(w, n), &slot);
+        if (g == SIZE_MAX || p->last[g] == i + 1) continue;
+        p->last[g] = i + 1;
+        p->df[g]++;
+    }
 }
 
 static void *mention_part_run(void *arg)
@@ -1222,23 +1263,36 @@ static void *mention_part_run(void *arg)
             p->ok = 0;
             break;
         }
-        uint32_t prev = NO_WORD; /* as in count_text: bigrams of adjacent tokens */
+        if (p->c.ntok > p->ids_cap) {
+            uint32_t *ids = realloc(p->ids, p->c.ntok * sizeof *ids);
+            if (!ids) {
+                p->ok = 0;
+                break;
+            }
+            p->ids = ids, p->ids_cap = p->c.ntok;
+        }
+        size_t known = 0; /* words in a row, as count_text pairs them: a break ends a row */
         for (size_t j = 0; j < p->c.ntok; j++) {
             if (p->c.tlen[j] == TOK_BREAK) {
-                prev = NO_WORD;
+                p->ids[j] = NO_WORD, known = 0;
                 continue;
             }
             const char *w = (const char *)p->c.tb + p->c.toff[j];
-            const uint32_t id = word_find(&p->gi->w, w, p->c.tlen[j], hash_bytes(w, p->c.tlen[j]));
-            if (id != UNKNOWN_WORD) {
-                mention_note(p, (uint64_t)id + 1, i);
-                if (prev != NO_WORD && prev != UNKNOWN_WORD)
-                    mention_note(p, ((uint64_t)prev + 1) << 32 | ((uint64_t)id + 1), i);
-            }
-            prev = id;
+            p->ids[j] = word_find(&p->gi->w, w, p->c.tlen[j], hash_bytes(w, p->c.tlen[j]));
+            known = p->ids[j] == UNKNOWN_WORD ? 0 : known + 1;
+            if (known) note_grams_ending(p, i, j, known);
         }
     }
     return NULL;
+}
+
+int hr_ngram_is_gram(const char *s, size_t len)
+{
+    counter c;
+    memset(&c, 0, sizeof c);
+    const int ok = s && tokenise(&c, (const unsigned char *)s, len) && cut_is_gram(&c);
+    counter_free(&c);
+    return ok;
 }
 
 hr_status hr_ngram_document_counts(const char *const *texts, const size_t *lens, size_t n,
@@ -1263,8 +1317,8 @@ hr_status hr_ngram_document_counts(const char *const *texts, const size_t *lens,
     if (bad < k) {
         gram_index_free(&gi);
         return hr_fail(HR_ERR_INPUT, err, errlen,
-                       "n-gram %zu (counting from 0) is not one or two words: \"%s\"", bad,
-                       grams[bad] ? grams[bad] : "(null)");
+                       "n-gram %zu (counting from 0) is not 1 to %d words: \"%s\"", bad,
+                       HR_GRAM_WORDS_MAX, grams[bad] ? grams[bad] : "(null)");
     }
     size_t workers = (size_t)hr_workers(n_threads);
     if (workers > n / COUNT_MIN_TEXTS) workers = n / COUNT_MIN_TEXTS;
@@ -1287,7 +1341,7 @@ hr_status hr_ngram_document_counts(const char *const *texts, const size_t *lens,
         for (size_t g = 0; g < k; g++) df[g] = df[gi.rep[g]]; /* a repeat: its first's */
     }
     for (size_t t = 0; parts && t < workers; t++) {
-        free(parts[t].df), free(parts[t].last);
+        free(parts[t].df), free(parts[t].last), free(parts[t].ids);
         counter_free(&parts[t].c);
     }
     free(parts);

@@ -519,6 +519,9 @@ hr_status hr_effect_set_counted(hr_effect *e, size_t count_a, size_t count_b, ch
         e->z = 0.0;
         e->p_value = 1.0;
     }
+    /* the indicator's mean and variance (a 0/1 column: sum = sum of squares) */
+    moments((double)count_a, (double)count_a, e->n_a, &e->hinge_a, &e->var_a);
+    moments((double)count_b, (double)count_b, e->n_b, &e->hinge_b, &e->var_b);
     e->counted = 1, e->mixture = 0;
     e->count_a = count_a, e->count_b = count_b;
     return HR_OK;

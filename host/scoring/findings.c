@@ -737,14 +737,9 @@ hr_status hr_findings_select(const hr_findings_input *in, const hr_findings_opti
         free(z.cand);
         return hr_fail(HR_ERR_NOMEM, err, errlen, "findings: out of memory");
     }
-    /* A counted candidate takes part only where its counts and its hinge
-     * agree on the direction (the tests below read the hinge). */
-    for (size_t i = 0; i < in->k; i++) {
-        const hr_effect *e = &effects[i];
-        if (e->q_value <= o.alpha && e->hinge_a != e->hinge_b &&
-            (!e->counted || (e->z > 0.0) == (e->hinge_a > e->hinge_b)))
-            keys[z.m++] = (strength_key){e->p_value, fabs(e->z), i};
-    }
+    for (size_t i = 0; i < in->k; i++)
+        if (effects[i].q_value <= o.alpha && effects[i].hinge_a != effects[i].hinge_b)
+            keys[z.m++] = (strength_key){effects[i].p_value, fabs(effects[i].z), i};
     qsort(keys, z.m, sizeof *keys, cmp_strength);
     for (size_t j = 0; j < z.m; j++) z.cand[j] = keys[j].index;
     free(keys);

@@ -57,7 +57,8 @@
  * "nsw"` was 15% of A against 3% of B where 4.0% and 1.7% of the texts
  * name it: the similarity to a word measures the texts' closeness to its
  * topic, not the word. The selection's tests of overlap still read the
- * hinge of the similarity (the tests' covariates are similarities).
+ * hinge of the similarity (the tests' covariates are similarities); its
+ * test of dilution reads the counts.
  *
  * Findings (hr_findings_select). A candidate significant alone (q <=
  * alpha) is a finding only if it holds beyond the findings already
@@ -177,10 +178,11 @@ hr_status hr_effect_rows(const float *xa, size_t n_a, const float *xb, size_t n_
  * combined; Newcombe 1998, method 10, which keeps its coverage near 95%
  * with few texts or shares near 0 or 1), z the two-proportion test with
  * the pooled share, scaled by sqrt((N - 1) / N) (Campbell 2007's "N - 1"
- * chi-squared, N = n_a + n_b), p two-sided. The screen's other fields
- * (tau, hinge means, their variances, gain) stay: the findings' tests
- * of overlap read them. Sets counted = 1, mixture = 0; count_a <= n_a and
- * count_b <= n_b, else HR_ERR_INPUT. */
+ * chi-squared, N = n_a + n_b), p two-sided; hinge_a, hinge_b, var_a and
+ * var_b become the mean and variance of the 0/1 truth on each side (the
+ * findings' test of dilution reads them). tau and gain stay the screen's:
+ * the findings' test of overlap reads the similarity's hinge. Sets counted
+ * = 1, mixture = 0; count_a <= n_a and count_b <= n_b, else HR_ERR_INPUT. */
 hr_status hr_effect_set_counted(hr_effect *e, size_t count_a, size_t count_b, char *err,
                                 size_t errlen);
 
@@ -238,10 +240,7 @@ typedef struct hr_finding {
  * effects: (k) from hr_effect_rows + hr_effect_qvalues on the rows each
  * candidate is tested on; the shares, effect and interval of findings whose
  * similarities are clearly bimodal are replaced by the mixture's (mixture
- * = 1), unless counted. A counted candidate whose counts point the other
- * way than its similarity's hinge is neither a finding nor explained: the
- * tests of overlap read the hinge. out: (k). *n_findings: findings
- * accepted. */
+ * = 1), unless counted. out: (k). *n_findings: findings accepted. */
 hr_status hr_findings_select(const hr_findings_input *in, const hr_findings_options *opt,
                              hr_effect *effects, hr_finding *out, size_t *n_findings,
                              char *err, size_t errlen);

@@ -154,8 +154,8 @@ hr_status hr_pool_add(hr_hypothesis_pool *pool, const char *text, size_t len,
                       size_t errlen);
 
 /* Adds `mentions "gram"` (source ngram, its gram kept: hr_pool_entry.gram)
- * with the given note, direction and z (as hr_pool_entry's). gram: one or
- * two words as hr_ngram_stat.gram spells them. *added as above. */
+ * with the given note, direction and z (as hr_pool_entry's). gram: its
+ * words as hr_ngram_stat.gram spells them. *added as above. */
 hr_status hr_pool_add_mention(hr_hypothesis_pool *pool, const char *gram, const char *note,
                               char direction, double z, int *added, char *err, size_t errlen);
 
@@ -222,18 +222,27 @@ hr_status hr_ngram_contrast(const char *const *a, const size_t *a_lens, size_t n
                             size_t errlen);
 void hr_ngram_table_destroy(hr_ngram_table *t); /* accepts NULL */
 
-/* How many of the texts contain each n-gram: df[i] = the number of texts
- * (counted once however often they repeat it) in which the tokens of
- * grams[i] (one or two tokens, cut as above, so "COVID 19" is the bigram
- * "covid 19") occur, adjacent when two. For a gram of hr_ngram_contrast's
+/* The most words of a gram that hr_ngram_document_counts looks for. */
+#define HR_GRAM_WORDS_MAX 8
+
+/* How many of the texts contain each gram: df[i] = the number of texts
+ * (counted once however often they repeat it) in which the words of
+ * grams[i] occur, one after the other with nothing between but what
+ * separates words (1 to HR_GRAM_WORDS_MAX words, cut as above, so "COVID
+ * 19" is the bigram "covid 19" and "New South Wales" three words; a token
+ * dropped for its length breaks a row). For a gram of hr_ngram_contrast's
  * table it is that table's df_a on A's texts and df_b on B's. texts: (n),
  * lens: (n) byte lengths or NULL for NUL-terminated texts; grams: (k)
- * NUL-terminated; df: (k). A gram of no token or of more than two, or a
- * NULL text, is HR_ERR_INPUT. n_threads: counting workers, 0: one per core
- * (the counts do not depend on it). */
+ * NUL-terminated; df: (k). A gram of no word or of too many, or a NULL
+ * text, is HR_ERR_INPUT. n_threads: counting workers, 0: one per core (the
+ * counts do not depend on it). */
 hr_status hr_ngram_document_counts(const char *const *texts, const size_t *lens, size_t n,
                                    const char *const *grams, size_t k, int n_threads,
                                    size_t *df, char *err, size_t errlen);
+
+/* 1 when s[0..len) is a gram hr_ngram_document_counts counts (1 to
+ * HR_GRAM_WORDS_MAX words); 0 otherwise (and when out of memory). */
+int hr_ngram_is_gram(const char *s, size_t len);
 
 /* Runs hr_ngram_contrast and adds the top n-grams of each direction to the
  * pool as `mentions "w"` with gram w (A's first, strongest first, then
