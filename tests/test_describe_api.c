@@ -440,6 +440,29 @@ static void test_the_callers_mentions_are_counted_on_every_text(void)
     }
     CHECK(seen == 2);
     hr_report_destroy(r);
+    r = NULL;
+    /* rank, given the texts, counts them the same way */
+    hr_rank_options ro;
+    hr_rank_options_init(&ro);
+    ro.a_path = example[0], ro.b_path = example[1];
+    ro.hypotheses_path = ideas;
+    ro.scorer.device = HR_DEVICE_CPU;
+    st = hr_rank_run(&ro, e, &r, err, sizeof err);
+    CHECKF(st == HR_OK, "%s", err);
+    seen = 0;
+    for (size_t i = 0; st == HR_OK && i < hr_report_rows(r); i++) {
+        const hr_report_row *row = hr_report_row_at(r, i);
+        const hr_effect *ef = &row->effect;
+        const char *w = strcmp(row->text, "mentions \"Coronavirus\"") == 0 ? "coronavirus" : NULL;
+        CHECKF(ef->counted == (w != NULL || strcmp(row->text, "mentions \"prime minister\"") == 0),
+               "rank: %s", row->text);
+        if (!w) continue;
+        seen++;
+        CHECK(ef->count_a == texts_with(c[0], w) && ef->count_b == texts_with(c[1], w) &&
+              ef->n_a == 1000);
+    }
+    CHECK(seen == 1);
+    hr_report_destroy(r);
     hr_embedder_destroy(e);
     hr_corpus_destroy(c[0]), hr_corpus_destroy(c[1]);
 }

@@ -357,8 +357,8 @@ static int pool_rehash(hr_hypothesis_pool *p)
 }
 
 static hr_status pool_add(hr_hypothesis_pool *pool, const char *text, size_t len,
-                          hr_hyp_source source, const char *note, const char *gram,
-                          char direction, double z, int *added, char *err, size_t errlen)
+                          hr_hyp_source source, const char *note, char direction, double z,
+                          int *added, char *err, size_t errlen)
 {
     if (added) *added = 0;
     if (!pool || (!text && len > 0))
@@ -401,15 +401,13 @@ static hr_status pool_add(hr_hypothesis_pool *pool, const char *text, size_t len
     char *t = arena_strdup(&pool->strings, text + start, end - start);
     char *k = arena_strdup(&pool->strings, (const char *)key, klen);
     char *nt = note ? arena_strdup(&pool->strings, note, strlen(note)) : NULL;
-    char *gt = gram ? arena_strdup(&pool->strings, gram, strlen(gram)) : NULL;
     free(key);
-    if (!t || !k || (note && !nt) || (gram && !gt))
+    if (!t || !k || (note && !nt))
         return hr_fail(HR_ERR_NOMEM, err, errlen, "out of memory adding a hypothesis");
 
     size_t i = pool->n++;
     pool->entries[i] = (hr_pool_entry){.text = t, .len = end - start, .source = source,
-                                       .note = nt, .gram = gt, .direction = direction,
-                                       .z = z};
+                                       .note = nt, .direction = direction, .z = z};
     pool->texts[i] = t;
     pool->lens[i] = end - start;
     pool->keys[i] = k;
@@ -427,7 +425,7 @@ hr_status hr_pool_add(hr_hypothesis_pool *pool, const char *text, size_t len,
                       hr_hyp_source source, const char *note, int *added, char *err,
                       size_t errlen)
 {
-    return pool_add(pool, text, len, source, note, NULL, 0, 0.0, added, err, errlen);
+    return pool_add(pool, text, len, source, note, 0, 0.0, added, err, errlen);
 }
 
 hr_status hr_pool_add_lines(hr_hypothesis_pool *pool, const char *buf, size_t len,
@@ -456,7 +454,7 @@ hr_status hr_pool_add_lines(hr_hypothesis_pool *pool, const char *buf, size_t le
         if (first < end && buf[first] != '#') {
             char detail[256];
             int was_added;
-            hr_status st = pool_add(pool, buf + first, end - first, source, NULL, NULL, 0, 0.0,
+            hr_status st = pool_add(pool, buf + first, end - first, source, NULL, 0, 0.0,
                                     &was_added, detail, sizeof detail);
             if (st != HR_OK) {
                 if (added) *added = count;
@@ -1295,6 +1293,17 @@ int hr_ngram_is_gram(const char *s, size_t len)
     return ok;
 }
 
+const char *hr_mention_words(const char *text, size_t len, size_t *words_len)
+{
+    static const char head[] = "mentions \"";
+    const size_t h = sizeof head - 1;
+    if (!text || len < h + 2 || memcmp(text, head, h) != 0 || text[len - 1] != '"' ||
+        memchr(text + h, '"', len - h - 1) || !hr_ngram_is_gram(text + h, len - h - 1))
+        return NULL;
+    *words_len = len - h - 1;
+    return text + h;
+}
+
 hr_status hr_ngram_document_counts(const char *const *texts, const size_t *lens, size_t n,
                                    const char *const *grams, size_t k, int n_threads,
                                    size_t *df, char *err, size_t errlen)
@@ -1359,8 +1368,8 @@ hr_status hr_pool_add_mention(hr_hypothesis_pool *pool, const char *gram, const 
     char *text = malloc(cap);
     if (!text) return hr_fail(HR_ERR_NOMEM, err, errlen, "out of memory adding n-grams");
     const int tl = snprintf(text, cap, "mentions \"%s\"", gram);
-    hr_status st = pool_add(pool, text, (size_t)tl, HR_SOURCE_NGRAM, note, gram, direction, z,
-                            added, err, errlen);
+    hr_status st = pool_add(pool, text, (size_t)tl, HR_SOURCE_NGRAM, note, direction, z, added,
+                            err, errlen);
     free(text);
     return st;
 }

@@ -484,66 +484,30 @@ static hr_status score_group(describe_run *d, const float *xa, size_t n_a, const
     return st;
 }
 
-/* The words looked for by kept candidate i: an n-gram's own, or those of a
- * candidate written `mentions "w"` (the caller's, an LLM's) when w is 1
- * to HR_GRAM_WORDS_MAX words; else NULL. *len: their bytes. */
-static const char *candidate_gram(const describe_run *d, size_t i, size_t *len)
+/* Counts the kept candidates [first, k) written `mentions "w"` on the
+ * texts they were scored on (hr_pipe_count_mentions): every text
+ * (held_out 0) or the held-out part (1). */
+static hr_status count_mentions(describe_run *d, size_t first, size_t k, int held_out, char *err,
+                                size_t errlen)
 {
-    const hr_pool_entry *e = hr_pool_get(d->pool, d->pidx[i]);
-    if (e->gram) {
-        *len = strlen(e->gram);
-        return e->gram;
+    if (k <= first) return HR_OK;
+    const char **ht = malloc((k - first) * sizeof *ht);
+    size_t *hl = malloc((k - first) * sizeof *hl);
+    if (!ht || !hl) {
+        free(ht), free(hl);
+        return hr_pipe_nomem(err, errlen);
     }
-    static const char head[] = "mentions \"";
-    const size_t h = sizeof head - 1;
-    if (e->len < h + 2 || memcmp(e->text, head, h) != 0 || e->text[e->len - 1] != '"' ||
-        memchr(e->text + h, '"', e->len - h - 1))
-        return NULL;
-    *len = e->len - h - 1;
-    return hr_ngram_is_gram(e->text + h, *len) ? e->text + h : NULL;
-}
-
-/* A candidate that says `mentions "w"` holds for a text exactly when the
- * text contains the words: the shares, effects and tests of such kept
- * candidates [first, k) become the counts of the texts they were scored
- * on (hr_effect_set_counted): every text (held_out 0) or the held-out
- * part (1). */
-static hr_status count_words(describe_run *d, size_t first, size_t k, int held_out, char *err,
-                             size_t errlen)
-{
-    size_t m = 0, len;
-    for (size_t i = first; i < k; i++) m += candidate_gram(d, i, &len) != NULL;
-    if (m == 0) return HR_OK;
-    char **grams = calloc(m, sizeof *grams);
-    size_t *which = malloc(m * sizeof *which), *df_a = malloc(m * sizeof *df_a),
-           *df_b = malloc(m * sizeof *df_b);
-    hr_status st = grams && which && df_a && df_b ? HR_OK : hr_pipe_nomem(err, errlen);
-    for (size_t i = first, j = 0; st == HR_OK && i < k; i++) {
-        const char *g = candidate_gram(d, i, &len);
-        if (!g) continue;
-        if ((grams[j] = malloc(len + 1))) memcpy(grams[j], g, len), grams[j][len] = '\0';
-        else st = hr_pipe_nomem(err, errlen);
-        which[j++] = i;
+    for (size_t i = first; i < k; i++) {
+        const hr_pool_entry *e = hr_pool_get(d->pool, d->pidx[i]);
+        ht[i - first] = e->text, hl[i - first] = e->len;
     }
-    const side_view *sv[2] = {&d->a, &d->b};
-    size_t *df[2] = {df_a, df_b};
-    for (int s = 0; s < 2 && st == HR_OK; s++) {
-        const size_t r0 = held_out ? sv[s]->score0 : 0, n = held_out ? sv[s]->n_score : sv[s]->n;
-        st = hr_ngram_document_counts((const char *const *)sv[s]->texts + r0, sv[s]->lens + r0,
-                                      n, (const char *const *)grams, m, d->o->n_threads, df[s],
-                                      err, errlen);
-    }
-    for (size_t j = 0; st == HR_OK && j < m; j++) {
-        hr_effect *e = &d->effects[which[j]];
-        if (e->n_a != (held_out ? d->a.n_score : d->a.n) ||
-            e->n_b != (held_out ? d->b.n_score : d->b.n))
-            st = hr_fail(HR_ERR_INTERNAL, err, errlen,
-                         "describe: a word was scored on other texts than those counted");
-        else
-            st = hr_effect_set_counted(e, df_a[j], df_b[j], err, errlen);
-    }
-    for (size_t j = 0; grams && j < m; j++) free(grams[j]);
-    free(grams), free(which), free(df_a), free(df_b);
+    const side_view *a = &d->a, *b = &d->b;
+    const size_t a0 = held_out ? a->score0 : 0, b0 = held_out ? b->score0 : 0;
+    hr_status st = hr_pipe_count_mentions(
+        ht, hl, k - first, (const char *const *)a->texts + a0, a->lens + a0,
+        held_out ? a->n_score : a->n, (const char *const *)b->texts + b0, b->lens + b0,
+        held_out ? b->n_score : b->n, d->o->n_threads, d->effects + first, err, errlen);
+    free(ht), free(hl);
     return st;
 }
 
@@ -617,8 +581,8 @@ static hr_status score(describe_run *d, char *err, size_t errlen)
     if (st == HR_OK)
         st = score_group(d, xa, d->a.n_score, xb, d->b.n_score, h_drawn, k - k_all, k_all, err,
                          errlen);
-    if (st == HR_OK) st = count_words(d, 0, k_all, 0, err, errlen);
-    if (st == HR_OK) st = count_words(d, k_all, k, 1, err, errlen);
+    if (st == HR_OK) st = count_mentions(d, 0, k_all, 0, err, errlen);
+    if (st == HR_OK) st = count_mentions(d, k_all, k, 1, err, errlen);
     d->time->seconds_score = hr_pipe_now() - t0;
     t0 = hr_pipe_now();
     if (st == HR_OK) st = hr_pipe_auroc_qvalues(d->scores, k, err, errlen);

@@ -3,6 +3,7 @@
  * findings fields (host/pipeline/pipeline.h). */
 #include "pipeline/pipeline.h"
 
+#include "hyporank/proposers.h"
 #include "hyporank/stats.h"
 
 #include <math.h>
@@ -36,6 +37,44 @@ hr_status hr_pipe_rank_order(const hr_effect *e, const hr_finding *f, size_t k, 
     for (size_t r = 0; r < k; r++) order[r] = key[r].index;
     free(key);
     return HR_OK;
+}
+
+hr_status hr_pipe_count_mentions(const char *const *ht, const size_t *hl, size_t k,
+                                 const char *const *ta, const size_t *la, size_t n_a,
+                                 const char *const *tb, const size_t *lb, size_t n_b,
+                                 int n_threads, hr_effect *effects, char *err, size_t errlen)
+{
+    size_t m = 0, len;
+    for (size_t i = 0; i < k; i++) m += hr_mention_words(ht[i], hl[i], &len) != NULL;
+    if (m == 0) return HR_OK;
+    char **words = calloc(m, sizeof *words);
+    size_t *which = malloc(m * sizeof *which), *df_a = malloc(m * sizeof *df_a),
+           *df_b = malloc(m * sizeof *df_b);
+    hr_status st = words && which && df_a && df_b ? HR_OK : hr_pipe_nomem(err, errlen);
+    for (size_t i = 0, j = 0; st == HR_OK && i < k; i++) {
+        const char *w = hr_mention_words(ht[i], hl[i], &len);
+        if (!w) continue;
+        if ((words[j] = malloc(len + 1))) memcpy(words[j], w, len), words[j][len] = '\0';
+        else st = hr_pipe_nomem(err, errlen);
+        which[j++] = i;
+    }
+    if (st == HR_OK)
+        st = hr_ngram_document_counts(ta, la, n_a, (const char *const *)words, m, n_threads, df_a,
+                                      err, errlen);
+    if (st == HR_OK)
+        st = hr_ngram_document_counts(tb, lb, n_b, (const char *const *)words, m, n_threads, df_b,
+                                      err, errlen);
+    for (size_t j = 0; st == HR_OK && j < m; j++) {
+        hr_effect *e = &effects[which[j]];
+        if (e->n_a != n_a || e->n_b != n_b)
+            st = hr_fail(HR_ERR_INTERNAL, err, errlen,
+                         "hypothesis %zu was scored on other texts than those counted", which[j]);
+        else
+            st = hr_effect_set_counted(e, df_a[j], df_b[j], err, errlen);
+    }
+    for (size_t j = 0; words && j < m; j++) free(words[j]);
+    free(words), free(which), free(df_a), free(df_b);
+    return st;
 }
 
 /* 'A' when the hypothesis holds for more of A. */

@@ -114,6 +114,16 @@ void hr_top_keep(float *score, size_t *row, size_t *have, size_t k, float s, siz
 hr_status hr_pipe_rank_order(const hr_effect *e, const hr_finding *f, size_t k, size_t *order,
                              char *err, size_t errlen);
 
+/* Candidates written `mentions "w"` (hr_mention_words) hold for a text
+ * exactly when it contains w: the effects (k) of those among the k
+ * candidates ht (k texts, hl their lengths) become the counts of the texts
+ * they were scored on, A's ta: (n_a) and B's tb: (n_b) (la, lb: lengths,
+ * or NULL), through hr_effect_set_counted. Before the q-values. */
+hr_status hr_pipe_count_mentions(const char *const *ht, const size_t *hl, size_t k,
+                                 const char *const *ta, const size_t *la, size_t n_a,
+                                 const char *const *tb, const size_t *lb, size_t n_b,
+                                 int n_threads, hr_effect *effects, char *err, size_t errlen);
+
 /* Benjamini-Hochberg q-values of the AUROC tests of k candidates scored in
  * several scorer calls, over all of them. */
 hr_status hr_pipe_auroc_qvalues(hr_hypothesis_score *s, size_t k, char *err, size_t errlen);

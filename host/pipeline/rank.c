@@ -327,6 +327,13 @@ hr_status hr_rank_run(const hr_rank_options *o, hr_embedder *e, hr_report **out,
     }
     if ((st = hr_scorer_score_effects(scorer, h.emb, h.n, scores, effects, err, errlen)) != HR_OK)
         goto done;
+    /* hypotheses written `mentions "w"`, where the texts are at hand: counted */
+    if (h.corpus && a.corpus && b.corpus &&
+        (st = hr_pipe_count_mentions((const char *const *)h.corpus->texts, h.corpus->lens, h.n,
+                                     (const char *const *)a.corpus->texts, a.corpus->lens, a.n,
+                                     (const char *const *)b.corpus->texts, b.corpus->lens, b.n,
+                                     o->scorer.n_threads, effects, err, errlen)) != HR_OK)
+        goto done;
     const double t_score = hr_pipe_now() - t0;
     /* What share of each side each hypothesis holds for, and which are
      * distinct findings (hyporank/findings.h). */

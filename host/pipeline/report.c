@@ -338,7 +338,7 @@ static void json_findings(cJSON *root, const hr_report_info *in)
                                          "70th percentile (hyporank/findings.h)");
     cJSON_AddStringToObject(m, "p_value", "two-sided Welch test of the hinge means");
     cJSON_AddStringToObject(m, "counted",
-                            "the words' candidates (mentions \"w\"): shares are the texts that "
+                            "candidates written mentions \"w\": shares are the texts that "
                             "contain the words, the interval Newcombe's hybrid score interval, "
                             "p the two-proportion test (effect_detail.shares = \"counted\")");
     cJSON_AddStringToObject(m, "q_value", "Benjamini-Hochberg over all hypotheses");
@@ -679,7 +679,7 @@ hr_status hr_report_write_markdown(FILE *f, const hr_report *r)
         fprintf(f, "; %zu other candidates significant alone are shadows or paraphrases of them",
                 ns - nf);
     fprintf(f, "\n- *A* and *B*: the estimated share of each side's texts the hypothesis holds "
-               "for (`mentions \"w\"`: counted, the held-out texts that contain the words); "
+               "for (`mentions \"w\"`: counted, the texts that contain the words); "
                "effect: their difference with a 95%% interval\n");
     char outcome[1024];
     hr_pipe_llm_outcome_text(in, outcome, sizeof outcome);

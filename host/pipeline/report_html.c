@@ -525,8 +525,8 @@ static void card(page *p, const hr_report_row *row)
     }
     fputs("</p>\n<div class=\"plots\"><figure>", f);
     share_bars(f, e);
-    fputs(e->counted ? "<figcaption>Share of each side's texts that contain the words (held-out "
-                       "texts, counted).</figcaption></figure><figure>"
+    fputs(e->counted ? "<figcaption>Share of each side's texts that contain the words "
+                       "(counted).</figcaption></figure><figure>"
                      : "<figcaption>Estimated share of each side's texts it holds for."
                        "</figcaption></figure><figure>",
           f);

@@ -49,10 +49,12 @@
  * "the hypothesis holds equally often"; the calibration only scales the
  * effect.
  *
- * Counted candidates (hr_effect_set_counted). A word candidate, `mentions
- * "w"`, holds for a text exactly when the text contains the words, so its
- * shares are not estimated but counted (hr_ngram_document_counts, on the
- * held-out texts it is tested on), with their own interval and test. On
+ * Counted candidates (hr_effect_set_counted). A candidate written
+ * `mentions "w"` (the words' candidates; describe counts the caller's and
+ * an LLM's in that form too) holds for a text exactly when the text
+ * contains the words, so its shares are not estimated but counted
+ * (hr_ngram_document_counts, on the texts it is tested on), with their own
+ * interval and test. On
  * the 2020 against 2019 headlines the screen's estimate for `mentions
  * "nsw"` was 15% of A against 3% of B where 4.0% and 1.7% of the texts
  * name it: the similarity to a word measures the texts' closeness to its

@@ -125,9 +125,6 @@ typedef struct hr_pool_entry {
     hr_hyp_source source; /* who proposed it */
     const char *note;     /* NULL, or a short NUL-terminated remark: for an n-gram,
                              `ngram "w" z=+12.34 A:310/32192 B:12/27248` */
-    const char *gram;     /* an n-gram's words (as hr_ngram_stat.gram), NULL otherwise:
-                             the entry holds for a text when the text contains them
-                             (hr_ngram_document_counts) */
     char direction;       /* 'A' or 'B' for an n-gram (the side it is typical of); 0 otherwise */
     double z;             /* an n-gram's z-score (positive: typical of A); 0 otherwise */
 } hr_pool_entry;
@@ -153,9 +150,9 @@ hr_status hr_pool_add(hr_hypothesis_pool *pool, const char *text, size_t len,
                       hr_hyp_source source, const char *note, int *added, char *err,
                       size_t errlen);
 
-/* Adds `mentions "gram"` (source ngram, its gram kept: hr_pool_entry.gram)
- * with the given note, direction and z (as hr_pool_entry's). gram: its
- * words as hr_ngram_stat.gram spells them. *added as above. */
+/* Adds `mentions "gram"` (source ngram) with the given note, direction and
+ * z (as hr_pool_entry's). gram: its words as hr_ngram_stat.gram spells
+ * them. *added as above. */
 hr_status hr_pool_add_mention(hr_hypothesis_pool *pool, const char *gram, const char *note,
                               char direction, double z, int *added, char *err, size_t errlen);
 
@@ -244,9 +241,14 @@ hr_status hr_ngram_document_counts(const char *const *texts, const size_t *lens,
  * HR_GRAM_WORDS_MAX words); 0 otherwise (and when out of memory). */
 int hr_ngram_is_gram(const char *s, size_t len);
 
+/* The words w of a hypothesis written exactly `mentions "w"` (as the
+ * n-gram proposer writes them; w a gram, above): a pointer into text, and
+ * *words_len its bytes; NULL for any other hypothesis. Such a hypothesis
+ * holds for a text exactly when the text contains w. */
+const char *hr_mention_words(const char *text, size_t len, size_t *words_len);
+
 /* Runs hr_ngram_contrast and adds the top n-grams of each direction to the
- * pool as `mentions "w"` with gram w (A's first, strongest first, then
- * B's). *added
+ * pool as `mentions "w"` (A's first, strongest first, then B's). *added
  * (when not NULL) counts the new entries. */
 hr_status hr_pool_add_ngrams(hr_hypothesis_pool *pool, const char *const *a,
                              const size_t *a_lens, size_t n_a, const char *const *b,
