@@ -545,6 +545,34 @@ static void test_similarity_tiles_cover_every_text_once_on_any_number_of_workers
     free(x), free(ref);
 }
 
+/* Shares print as whole percents for the screen's estimates and to the
+ * texts for counted ones; effects with two or three decimals likewise. */
+static void test_counted_shares_print_to_the_texts(void)
+{
+    hr_effect e;
+    memset(&e, 0, sizeof e);
+    char s[16], ef[64];
+    static const struct {
+        double share;
+        const char *screen, *counted;
+    } cases[] = {{0.0, "0%", "0%"},        {0.0004, "0%", "0.04%"}, {0.0398, "4%", "4.0%"},
+                 {0.0999, "10%", "10%"},    {0.00996, "1%", "1.0%"},  {0.2725, "27%", "27%"},
+                 {1.0, "100%", "100%"}};
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        e.counted = 0;
+        CHECKF(strcmp(hr_pipe_share_text(&e, cases[i].share, s), cases[i].screen) == 0,
+               "%g: %s", cases[i].share, s);
+        e.counted = 1;
+        CHECKF(strcmp(hr_pipe_share_text(&e, cases[i].share, s), cases[i].counted) == 0,
+               "%g counted: %s", cases[i].share, s);
+    }
+    e.effect = 0.0229, e.ci_low = 0.0197, e.ci_high = 0.0264;
+    e.counted = 1;
+    CHECKF(strcmp(hr_pipe_effect_text(&e, ef), "+0.023 [+0.020, +0.026]") == 0, "%s", ef);
+    e.counted = 0;
+    CHECKF(strcmp(hr_pipe_effect_text(&e, ef), "+0.02 [+0.02, +0.03]") == 0, "%s", ef);
+}
+
 int main(void)
 {
     RUN(test_text_from_the_data_is_escaped_and_repaired);
@@ -557,5 +585,6 @@ int main(void)
     RUN(test_hostile_report_page_keeps_every_text_as_text);
     RUN(test_the_running_top_list_is_the_sorted_one_in_any_order);
     RUN(test_similarity_tiles_cover_every_text_once_on_any_number_of_workers);
+    RUN(test_counted_shares_print_to_the_texts);
     return test_summary();
 }

@@ -77,6 +77,21 @@ hr_status hr_pipe_count_mentions(const char *const *ht, const size_t *hl, size_t
     return st;
 }
 
+const char *hr_pipe_share_text(const hr_effect *e, double share, char out[16])
+{
+    const double pct = 100.0 * share;
+    const int digits = !e->counted || pct == 0.0 || pct >= 9.95 ? 0 : (pct >= 0.995 ? 1 : 2);
+    snprintf(out, 16, "%.*f%%", digits, pct);
+    return out;
+}
+
+const char *hr_pipe_effect_text(const hr_effect *e, char out[64])
+{
+    const int d = e->counted ? 3 : 2;
+    snprintf(out, 64, "%+.*f [%+.*f, %+.*f]", d, e->effect, d, e->ci_low, d, e->ci_high);
+    return out;
+}
+
 /* 'A' when the hypothesis holds for more of A. */
 static char direction_of(const hr_effect *e)
 {

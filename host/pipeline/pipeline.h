@@ -108,6 +108,16 @@ void hr_top_keep(float *score, size_t *row, size_t *have, size_t k, float s, siz
 
 /* ---- findings (findings_step.c) ---- */
 
+/* A share as the reports print it: a whole percent for the screen's
+ * estimates (their calibration is good to a few points), and a counted
+ * share (hr_effect.counted) to the texts: one decimal below 10%, two
+ * below 1% ("4.0%", "0.04%"). */
+const char *hr_pipe_share_text(const hr_effect *e, double share, char out[16]);
+
+/* The effect and its 95% interval: "+0.28 [+0.14, +0.42]"; counted, three
+ * decimals ("+0.023 [+0.020, +0.026]"). */
+const char *hr_pipe_effect_text(const hr_effect *e, char out[64]);
+
 /* The rank order of k candidates: order (k) the candidate of each rank:
  * findings first by |effect| (largest first), then the others by their
  * effect's p-value, then |effect|, then index. */

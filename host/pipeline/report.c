@@ -64,12 +64,6 @@ const hr_report_row *hr_report_row_at(const hr_report *r, size_t i)
 /* The table                                                                  */
 
 /* "+0.27 [+0.20, +0.34]" (21 characters). */
-static const char *effect_text(const hr_effect *e, char out[48])
-{
-    snprintf(out, 48, "%+.2f [%+.2f, %+.2f]", e->effect, e->ci_low, e->ci_high);
-    return out;
-}
-
 /* What a row is, in a few characters: "finding", "para #3" (a paraphrase
  * of rank 3), "from #3" (explained by rank 3), or "". */
 static const char *status_text(const hr_report_row *row, char out[32])
@@ -90,17 +84,18 @@ static void rank_table(FILE *f, const hr_report *r)
     fprintf(f, "%zu distinct difference%s at q <= %g: %zu more typical of A, %zu of B\n",
             in->findings_a + in->findings_b, in->findings_a + in->findings_b == 1 ? "" : "s",
             in->alpha, in->findings_a, in->findings_b);
-    fprintf(f, "%5s  %4s  %4s  %-21s  %6s  %3s  %9s  %-8s %s\n", "rank", "A", "B",
+    fprintf(f, "%5s  %5s  %5s  %-24s  %6s  %3s  %9s  %-8s %s\n", "rank", "A", "B",
             "effect [95% CI]", "auroc", "dir", "q_value", "status", "hypothesis");
     for (size_t k = 0; k < r->n_rows; k++) {
         const hr_report_row *row = &r->rows[k];
         if (!row->shown) continue;
         const hr_effect *e = &row->effect;
-        char text[128], q[16], ef[48], stt[32];
+        char text[128], q[16], ef[64], stt[32], sa[16], sb[16];
         if (row->text) hr_text_cell(row->text, row->len, text, 60);
         else snprintf(text, sizeof text, "(row %zu of %s)", row->index, in->h_emb_path);
-        fprintf(f, "%5zu  %3.0f%%  %3.0f%%  %-21s  %6.4f  %3s  %s  %-8s %s%s%s\n", row->rank,
-                100 * e->share_a, 100 * e->share_b, effect_text(e, ef), row->score.auroc,
+        fprintf(f, "%5zu  %5s  %5s  %-24s  %6.4f  %3s  %s  %-8s %s%s%s\n", row->rank,
+                hr_pipe_share_text(e, e->share_a, sa), hr_pipe_share_text(e, e->share_b, sb),
+                hr_pipe_effect_text(e, ef), row->score.auroc,
                 row->direction == 'A' ? "A" : "B", hr_p_text(e->q_value, q), status_text(row, stt),
                 text, row->duplicate_of >= 0 ? " (repeat)" : "",
                 row->significant ? "" : "  (n.s.)");
@@ -124,7 +119,7 @@ static size_t for_shown(const hr_report *r, int dir,
 }
 
 /* The indent of a describe row's second lines. */
-#define DESCRIBE_INDENT "                                                          "
+#define DESCRIBE_INDENT "                                                               "
 
 static size_t for_shown_count(const hr_report *r, int dir)
 {
@@ -166,10 +161,11 @@ static void describe_table_row(const hr_report *r, const hr_report_row *row, voi
     (void)r;
     FILE *f = user;
     const hr_effect *e = &row->effect;
-    char text[160], q[16], ef[48];
+    char text[160], q[16], ef[64], sa[16], sb[16];
     hr_text_cell(row->text, row->len, text, 70);
-    fprintf(f, "%5zu  %3.0f%%  %3.0f%%  %-21s  %6.3f  %s  %-6s %s%s\n", row->rank,
-            100 * e->share_a, 100 * e->share_b, effect_text(e, ef), row->score.auroc,
+    fprintf(f, "%5zu  %5s  %5s  %-24s  %6.3f  %s  %-6s %s%s\n", row->rank,
+            hr_pipe_share_text(e, e->share_a, sa), hr_pipe_share_text(e, e->share_b, sb),
+            hr_pipe_effect_text(e, ef), row->score.auroc,
             hr_p_text(e->q_value, q), hr_hyp_source_str(row->source), text,
             row->finding ? "" : (row->significant ? "  (significant alone, not a finding)"
                                                   : "  (n.s.)"));
@@ -223,7 +219,7 @@ static void describe_table(FILE *f, const hr_report *r)
             fprintf(f, "  (none)\n");
             continue;
         }
-        fprintf(f, "%5s  %4s  %4s  %-21s  %6s  %9s  %-6s %s\n", "rank", "A", "B",
+        fprintf(f, "%5s  %5s  %5s  %-24s  %6s  %9s  %-6s %s\n", "rank", "A", "B",
                 "effect [95% CI]", "auroc", "q_value", "source", "hypothesis");
         for_shown(r, dir, describe_table_row, f);
     }
@@ -621,7 +617,7 @@ static void md_row(const hr_report *r, const hr_report_row *row, void *user)
     const md_ctx *m = user;
     FILE *f = m->f;
     const hr_effect *e = &row->effect;
-    char ef[48];
+    char ef[64], sa[16], sb[16];
     fprintf(f, "| %zu | ", row->rank);
     md_escape(f, row->text);
     if (!row->finding) fprintf(f, row->significant ? " (significant alone, not a finding)" : " (n.s.)");
@@ -634,8 +630,9 @@ static void md_row(const hr_report *r, const hr_report_row *row, void *user)
         fprintf(f, ")");
     }
     (void)r;
-    fprintf(f, " | %.0f%% | %.0f%% | %s | %.3f | %.2g | %s | ", 100 * e->share_a,
-            100 * e->share_b, effect_text(e, ef), row->score.auroc, e->q_value,
+    fprintf(f, " | %s | %s | %s | %.3f | %.2g | %s | ", hr_pipe_share_text(e, e->share_a, sa),
+            hr_pipe_share_text(e, e->share_b, sb), hr_pipe_effect_text(e, ef), row->score.auroc,
+            e->q_value,
             hr_hyp_source_str(row->source));
     const hr_verify_result *v = row->verification;
     if (v && !isnan(v->v) && v->method)

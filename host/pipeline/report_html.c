@@ -261,7 +261,7 @@ static void fp_row(page *p, const hr_report_row *row, int para, size_t n_para, i
     const int j = judged(row);
     fprintf(f, "<svg width=\"100%%\" height=\"%d\" viewBox=\"0 0 %d %d\" role=\"img\" "
                "aria-label=\"effect %s\">",
-            FP_H, FP_W, FP_H, fmt_interval(e->effect, e->ci_low, e->ci_high, iv));
+            FP_H, FP_W, FP_H, hr_pipe_effect_text(e, iv));
     fp_grid(p);
     const double y = j ? 9.0 : FP_H / 2.0;
     fprintf(f, "<line class=\"ci-%s\" x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\"/>",
@@ -281,7 +281,9 @@ static void fp_row(page *p, const hr_report_row *row, int para, size_t n_para, i
                 jy - 4.5);
     }
     fputs("</svg>", f);
-    fprintf(f, "<span class=\"fp-num\">%s<br>%.0f%% vs %.0f%%", iv, 100 * e->share_a, 100 * e->share_b);
+    char sa[16], sb[16];
+    fprintf(f, "<span class=\"fp-num\">%s<br>%s vs %s", iv, hr_pipe_share_text(e, e->share_a, sa),
+            hr_pipe_share_text(e, e->share_b, sb));
     if (j)
         fprintf(f, "<br>judge %s", fmt_interval(row->verification->v, row->verification->ci_low,
                                                       row->verification->ci_high, jv));
@@ -380,9 +382,10 @@ static void forest(page *p)
 
 static void share_bars(FILE *f, const hr_effect *e)
 {
+    char sa[16], sb[16];
     fprintf(f, "<svg class=\"bars\" width=\"300\" height=\"60\" viewBox=\"0 0 300 60\" role=\"img\" "
-               "aria-label=\"holds for %.0f%% of A and %.0f%% of B\">",
-            100 * e->share_a, 100 * e->share_b);
+               "aria-label=\"holds for %s of A and %s of B\">",
+            hr_pipe_share_text(e, e->share_a, sa), hr_pipe_share_text(e, e->share_b, sb));
     const double share[2] = {e->share_a, e->share_b};
     for (int s = 0; s < 2; s++) {
         const double y = 6 + 26 * s, w = 220 * (share[s] < 0 ? 0 : (share[s] > 1 ? 1 : share[s]));
@@ -391,7 +394,7 @@ static void share_bars(FILE *f, const hr_effect *e)
         fprintf(f, "<rect class=\"bar-%c share-bar\" x=\"18\" y=\"%.0f\" width=\"%.1f\" height=\"18\" "
                    "rx=\"2\"/>",
                 s ? 'b' : 'a', y, w);
-        fprintf(f, "<text class=\"lab\" x=\"246\" y=\"%.0f\">%.0f%%</text>", y + 13, 100 * share[s]);
+        fprintf(f, "<text class=\"lab\" x=\"246\" y=\"%.0f\">%s</text>", y + 13, s ? sb : sa);
     }
     fputs("</svg>", f);
 }
@@ -508,10 +511,12 @@ static void card(page *p, const hr_report_row *row)
         fprintf(f, "<span class=\"badge\">%s <a href=\"#r-%zu\">#%zu</a></span>",
                 row->paraphrase ? "paraphrase of" : "explained by", row->explained_by, row->explained_by);
     fputs("</p>\n", f);
-    fprintf(f, "<p class=\"stats\">Holds for <strong class=\"side-a\">%.0f%%</strong> of A and "
-               "<strong class=\"side-b\">%.0f%%</strong> of B: effect %s (95%% interval), q = %s; "
+    char sa[16], sb[16];
+    fprintf(f, "<p class=\"stats\">Holds for <strong class=\"side-a\">%s</strong> of A and "
+               "<strong class=\"side-b\">%s</strong> of B: effect %s (95%% interval), q = %s; "
                "AUROC of the similarity %.3f.",
-            100 * e->share_a, 100 * e->share_b, fmt_interval(e->effect, e->ci_low, e->ci_high, iv),
+            hr_pipe_share_text(e, e->share_a, sa), hr_pipe_share_text(e, e->share_b, sb),
+            hr_pipe_effect_text(e, iv),
             fmt_p(e->q_value, q), row->score.auroc);
     if (row->verification) {
         const hr_verify_result *v = row->verification;
