@@ -625,8 +625,8 @@ static const column table_columns[] = {
     {"text", "text", "the hypothesis", 0},
     {"source", "cat", "who proposed it", 1},
     {"direction", "cat", "A: holds for more of A", 1},
-    {"share_a", "share", "estimated share of A's texts it holds for", 0},
-    {"share_b", "share", "estimated share of B's texts it holds for", 0},
+    {"share_a", "share", "share of A's texts it holds for (see shares)", 0},
+    {"share_b", "share", "share of B's texts it holds for (see shares)", 0},
     {"effect", "effect", "share_a - share_b", 0},
     {"effect_ci", "ci", "95% interval of the effect", 0},
     {"q_value", "p", "Benjamini-Hochberg over every candidate", 0},
@@ -636,6 +636,8 @@ static const column table_columns[] = {
     {"significant", "bool", "q_value <= alpha", 1},
     {"explained_by", "int", "the rank of the finding that explains it", 0},
     {"paraphrase", "bool", "holds for the same texts as explained_by", 0},
+    {"shares", "cat", "counted: the texts that contain the words (mentions \"w\"); "
+                      "estimated: the screen's calibrated hinge", 1},
 };
 #define FINDING_COL 12
 
@@ -677,7 +679,8 @@ static void table_data(page *p)
         fprintf(f, ",%s,%s,", row->finding ? "true" : "false", row->significant ? "true" : "false");
         if (row->explained_by) fprintf(f, "%zu", row->explained_by);
         else fputs("null", f);
-        fprintf(f, ",%s]", row->paraphrase ? "true" : "false");
+        fprintf(f, ",%s,\"%s\"]", row->paraphrase ? "true" : "false",
+                e->counted ? "counted" : "estimated");
     }
     fputs("\n]}</script>\n", f);
 }

@@ -153,8 +153,26 @@ with launch_or_skip() as browser:
     count = page.eval("document.querySelector('#candidates-table .controls .muted').textContent")
     t.check(sources == {"ngram"} and count == "%d of %d candidates" % (n_ngram, len(hyps)),
             "filtering by source keeps that source's rows", (sources, count))
+    # Counted shares (the words': mentions "w") print to the texts, as the cards do.
     page.eval("(function () { var s = document.querySelector('#candidates-table select[name=source]');"
               " s.value = ''; s.dispatchEvent(new Event('change'));"
+              " var c = document.querySelector('#candidates-table select[name=shares]');"
+              " c.value = 'counted'; c.dispatchEvent(new Event('change')); })()")
+
+    def share_text(v):
+        p = 100 * v
+        return "%.*f%%" % (0 if p == 0 or p >= 9.95 else (1 if p >= 0.995 else 2), p)
+    counted = [h for h in hyps if h["effect_detail"]["shares"] == "counted"]
+    cells = page.eval("(function () {"
+                      " var ths = Array.from(document.querySelectorAll('#candidates thead th'));"
+                      " var i = ths.findIndex(function (th) { return th.getAttribute('data-key') === 'share_a'; });"
+                      " return Array.from(document.querySelectorAll('#candidates tbody tr')).map("
+                      "  function (tr) { return tr.children[i].textContent; }); })()")
+    want = [share_text(h["share_a"]) for h in counted][:100]
+    t.check(len(counted) > 0 and sorted(cells) == sorted(want),
+            "the counted rows print their shares to the texts", (cells[:5], want[:5]))
+    page.eval("(function () { var c = document.querySelector('#candidates-table select[name=shares]');"
+              " c.value = ''; c.dispatchEvent(new Event('change'));"
               " var d = document.querySelector('#candidates-table select[name=finding]');"
               " d.value = 'yes'; d.dispatchEvent(new Event('change')); })()")
     t.check(page.eval("document.querySelectorAll('#candidates tbody tr').length") == len(findings),

@@ -14,6 +14,8 @@
   var cols = data.columns, rows = data.rows, PAGE = 100;
   var sortCol = -1, sortDir = 1, shown = PAGE, filters = {}, words = '';
   var view = rows.slice();
+  var sharesCol = -1; /* the column saying a row's shares are counted (to the texts) */
+  cols.forEach(function (c, i) { if (c.key === 'shares') sharesCol = i; });
 
   function el(tag, cls, text) {
     var e = document.createElement(tag);
@@ -21,18 +23,26 @@
     if (text !== undefined && text !== null) e.textContent = text;
     return e;
   }
-  function pct(v) { return v === null ? '' : (100 * v).toFixed(0) + '%'; }
+  /* whole percents for the screen's estimates; counted shares to the texts,
+   * as the page's own cards print them (hr_pipe_share_text) */
+  function pct(v, counted) {
+    if (v === null) return '';
+    var p = 100 * v;
+    return p.toFixed(!counted || p === 0 || p >= 9.95 ? 0 : (p >= 0.995 ? 1 : 2)) + '%';
+  }
   function signed(v, d) { return v === null ? '' : (v >= 0 ? '+' : '\u2212') + Math.abs(v).toFixed(d); }
   function pval(v) {
     if (v === null) return '';
     if (v === 0) return '<1e-300';
     return v < 0.001 ? v.toExponential(1) : v.toPrecision(2);
   }
-  function fmt(c, v) {
+  /* cell v of column c in row r */
+  function fmt(c, v, r) {
+    var counted = sharesCol >= 0 && r && r[sharesCol] === 'counted', d = counted ? 3 : 2;
     switch (c.type) {
-      case 'share': return pct(v);
-      case 'effect': return signed(v, 2);
-      case 'ci': return v === null ? '' : '[' + signed(v[0], 2) + ', ' + signed(v[1], 2) + ']';
+      case 'share': return pct(v, counted);
+      case 'effect': return signed(v, d);
+      case 'ci': return v === null ? '' : '[' + signed(v[0], d) + ', ' + signed(v[1], d) + ']';
       case 'p': return pval(v);
       case 'auroc': return v === null ? '' : v.toFixed(3);
       case 'bool': return v ? 'yes' : 'no';
@@ -59,7 +69,7 @@
     var w = words.toLowerCase();
     view = rows.filter(function (r) {
       for (var k in filters) {
-        if (filters[k] !== '' && fmt(cols[k], r[k]) !== filters[k]) return false;
+        if (filters[k] !== '' && fmt(cols[k], r[k], r) !== filters[k]) return false;
       }
       if (w) {
         for (var i = 0; i < cols.length; i++)
@@ -94,7 +104,7 @@
     hr.appendChild(th);
     if (c.filter) {
       var seen = {}, values = [];
-      rows.forEach(function (r) { var f = fmt(c, r[i]); if (!seen[f]) { seen[f] = 1; values.push(f); } });
+      rows.forEach(function (r) { var f = fmt(c, r[i], r); if (!seen[f]) { seen[f] = 1; values.push(f); } });
       values.sort();
       var lab = el('label', null, c.label + ' ');
       var sel = el('select');
@@ -137,11 +147,11 @@
         var v = row[i], k = key(c, v);
         if (typeof k === 'number') td.setAttribute('data-v', String(k));
         if (c.key === 'rank' && document.getElementById('r-' + v)) {
-          var a = el('a', null, fmt(c, v));
+          var a = el('a', null, fmt(c, v, row));
           a.href = '#r-' + v;
           td.appendChild(a);
         } else {
-          td.textContent = fmt(c, v);
+          td.textContent = fmt(c, v, row);
         }
         if (c.type === 'text') td.dir = 'auto';
         tr.appendChild(td);
