@@ -803,10 +803,15 @@ static void test_document_counts_are_the_tables_counts(void)
         CHECKF(hr_ngram_document_counts((const char *const *)texts, NULL, 10, one, 1, 1, &df, err,
                                         sizeof err) == HR_ERR_INPUT, "gram \"%s\"", bad[b]);
         CHECK(strstr(err, "n-gram 0") != NULL);
+        CHECK(hr_ngram_document_counts(NULL, NULL, 0, one, 1, 1, &df, err, sizeof err) ==
+              HR_ERR_INPUT);
         CHECK(!hr_ngram_is_gram(bad[b], strlen(bad[b])));
     }
     CHECK(hr_ngram_is_gram("New South Wales", 15) && hr_ngram_is_gram("covid", 5) &&
           hr_ngram_is_gram("a b c d e f g h", 15));
+    size_t zero[2] = {7, 7};
+    CHECK(hr_ngram_document_counts(NULL, NULL, 0, grams, 2, 1, zero, err, sizeof err) == HR_OK &&
+          zero[0] == 0 && zero[1] == 0);
     const char *none[2] = {"ok", NULL};
     CHECK(hr_ngram_document_counts((const char *const *)none, NULL, 2, grams, 1, 1, df_a, err,
                                    sizeof err) == HR_ERR_INPUT);

@@ -1310,8 +1310,9 @@ hr_status hr_ngram_document_counts(const char *const *texts, const size_t *lens,
 {
     if ((n && !texts) || (k && (!grams || !df)))
         return hr_fail(HR_ERR_INTERNAL, err, errlen, "hr_ngram_document_counts: bad arguments");
-    hr_status st = check_texts(texts, n, "the texts", err, errlen);
-    if (st != HR_OK) return st;
+    for (size_t i = 0; i < n; i++)
+        if (!texts[i]) return hr_fail(HR_ERR_INPUT, err, errlen, "text %zu is NULL", i + 1);
+    for (size_t g = 0; g < k; g++) df[g] = 0; /* no texts: no text holds it */
     if (k == 0) return HR_OK;
     counter c;
     memset(&c, 0, sizeof c);
@@ -1328,6 +1329,10 @@ hr_status hr_ngram_document_counts(const char *const *texts, const size_t *lens,
         return hr_fail(HR_ERR_INPUT, err, errlen,
                        "n-gram %zu (counting from 0) is not 1 to %d words: \"%s\"", bad,
                        HR_GRAM_WORDS_MAX, grams[bad] ? grams[bad] : "(null)");
+    }
+    if (n == 0) {
+        gram_index_free(&gi);
+        return HR_OK;
     }
     size_t workers = (size_t)hr_workers(n_threads);
     if (workers > n / COUNT_MIN_TEXTS) workers = n / COUNT_MIN_TEXTS;
