@@ -63,7 +63,6 @@ const hr_report_row *hr_report_row_at(const hr_report *r, size_t i)
 /* ------------------------------------------------------------------------ */
 /* The table                                                                  */
 
-/* "+0.27 [+0.20, +0.34]" (21 characters). */
 /* What a row is, in a few characters: "finding", "para #3" (a paraphrase
  * of rank 3), "from #3" (explained by rank 3), or "". */
 static const char *status_text(const hr_report_row *row, char out[32])
@@ -632,8 +631,7 @@ static void md_row(const hr_report *r, const hr_report_row *row, void *user)
     (void)r;
     fprintf(f, " | %s | %s | %s | %.3f | %.2g | %s | ", hr_pipe_share_text(e, e->share_a, sa),
             hr_pipe_share_text(e, e->share_b, sb), hr_pipe_effect_text(e, ef), row->score.auroc,
-            e->q_value,
-            hr_hyp_source_str(row->source));
+            e->q_value, hr_hyp_source_str(row->source));
     const hr_verify_result *v = row->verification;
     if (v && !isnan(v->v) && v->method)
         fprintf(f, "%.0f%% vs %.0f%%, %+.2f [%+.2f, %+.2f] | ", 100 * v->share_a,

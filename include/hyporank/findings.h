@@ -50,17 +50,16 @@
  * effect.
  *
  * Counted candidates (hr_effect_set_counted). A candidate written
- * `mentions "w"` (the words' candidates; describe counts the caller's and
- * an LLM's in that form too) holds for a text exactly when the text
- * contains the words, so its shares are not estimated but counted
- * (hr_ngram_document_counts, on the texts it is tested on), with their own
- * interval and test. On
- * the 2020 against 2019 headlines the screen's estimate for `mentions
- * "nsw"` was 15% of A against 3% of B where 4.0% and 1.7% of the texts
- * name it: the similarity to a word measures the texts' closeness to its
- * topic, not the word. The selection's tests of overlap still read the
- * hinge of the similarity (the tests' covariates are similarities); its
- * test of dilution reads the counts.
+ * `mentions "w"` (the words' candidates, and the caller's or an LLM's in
+ * that form: describe, and rank when it has the texts) holds for a text
+ * exactly when the text contains the words, so its shares are not
+ * estimated but counted (hr_ngram_document_counts, on the texts it is
+ * tested on), with their own interval and test. On the 2020 against 2019
+ * headlines the screen's estimate for `mentions "nsw"` was 15% of A
+ * against 3% of B where 4.0% and 1.7% of the texts name it: the similarity
+ * to a word measures the texts' closeness to its topic, not the word. The
+ * selection's test of overlap still reads the hinge of the similarity (its
+ * covariates are similarities); its test of dilution reads the counts.
  *
  * Findings (hr_findings_select). A candidate significant alone (q <=
  * alpha) is a finding only if it holds beyond the findings already
