@@ -536,9 +536,14 @@ static void card(page *p, const hr_report_row *row)
                        "</figcaption></figure><figure>",
           f);
     histogram(f, row);
-    fputs("<figcaption>Each text's similarity to the hypothesis, as the share of each side's "
-          "texts per bin; dashed: the threshold above which a text counts towards the effect "
-          "(the pooled 70th percentile).</figcaption></figure></div>\n<div class=\"examples\">",
+    fputs(e->counted ? "<figcaption>Each text's similarity to the hypothesis, as the share of "
+                       "each side's texts per bin; dashed: the embedding screen's threshold (the "
+                       "pooled 70th percentile; this row's shares are counted, not read off the "
+                       "similarity).</figcaption></figure></div>\n<div class=\"examples\">"
+                     : "<figcaption>Each text's similarity to the hypothesis, as the share of "
+                       "each side's texts per bin; dashed: the threshold above which a text "
+                       "counts towards the effect (the pooled 70th percentile).</figcaption>"
+                       "</figure></div>\n<div class=\"examples\">",
           f);
     phrases ph = {{NULL}, {0}, 0};
     add_phrase(&ph, row->text, row->len);
