@@ -6,9 +6,10 @@
  * Planted corpora: every text is about a volcano (and says "volcano"),
  * about lava and eruptions without the word, about a market (and says
  * "market"), or about something else, in known shares of A and of B. The
- * fake server's known-truth judge says `mentions "volcano"` holds exactly
- * when the text contains the word, wrong on a fixed 5% of texts (a hash of
- * its seed, the hypothesis and the text, which this test recomputes), so
+ * fake server's known-truth judge says `talks of "volcano"` holds exactly
+ * when the text contains the quoted word, wrong on a fixed 5% of texts (a
+ * hash of its seed, the hypothesis and the text, which this test
+ * recomputes), so
  * the share of each side's texts the judge says yes to is known exactly.
  *   - Coverage: 20 seeded runs of hr_describe_run (rounds of 20 texts a
  *     side, up to 60), two hypotheses each: the 95% intervals of share_a,
@@ -53,7 +54,10 @@ static const char *cli;
 #define N_SIDE 400
 #define JUDGE_ERROR "0.05"
 
-static const char *hyps[2] = {"mentions \"volcano\"", "mentions \"market\""};
+/* Not written `mentions "w"`: describe counts those and sends them to no
+ * judge. The fake judge reads the quoted word either way; judge_says reads
+ * its first letter, h[10]. */
+static const char *hyps[2] = {"talks of \"volcano\"", "talks of \"market\""};
 static const char *keywords[2] = {"volcano", "market"};
 
 /* ---- planted corpora --------------------------------------------------------------------- */
@@ -239,6 +243,55 @@ static void sleep_s(double s)
 #define E2E_RUNS 20
 /* 40 intervals; at a true coverage of 95% the chance of 5 or more misses is 5%. */
 #define E2E_MIN_COVER 36
+
+/* A hypothesis written `mentions "w"` is counted (hyporank/findings.h), so
+ * the judge's places go to the next ranks: with verify_top 1 the judged
+ * row is `talks of "market"`, and `mentions "volcano"` has no verdict. */
+static void test_counted_mentions_go_to_no_judge(void)
+{
+    char hp[320], url[64], err[1024] = "";
+    snprintf(hp, sizeof hp, "%s/counted.txt", dir);
+    FILE *f = fopen(hp, "w");
+    CHECK(f != NULL);
+    if (!f) return;
+    fprintf(f, "mentions \"volcano\"\n%s\n", hyps[1]);
+    fclose(f);
+    const char *args[] = {"--models", "truth-counted", NULL};
+    pid_t srv = start_server(args, url, sizeof url);
+    if (!srv) return;
+    hr_embedder_options eo;
+    hr_embedder_options_init(&eo);
+    eo.model_dir = test_model_dir();
+    eo.device = HR_DEVICE_CPU;
+    eo.cache_path = cache;
+    hr_embedder *emb = NULL;
+    CHECKF(hr_embedder_create(&eo, &emb, err, sizeof err) == HR_OK, "%s", err);
+    hr_describe_options o;
+    hr_describe_options_init(&o);
+    o.a_path = path_a, o.b_path = path_b, o.hypotheses_path = hp;
+    o.bank = o.ngrams = o.clusters = 0;
+    o.llm_url = url, o.llm_model = "truth-counted", o.llm_rounds = 0;
+    o.verify_top = 1, o.verify_samples = 20, o.verify_max_samples = 20;
+    o.examples = 0, o.device = HR_DEVICE_CPU;
+    hr_report *r = NULL;
+    hr_status st = emb ? hr_describe_run(&o, emb, &r, err, sizeof err) : HR_ERR_INTERNAL;
+    CHECKF(st == HR_OK, "%s", err);
+    int seen = 0;
+    for (size_t i = 0; r && i < hr_report_rows(r); i++) {
+        const hr_report_row *row = hr_report_row_at(r, i);
+        const int counted = strcmp(row->text, "mentions \"volcano\"") == 0;
+        seen += counted;
+        if (counted) /* first (A: 40% say volcano, B: 15%): the judge's place passes it by */
+            CHECKF(row->rank == 1 && row->finding, "rank %zu", row->rank);
+        CHECKF(row->effect.counted == counted && (row->verification == NULL) == counted,
+               "%s: counted %d, judged %d", row->text, row->effect.counted,
+               row->verification != NULL);
+    }
+    CHECK(seen == 1);
+    hr_report_destroy(r);
+    hr_embedder_destroy(emb);
+    fake_server_stop(srv);
+}
 
 static void test_ppi_intervals_cover_the_judges_truth_end_to_end(void)
 {
@@ -568,6 +621,7 @@ int main(void)
     FILE *f = fopen(path_h, "w");
     fprintf(f, "%s\n%s\n", hyps[0], hyps[1]);
     fclose(f);
+    RUN(test_counted_mentions_go_to_no_judge);
     RUN(test_ppi_intervals_cover_the_judges_truth_end_to_end);
     RUN(test_the_cost_estimate_comes_first_and_a_killed_run_resends_nothing);
     RUN(test_max_requests_and_a_dollar_budget_cap_what_is_sent);

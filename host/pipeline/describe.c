@@ -90,7 +90,10 @@ typedef struct describe_run {
     uint8_t *shown;           /* (k) by rank: the table shows it */
     hr_report_info *time;     /* rep's info: its seconds_* are added up along the run */
     size_t n_verify;
-    hr_verify_result *vres;   /* (n_verify) in rank order */
+    size_t *judged;           /* (n_verify) the candidates judged: the first verify_top in
+                                 rank order whose truth is not counted (a mentions "w"
+                                 needs no judge) */
+    hr_verify_result *vres;   /* (n_verify) one per judged candidate, in that order */
     hr_verify_ppi_stats vstats;
     size_t not_sent;          /* judge requests the budget refused */
     float *sim_tmp;           /* (max(n_a, n_b)) one side's similarities in block order */
@@ -612,7 +615,7 @@ static hr_status judge_sims(void *user, size_t j, float *s_a, float *s_b, char *
 {
     (void)err, (void)errlen;
     const describe_run *d = user;
-    const float *h = d->H + d->order[j] * d->dim;
+    const float *h = d->H + d->judged[j] * d->dim;
     const side_view *sv[2] = {&d->a, &d->b};
     float *out[2] = {s_a, s_b};
     for (int s = 0; s < 2; s++) {
@@ -630,7 +633,13 @@ static hr_status judge(describe_run *d, char *err, size_t errlen)
     const hr_describe_options *o = d->o;
     hr_status st;
     if (!d->llm && (st = open_llm(d, err, errlen)) != HR_OK) return st;
-    const size_t n = d->n_verify = o->verify_top < d->k ? o->verify_top : d->k;
+    if (!(d->judged = malloc((o->verify_top ? o->verify_top : 1) * sizeof *d->judged)))
+        return hr_pipe_nomem(err, errlen);
+    size_t n = 0;
+    for (size_t r = 0; r < d->k && n < o->verify_top; r++)
+        if (!d->effects[d->order[r]].counted) d->judged[n++] = d->order[r];
+    d->n_verify = n;
+    if (n == 0) return HR_OK;
     const size_t ma = o->verify_samples < d->a.c->n ? o->verify_samples : d->a.c->n;
     const size_t mb = o->verify_samples < d->b.c->n ? o->verify_samples : d->b.c->n;
     d->llm_out.verdicts = n * (ma + mb); /* the first round's; the rounds' once run */
@@ -646,7 +655,7 @@ static hr_status judge(describe_run *d, char *err, size_t errlen)
         return hr_pipe_nomem(err, errlen);
     }
     for (size_t r = 0; r < n; r++) {
-        const size_t i = d->order[r];
+        const size_t i = d->judged[r];
         vtexts[r] = hr_pool_get(d->pool, d->pidx[i])->text;
         screens[r] = d->effects[i];
         dir[r] = d->effects[i].z > 0.0 ? 1 : -1;
@@ -907,7 +916,7 @@ static hr_status build_report(describe_run *d, char *err, size_t errlen)
     if (d->vres) {
         if (!(verify_of = malloc(d->k * sizeof *verify_of))) return hr_pipe_nomem(err, errlen);
         for (size_t i = 0; i < d->k; i++) verify_of[i] = SIZE_MAX;
-        for (size_t r = 0; r < d->n_verify; r++) verify_of[d->order[r]] = r;
+        for (size_t r = 0; r < d->n_verify; r++) verify_of[d->judged[r]] = r;
         rep->verifications = d->vres;
         d->vres = NULL;
     }
@@ -1042,7 +1051,7 @@ done:
     hr_geometry_report_destroy(d.geo);
     hr_llm_destroy(d.llm);
     free(d.pidx), free(d.scores), free(d.effects), free(d.findings), free(d.order), free(d.shown);
-    free(d.vres), free(d.sim_tmp);
+    free(d.vres), free(d.judged), free(d.sim_tmp);
     free(d.ex_rows), free(d.ex_count), free(d.ex_first);
     return st;
 }

@@ -36,7 +36,8 @@
  *      similarity (hyporank/scorer.h, secondary). Select the findings
  *      (hyporank/findings.h): the others significant alone are explained by
  *      one (shadows, paraphrases). Rank: findings first, by |effect|.
- *   7. The LLM judge on the verify_top first ranks, in rounds, with
+ *   7. The LLM judge on the verify_top first ranks but those written
+ *      `mentions "w"` (counted: their truth needs no judge), in rounds, with
  *      prediction-powered estimates of their shares and V
  *      (hyporank/verify_ppi.h). Before the LLM is sent anything, a note
  *      gives the estimated cost (tokens from the texts' bytes, the price
