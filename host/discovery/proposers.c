@@ -601,15 +601,24 @@ static int word_table_grow(word_table *t)
 
 /* The id of word s[0..n), whose hash_bytes is h, interning it when new;
  * UINT32_MAX when out of memory or out of ids. */
-static uint32_t word_intern(word_table *t, const char *s, size_t n, uint64_t h)
+/* The slot of word s[0..n) (hash h) in t: the one that holds it, or the
+ * empty slot where it would go. */
+static inline size_t word_slot_at(const word_table *t, const char *s, size_t n, uint64_t h)
 {
-    size_t mask = t->nslots - 1;
+    const size_t mask = t->nslots - 1;
     size_t i = (size_t)h & mask;
     for (; t->slots[i].hash; i = (i + 1) & mask) {
         if (t->slots[i].hash != h) continue;
-        uint32_t id = t->slots[i].id;
-        if (t->len[id] == n && memcmp(t->bytes + t->off[id], s, n) == 0) return id;
+        const uint32_t id = t->slots[i].id;
+        if (t->len[id] == n && memcmp(t->bytes + t->off[id], s, n) == 0) break;
     }
+    return i;
+}
+
+static uint32_t word_intern(word_table *t, const char *s, size_t n, uint64_t h)
+{
+    const size_t i = word_slot_at(t, s, n, h);
+    if (t->slots[i].hash) return t->slots[i].id;
     if (t->count >= UINT32_MAX - 2) return UINT32_MAX;
     if (t->count == t->cap) {
         size_t cap = t->cap ? 2 * t->cap : 4096;
@@ -1127,13 +1136,8 @@ typedef struct gram_index {
 /* The id of word s[0..n) (hash h) in t, or UNKNOWN_WORD. */
 static uint32_t word_find(const word_table *t, const char *s, size_t n, uint64_t h)
 {
-    const size_t mask = t->nslots - 1;
-    for (size_t i = (size_t)h & mask; t->slots[i].hash; i = (i + 1) & mask) {
-        if (t->slots[i].hash != h) continue;
-        const uint32_t id = t->slots[i].id;
-        if (t->len[id] == n && memcmp(t->bytes + t->off[id], s, n) == 0) return id;
-    }
-    return UNKNOWN_WORD;
+    const size_t i = word_slot_at(t, s, n, h);
+    return t->slots[i].hash ? t->slots[i].id : UNKNOWN_WORD;
 }
 
 /* A hash of the word ids ids[0..n), never 0. */
