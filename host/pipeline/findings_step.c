@@ -44,24 +44,22 @@ hr_status hr_pipe_count_mentions(const char *const *ht, const size_t *hl, size_t
                                  const char *const *tb, const size_t *lb, size_t n_b,
                                  int n_threads, hr_effect *effects, char *err, size_t errlen)
 {
-    size_t m = 0, len;
-    for (size_t i = 0; i < k; i++) m += hr_mention_words(ht[i], hl[i], &len) != NULL;
-    if (m == 0) return HR_OK;
-    char **words = calloc(m, sizeof *words);
-    size_t *which = malloc(m * sizeof *which), *df_a = malloc(m * sizeof *df_a),
-           *df_b = malloc(m * sizeof *df_b);
+    if (k == 0) return HR_OK;
+    char **words = calloc(k, sizeof *words); /* the first m: the words of candidate which[j] */
+    size_t *which = malloc(k * sizeof *which), *df_a = malloc(k * sizeof *df_a),
+           *df_b = malloc(k * sizeof *df_b), m = 0, len;
     hr_status st = words && which && df_a && df_b ? HR_OK : hr_pipe_nomem(err, errlen);
-    for (size_t i = 0, j = 0; st == HR_OK && i < k; i++) {
+    for (size_t i = 0; st == HR_OK && i < k; i++) {
         const char *w = hr_mention_words(ht[i], hl[i], &len);
         if (!w) continue;
-        if ((words[j] = malloc(len + 1))) memcpy(words[j], w, len), words[j][len] = '\0';
+        if ((words[m] = malloc(len + 1))) memcpy(words[m], w, len), words[m][len] = '\0';
         else st = hr_pipe_nomem(err, errlen);
-        which[j++] = i;
+        which[m++] = i;
     }
-    if (st == HR_OK)
+    if (st == HR_OK && m > 0)
         st = hr_ngram_document_counts(ta, la, n_a, (const char *const *)words, m, n_threads, df_a,
                                       err, errlen);
-    if (st == HR_OK)
+    if (st == HR_OK && m > 0)
         st = hr_ngram_document_counts(tb, lb, n_b, (const char *const *)words, m, n_threads, df_b,
                                       err, errlen);
     for (size_t j = 0; st == HR_OK && j < m; j++) {
@@ -72,7 +70,7 @@ hr_status hr_pipe_count_mentions(const char *const *ht, const size_t *hl, size_t
         else
             st = hr_effect_set_counted(e, df_a[j], df_b[j], err, errlen);
     }
-    for (size_t j = 0; words && j < m; j++) free(words[j]);
+    for (size_t j = 0; j < m; j++) free(words[j]);
     free(words), free(which), free(df_a), free(df_b);
     return st;
 }
