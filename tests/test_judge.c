@@ -244,6 +244,21 @@ static void sleep_s(double s)
 /* 40 intervals; at a true coverage of 95% the chance of 5 or more misses is 5%. */
 #define E2E_MIN_COVER 36
 
+/* The local encoder on the CPU, with the test's embedding cache; NULL (a
+ * failed check) when it cannot load. */
+static hr_embedder *make_embedder(void)
+{
+    hr_embedder_options eo;
+    hr_embedder_options_init(&eo);
+    eo.model_dir = test_model_dir();
+    eo.device = HR_DEVICE_CPU;
+    eo.cache_path = cache;
+    hr_embedder *emb = NULL;
+    char err[1024] = "";
+    CHECKF(hr_embedder_create(&eo, &emb, err, sizeof err) == HR_OK, "%s", err);
+    return emb;
+}
+
 /* A hypothesis written `mentions "w"` is counted (hyporank/findings.h), so
  * the judge's places go to the next ranks: with verify_top 1 the judged
  * row is `talks of "market"`, and `mentions "volcano"` has no verdict. */
@@ -259,13 +274,7 @@ static void test_counted_mentions_go_to_no_judge(void)
     const char *args[] = {"--models", "truth-counted", NULL};
     pid_t srv = start_server(args, url, sizeof url);
     if (!srv) return;
-    hr_embedder_options eo;
-    hr_embedder_options_init(&eo);
-    eo.model_dir = test_model_dir();
-    eo.device = HR_DEVICE_CPU;
-    eo.cache_path = cache;
-    hr_embedder *emb = NULL;
-    CHECKF(hr_embedder_create(&eo, &emb, err, sizeof err) == HR_OK, "%s", err);
+    hr_embedder *emb = make_embedder();
     hr_describe_options o;
     hr_describe_options_init(&o);
     o.a_path = path_a, o.b_path = path_b, o.hypotheses_path = hp;
@@ -295,14 +304,8 @@ static void test_counted_mentions_go_to_no_judge(void)
 
 static void test_ppi_intervals_cover_the_judges_truth_end_to_end(void)
 {
-    hr_embedder_options eo;
-    hr_embedder_options_init(&eo);
-    eo.model_dir = test_model_dir();
-    eo.device = HR_DEVICE_CPU;
-    eo.cache_path = cache;
-    hr_embedder *emb = NULL;
+    hr_embedder *emb = make_embedder();
     char err[1024] = "";
-    CHECKF(hr_embedder_create(&eo, &emb, err, sizeof err) == HR_OK, "%s", err);
     if (!emb) return;
     size_t na, nb;
     char **ta = read_lines(path_a, &na), **tb = read_lines(path_b, &nb);
